@@ -1,0 +1,115 @@
+//! The application: shared state, the one route table, and the HTTP server.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
+use actix_web::{App, HttpServer, web};
+use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
+use anyhow::Context;
+use sqlx::PgPool;
+use tracing_actix_web::TracingLogger;
+
+use crate::articles;
+use crate::config::Config;
+use crate::error::AppError;
+use crate::secret::SecretKey;
+use crate::web::{assets, health, telemetry};
+
+/// What every handler may reach besides the pool.
+pub struct AppState {
+    pub secret: SecretKey,
+}
+
+/// A bound, not yet running, Newsdesk server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Binds the listener (port 0 picks a free port, as tests do) and builds
+    /// the server. Migrations are the caller's business.
+    pub fn build(config: &Config, pool: PgPool, secret: SecretKey) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(config.bind)
+            .with_context(|| format!("cannot listen on {}", config.bind))?;
+        let port = listener.local_addr()?.port();
+        let metrics = metrics()?;
+        let pool = web::Data::new(pool);
+        let state = web::Data::new(AppState { secret });
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(telemetry::request_id_header))
+                .wrap(metrics.clone())
+                .wrap(Compress::default())
+                .wrap(security_headers())
+                .wrap(TracingLogger::<telemetry::RequestSpan>::new())
+                .app_data(pool.clone())
+                .app_data(state.clone())
+                .app_data(
+                    web::QueryConfig::default().error_handler(|_, _| AppError::NotFound.into()),
+                )
+                .app_data(
+                    web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()),
+                )
+                .configure(routes)
+                .default_service(web::to(not_found))
+        })
+        .listen(listener)?
+        .shutdown_timeout(config.shutdown_timeout);
+        if config.workers > 0 {
+            server = server.workers(config.workers);
+        }
+        Ok(Application {
+            port,
+            server: server.run(),
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until Ctrl-C or SIGTERM, then lets in-flight requests finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// The route table.
+fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(articles::public::home))
+        .route("/channels/{slug}", web::get().to(articles::public::channel))
+        .route(
+            "/articles/{number}",
+            web::get().to(articles::public::article),
+        )
+        .route("/healthz", web::get().to(health::healthz))
+        .route("/static/{version}/{path:.*}", web::get().to(assets::serve));
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::NotFound)
+}
+
+/// Request counts and latency histograms by route pattern and status,
+/// served at /metrics in Prometheus' text format.
+fn metrics() -> anyhow::Result<PrometheusMetrics> {
+    PrometheusMetricsBuilder::new("newsdesk")
+        .endpoint("/metrics")
+        .mask_unmatched_patterns("UNKNOWN")
+        .build()
+        .map_err(|error| anyhow::anyhow!("cannot set up metrics: {error}"))
+}
+
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Referrer-Policy", "strict-origin-when-cross-origin"))
+        .add(("X-Frame-Options", "DENY"))
+        .add((
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
+             frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+        ))
+}

@@ -1,0 +1,50 @@
+//! Articles: the stories of the newsroom. This module holds the domain types
+//! and the body sanitiser; `db` the queries, `public` the reader's pages.
+
+pub mod body;
+pub mod db;
+pub mod public;
+
+pub use body::SanitizedHtml;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// A published story as lists show it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ArticleListItem {
+    pub number: i64,
+    pub title: String,
+    pub summary: String,
+    pub channel_name: String,
+    pub channel_slug: String,
+    pub published_at: DateTime<Utc>,
+}
+
+/// A published story with everything its public page shows.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PublishedArticle {
+    pub id: Uuid,
+    pub number: i64,
+    pub channel_id: Uuid,
+    pub title: String,
+    pub kicker: String,
+    pub subtitle: String,
+    pub summary: String,
+    pub body_html: String,
+    pub author_byline: String,
+    pub correspondents: String,
+    pub source: String,
+    pub unit_name: String,
+    pub published_at: DateTime<Utc>,
+    pub view_count: i64,
+}
+
+impl PublishedArticle {
+    /// The stored body, which was sanitised when it was saved, is sanitised
+    /// again on the way out so that nothing unsafe reaches a page even if a
+    /// row was written by other means.
+    pub fn body(&self) -> SanitizedHtml {
+        SanitizedHtml::clean(&self.body_html)
+    }
+}

@@ -1,0 +1,125 @@
+//! Command line and environment configuration: one clap struct, every field
+//! documented and defaulted. Each flag `--some-name` has the environment
+//! variable `NEWSDESK_SOME_NAME` (or the conventional `DATABASE_URL`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "newsdesk",
+    version,
+    about = "Newsdesk: the newsroom CMS of a corporate news network"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the site (the default when no subcommand is given).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Fill an empty database with demo units, channels, users and stories.
+    SeedDemo,
+}
+
+#[derive(Debug, Clone, Parser)]
+pub struct Config {
+    /// Address and port the web server listens on.
+    #[arg(
+        long,
+        env = "NEWSDESK_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub bind: SocketAddr,
+
+    /// PostgreSQL connection URL. When unset, Newsdesk runs a private cluster
+    /// under the data folder.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true, global = true)]
+    pub database_url: Option<String>,
+
+    /// Folder for the private PostgreSQL cluster, the generated secret key and uploads.
+    #[arg(
+        long,
+        env = "NEWSDESK_DATA_DIR",
+        default_value = "./var",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+
+    /// Secret key (at least 32 characters) for signing; generated once and kept
+    /// in the data folder when unset.
+    #[arg(
+        long,
+        env = "NEWSDESK_SECRET_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub secret_key: Option<String>,
+
+    /// Folder holding initdb and pg_ctl; searched before PATH and
+    /// /usr/lib/postgresql/*/bin.
+    #[arg(long, env = "NEWSDESK_PG_BIN_DIR", global = true)]
+    pub pg_bin_dir: Option<PathBuf>,
+
+    /// Largest number of database connections per Newsdesk process.
+    #[arg(
+        long,
+        env = "NEWSDESK_DB_MAX_CONNECTIONS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub db_max_connections: u32,
+
+    /// HTTP worker threads (0 means one per CPU core).
+    #[arg(long, env = "NEWSDESK_WORKERS", default_value_t = 0, global = true)]
+    pub workers: usize,
+
+    /// Seconds to let in-flight requests finish after Ctrl-C or SIGTERM.
+    #[arg(
+        long,
+        env = "NEWSDESK_SHUTDOWN_TIMEOUT",
+        default_value_t = 30,
+        global = true
+    )]
+    pub shutdown_timeout: u64,
+
+    /// Log filter in tracing's env-filter syntax, e.g. `info,sqlx=warn`.
+    #[arg(
+        long,
+        env = "NEWSDESK_LOG",
+        default_value = "info,sqlx=warn",
+        global = true
+    )]
+    pub log: String,
+
+    /// Log format: human-readable text or one JSON object per line.
+    #[arg(long, env = "NEWSDESK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    /// Seed demo content on the first start, when the database has no users.
+    #[arg(long, env = "NEWSDESK_DEMO", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Config {
+    /// Configuration from the environment and the defaults, ignoring the
+    /// process's command line (for tests and tools embedding the app).
+    pub fn defaults() -> Self {
+        Config::parse_from(["newsdesk"])
+    }
+}

@@ -1,0 +1,297 @@
+//! The private PostgreSQL cluster: when no DATABASE_URL is given, Newsdesk
+//! keeps a cluster of its own under the data folder, reachable only through a
+//! Unix socket inside that folder. PostgreSQL refuses to run as root, so when
+//! Newsdesk is root the cluster belongs to, and runs as, the `postgres` user.
+
+use std::ffi::OsStr;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use anyhow::{Context, bail};
+use nix::unistd::{Gid, Uid, User};
+use sqlx::postgres::PgConnectOptions;
+
+/// The superuser created by initdb; the socket only admits the cluster's owner.
+pub const SUPERUSER: &str = "newsdesk";
+/// The database Newsdesk keeps its data in.
+pub const DATABASE: &str = "newsdesk";
+/// Longest path a Unix socket may have on Linux, less the terminating NUL.
+const MAX_SOCKET_PATH: usize = 107;
+
+/// Where initdb and pg_ctl live.
+#[derive(Debug, Clone)]
+pub struct PgBinaries {
+    initdb: PathBuf,
+    pg_ctl: PathBuf,
+}
+
+impl PgBinaries {
+    /// Looks in `hint`, then on PATH, then under /usr/lib/postgresql/*/bin
+    /// (newest version first).
+    pub fn find(hint: Option<&Path>) -> anyhow::Result<Self> {
+        let mut dirs: Vec<PathBuf> = hint.map(Path::to_path_buf).into_iter().collect();
+        if let Some(path) = std::env::var_os("PATH") {
+            dirs.extend(std::env::split_paths(&path));
+        }
+        dirs.extend(debian_bin_dirs());
+        Self::find_in(dirs)
+    }
+
+    /// The first of `dirs` that holds both programs.
+    pub fn find_in(dirs: impl IntoIterator<Item = PathBuf>) -> anyhow::Result<Self> {
+        dirs.into_iter()
+            .find(|dir| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file())
+            .map(|dir| PgBinaries {
+                initdb: dir.join("initdb"),
+                pg_ctl: dir.join("pg_ctl"),
+            })
+            .context(
+                "PostgreSQL server programs (initdb, pg_ctl) not found: install PostgreSQL \
+                 (Debian: apt-get install postgresql) or set DATABASE_URL",
+            )
+    }
+}
+
+fn debian_bin_dirs() -> Vec<PathBuf> {
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let version = entry.file_name().to_str()?.parse().ok()?;
+            Some((version, entry.path().join("bin")))
+        })
+        .collect();
+    versions.sort_by_key(|(version, _)| std::cmp::Reverse(*version));
+    versions.into_iter().map(|(_, dir)| dir).collect()
+}
+
+/// A PostgreSQL cluster owned by this Newsdesk installation.
+#[derive(Debug)]
+pub struct PrivateCluster {
+    bins: PgBinaries,
+    root: PathBuf,
+    /// The unprivileged account the cluster runs as when Newsdesk is root.
+    run_as: Option<User>,
+}
+
+impl PrivateCluster {
+    /// Prepares (but does not start) the cluster kept in `root`, creating the
+    /// folder and, when running as root, handing it to the `postgres` user.
+    pub fn new(root: &Path, bins: PgBinaries) -> anyhow::Result<Self> {
+        let root = std::path::absolute(root)
+            .with_context(|| format!("cannot resolve {}", root.display()))?;
+        let run_as =
+            if Uid::effective().is_root() {
+                Some(User::from_name("postgres")?.context(
+                    "running as root, but there is no `postgres` user to run PostgreSQL as",
+                )?)
+            } else {
+                None
+            };
+        let cluster = PrivateCluster { bins, root, run_as };
+        let socket = cluster.socket_dir().join(".s.PGSQL.5432");
+        if socket.as_os_str().len() > MAX_SOCKET_PATH {
+            bail!(
+                "the data folder path is too long for a PostgreSQL socket ({}); choose a shorter NEWSDESK_DATA_DIR",
+                socket.display()
+            );
+        }
+        if cluster.root.to_string_lossy().contains('\'') {
+            bail!(
+                "the data folder path may not contain a single quote: {}",
+                cluster.root.display()
+            );
+        }
+        cluster.prepare_folders()?;
+        Ok(cluster)
+    }
+
+    /// The cluster's data folder (PGDATA).
+    pub fn data_dir(&self) -> PathBuf {
+        self.root.join("data")
+    }
+
+    /// The folder holding the Unix socket (also the `host` for libpq).
+    pub fn socket_dir(&self) -> PathBuf {
+        self.root.join("run")
+    }
+
+    fn prepare_folders(&self) -> anyhow::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        for dir in [self.root.clone(), self.socket_dir()] {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+            if let Some(user) = &self.run_as {
+                chown(&dir, user.uid, user.gid)?;
+            }
+        }
+        if let Some(user) = &self.run_as {
+            let reachable = self.command("test").args(["-w"]).arg(&self.root).status()?;
+            if !reachable.success() {
+                bail!(
+                    "the `{}` user cannot reach {}: give it search permission on the parent folders \
+                     or choose another NEWSDESK_DATA_DIR",
+                    user.name,
+                    self.root.display()
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// A command run as the cluster's owner, in a process group of its own so
+    /// that a Ctrl-C in the terminal reaches Newsdesk only, which then drains
+    /// its requests before it stops the database.
+    fn command(&self, program: impl AsRef<OsStr>) -> Command {
+        let mut command = match &self.run_as {
+            Some(user) => {
+                let mut command = Command::new("runuser");
+                command.args(["-u", &user.name, "--"]).arg(program);
+                command
+            }
+            None => Command::new(program),
+        };
+        command.current_dir(&self.root).process_group(0);
+        command
+    }
+
+    fn is_initialised(&self) -> bool {
+        self.data_dir().join("PG_VERSION").is_file()
+    }
+
+    /// Whether a postmaster is running on this cluster's data folder.
+    pub fn is_running(&self) -> bool {
+        self.is_initialised()
+            && self
+                .command(&self.bins.pg_ctl)
+                .arg("status")
+                .arg("-D")
+                .arg(self.data_dir())
+                .output()
+                .is_ok_and(|output| output.status.success())
+    }
+
+    /// Runs initdb once, then starts the server and waits until it accepts
+    /// connections. A server left running by an earlier, killed run is adopted.
+    #[tracing::instrument(skip(self), fields(root = %self.root.display()))]
+    pub fn start(&self) -> anyhow::Result<()> {
+        if !self.is_initialised() {
+            tracing::info!("creating the private PostgreSQL cluster");
+            let output = self
+                .command(&self.bins.initdb)
+                .arg("-D")
+                .arg(self.data_dir())
+                .args([
+                    "-U",
+                    SUPERUSER,
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                    "-A",
+                    "trust",
+                    "--no-instructions",
+                ])
+                .output()
+                .context("cannot run initdb")?;
+            check(output, "initdb")?;
+        }
+        if self.is_running() {
+            tracing::warn!("adopting a PostgreSQL server left running by an earlier run");
+            return Ok(());
+        }
+        let options = format!(
+            "-c listen_addresses='' -c unix_socket_directories='{}' -c unix_socket_permissions=0700",
+            self.socket_dir().display()
+        );
+        let output = self
+            .command(&self.bins.pg_ctl)
+            .arg("start")
+            .arg("-D")
+            .arg(self.data_dir())
+            .arg("-l")
+            .arg(self.root.join("postgres.log"))
+            .args(["-w", "-t", "60", "-o"])
+            .arg(options)
+            .output()
+            .context("cannot run pg_ctl")?;
+        check(output, "pg_ctl start").with_context(|| {
+            format!(
+                "see {} for PostgreSQL's own log",
+                self.root.join("postgres.log").display()
+            )
+        })?;
+        tracing::info!(socket = %self.socket_dir().display(), "private PostgreSQL cluster started");
+        Ok(())
+    }
+
+    /// Stops the server (fast mode: sessions are ended, data is flushed).
+    pub fn stop(&self) -> anyhow::Result<()> {
+        if !self.is_running() {
+            return Ok(());
+        }
+        let output = self
+            .command(&self.bins.pg_ctl)
+            .arg("stop")
+            .arg("-D")
+            .arg(self.data_dir())
+            .args(["-m", "fast", "-w", "-t", "60"])
+            .output()
+            .context("cannot run pg_ctl")?;
+        check(output, "pg_ctl stop")?;
+        tracing::info!("private PostgreSQL cluster stopped");
+        Ok(())
+    }
+
+    /// Connection options for `database` over the cluster's socket.
+    pub fn connect_options(&self, database: &str) -> PgConnectOptions {
+        PgConnectOptions::new()
+            .socket(self.socket_dir())
+            .username(SUPERUSER)
+            .database(database)
+    }
+}
+
+fn chown(path: &Path, uid: Uid, gid: Gid) -> anyhow::Result<()> {
+    std::os::unix::fs::chown(path, Some(uid.as_raw()), Some(gid.as_raw()))
+        .with_context(|| format!("cannot hand {} to the postgres user", path.display()))
+}
+
+fn check(output: Output, what: &str) -> anyhow::Result<()> {
+    if output.status.success() {
+        return Ok(());
+    }
+    bail!(
+        "{what} failed ({}): {}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr).trim(),
+        String::from_utf8_lossy(&output.stdout).trim()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_binaries_give_one_clear_line() {
+        let empty = tempfile::tempdir().unwrap();
+        let error = PgBinaries::find_in([empty.path().to_path_buf()])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("apt-get install postgresql"), "{error}");
+        assert!(!error.contains('\n'));
+    }
+
+    #[test]
+    fn binaries_are_found_in_a_folder_holding_both() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("initdb"), "").unwrap();
+        assert!(PgBinaries::find_in([dir.path().to_path_buf()]).is_err());
+        std::fs::write(dir.path().join("pg_ctl"), "").unwrap();
+        let found = PgBinaries::find_in([dir.path().to_path_buf()]).unwrap();
+        assert_eq!(found.pg_ctl, dir.path().join("pg_ctl"));
+    }
+}

@@ -1,0 +1,123 @@
+//! Database access: the connection pool, embedded migrations, and where the
+//! database comes from (DATABASE_URL or the private cluster).
+
+pub mod cluster;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
+
+use crate::config::Config;
+use cluster::{PgBinaries, PrivateCluster};
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Applies pending migrations; applying them again changes nothing.
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    MIGRATOR
+        .run(pool)
+        .await
+        .context("database migration failed")
+}
+
+/// A pool that gives up quickly when the database is away (so requests get a
+/// 503 rather than hang) and replaces broken connections when it is back.
+pub fn pool(options: PgConnectOptions, max_connections: u32) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .min_connections(0)
+        .acquire_timeout(Duration::from_secs(3))
+        .idle_timeout(Duration::from_secs(300))
+        .test_before_acquire(true)
+        .connect_lazy_with(
+            options.log_slow_statements(log::LevelFilter::Warn, Duration::from_millis(500)),
+        )
+}
+
+/// The database this process works on, and the private cluster behind it
+/// when there is one. Dropping it stops that cluster.
+pub struct Database {
+    pub options: PgConnectOptions,
+    cluster: Option<PrivateCluster>,
+}
+
+impl Database {
+    /// Uses DATABASE_URL when set; otherwise starts the private cluster under
+    /// the data folder and makes sure Newsdesk's database exists in it.
+    pub async fn open(config: &Config) -> anyhow::Result<Self> {
+        if let Some(url) = &config.database_url {
+            let options = PgConnectOptions::from_str(url)
+                .context("DATABASE_URL is not a valid PostgreSQL URL")?;
+            return Ok(Database {
+                options,
+                cluster: None,
+            });
+        }
+        let bins = PgBinaries::find(config.pg_bin_dir.as_deref())?;
+        let root = config.data_dir.join("postgres");
+        let cluster = tokio::task::spawn_blocking(move || -> anyhow::Result<PrivateCluster> {
+            let cluster = PrivateCluster::new(&root, bins)?;
+            cluster.start()?;
+            Ok(cluster)
+        })
+        .await??;
+        let database = Database {
+            options: cluster.connect_options(cluster::DATABASE),
+            cluster: Some(cluster),
+        };
+        let admin = database
+            .cluster
+            .as_ref()
+            .map(|c| c.connect_options("postgres"));
+        if let Some(admin) = admin {
+            create_database_if_missing(admin, cluster::DATABASE).await?;
+        }
+        Ok(database)
+    }
+
+    /// Stops the private cluster, if this process started one.
+    pub fn close(mut self) -> anyhow::Result<()> {
+        match self.cluster.take() {
+            Some(cluster) => cluster.stop(),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if let Some(cluster) = self.cluster.take()
+            && let Err(error) = cluster.stop()
+        {
+            tracing::error!(%error, "could not stop the private PostgreSQL cluster");
+        }
+    }
+}
+
+/// Creates `name` (UTF-8, C.UTF-8 collation so that text search sees CJK)
+/// unless it exists.
+pub async fn create_database_if_missing(admin: PgConnectOptions, name: &str) -> anyhow::Result<()> {
+    let mut conn = PgConnection::connect_with(&admin).await?;
+    let exists: bool =
+        sqlx::query_scalar("select exists (select 1 from pg_database where datname = $1)")
+            .bind(name)
+            .fetch_one(&mut conn)
+            .await?;
+    if !exists {
+        let statement = format!(
+            "create database {} template template0 encoding 'UTF8' locale 'C.UTF-8'",
+            quote_identifier(name)
+        );
+        sqlx::query(&statement).execute(&mut conn).await?;
+    }
+    conn.close().await?;
+    Ok(())
+}
+
+/// Quotes an SQL identifier (database names cannot be bound as parameters).
+pub fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}

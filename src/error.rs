@@ -1,0 +1,117 @@
+//! The one error type of request handlers. Each variant renders a Chinese
+//! error page with its status; the cause of an internal failure is logged
+//! with the request's span and never shown to the visitor.
+//!
+//! Which to use: a missing row or route is `NotFound`; a database that does
+//! not answer is `Unavailable` (classified once, in `From<sqlx::Error>`);
+//! anything unexpected is `Internal`. Validation failures are not errors:
+//! handlers re-render their form with the message and a 422.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("CSRF token missing or wrong")]
+    Csrf,
+    #[error("conflicting change: {0}")]
+    Conflict(String),
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::RowNotFound => AppError::NotFound,
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_) => AppError::Unavailable(error),
+            other => AppError::Internal(other.into()),
+        }
+    }
+}
+
+impl From<askama::Error> for AppError {
+    fn from(error: askama::Error) -> Self {
+        AppError::Internal(error.into())
+    }
+}
+
+#[derive(Template)]
+#[template(path = "errors/error.html")]
+pub struct ErrorPage<'a> {
+    pub status: u16,
+    pub title: &'a str,
+    pub message: &'a str,
+}
+
+impl AppError {
+    fn page(&self) -> (&'static str, String) {
+        match self {
+            AppError::NotFound => (
+                "页面不存在",
+                "您访问的页面不存在或已被删除，请检查网址是否正确。".into(),
+            ),
+            AppError::Forbidden => ("无权访问", "您没有执行此操作的权限。".into()),
+            AppError::Unauthenticated => ("请先登录", "此页面需要登录后才能访问。".into()),
+            AppError::Csrf => (
+                "请求已失效",
+                "表单安全校验未通过，请返回上一页刷新后重新提交。".into(),
+            ),
+            AppError::Conflict(message) => ("内容已被修改", message.clone()),
+            AppError::Unavailable(_) => {
+                ("服务暂时不可用", "系统正在维护或繁忙，请稍后再试。".into())
+            }
+            AppError::Internal(_) => (
+                "服务器内部错误",
+                "服务器处理请求时出现问题，请稍后再试。".into(),
+            ),
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            AppError::Internal(cause) => tracing::error!(error = ?cause, "request failed"),
+            AppError::Unavailable(cause) => tracing::warn!(error = %cause, "database unavailable"),
+            _ => {}
+        }
+        let status = self.status_code();
+        let (title, message) = self.page();
+        let page = ErrorPage {
+            status: status.as_u16(),
+            title,
+            message: &message,
+        };
+        let body = page
+            .render()
+            .unwrap_or_else(|_| format!("{} {}", status.as_u16(), title));
+        HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .insert_header(("Cache-Control", "no-store"))
+            .body(body)
+    }
+}

@@ -1,0 +1,13 @@
+//! Newsdesk: the content management system of a corporate news network.
+
+pub mod app;
+pub mod articles;
+pub mod channels;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod secret;
+pub mod seed;
+pub mod settings;
+pub mod users;
+pub mod web;

@@ -1,0 +1,97 @@
+//! The `newsdesk` command: serve the site (default), migrate, seed demo content.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use newsdesk::app::Application;
+use newsdesk::config::{Cli, Command, Config};
+use newsdesk::db::{self, Database};
+use newsdesk::secret::SecretKey;
+use newsdesk::seed;
+use newsdesk::web::telemetry;
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    telemetry::init(&cli.config.log, cli.config.log_format);
+    let outcome = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&cli.config).await,
+        Command::Migrate => migrate(&cli.config).await,
+        Command::SeedDemo => seed_demo(&cli.config).await,
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("newsdesk: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Opens the database (starting the private cluster when needed), applies
+/// pending migrations, runs `work`, then closes the pool and the cluster.
+async fn with_database<F, Fut>(config: &Config, work: F) -> anyhow::Result<()>
+where
+    F: FnOnce(sqlx::PgPool) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let database = Database::open(config).await?;
+    let pool = db::pool(database.options.clone(), config.db_max_connections);
+    let outcome = async {
+        db::migrate(&pool).await?;
+        work(pool.clone()).await
+    }
+    .await;
+    pool.close().await;
+    database.close()?;
+    outcome
+}
+
+async fn serve(config: &Config) -> anyhow::Result<()> {
+    let secret = SecretKey::load(config.secret_key.as_deref(), &config.data_dir)?;
+    with_database(config, |pool| async move {
+        if config.demo && seed::is_empty(&pool).await? {
+            let logins = seed::seed_demo(&pool).await?;
+            print_logins(&logins);
+        }
+        let app = Application::build(config, pool, secret)?;
+        tracing::info!(
+            "Newsdesk is serving http://{}:{}/",
+            config.bind.ip(),
+            app.port()
+        );
+        app.run_until_stopped().await?;
+        tracing::info!("stopped serving");
+        Ok(())
+    })
+    .await
+}
+
+async fn migrate(config: &Config) -> anyhow::Result<()> {
+    with_database(config, |_| async {
+        tracing::info!("migrations are up to date");
+        Ok(())
+    })
+    .await
+}
+
+async fn seed_demo(config: &Config) -> anyhow::Result<()> {
+    with_database(config, |pool| async move {
+        let logins = seed::seed_demo(&pool).await?;
+        print_logins(&logins);
+        Ok(())
+    })
+    .await
+}
+
+fn print_logins(logins: &[seed::DemoLogin]) {
+    println!("Demo content added. Demo logins (shown only this once):");
+    for login in logins {
+        println!(
+            "  {:<14} {:<14} {}",
+            login.role.label(),
+            login.username,
+            login.password
+        );
+    }
+}

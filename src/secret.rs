@@ -1,0 +1,98 @@
+//! The installation's secret key, used to sign and derive tokens. Taken from
+//! NEWSDESK_SECRET_KEY, or generated once and kept in the data folder
+//! (readable by its owner only), so that every restart keeps its sessions.
+
+use std::fmt;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use rand::RngCore;
+
+const MIN_LENGTH: usize = 32;
+const FILE_NAME: &str = "secret_key";
+
+#[derive(Clone)]
+pub struct SecretKey(Vec<u8>);
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretKey(..)")
+    }
+}
+
+impl SecretKey {
+    pub fn new(key: &str) -> anyhow::Result<Self> {
+        if key.len() < MIN_LENGTH {
+            bail!("NEWSDESK_SECRET_KEY must be at least {MIN_LENGTH} characters long");
+        }
+        Ok(SecretKey(key.as_bytes().to_vec()))
+    }
+
+    /// A fresh random key, for tests and first starts.
+    pub fn generate() -> Self {
+        let mut bytes = [0u8; 32];
+        rand::rng().fill_bytes(&mut bytes);
+        SecretKey(hex::encode(bytes).into_bytes())
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The configured key, or the one kept in `data_dir` (created on first use).
+    pub fn load(configured: Option<&str>, data_dir: &Path) -> anyhow::Result<Self> {
+        if let Some(key) = configured {
+            return SecretKey::new(key);
+        }
+        let path = data_dir.join(FILE_NAME);
+        match std::fs::read_to_string(&path) {
+            Ok(stored) => {
+                SecretKey::new(stored.trim()).with_context(|| format!("in {}", path.display()))
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::create_dir_all(data_dir)
+                    .with_context(|| format!("cannot create {}", data_dir.display()))?;
+                let key = SecretKey::generate();
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(&path)
+                    .with_context(|| format!("cannot create {}", path.display()))?;
+                file.write_all(key.as_bytes())?;
+                file.sync_all()?;
+                tracing::info!(path = %path.display(), "generated a new secret key");
+                Ok(key)
+            }
+            Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_generated_key_is_kept_private_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = SecretKey::load(None, dir.path()).unwrap();
+        let mode = std::fs::metadata(dir.path().join(FILE_NAME))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let second = SecretKey::load(None, dir.path()).unwrap();
+        assert_eq!(first.as_bytes(), second.as_bytes());
+    }
+
+    #[test]
+    fn a_short_configured_key_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(SecretKey::load(Some("short"), dir.path()).is_err());
+        assert!(SecretKey::load(Some(&"k".repeat(40)), dir.path()).is_ok());
+    }
+}

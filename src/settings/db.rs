@@ -1,0 +1,12 @@
+//! Queries on the settings table.
+
+use sqlx::PgConnection;
+
+use super::SiteSettings;
+
+pub async fn load(conn: &mut PgConnection) -> sqlx::Result<SiteSettings> {
+    let rows: Vec<(String, String)> = sqlx::query_as("select key, value from settings")
+        .fetch_all(conn)
+        .await?;
+    Ok(SiteSettings::from_rows(rows))
+}

@@ -1,0 +1,83 @@
+//! Site settings kept in the database (so every node sees the same values):
+//! the site's name, copyright notice and time zone. The admin settings page
+//! edits them; pages read them per request.
+
+pub mod db;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+/// The settings public and admin pages need on every request.
+#[derive(Debug, Clone)]
+pub struct SiteSettings {
+    pub site_name: String,
+    pub copyright: String,
+    pub time_zone: Tz,
+}
+
+impl Default for SiteSettings {
+    fn default() -> Self {
+        SiteSettings {
+            site_name: "电网新闻网".into(),
+            copyright: String::new(),
+            time_zone: chrono_tz::Asia::Shanghai,
+        }
+    }
+}
+
+impl SiteSettings {
+    /// Builds the settings from stored key/value rows; unknown keys are
+    /// ignored and unparsable values keep their defaults.
+    pub fn from_rows(rows: impl IntoIterator<Item = (String, String)>) -> Self {
+        let mut settings = SiteSettings::default();
+        for (key, value) in rows {
+            match key.as_str() {
+                "site_name" => settings.site_name = value,
+                "copyright" => settings.copyright = value,
+                "time_zone" => {
+                    if let Ok(tz) = value.parse() {
+                        settings.time_zone = tz;
+                    }
+                }
+                _ => {}
+            }
+        }
+        settings
+    }
+
+    /// A moment as shown on pages: `2021-07-14 14:26:54` in the site's zone.
+    pub fn format_time(&self, at: DateTime<Utc>) -> String {
+        at.with_timezone(&self.time_zone)
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    }
+
+    /// A moment's date as shown in lists: `2021-07-14`.
+    pub fn format_date(&self, at: DateTime<Utc>) -> String {
+        at.with_timezone(&self.time_zone)
+            .format("%Y-%m-%d")
+            .to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn times_are_shown_in_the_site_time_zone() {
+        let settings =
+            SiteSettings::from_rows([("time_zone".to_string(), "Asia/Shanghai".to_string())]);
+        let at = Utc.with_ymd_and_hms(2021, 7, 14, 6, 26, 54).unwrap();
+        assert_eq!(settings.format_time(at), "2021-07-14 14:26:54");
+        assert_eq!(settings.format_date(at), "2021-07-14");
+    }
+
+    #[test]
+    fn an_unknown_time_zone_keeps_the_default() {
+        let settings =
+            SiteSettings::from_rows([("time_zone".to_string(), "Mars/Olympus".to_string())]);
+        assert_eq!(settings.time_zone, chrono_tz::Asia::Shanghai);
+    }
+}

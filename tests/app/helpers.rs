@@ -1,0 +1,299 @@
+//! The test harness: one PostgreSQL server per test run (a private cluster
+//! in a temporary folder, started through Newsdesk's own launcher, or the
+//! server of DATABASE_URL when set), one freshly migrated database per test
+//! cloned from a template, and the real app on a random port.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use newsdesk::app::Application;
+use newsdesk::config::Config;
+use newsdesk::db::cluster::{PgBinaries, PrivateCluster};
+use newsdesk::db::{self, quote_identifier};
+use newsdesk::secret::SecretKey;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::{Connection, PgConnection, PgPool};
+use uuid::Uuid;
+
+/// Where the test databases live.
+pub enum TestServer {
+    Private {
+        cluster: PrivateCluster,
+        folder: PathBuf,
+    },
+    External {
+        options: PgConnectOptions,
+    },
+}
+
+static SERVER: OnceLock<TestServer> = OnceLock::new();
+static TEMPLATE: OnceLock<String> = OnceLock::new();
+
+impl TestServer {
+    /// Connection options for one database on the server.
+    pub fn options(&self, database: &str) -> PgConnectOptions {
+        match self {
+            TestServer::Private { cluster, .. } => cluster.connect_options(database),
+            TestServer::External { options } => options.clone().database(database),
+        }
+    }
+
+    /// Where a proxy reaches the server.
+    pub fn upstream(&self) -> Upstream {
+        match self {
+            TestServer::Private { cluster, .. } => {
+                Upstream::Unix(cluster.socket_dir().join(".s.PGSQL.5432"))
+            }
+            TestServer::External { options } => {
+                Upstream::Tcp(format!("{}:{}", options.get_host(), options.get_port()))
+            }
+        }
+    }
+}
+
+pub enum Upstream {
+    Unix(PathBuf),
+    Tcp(String),
+}
+
+pub fn server() -> &'static TestServer {
+    SERVER.get_or_init(|| {
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            let options =
+                PgConnectOptions::from_str(&url).expect("DATABASE_URL is not a PostgreSQL URL");
+            return TestServer::External { options };
+        }
+        start_private_cluster()
+    })
+}
+
+fn start_private_cluster() -> TestServer {
+    use std::os::unix::fs::PermissionsExt;
+    // Kept (not auto-deleted): removed at exit, after the cluster has stopped.
+    let folder = tempfile::Builder::new()
+        .prefix("newsdesk-test-")
+        .tempdir()
+        .expect("cannot create a temporary folder")
+        .keep();
+    // The postgres user must be able to reach the cluster inside.
+    std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bins = PgBinaries::find(None).expect("PostgreSQL binaries");
+    let cluster =
+        PrivateCluster::new(&folder.join("pg"), bins).expect("cannot prepare the test cluster");
+    cluster.start().expect("cannot start the test cluster");
+    watch_for_abnormal_exit(&cluster, &folder);
+    // SAFETY: registering a plain extern "C" function with atexit has no
+    // preconditions; it runs once when the test process exits.
+    unsafe { libc::atexit(stop_private_cluster) };
+    TestServer::Private { cluster, folder }
+}
+
+extern "C" fn stop_private_cluster() {
+    if let Some(TestServer::Private { cluster, folder }) = SERVER.get() {
+        let _ = cluster.stop();
+        let _ = std::fs::remove_dir_all(folder);
+    }
+}
+
+/// If the test process dies without running its exit handlers (killed, or
+/// aborted), a small watcher stops the cluster and removes its folder.
+fn watch_for_abnormal_exit(cluster: &PrivateCluster, folder: &std::path::Path) {
+    use std::os::unix::process::CommandExt;
+    let script = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
+         if [ -f '{pidfile}' ]; then kill -QUIT $(head -n 1 '{pidfile}') 2>/dev/null; sleep 2; fi; \
+         rm -rf '{folder}'",
+        pid = std::process::id(),
+        pidfile = cluster.data_dir().join("postmaster.pid").display(),
+        folder = folder.display(),
+    );
+    let _ = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn();
+}
+
+/// Runs async setup work on a runtime of its own (tests each have theirs).
+fn block_on<T, F, Fut>(work: F) -> T
+where
+    T: Send + 'static,
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: Future<Output = T>,
+{
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(work())
+    })
+    .join()
+    .expect("setup thread panicked")
+}
+
+/// The migrated template every test database is cloned from.
+fn template() -> &'static str {
+    TEMPLATE.get_or_init(|| {
+        let name = format!("newsdesk_template_{}", std::process::id());
+        let admin = server().options("postgres");
+        let options = server().options(&name);
+        let template = name.clone();
+        block_on(move || async move {
+            db::create_database_if_missing(admin, &template)
+                .await
+                .unwrap();
+            let mut conn = PgConnection::connect_with(&options).await.unwrap();
+            db::MIGRATOR.run(&mut conn).await.unwrap();
+            conn.close().await.unwrap();
+        });
+        name
+    })
+}
+
+/// A fresh database for one test, dropped with the value.
+pub struct TestDatabase {
+    pub name: String,
+    pub options: PgConnectOptions,
+}
+
+impl TestDatabase {
+    pub async fn create() -> TestDatabase {
+        let template = template();
+        let name = format!("test_{}", Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect_with(&server().options("postgres"))
+            .await
+            .unwrap();
+        sqlx::query(&format!(
+            "create database {} template {}",
+            quote_identifier(&name),
+            quote_identifier(template)
+        ))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+        admin.close().await.unwrap();
+        TestDatabase {
+            options: server().options(&name),
+            name,
+        }
+    }
+
+    /// A URL for the database, for running the `newsdesk` binary against it.
+    pub fn url(&self) -> String {
+        match server() {
+            TestServer::Private { cluster, .. } => format!(
+                "postgres://{}@localhost/{}?host={}",
+                newsdesk::db::cluster::SUPERUSER,
+                self.name,
+                cluster.socket_dir().display()
+            ),
+            TestServer::External { .. } => {
+                let url = std::env::var("DATABASE_URL").unwrap();
+                let base = url.split('?').next().unwrap();
+                let base = base.rsplit_once('/').map_or(base, |(server, _)| server);
+                format!("{base}/{}", self.name)
+            }
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        block_on(move || async move {
+            if let Ok(mut admin) = PgConnection::connect_with(&server().options("postgres")).await {
+                let _ = sqlx::query(&format!(
+                    "drop database if exists {} with (force)",
+                    quote_identifier(&name)
+                ))
+                .execute(&mut admin)
+                .await;
+            }
+        });
+    }
+}
+
+/// The real app on a random port, with its own database and a client that
+/// keeps cookies and does not follow redirects.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub pool: PgPool,
+    pub database: TestDatabase,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let database = TestDatabase::create().await;
+    let options = database.options.clone();
+    spawn_app_on(database, options).await
+}
+
+/// Starts the app on `database`, connecting through `options` (which may
+/// lead through a proxy).
+pub async fn spawn_app_on(database: TestDatabase, options: PgConnectOptions) -> TestApp {
+    let mut config = Config::defaults();
+    config.bind = "127.0.0.1:0".parse().unwrap();
+    config.workers = 1;
+    config.shutdown_timeout = 1;
+    let pool = db::pool(options, 5);
+    let app =
+        Application::build(&config, pool, SecretKey::generate()).expect("cannot build the app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let pool = PgPool::connect_with(database.options.clone())
+        .await
+        .unwrap();
+    TestApp {
+        address,
+        client,
+        pool,
+        database,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request failed")
+    }
+
+    /// GETs a page and returns its status and parsed HTML.
+    pub async fn page(&self, path: &str) -> (u16, scraper::Html) {
+        let response = self.get(path).await;
+        let status = response.status().as_u16();
+        let body = response.text().await.unwrap();
+        (status, scraper::Html::parse_document(&body))
+    }
+}
+
+/// The text of every element matching `selector`.
+pub fn texts(html: &scraper::Html, selector: &str) -> Vec<String> {
+    let selector = scraper::Selector::parse(selector).unwrap();
+    html.select(&selector)
+        .map(|element| element.text().collect::<String>().trim().to_string())
+        .collect()
+}
+
+/// The value of `attribute` on every element matching `selector`.
+pub fn attrs(html: &scraper::Html, selector: &str, attribute: &str) -> Vec<String> {
+    let selector = scraper::Selector::parse(selector).unwrap();
+    html.select(&selector)
+        .filter_map(|element| element.value().attr(attribute).map(str::to_string))
+        .collect()
+}

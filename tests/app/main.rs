@@ -1,0 +1,12 @@
+//! Newsdesk's integration tests: the real app over HTTP against a real
+//! PostgreSQL, one fresh database per test.
+
+mod helpers;
+mod proxy;
+
+mod cli;
+mod health;
+mod migrations;
+mod observability;
+mod portal;
+mod readme;

@@ -1,0 +1,83 @@
+use crate::helpers::{attrs, spawn_app};
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status() {
+    let app = spawn_app().await;
+    app.get("/").await;
+    app.get("/articles/12345").await;
+    app.get("/nothing-here").await;
+
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let line = |needle: &str| metrics.lines().any(|line| line.starts_with(needle));
+    assert!(
+        line(r#"newsdesk_http_requests_total{endpoint="/",method="GET",status="200"} 1"#),
+        "{metrics}"
+    );
+    assert!(line(
+        r#"newsdesk_http_requests_total{endpoint="/articles/{number}",method="GET",status="404"} 1"#
+    ));
+    assert!(line(
+        r#"newsdesk_http_requests_total{endpoint="UNKNOWN",method="GET",status="404"} 1"#
+    ));
+    assert!(line(
+        r#"newsdesk_http_requests_duration_seconds_bucket{endpoint="/",method="GET",status="200",le="0.005"}"#
+    ));
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_security_headers() {
+    let app = spawn_app().await;
+    let first = app.get("/").await;
+    let second = app.get("/").await;
+    let id = |response: &reqwest::Response| {
+        response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(id(&first).len(), 36);
+    assert_ne!(id(&first), id(&second));
+    assert_eq!(first.headers()["x-content-type-options"], "nosniff");
+    assert!(
+        first.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+}
+
+#[tokio::test]
+async fn static_files_have_versioned_urls_and_long_cache_lifetimes() {
+    let app = spawn_app().await;
+    let (_, home) = app.page("/").await;
+    let css = attrs(&home, "link[rel=stylesheet]", "href");
+    assert_eq!(css.len(), 1);
+    assert!(
+        css[0].starts_with("/static/") && css[0].ends_with("/css/site.css"),
+        "{css:?}"
+    );
+
+    let response = app.get(&css[0]).await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/css; charset=utf-8"
+    );
+    assert_eq!(
+        response.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert!(response.text().await.unwrap().contains(".site-header"));
+
+    let stale = app.get("/static/0123456789ab/css/site.css").await;
+    assert_eq!(stale.status().as_u16(), 200);
+    assert_eq!(stale.headers()["cache-control"], "public, max-age=60");
+
+    for path in [
+        "/static/x/../Cargo.toml",
+        "/static/x/%2e%2e/Cargo.toml",
+        "/static/x/css/none.css",
+    ] {
+        assert_eq!(app.get(path).await.status().as_u16(), 404, "{path}");
+    }
+}

@@ -1,0 +1,196 @@
+use crate::helpers::{attrs, spawn_app, texts};
+
+#[tokio::test]
+async fn an_unknown_page_gets_the_chinese_404_page() {
+    let app = spawn_app().await;
+    let (status, html) = app.page("/no/such/page").await;
+    assert_eq!(status, 404);
+    assert_eq!(texts(&html, "h1"), ["页面不存在"]);
+    assert_eq!(attrs(&html, "main a", "href"), ["/"]);
+}
+
+#[tokio::test]
+async fn a_missing_article_or_channel_is_not_found() {
+    let app = spawn_app().await;
+    for path in [
+        "/articles/999999",
+        "/articles/abc",
+        "/channels/none",
+        "/channels/yaowen?before=x",
+    ] {
+        let (status, html) = app.page(path).await;
+        assert_eq!(status, 404, "{path}");
+        assert_eq!(texts(&html, "h1"), ["页面不存在"], "{path}");
+    }
+}
+
+#[tokio::test]
+async fn an_empty_site_renders_its_layout() {
+    let app = spawn_app().await;
+    let (status, html) = app.page("/").await;
+    assert_eq!(status, 200);
+    assert_eq!(texts(&html, ".site-name"), ["电网新闻网"]);
+    assert_eq!(texts(&html, ".channel-nav a"), ["首页"]);
+    assert_eq!(texts(&html, ".empty"), ["暂无已发布的稿件。"]);
+}
+
+#[tokio::test]
+async fn the_footer_shows_the_copyright_setting() {
+    let app = spawn_app().await;
+    sqlx::query("update settings set value = '版权所有 © 测试网' where key = 'copyright'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (_, html) = app.page("/").await;
+    assert_eq!(texts(&html, ".site-footer p"), ["版权所有 © 测试网"]);
+}
+
+#[tokio::test]
+async fn demo_content_makes_a_living_site() {
+    let app = spawn_app().await;
+    let logins = newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    assert_eq!(logins.len(), 5);
+
+    let (status, home) = app.page("/").await;
+    assert_eq!(status, 200);
+    let nav = texts(&home, ".channel-nav a");
+    assert_eq!(nav, ["首页", "要闻", "电网", "科技", "党建"]);
+    let titles = texts(&home, ".story-title a");
+    assert_eq!(titles.len(), 6);
+    assert_eq!(titles[0], "山东电网全力保障冬季电力供应", "newest first");
+
+    // A story of a sub-channel is listed on its parent channel's page.
+    let (status, channel) = app.page("/channels/dianwang").await;
+    assert_eq!(status, 200);
+    assert!(
+        texts(&channel, ".story-title a")
+            .contains(&"带电作业班组：在高压线上守护万家灯火".to_string())
+    );
+    assert_eq!(
+        texts(&channel, ".sub-channels a"),
+        ["企业风采", "电网建设", "基层动态"]
+    );
+
+    let link = attrs(&home, ".story-title a", "href")
+        .into_iter()
+        .find(|href| href.starts_with("/articles/"))
+        .unwrap();
+    let (_, first) = app.page(&link).await;
+    assert_eq!(texts(&first, "h1.title"), ["山东电网全力保障冬季电力供应"]);
+}
+
+#[tokio::test]
+async fn the_article_page_shows_breadcrumb_meta_and_sanitised_body() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    sqlx::query(
+        "update articles set body_html = '<p onclick=\"x()\">正文<script>alert(1)</script></p>',
+                published_at = '2021-07-14 06:26:54+00'
+         where title = '带电作业班组：在高压线上守护万家灯火'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let number: i64 =
+        sqlx::query_scalar("select number from articles where title like '带电作业班组%'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+
+    let (status, html) = app.page(&format!("/articles/{number}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(texts(&html, ".breadcrumb a"), ["首页", "电网", "企业风采"]);
+    let meta = texts(&html, ".meta").join(" ");
+    assert!(
+        meta.contains("2021-07-14 14:26:54"),
+        "shown in Asia/Shanghai: {meta}"
+    );
+    assert!(meta.contains("来源：国网威海供电公司"), "{meta}");
+    assert!(meta.contains("作者：通讯员 李明"), "{meta}");
+    assert!(meta.contains("单位：带电作业中心"), "{meta}");
+    let body = scraper::Selector::parse(".article-body").unwrap();
+    let body = html.select(&body).next().unwrap().inner_html();
+    assert_eq!(body, "<p>正文</p>");
+    assert_eq!(texts(&html, ".channel-nav a.active"), ["电网"]);
+}
+
+#[tokio::test]
+async fn drafts_are_not_public() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let number: i64 = sqlx::query_scalar(
+        "update articles set status = 'draft', published_at = null
+         where title like '苏州供电%' returning number",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let (status, _) = app.page(&format!("/articles/{number}")).await;
+    assert_eq!(status, 404);
+    let (_, home) = app.page("/").await;
+    assert!(
+        !texts(&home, ".story-title a")
+            .iter()
+            .any(|t| t.starts_with("苏州供电"))
+    );
+}
+
+#[tokio::test]
+async fn channel_pages_are_paginated_by_keyset() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    // 45 more stories in 要闻, one a minute apart.
+    sqlx::query(
+        "insert into articles (channel_id, unit_id, created_by, title, status, published_at)
+         select c.id, u.unit_id, u.id, '要闻第' || n || '条', 'published', now() - n * interval '1 minute'
+         from channels c, users u, generate_series(1, 45) n
+         where c.slug = 'yaowen' and u.username = 'admin'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+
+    let mut seen = Vec::new();
+    let mut path = Some("/channels/yaowen".to_string());
+    while let Some(current) = path {
+        let (status, html) = app.page(&current).await;
+        assert_eq!(status, 200);
+        seen.extend(texts(&html, ".story-title a"));
+        path = attrs(&html, ".pager a", "href").into_iter().next();
+    }
+    assert_eq!(seen.len(), 46, "every story once");
+    assert_eq!(seen[0], "要闻第1条");
+    let unique: std::collections::HashSet<_> = seen.iter().collect();
+    assert_eq!(unique.len(), 46);
+}
+
+#[tokio::test]
+async fn seeding_refuses_a_database_that_has_users() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let error = newsdesk::seed::seed_demo(&app.pool)
+        .await
+        .err()
+        .expect("second seed refused");
+    assert!(error.to_string().contains("already has users"));
+    let stories: i64 = sqlx::query_scalar("select count(*) from articles")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stories, 6, "nothing added twice");
+}
+
+#[tokio::test]
+async fn an_internal_failure_gets_the_chinese_500_page_without_its_cause() {
+    let app = spawn_app().await;
+    sqlx::query("drop table settings")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let response = app.get("/").await;
+    assert_eq!(response.status().as_u16(), 500);
+    let body = response.text().await.unwrap();
+    let html = scraper::Html::parse_document(&body);
+    assert_eq!(texts(&html, "h1"), ["服务器内部错误"]);
+    assert!(!body.contains("settings"), "the cause is logged, not shown");
+}
