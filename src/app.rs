@@ -14,11 +14,17 @@ use crate::articles;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::secret::SecretKey;
-use crate::web::{assets, health, telemetry};
+use crate::web::{assets, csrf, health, telemetry};
+use crate::{audit, auth, settings, units, users};
+
+/// Largest url-encoded form body (an article with a long body fits).
+const FORM_LIMIT: usize = 256 * 1024;
 
 /// What every handler may reach besides the pool.
 pub struct AppState {
     pub secret: SecretKey,
+    /// Whether X-Forwarded-For comes from a trusted reverse proxy.
+    pub trust_proxy: bool,
 }
 
 /// A bound, not yet running, Newsdesk server.
@@ -36,9 +42,13 @@ impl Application {
         let port = listener.local_addr()?.port();
         let metrics = metrics()?;
         let pool = web::Data::new(pool);
-        let state = web::Data::new(AppState { secret });
+        let state = web::Data::new(AppState {
+            secret,
+            trust_proxy: config.trust_proxy,
+        });
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(csrf::protect))
                 .wrap(from_fn(telemetry::request_id_header))
                 .wrap(metrics.clone())
                 .wrap(Compress::default())
@@ -51,6 +61,11 @@ impl Application {
                 )
                 .app_data(
                     web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()),
+                )
+                .app_data(
+                    web::FormConfig::default()
+                        .limit(FORM_LIMIT)
+                        .error_handler(|_, _| AppError::BadRequest.into()),
                 )
                 .configure(routes)
                 .default_service(web::to(not_found))
@@ -85,6 +100,70 @@ fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(articles::public::article),
         )
         .route("/healthz", web::get().to(health::healthz))
+        .route("/admin", web::get().to(auth::login::dashboard))
+        .route("/admin/login", web::get().to(auth::login::login_form))
+        .route("/admin/login", web::post().to(auth::login::login))
+        .route("/admin/logout", web::post().to(auth::login::logout))
+        .route("/admin/audit", web::get().to(audit::admin::list))
+        .route("/admin/account", web::get().to(users::account::profile))
+        .route(
+            "/admin/account",
+            web::post().to(users::account::update_profile),
+        )
+        .route(
+            "/admin/account/password",
+            web::get().to(users::account::password_form),
+        )
+        .route(
+            "/admin/account/password",
+            web::post().to(users::account::change_password),
+        )
+        .route("/admin/users", web::get().to(users::admin::list))
+        .route("/admin/users/new", web::get().to(users::admin::new_form))
+        .route("/admin/users/new", web::post().to(users::admin::create))
+        .route("/admin/users/locks", web::get().to(users::admin::locks))
+        .route(
+            "/admin/users/locks/clear",
+            web::post().to(users::admin::clear_lock),
+        )
+        .route("/admin/users/{id}/edit", web::get().to(users::admin::edit))
+        .route(
+            "/admin/users/{id}/edit",
+            web::post().to(users::admin::update),
+        )
+        .route(
+            "/admin/users/{id}/disable",
+            web::post().to(users::admin::disable),
+        )
+        .route(
+            "/admin/users/{id}/enable",
+            web::post().to(users::admin::enable),
+        )
+        .route(
+            "/admin/users/{id}/reset-password",
+            web::post().to(users::admin::reset_password),
+        )
+        .route("/admin/units", web::get().to(units::admin::list))
+        .route("/admin/units", web::post().to(units::admin::create))
+        .route("/admin/units/{id}/edit", web::get().to(units::admin::edit))
+        .route(
+            "/admin/units/{id}/edit",
+            web::post().to(units::admin::update),
+        )
+        .route(
+            "/admin/units/{id}/deactivate",
+            web::post().to(units::admin::deactivate),
+        )
+        .route(
+            "/admin/units/{id}/activate",
+            web::post().to(units::admin::activate),
+        )
+        .route(
+            "/admin/units/{id}/delete",
+            web::post().to(units::admin::delete),
+        )
+        .route("/admin/settings", web::get().to(settings::admin::edit))
+        .route("/admin/settings", web::post().to(settings::admin::update))
         .route("/static/{version}/{path:.*}", web::get().to(assets::serve));
 }
 

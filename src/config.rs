@@ -28,6 +28,21 @@ pub enum Command {
     Migrate,
     /// Fill an empty database with demo units, channels, users and stories.
     SeedDemo,
+    /// Create a staff account; the password is read from standard input.
+    CreateUser {
+        /// Login name (2 to 32 letters, digits, `_`, `.` or `-`).
+        #[arg(long)]
+        username: String,
+        /// admin, chief_editor, editor or correspondent.
+        #[arg(long)]
+        role: String,
+        /// Name of the unit the user belongs to (default: the root unit).
+        #[arg(long)]
+        unit: Option<String>,
+        /// Name shown in the backend and in bylines (default: the username).
+        #[arg(long)]
+        display_name: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Parser)]
@@ -104,6 +119,11 @@ pub struct Config {
     /// Log format: human-readable text or one JSON object per line.
     #[arg(long, env = "NEWSDESK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
+
+    /// Take the client address from the last X-Forwarded-For entry (set this
+    /// only behind a reverse proxy that appends it).
+    #[arg(long, env = "NEWSDESK_TRUST_PROXY", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub trust_proxy: bool,
 
     /// Seed demo content on the first start, when the database has no users.
     #[arg(long, env = "NEWSDESK_DEMO", default_value_t = true, action = clap::ArgAction::Set, global = true)]

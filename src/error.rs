@@ -19,6 +19,10 @@ pub enum AppError {
     Forbidden,
     #[error("authentication required")]
     Unauthenticated,
+    #[error("the password must be changed first")]
+    PasswordChangeRequired,
+    #[error("malformed request")]
+    BadRequest,
     #[error("CSRF token missing or wrong")]
     Csrf,
     #[error("conflicting change: {0}")]
@@ -65,6 +69,13 @@ impl AppError {
             ),
             AppError::Forbidden => ("无权访问", "您没有执行此操作的权限。".into()),
             AppError::Unauthenticated => ("请先登录", "此页面需要登录后才能访问。".into()),
+            AppError::PasswordChangeRequired => {
+                ("请先修改密码", "您的密码已被重置，请先设置新密码。".into())
+            }
+            AppError::BadRequest => (
+                "请求有误",
+                "提交的内容格式不正确，请返回上一页重试。".into(),
+            ),
             AppError::Csrf => (
                 "请求已失效",
                 "表单安全校验未通过，请返回上一页刷新后重新提交。".into(),
@@ -86,7 +97,8 @@ impl ResponseError for AppError {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
-            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AppError::Unauthenticated | AppError::PasswordChangeRequired => StatusCode::SEE_OTHER,
+            AppError::BadRequest => StatusCode::BAD_REQUEST,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -94,6 +106,18 @@ impl ResponseError for AppError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        // Staff pages send the visitor where the request can succeed.
+        let redirect = match self {
+            AppError::Unauthenticated => Some("/admin/login"),
+            AppError::PasswordChangeRequired => Some("/admin/account/password"),
+            _ => None,
+        };
+        if let Some(location) = redirect {
+            return HttpResponse::SeeOther()
+                .insert_header(("Location", location))
+                .insert_header(("Cache-Control", "no-store"))
+                .finish();
+        }
         match self {
             AppError::Internal(cause) => tracing::error!(error = ?cause, "request failed"),
             AppError::Unavailable(cause) => tracing::warn!(error = %cause, "database unavailable"),
@@ -114,4 +138,10 @@ impl ResponseError for AppError {
             .insert_header(("Cache-Control", "no-store"))
             .body(body)
     }
+}
+
+/// Whether a database error is a unique-constraint violation (a duplicate
+/// name, say), which handlers turn into a message on the form.
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.code().as_deref() == Some("23505"))
 }

@@ -2,6 +2,8 @@
 
 pub mod app;
 pub mod articles;
+pub mod audit;
+pub mod auth;
 pub mod channels;
 pub mod config;
 pub mod db;
@@ -9,5 +11,6 @@ pub mod error;
 pub mod secret;
 pub mod seed;
 pub mod settings;
+pub mod units;
 pub mod users;
 pub mod web;

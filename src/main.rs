@@ -18,6 +18,21 @@ async fn main() -> ExitCode {
         Command::Serve => serve(&cli.config).await,
         Command::Migrate => migrate(&cli.config).await,
         Command::SeedDemo => seed_demo(&cli.config).await,
+        Command::CreateUser {
+            username,
+            role,
+            unit,
+            display_name,
+        } => {
+            create_user(
+                &cli.config,
+                &username,
+                &role,
+                unit.as_deref(),
+                display_name.as_deref(),
+            )
+            .await
+        }
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
@@ -79,6 +94,25 @@ async fn seed_demo(config: &Config) -> anyhow::Result<()> {
     with_database(config, |pool| async move {
         let logins = seed::seed_demo(&pool).await?;
         print_logins(&logins);
+        Ok(())
+    })
+    .await
+}
+
+async fn create_user(
+    config: &Config,
+    username: &str,
+    role: &str,
+    unit: Option<&str>,
+    display_name: Option<&str>,
+) -> anyhow::Result<()> {
+    let mut password = String::new();
+    std::io::stdin().read_line(&mut password)?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    with_database(config, |pool| async move {
+        newsdesk::users::create_from_cli(&pool, username, role, unit, display_name, password)
+            .await?;
+        println!("Created {role} {username}.");
         Ok(())
     })
     .await

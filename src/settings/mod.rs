@@ -1,7 +1,8 @@
 //! Site settings kept in the database (so every node sees the same values):
-//! the site's name, copyright notice and time zone. The admin settings page
-//! edits them; pages read them per request.
+//! the site's name, copyright notice, time zone, session and upload limits.
+//! The admin settings page edits them; pages read them per request.
 
+pub mod admin;
 pub mod db;
 
 use chrono::{DateTime, Utc};
@@ -13,6 +14,12 @@ pub struct SiteSettings {
     pub site_name: String,
     pub copyright: String,
     pub time_zone: Tz,
+    /// Session cookies carry `Secure` (the site is served over https).
+    pub cookie_secure: bool,
+    pub session_idle_minutes: i64,
+    pub session_absolute_hours: i64,
+    pub upload_max_mb: i64,
+    pub anonymous_comments: bool,
 }
 
 impl Default for SiteSettings {
@@ -21,6 +28,11 @@ impl Default for SiteSettings {
             site_name: "电网新闻网".into(),
             copyright: String::new(),
             time_zone: chrono_tz::Asia::Shanghai,
+            cookie_secure: false,
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            upload_max_mb: 10,
+            anonymous_comments: true,
         }
     }
 }
@@ -39,6 +51,13 @@ impl SiteSettings {
                         settings.time_zone = tz;
                     }
                 }
+                "cookie_secure" => settings.cookie_secure = value == "true",
+                "anonymous_comments" => settings.anonymous_comments = value == "true",
+                "session_idle_minutes" => parse_into(&value, &mut settings.session_idle_minutes),
+                "session_absolute_hours" => {
+                    parse_into(&value, &mut settings.session_absolute_hours)
+                }
+                "upload_max_mb" => parse_into(&value, &mut settings.upload_max_mb),
                 _ => {}
             }
         }
@@ -57,6 +76,12 @@ impl SiteSettings {
         at.with_timezone(&self.time_zone)
             .format("%Y-%m-%d")
             .to_string()
+    }
+}
+
+fn parse_into(value: &str, target: &mut i64) {
+    if let Ok(parsed) = value.parse() {
+        *target = parsed;
     }
 }
 

@@ -1,5 +1,9 @@
 //! Password hashing: Argon2id with the OWASP-recommended parameters
-//! (m = 19456 KiB, t = 2, p = 1, the argon2 crate's defaults).
+//! (m = 19456 KiB, t = 2, p = 1, the argon2 crate's defaults), and the
+//! password policy every new password must meet.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
 
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
@@ -33,6 +37,44 @@ pub fn generate(length: usize) -> String {
         .collect()
 }
 
+pub const MIN_LENGTH: usize = 10;
+const MAX_LENGTH: usize = 128;
+
+static COMMON: LazyLock<HashSet<String>> = LazyLock::new(|| {
+    include_str!("common_passwords.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(str::to_lowercase)
+        .collect()
+});
+
+/// Checks a new password against the policy: at least ten characters, not
+/// the username (nor containing it), not a well-known password, not one
+/// character repeated. The refusal is the message for the form.
+pub fn check_policy(password: &str, username: &str) -> Result<(), &'static str> {
+    let length = password.chars().count();
+    if length < MIN_LENGTH {
+        return Err("密码至少需要 10 个字符。");
+    }
+    if length > MAX_LENGTH {
+        return Err("密码不能超过 128 个字符。");
+    }
+    let lowered = password.to_lowercase();
+    let username = username.trim().to_lowercase();
+    if !username.is_empty()
+        && (lowered == username || (username.chars().count() >= 3 && lowered.contains(&username)))
+    {
+        return Err("密码不能与用户名相同，也不能包含用户名。");
+    }
+    let mut chars = lowered.chars();
+    let first = chars.next();
+    if COMMON.contains(&lowered) || chars.all(|c| Some(c) == first) {
+        return Err("该密码过于常见，容易被猜中，请换一个。");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -47,6 +89,29 @@ mod tests {
         assert!(verify("正确的密码horse-battery", &stored));
         assert!(!verify("wrong password", &stored));
         assert!(!verify("anything", "not a hash"));
+    }
+
+    #[test]
+    fn the_policy_refuses_short_username_and_common_passwords() {
+        assert_eq!(
+            check_policy("short1!", "zhang"),
+            Err("密码至少需要 10 个字符。")
+        );
+        assert!(check_policy("zhangsan2024", "ZhangSan").is_err());
+        assert!(
+            check_policy("QwertyUiop", "editor").is_err(),
+            "common, whatever the case"
+        );
+        assert!(check_policy("zzzzzzzzzzzz", "editor").is_err());
+        assert!(check_policy("晨光里的变电站2024", "editor").is_ok());
+        assert!(check_policy("Tq7-horse-lamp", "editor").is_ok());
+    }
+
+    #[test]
+    fn generated_passwords_pass_the_policy() {
+        for _ in 0..20 {
+            assert!(check_policy(&generate(14), "admin").is_ok());
+        }
     }
 
     #[test]

@@ -1,11 +1,14 @@
-//! What every public page's layout shows: the site's name, the channel
-//! navigation, the footer's copyright notice, and the stylesheet's URL.
+//! What every page's layout shows. Public pages: the site's name, the channel
+//! navigation, the footer's copyright notice. Backend pages: the signed-in
+//! staff member, the navigation their role may use, the CSRF token.
 
 use sqlx::PgConnection;
 
+use crate::auth::{Permission, Staff};
 use crate::channels::{self, NavChannel};
 use crate::settings::{self, SiteSettings};
 use crate::web::assets;
+use crate::web::csrf::CsrfToken;
 
 pub struct PublicLayout {
     pub settings: SiteSettings,
@@ -48,5 +51,89 @@ impl PublicLayout {
 
     pub fn is_active(&self, slug: &str) -> bool {
         self.active_channel.as_deref() == Some(slug)
+    }
+}
+
+/// One entry of the backend's side navigation.
+pub struct AdminNavItem {
+    pub label: &'static str,
+    pub href: &'static str,
+    pub active: bool,
+}
+
+/// The backend's side navigation, filtered by what the role may use.
+const ADMIN_NAV: &[(&str, &str, Permission)] = &[
+    ("工作台", "/admin", Permission::UseBackend),
+    ("用户管理", "/admin/users", Permission::ManageUsers),
+    ("登录锁定", "/admin/users/locks", Permission::ManageUsers),
+    ("单位管理", "/admin/units", Permission::ManageUnits),
+    ("站点设置", "/admin/settings", Permission::ManageSettings),
+    ("审计日志", "/admin/audit", Permission::ReadAuditLog),
+    ("个人设置", "/admin/account", Permission::UseBackend),
+];
+
+/// What every backend page's layout shows.
+pub struct AdminLayout {
+    pub settings: SiteSettings,
+    pub page_title: String,
+    /// The signed-in staff member's name and role, when there is one.
+    pub staff_name: Option<String>,
+    pub role_label: &'static str,
+    pub nav: Vec<AdminNavItem>,
+    pub csrf_token: String,
+}
+
+impl AdminLayout {
+    /// Layout for a signed-in staff member's page; `active` is the nav entry
+    /// the page belongs to.
+    pub async fn load(
+        conn: &mut PgConnection,
+        staff: &Staff,
+        csrf: &CsrfToken,
+        title: &str,
+        active: &str,
+    ) -> sqlx::Result<Self> {
+        let settings = settings::db::load(conn).await?;
+        let nav = if staff.must_change_password {
+            Vec::new()
+        } else {
+            ADMIN_NAV
+                .iter()
+                .filter(|(_, _, permission)| staff.can(*permission))
+                .map(|&(label, href, _)| AdminNavItem {
+                    label,
+                    href,
+                    active: href == active,
+                })
+                .collect()
+        };
+        Ok(AdminLayout {
+            settings,
+            page_title: title.to_owned(),
+            staff_name: Some(staff.display_name.clone()),
+            role_label: staff.role.label(),
+            nav,
+            csrf_token: csrf.0.clone(),
+        })
+    }
+
+    /// Layout for the pages before login.
+    pub async fn anonymous(
+        conn: &mut PgConnection,
+        csrf: &CsrfToken,
+        title: &str,
+    ) -> sqlx::Result<Self> {
+        Ok(AdminLayout {
+            settings: settings::db::load(conn).await?,
+            page_title: title.to_owned(),
+            staff_name: None,
+            role_label: "",
+            nav: Vec::new(),
+            csrf_token: csrf.0.clone(),
+        })
+    }
+
+    pub fn css(&self) -> String {
+        assets::asset_url("css/site.css")
     }
 }

@@ -2,6 +2,8 @@
 //! public pages, versioned static assets, request ids and health checks.
 
 pub mod assets;
+pub mod client;
+pub mod csrf;
 pub mod health;
 pub mod layout;
 pub mod telemetry;

@@ -223,7 +223,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub pool: PgPool,
-    pub database: TestDatabase,
+    /// Shared by the app's clients; dropped with the last one.
+    pub database: std::sync::Arc<TestDatabase>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -256,7 +257,7 @@ pub async fn spawn_app_on(database: TestDatabase, options: PgConnectOptions) -> 
         address,
         client,
         pool,
-        database,
+        database: std::sync::Arc::new(database),
     }
 }
 
@@ -296,4 +297,109 @@ pub fn attrs(html: &scraper::Html, selector: &str, attribute: &str) -> Vec<Strin
     html.select(&selector)
         .filter_map(|element| element.value().attr(attribute).map(str::to_string))
         .collect()
+}
+
+/// A form's fields, in order.
+pub type Fields<'a> = &'a [(&'a str, &'a str)];
+
+impl TestApp {
+    /// Creates a staff account with a known password and returns it.
+    pub async fn create_staff(&self, username: &str, role: &str) -> String {
+        let password = format!("{username}-Tq7-lamp-horse");
+        let hash = newsdesk::users::password::hash(&password).unwrap();
+        sqlx::query(
+            "insert into users (username, display_name, role, unit_id, password_hash)
+             values ($1, $2, $3, (select id from units where parent_id is null), $4)",
+        )
+        .bind(username)
+        .bind(format!("{username}的姓名"))
+        .bind(role)
+        .bind(hash)
+        .execute(&self.pool)
+        .await
+        .unwrap();
+        password
+    }
+
+    /// Makes sure the database has a root unit (tests without the demo).
+    pub async fn ensure_root_unit(&self) {
+        sqlx::query(
+            "insert into units (name) select '总部' where not exists (select 1 from units)",
+        )
+        .execute(&self.pool)
+        .await
+        .unwrap();
+    }
+
+    /// The CSRF token of this client, read from a form the way a browser would.
+    pub async fn csrf(&self) -> String {
+        for path in ["/admin/account", "/admin/login"] {
+            let (status, html) = self.page(path).await;
+            if status == 200
+                && let Some(token) = attrs(&html, "input[name=csrf_token]", "value")
+                    .into_iter()
+                    .next()
+            {
+                return token;
+            }
+        }
+        panic!("no page with a CSRF token");
+    }
+
+    /// POSTs a form with this client's CSRF token added.
+    pub async fn post(&self, path: &str, fields: Fields<'_>) -> reqwest::Response {
+        let token = self.csrf().await;
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf_token", &token));
+        self.client
+            .post(self.url(path))
+            .form(&form)
+            .send()
+            .await
+            .expect("request failed")
+    }
+
+    /// POSTs a form and returns its status and parsed HTML.
+    pub async fn post_page(&self, path: &str, fields: Fields<'_>) -> (u16, scraper::Html) {
+        let response = self.post(path, fields).await;
+        let status = response.status().as_u16();
+        (
+            status,
+            scraper::Html::parse_document(&response.text().await.unwrap()),
+        )
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> reqwest::Response {
+        self.post(
+            "/admin/login",
+            &[("username", username), ("password", password)],
+        )
+        .await
+    }
+
+    /// Creates a staff account of `role` and logs this client in as it.
+    pub async fn login_as(&self, username: &str, role: &str) {
+        self.ensure_root_unit().await;
+        let password = self.create_staff(username, role).await;
+        let response = self.login(username, &password).await;
+        assert_eq!(response.status().as_u16(), 303, "login as {username}");
+    }
+
+    /// A second client (another browser) on the same app.
+    pub fn other_client(&self) -> TestApp {
+        TestApp {
+            address: self.address.clone(),
+            client: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            pool: self.pool.clone(),
+            database: self.database.clone(),
+        }
+    }
+}
+
+pub fn location(response: &reqwest::Response) -> String {
+    response.headers()["location"].to_str().unwrap().to_string()
 }

@@ -4,9 +4,12 @@
 mod helpers;
 mod proxy;
 
+mod administration;
 mod cli;
 mod health;
+mod login;
 mod migrations;
 mod observability;
 mod portal;
 mod readme;
+mod staff;

@@ -32,11 +32,11 @@ async fn migrations_applied_twice_change_nothing() {
 async fn the_migrate_command_applies_migrations_and_can_run_again() {
     let app = spawn_app().await;
     let before = schema_fingerprint(&app.pool).await;
-    sqlx::query("drop table _sqlx_migrations, articles, channels, users, units, settings cascade")
+    sqlx::query("drop schema public cascade")
         .execute(&app.pool)
         .await
         .unwrap();
-    sqlx::query("drop function set_updated_at")
+    sqlx::query("create schema public")
         .execute(&app.pool)
         .await
         .unwrap();

@@ -1,0 +1,250 @@
+//! Login and logout at /admin/login and /admin/logout, and the backend's
+//! landing page.
+
+use std::sync::LazyLock;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{LOCATION, USER_AGENT};
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{Permission, Staff, session, throttle};
+use crate::app::AppState;
+use crate::audit::{self, Actor};
+use crate::error::AppError;
+use crate::settings;
+use crate::users::password;
+use crate::web::client::client_ip;
+use crate::web::csrf::{self, CsrfToken};
+use crate::web::layout::AdminLayout;
+use crate::web::{page, render};
+
+const WRONG_CREDENTIALS: &str = "用户名或密码错误。";
+
+/// Verified against when the account does not exist, so that a wrong
+/// username costs the same time as a wrong password.
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| password::hash("no such account: dummy password").expect("hashing works"));
+
+#[derive(Template)]
+#[template(path = "admin/auth/login.html")]
+struct LoginPage {
+    layout: AdminLayout,
+    username: String,
+    next: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    #[serde(default)]
+    next: String,
+}
+
+/// Only backend paths on this site are followed after login.
+fn safe_next(next: &str) -> Option<&str> {
+    (next.starts_with("/admin") && !next.contains("//") && !next.contains('\\')).then_some(next)
+}
+
+pub async fn login_form(
+    pool: web::Data<PgPool>,
+    csrf: CsrfToken,
+    staff: Option<Staff>,
+    query: web::Query<LoginQuery>,
+) -> Result<HttpResponse, AppError> {
+    if staff.is_some() {
+        return Ok(see_other("/admin"));
+    }
+    let mut conn = pool.acquire().await?;
+    page(&LoginPage {
+        layout: AdminLayout::anonymous(&mut conn, &csrf, "登录").await?,
+        username: String::new(),
+        next: safe_next(&query.next).unwrap_or_default().to_owned(),
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct Account {
+    id: Uuid,
+    username: String,
+    password_hash: String,
+    active: bool,
+    must_change_password: bool,
+}
+
+pub async fn login(
+    req: HttpRequest,
+    pool: web::Data<PgPool>,
+    state: web::Data<AppState>,
+    csrf: CsrfToken,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let username = form.username.trim().to_owned();
+    let ip = client_ip(&req, state.trust_proxy);
+    let keys = [throttle::account_key(&username), throttle::address_key(&ip)];
+    let mut conn = pool.acquire().await?;
+
+    let refuse = async |conn: &mut sqlx::PgConnection, status: StatusCode, message: String| {
+        let page = LoginPage {
+            layout: AdminLayout::anonymous(conn, &csrf, "登录").await?,
+            username: username.clone(),
+            next: safe_next(&form.next).unwrap_or_default().to_owned(),
+            error: Some(message),
+        };
+        render(status, &page)
+    };
+
+    if let Some(until) = throttle::locked_until(&mut conn, &keys).await? {
+        let mut tx = pool.begin().await?;
+        audit::record(
+            &mut tx,
+            &Actor::anonymous(&username, ip.clone()),
+            "login.locked",
+            &username,
+            "",
+        )
+        .await?;
+        tx.commit().await?;
+        let minutes = ((until - chrono::Utc::now()).num_seconds() + 59) / 60;
+        let message = format!("登录失败次数过多，请于 {} 分钟后再试。", minutes.max(1));
+        return refuse(&mut conn, StatusCode::TOO_MANY_REQUESTS, message).await;
+    }
+
+    let account: Option<Account> = sqlx::query_as(
+        "select id, username, password_hash, active, must_change_password
+         from users where lower(username) = lower($1)",
+    )
+    .bind(&username)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let stored = account.as_ref().map_or_else(
+        || DUMMY_HASH.clone(),
+        |account| account.password_hash.clone(),
+    );
+    let typed = form.password;
+    let matches = web::block(move || password::verify(&typed, &stored))
+        .await
+        .map_err(|error| AppError::Internal(error.into()))?;
+
+    let account = match account {
+        Some(account) if matches && account.active => account,
+        _ => {
+            let mut tx = pool.begin().await?;
+            throttle::record_failure(&mut tx, &keys[0], throttle::ACCOUNT).await?;
+            throttle::record_failure(&mut tx, &keys[1], throttle::ADDRESS).await?;
+            audit::record(
+                &mut tx,
+                &Actor::anonymous(&username, ip.clone()),
+                "login.failure",
+                &username,
+                "",
+            )
+            .await?;
+            tx.commit().await?;
+            return refuse(
+                &mut conn,
+                StatusCode::UNAUTHORIZED,
+                WRONG_CREDENTIALS.to_owned(),
+            )
+            .await;
+        }
+    };
+
+    let user_agent = req
+        .headers()
+        .get(USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let secure = settings::db::load(&mut conn).await?.cookie_secure;
+    let mut tx = pool.begin().await?;
+    // A new session id at every login; the browser's previous one ends.
+    if let Some(previous) = req.cookie(session::COOKIE) {
+        session::end(&mut tx, &session::hash_token(previous.value())).await?;
+    }
+    let token = session::start(&mut tx, account.id, &ip, user_agent).await?;
+    throttle::clear(&mut tx, &keys[0]).await?;
+    sqlx::query("update users set last_login_at = now() where id = $1")
+        .bind(account.id)
+        .execute(&mut *tx)
+        .await?;
+    let actor = Actor {
+        id: Some(account.id),
+        name: account.username.clone(),
+        client_ip: ip,
+    };
+    audit::record(&mut tx, &actor, "login.success", &account.username, "").await?;
+    tx.commit().await?;
+
+    let destination = if account.must_change_password {
+        "/admin/account/password"
+    } else {
+        safe_next(&form.next).unwrap_or("/admin")
+    };
+    Ok(HttpResponse::SeeOther()
+        .insert_header((LOCATION, destination))
+        .cookie(session::cookie(token, secure))
+        .cookie(csrf::cookie(csrf::new_seed(), secure))
+        .finish())
+}
+
+pub async fn logout(
+    req: HttpRequest,
+    pool: web::Data<PgPool>,
+    state: web::Data<AppState>,
+    staff: Staff,
+) -> Result<HttpResponse, AppError> {
+    let mut tx = pool.begin().await?;
+    session::end(&mut tx, &staff.token_hash).await?;
+    let actor = Actor::staff(&staff, client_ip(&req, state.trust_proxy));
+    audit::record(&mut tx, &actor, "logout", &staff.username, "").await?;
+    tx.commit().await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((LOCATION, "/admin/login"))
+        .cookie(session::removal_cookie())
+        .cookie(csrf::cookie(
+            csrf::new_seed(),
+            req.connection_info().scheme() == "https",
+        ))
+        .finish())
+}
+
+#[derive(Template)]
+#[template(path = "admin/dashboard.html")]
+struct Dashboard {
+    layout: AdminLayout,
+    display_name: String,
+}
+
+pub async fn dashboard(
+    pool: web::Data<PgPool>,
+    staff: Staff,
+    csrf: CsrfToken,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::UseBackend)?;
+    let mut conn = pool.acquire().await?;
+    page(&Dashboard {
+        layout: AdminLayout::load(&mut conn, &staff, &csrf, "工作台", "/admin").await?,
+        display_name: staff.display_name,
+    })
+}
+
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((LOCATION, location))
+        .finish()
+}

@@ -1,0 +1,188 @@
+//! Staff sessions, kept in PostgreSQL so that every instance behind a load
+//! balancer sees them and logout or disabling an account ends them at once.
+//! The cookie holds a random token; the table holds only its SHA-256.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::cookie::{Cookie, SameSite, time};
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest, web};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::{Permission, allows};
+use crate::error::AppError;
+use crate::users::Role;
+
+pub const COOKIE: &str = "nd_session";
+
+/// Paths a staff member who must change the password may still reach.
+const PASSWORD_CHANGE_PATHS: &[&str] = &["/admin/account/password", "/admin/logout"];
+
+/// The signed-in staff member of a request.
+#[derive(Debug, Clone)]
+pub struct Staff {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub unit_id: Uuid,
+    pub must_change_password: bool,
+    pub token_hash: Vec<u8>,
+}
+
+impl Staff {
+    pub fn can(&self, permission: Permission) -> bool {
+        allows(self.role, permission)
+    }
+
+    /// Refuses with 403 unless the staff member holds `permission`.
+    pub fn require(&self, permission: Permission) -> Result<(), AppError> {
+        if self.can(permission) {
+            Ok(())
+        } else {
+            tracing::warn!(user = %self.username, ?permission, "permission refused");
+            Err(AppError::Forbidden)
+        }
+    }
+}
+
+pub fn hash_token(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id: Uuid,
+    username: String,
+    display_name: String,
+    role: String,
+    unit_id: Uuid,
+    must_change_password: bool,
+}
+
+/// The live session for `token_hash`, honouring the idle and absolute
+/// timeouts from the settings; touches its last-seen time (once a minute).
+async fn lookup(conn: &mut PgConnection, token_hash: &[u8]) -> sqlx::Result<Option<SessionRow>> {
+    let row: Option<SessionRow> = sqlx::query_as(
+        "select u.id, u.username, u.display_name, u.role, u.unit_id, u.must_change_password
+         from sessions s join users u on u.id = s.user_id
+         where s.token_hash = $1 and u.active
+           and s.last_seen_at > now() - make_interval(mins =>
+               coalesce((select value::int from settings where key = 'session_idle_minutes'), 30))
+           and s.created_at > now() - make_interval(hours =>
+               coalesce((select value::int from settings where key = 'session_absolute_hours'), 12))",
+    )
+    .bind(token_hash)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if row.is_some() {
+        sqlx::query(
+            "update sessions set last_seen_at = now()
+             where token_hash = $1 and last_seen_at < now() - interval '1 minute'",
+        )
+        .bind(token_hash)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(row)
+}
+
+impl FromRequest for Staff {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let pool = req.app_data::<web::Data<PgPool>>().cloned();
+        let token = req.cookie(COOKIE).map(|cookie| cookie.value().to_owned());
+        let path = req.path().to_owned();
+        Box::pin(async move {
+            let pool = pool.ok_or_else(|| AppError::Internal(anyhow::anyhow!("no pool")))?;
+            let token = token.ok_or(AppError::Unauthenticated)?;
+            let token_hash = hash_token(&token);
+            let mut conn = pool.acquire().await?;
+            let row = lookup(&mut conn, &token_hash)
+                .await?
+                .ok_or(AppError::Unauthenticated)?;
+            let role = Role::parse(&row.role).ok_or(AppError::Forbidden)?;
+            if row.must_change_password && !PASSWORD_CHANGE_PATHS.contains(&path.as_str()) {
+                return Err(AppError::PasswordChangeRequired);
+            }
+            Ok(Staff {
+                id: row.id,
+                username: row.username,
+                display_name: row.display_name,
+                role,
+                unit_id: row.unit_id,
+                must_change_password: row.must_change_password,
+                token_hash,
+            })
+        })
+    }
+}
+
+/// Opens a session and returns the token for the cookie.
+pub async fn start(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    client_ip: &str,
+    user_agent: &str,
+) -> sqlx::Result<String> {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = hex::encode(bytes);
+    sqlx::query(
+        "insert into sessions (token_hash, user_id, client_ip, user_agent) values ($1, $2, $3, $4)",
+    )
+    .bind(hash_token(&token))
+    .bind(user_id)
+    .bind(client_ip)
+    .bind(user_agent.chars().take(300).collect::<String>())
+    .execute(&mut *conn)
+    .await?;
+    // Expired sessions are swept as new ones open.
+    sqlx::query("delete from sessions where last_seen_at < now() - interval '7 days'")
+        .execute(&mut *conn)
+        .await?;
+    Ok(token)
+}
+
+pub async fn end(conn: &mut PgConnection, token_hash: &[u8]) -> sqlx::Result<()> {
+    sqlx::query("delete from sessions where token_hash = $1")
+        .bind(token_hash)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of a user (disabled, password reset or changed).
+pub async fn end_all_for(conn: &mut PgConnection, user_id: Uuid) -> sqlx::Result<()> {
+    sqlx::query("delete from sessions where user_id = $1")
+        .bind(user_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The session cookie: HttpOnly, SameSite=Lax, Secure when the site says so.
+pub fn cookie(token: String, secure: bool) -> Cookie<'static> {
+    Cookie::build(COOKIE, token)
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .finish()
+}
+
+/// A cookie that removes the session cookie from the browser.
+pub fn removal_cookie() -> Cookie<'static> {
+    Cookie::build(COOKIE, "")
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .max_age(time::Duration::ZERO)
+        .finish()
+}

@@ -1,0 +1,228 @@
+//! The site settings page for admins. Every change is audited with the old
+//! and new values; a concurrent change by another admin is detected and the
+//! form comes back with the input kept.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use chrono_tz::Tz;
+use serde::Deserialize;
+use sqlx::PgPool;
+
+use super::SiteSettings;
+use crate::app::AppState;
+use crate::audit::{self, Actor};
+use crate::auth::login::see_other;
+use crate::auth::{Permission, Staff};
+use crate::error::AppError;
+use crate::web::client::client_ip;
+use crate::web::csrf::CsrfToken;
+use crate::web::layout::AdminLayout;
+use crate::web::{page, render};
+
+/// The form as typed: every field a string, so nothing typed is lost.
+#[derive(Deserialize, Default, Clone)]
+pub struct SettingsForm {
+    #[serde(default)]
+    site_name: String,
+    #[serde(default)]
+    copyright: String,
+    #[serde(default)]
+    time_zone: String,
+    #[serde(default)]
+    cookie_secure: Option<String>,
+    #[serde(default)]
+    session_idle_minutes: String,
+    #[serde(default)]
+    session_absolute_hours: String,
+    #[serde(default)]
+    upload_max_mb: String,
+    #[serde(default)]
+    anonymous_comments: Option<String>,
+    #[serde(default)]
+    version: String,
+}
+
+impl SettingsForm {
+    fn from_settings(settings: &SiteSettings, version: String) -> Self {
+        SettingsForm {
+            site_name: settings.site_name.clone(),
+            copyright: settings.copyright.clone(),
+            time_zone: settings.time_zone.name().to_owned(),
+            cookie_secure: settings.cookie_secure.then(|| "on".into()),
+            session_idle_minutes: settings.session_idle_minutes.to_string(),
+            session_absolute_hours: settings.session_absolute_hours.to_string(),
+            upload_max_mb: settings.upload_max_mb.to_string(),
+            anonymous_comments: settings.anonymous_comments.then(|| "on".into()),
+            version,
+        }
+    }
+
+    /// The stored key/value pairs, or the first problem in Chinese.
+    fn parse(&self) -> Result<Vec<(&'static str, String)>, String> {
+        let site_name = self.site_name.trim();
+        if site_name.is_empty() || site_name.chars().count() > 40 {
+            return Err("网站名称不能为空，且不超过 40 个字。".into());
+        }
+        if self.copyright.trim().chars().count() > 300 {
+            return Err("版权声明不超过 300 个字。".into());
+        }
+        let time_zone: Tz = self
+            .time_zone
+            .trim()
+            .parse()
+            .map_err(|_| "时区无效，请填写如 Asia/Shanghai 的时区名称。".to_string())?;
+        let number = |value: &str, range: std::ops::RangeInclusive<i64>, what: &str| {
+            value
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|n| range.contains(n))
+                .map(|n| n.to_string())
+                .ok_or_else(|| {
+                    format!(
+                        "{what}应为 {} 到 {} 之间的整数。",
+                        range.start(),
+                        range.end()
+                    )
+                })
+        };
+        Ok(vec![
+            ("site_name", site_name.to_owned()),
+            ("copyright", self.copyright.trim().to_owned()),
+            ("time_zone", time_zone.name().to_owned()),
+            ("cookie_secure", self.cookie_secure.is_some().to_string()),
+            (
+                "session_idle_minutes",
+                number(&self.session_idle_minutes, 5..=1440, "空闲超时（分钟）")?,
+            ),
+            (
+                "session_absolute_hours",
+                number(
+                    &self.session_absolute_hours,
+                    1..=168,
+                    "会话最长时间（小时）",
+                )?,
+            ),
+            (
+                "upload_max_mb",
+                number(&self.upload_max_mb, 1..=100, "上传大小上限（MB）")?,
+            ),
+            (
+                "anonymous_comments",
+                self.anonymous_comments.is_some().to_string(),
+            ),
+        ])
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/settings/edit.html")]
+struct SettingsPage {
+    layout: AdminLayout,
+    form: SettingsForm,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+/// A fingerprint of the stored settings, for optimistic locking.
+const VERSION_SQL: &str = "select coalesce(max(updated_at)::text, '') from settings";
+
+#[derive(Deserialize)]
+pub struct Notice {
+    saved: Option<String>,
+}
+
+pub async fn edit(
+    pool: web::Data<PgPool>,
+    staff: Staff,
+    csrf: CsrfToken,
+    notice: web::Query<Notice>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::ManageSettings)?;
+    let mut conn = pool.acquire().await?;
+    let layout = AdminLayout::load(&mut conn, &staff, &csrf, "站点设置", "/admin/settings").await?;
+    let version: String = sqlx::query_scalar(VERSION_SQL)
+        .fetch_one(&mut *conn)
+        .await?;
+    page(&SettingsPage {
+        form: SettingsForm::from_settings(&layout.settings, version),
+        layout,
+        error: None,
+        notice: notice.saved.as_ref().map(|_| "设置已保存。".into()),
+    })
+}
+
+pub async fn update(
+    req: HttpRequest,
+    pool: web::Data<PgPool>,
+    state: web::Data<AppState>,
+    staff: Staff,
+    csrf: CsrfToken,
+    form: web::Form<SettingsForm>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::ManageSettings)?;
+    let form = form.into_inner();
+    let mut conn = pool.acquire().await?;
+    let show_form = async |conn: &mut sqlx::PgConnection, status: StatusCode, message: String| {
+        let page_data = SettingsPage {
+            layout: AdminLayout::load(conn, &staff, &csrf, "站点设置", "/admin/settings").await?,
+            form: form.clone(),
+            error: Some(message),
+            notice: None,
+        };
+        render(status, &page_data)
+    };
+    let values = match form.parse() {
+        Ok(values) => values,
+        Err(message) => {
+            return show_form(&mut conn, StatusCode::UNPROCESSABLE_ENTITY, message).await;
+        }
+    };
+
+    let mut tx = pool.begin().await?;
+    sqlx::query("lock table settings in share row exclusive mode")
+        .execute(&mut *tx)
+        .await?;
+    let version: String = sqlx::query_scalar(VERSION_SQL).fetch_one(&mut *tx).await?;
+    if version != form.version {
+        drop(tx);
+        let message = "设置已被其他管理员修改，请核对后重新保存。".to_string();
+        return show_form(&mut conn, StatusCode::CONFLICT, message).await;
+    }
+    let current: Vec<(String, String)> = sqlx::query_as("select key, value from settings")
+        .fetch_all(&mut *tx)
+        .await?;
+    let mut changes = Vec::new();
+    for (key, value) in &values {
+        let old = current
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str());
+        if old == Some(value.as_str()) {
+            continue;
+        }
+        sqlx::query(
+            "insert into settings (key, value) values ($1, $2)
+             on conflict (key) do update set value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&mut *tx)
+        .await?;
+        changes.push(format!("{key}: {} → {value}", old.unwrap_or("")));
+    }
+    if !changes.is_empty() {
+        let actor = Actor::staff(&staff, client_ip(&req, state.trust_proxy));
+        audit::record(
+            &mut tx,
+            &actor,
+            "settings.update",
+            "站点设置",
+            &changes.join("；"),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(see_other("/admin/settings?saved=1"))
+}

@@ -1,0 +1,477 @@
+//! Admin pages for the unit tree: list, create, rename, move, deactivate,
+//! reactivate and delete (only units with no users, articles or sub-units).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::{UnitNode, db, parse_name};
+use crate::app::AppState;
+use crate::audit::{self, Actor};
+use crate::auth::login::see_other;
+use crate::auth::{Permission, Staff};
+use crate::error::{AppError, is_unique_violation};
+use crate::web::client::client_ip;
+use crate::web::csrf::CsrfToken;
+use crate::web::layout::AdminLayout;
+use crate::web::render;
+
+const DUPLICATE_NAME: &str = "同一上级单位下已有同名单位。";
+
+#[derive(Deserialize, Default, Clone)]
+pub struct UnitForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    parent_id: String,
+    #[serde(default)]
+    sort_order: String,
+    #[serde(default)]
+    version: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/units/list.html")]
+struct UnitsPage {
+    layout: AdminLayout,
+    units: Vec<UnitNode>,
+    form: UnitForm,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct Notice {
+    done: Option<String>,
+}
+
+fn notice_text(done: Option<&str>) -> Option<String> {
+    let text = match done? {
+        "created" => "单位已创建。",
+        "updated" => "单位已保存。",
+        "deactivated" => "单位已停用。",
+        "activated" => "单位已启用。",
+        "deleted" => "单位已删除。",
+        _ => return None,
+    };
+    Some(text.into())
+}
+
+async fn list_page(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    csrf: &CsrfToken,
+    status: StatusCode,
+    form: UnitForm,
+    error: Option<String>,
+    notice: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let page = UnitsPage {
+        layout: AdminLayout::load(conn, staff, csrf, "单位管理", "/admin/units").await?,
+        units: db::tree(conn).await?,
+        form,
+        error,
+        notice,
+    };
+    render(status, &page)
+}
+
+pub async fn list(
+    pool: web::Data<PgPool>,
+    staff: Staff,
+    csrf: CsrfToken,
+    query: web::Query<Notice>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::ManageUnits)?;
+    let mut conn = pool.acquire().await?;
+    let notice = notice_text(query.done.as_deref());
+    list_page(
+        &mut conn,
+        &staff,
+        &csrf,
+        StatusCode::OK,
+        UnitForm::default(),
+        None,
+        notice,
+    )
+    .await
+}
+
+fn parse_parent(value: &str) -> Result<Uuid, &'static str> {
+    value.parse().map_err(|_| "请选择上级单位。")
+}
+
+fn parse_sort_order(value: &str) -> Result<i32, &'static str> {
+    if value.trim().is_empty() {
+        return Ok(0);
+    }
+    value
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n: &i32| n.abs() <= 100_000)
+        .ok_or("排序应为整数。")
+}
+
+pub async fn create(
+    req: HttpRequest,
+    pool: web::Data<PgPool>,
+    state: web::Data<AppState>,
+    staff: Staff,
+    csrf: CsrfToken,
+    form: web::Form<UnitForm>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::ManageUnits)?;
+    let form = form.into_inner();
+    let mut conn = pool.acquire().await?;
+    let parsed = parse_name(&form.name).and_then(|name| {
+        Ok((
+            name,
+            parse_parent(&form.parent_id)?,
+            parse_sort_order(&form.sort_order)?,
+        ))
+    });
+    let (name, parent_id, sort_order) = match parsed {
+        Ok(parsed) => parsed,
+        Err(message) => {
+            return list_page(
+                &mut conn,
+                &staff,
+                &csrf,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                form,
+                Some(message.into()),
+                None,
+            )
+            .await;
+        }
+    };
+    if !db::is_active(&mut conn, parent_id).await? {
+        let message = "上级单位不存在或已停用。".to_string();
+        return list_page(
+            &mut conn,
+            &staff,
+            &csrf,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            form,
+            Some(message),
+            None,
+        )
+        .await;
+    }
+    let mut tx = pool.begin().await?;
+    let inserted =
+        sqlx::query("insert into units (name, parent_id, sort_order) values ($1, $2, $3)")
+            .bind(&name)
+            .bind(parent_id)
+            .bind(sort_order)
+            .execute(&mut *tx)
+            .await;
+    match inserted {
+        Err(error) if is_unique_violation(&error) => {
+            drop(tx);
+            return list_page(
+                &mut conn,
+                &staff,
+                &csrf,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                form,
+                Some(DUPLICATE_NAME.into()),
+                None,
+            )
+            .await;
+        }
+        other => other?,
+    };
+    let actor = Actor::staff(&staff, client_ip(&req, state.trust_proxy));
+    audit::record(&mut tx, &actor, "unit.create", &name, "").await?;
+    tx.commit().await?;
+    Ok(see_other("/admin/units?done=created"))
+}
+
+#[derive(Template)]
+#[template(path = "admin/units/edit.html")]
+struct EditPage {
+    layout: AdminLayout,
+    unit: UnitNode,
+    parents: Vec<UnitNode>,
+    form: UnitForm,
+    error: Option<String>,
+}
+
+async fn find(conn: &mut PgConnection, id: Uuid) -> Result<(UnitNode, Vec<UnitNode>), AppError> {
+    let tree = db::tree(conn).await?;
+    let unit = tree
+        .iter()
+        .find(|unit| unit.id == id)
+        .cloned()
+        .ok_or(AppError::NotFound)?;
+    // A unit cannot move below itself: leave out its own subtree.
+    let mut parents = Vec::new();
+    let mut skipping: Option<i32> = None;
+    for node in tree {
+        if let Some(depth) = skipping {
+            if node.depth > depth {
+                continue;
+            }
+            skipping = None;
+        }
+        if node.id == id {
+            skipping = Some(node.depth);
+            continue;
+        }
+        if node.active {
+            parents.push(node);
+        }
+    }
+    Ok((unit, parents))
+}
+
+async fn edit_page(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    csrf: &CsrfToken,
+    id: Uuid,
+    status: StatusCode,
+    form: Option<UnitForm>,
+    error: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let (unit, parents) = find(conn, id).await?;
+    let form = form.unwrap_or_else(|| UnitForm {
+        name: unit.name.clone(),
+        parent_id: unit.parent_id.map(|id| id.to_string()).unwrap_or_default(),
+        sort_order: String::new(),
+        version: unit.version.to_string(),
+    });
+    let page = EditPage {
+        layout: AdminLayout::load(conn, staff, csrf, "编辑单位", "/admin/units").await?,
+        unit,
+        parents,
+        form,
+        error,
+    };
+    render(status, &page)
+}
+
+pub async fn edit(
+    pool: web::Data<PgPool>,
+    staff: Staff,
+    csrf: CsrfToken,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::ManageUnits)?;
+    let mut conn = pool.acquire().await?;
+    edit_page(&mut conn, &staff, &csrf, *id, StatusCode::OK, None, None).await
+}
+
+pub async fn update(
+    req: HttpRequest,
+    pool: web::Data<PgPool>,
+    state: web::Data<AppState>,
+    staff: Staff,
+    csrf: CsrfToken,
+    id: web::Path<Uuid>,
+    form: web::Form<UnitForm>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::ManageUnits)?;
+    let id = *id;
+    let form = form.into_inner();
+    let mut conn = pool.acquire().await?;
+    let (unit, _) = find(&mut conn, id).await?;
+    let refuse = async |conn: &mut PgConnection, status: StatusCode, message: &str| {
+        edit_page(
+            conn,
+            &staff,
+            &csrf,
+            id,
+            status,
+            Some(form.clone()),
+            Some(message.into()),
+        )
+        .await
+    };
+    let name = match parse_name(&form.name) {
+        Ok(name) => name,
+        Err(message) => return refuse(&mut conn, StatusCode::UNPROCESSABLE_ENTITY, message).await,
+    };
+    let parent_id = if unit.parent_id.is_none() {
+        None
+    } else {
+        match parse_parent(&form.parent_id) {
+            Ok(parent) => Some(parent),
+            Err(message) => {
+                return refuse(&mut conn, StatusCode::UNPROCESSABLE_ENTITY, message).await;
+            }
+        }
+    };
+    let sort_order = match parse_sort_order(&form.sort_order) {
+        Ok(order) => order,
+        Err(message) => return refuse(&mut conn, StatusCode::UNPROCESSABLE_ENTITY, message).await,
+    };
+    let version: i32 = form.version.parse().map_err(|_| AppError::BadRequest)?;
+
+    let mut tx = pool.begin().await?;
+    if let Some(parent) = parent_id {
+        if db::is_self_or_descendant(&mut tx, id, parent).await? {
+            drop(tx);
+            return refuse(
+                &mut conn,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "不能把单位移到它自己或它的下级单位之下。",
+            )
+            .await;
+        }
+        if !db::is_active(&mut tx, parent).await? {
+            drop(tx);
+            return refuse(
+                &mut conn,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "上级单位不存在或已停用。",
+            )
+            .await;
+        }
+    }
+    let updated = sqlx::query(
+        "update units set name = $2, parent_id = $3, sort_order = case when $4 = '' then sort_order else $5 end,
+                          version = version + 1
+         where id = $1 and version = $6",
+    )
+    .bind(id)
+    .bind(&name)
+    .bind(parent_id)
+    .bind(form.sort_order.trim())
+    .bind(sort_order)
+    .bind(version)
+    .execute(&mut *tx)
+    .await;
+    let updated = match updated {
+        Err(error) if is_unique_violation(&error) => {
+            drop(tx);
+            return refuse(&mut conn, StatusCode::UNPROCESSABLE_ENTITY, DUPLICATE_NAME).await;
+        }
+        other => other?,
+    };
+    if updated.rows_affected() == 0 {
+        drop(tx);
+        return refuse(
+            &mut conn,
+            StatusCode::CONFLICT,
+            "该单位已被其他管理员修改，请刷新页面后重新编辑。",
+        )
+        .await;
+    }
+    let detail = if unit.name == name {
+        String::new()
+    } else {
+        format!("名称：{} → {}", unit.name, name)
+    };
+    let actor = Actor::staff(&staff, client_ip(&req, state.trust_proxy));
+    audit::record(&mut tx, &actor, "unit.update", &name, &detail).await?;
+    tx.commit().await?;
+    Ok(see_other("/admin/units?done=updated"))
+}
+
+/// Deactivates, reactivates or deletes a unit.
+async fn change(
+    req: HttpRequest,
+    pool: web::Data<PgPool>,
+    state: web::Data<AppState>,
+    staff: Staff,
+    csrf: CsrfToken,
+    id: Uuid,
+    action: &'static str,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::ManageUnits)?;
+    let mut conn = pool.acquire().await?;
+    let mut tx = pool.begin().await?;
+    let unit: Option<(String, Option<Uuid>)> =
+        sqlx::query_as("select name, parent_id from units where id = $1 for update")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let (name, parent_id) = unit.ok_or(AppError::NotFound)?;
+    let refusal = if parent_id.is_none() && action != "unit.activate" {
+        Some("根单位不能停用或删除。".to_string())
+    } else if action == "unit.delete" {
+        let (users, articles, children): (i64, i64, i64) = sqlx::query_as(
+            "select (select count(*) from users where unit_id = $1),
+                    (select count(*) from articles where unit_id = $1),
+                    (select count(*) from units where parent_id = $1)",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        (users + articles + children > 0).then(|| {
+            format!(
+                "单位“{name}”还有 {users} 名用户、{articles} 篇稿件、{children} 个下级单位，不能删除；可以先停用。"
+            )
+        })
+    } else {
+        None
+    };
+    if let Some(message) = refusal {
+        drop(tx);
+        return list_page(
+            &mut conn,
+            &staff,
+            &csrf,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            UnitForm::default(),
+            Some(message),
+            None,
+        )
+        .await;
+    }
+    let (statement, done) = match action {
+        "unit.deactivate" => (
+            "update units set active = false, version = version + 1 where id = $1",
+            "deactivated",
+        ),
+        "unit.activate" => (
+            "update units set active = true, version = version + 1 where id = $1",
+            "activated",
+        ),
+        _ => ("delete from units where id = $1", "deleted"),
+    };
+    sqlx::query(statement).bind(id).execute(&mut *tx).await?;
+    let actor = Actor::staff(&staff, client_ip(&req, state.trust_proxy));
+    audit::record(&mut tx, &actor, action, &name, "").await?;
+    tx.commit().await?;
+    Ok(see_other(&format!("/admin/units?done={done}")))
+}
+
+pub async fn deactivate(
+    req: HttpRequest,
+    pool: web::Data<PgPool>,
+    state: web::Data<AppState>,
+    staff: Staff,
+    csrf: CsrfToken,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    change(req, pool, state, staff, csrf, *id, "unit.deactivate").await
+}
+
+pub async fn activate(
+    req: HttpRequest,
+    pool: web::Data<PgPool>,
+    state: web::Data<AppState>,
+    staff: Staff,
+    csrf: CsrfToken,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    change(req, pool, state, staff, csrf, *id, "unit.activate").await
+}
+
+pub async fn delete(
+    req: HttpRequest,
+    pool: web::Data<PgPool>,
+    state: web::Data<AppState>,
+    staff: Staff,
+    csrf: CsrfToken,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    change(req, pool, state, staff, csrf, *id, "unit.delete").await
+}

@@ -1,0 +1,75 @@
+//! Queries on the unit tree.
+
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::UnitNode;
+
+/// Every unit in tree order (siblings by sort order, then name), with the
+/// number of users, articles and child units of each.
+pub async fn tree(conn: &mut PgConnection) -> sqlx::Result<Vec<UnitNode>> {
+    sqlx::query_as(
+        "with recursive walk as (
+             select id, parent_id, name, active, version, 0 as depth,
+                    array[to_char(sort_order, 'S0000000000') || name] as path
+             from units where parent_id is null
+             union all
+             select u.id, u.parent_id, u.name, u.active, u.version, w.depth + 1,
+                    w.path || (to_char(u.sort_order, 'S0000000000') || u.name)
+             from units u join walk w on u.parent_id = w.id
+         )
+         select w.id, w.parent_id, w.name, w.depth, w.active, w.version,
+                (select count(*) from users where unit_id = w.id) as user_count,
+                (select count(*) from articles where unit_id = w.id) as article_count,
+                (select count(*) from units where parent_id = w.id) as child_count
+         from walk w order by w.path",
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// The root unit (国家电网 in the demo).
+pub async fn root(conn: &mut PgConnection) -> sqlx::Result<Option<Uuid>> {
+    sqlx::query_scalar("select id from units where parent_id is null")
+        .fetch_optional(conn)
+        .await
+}
+
+/// An active unit by exact name (for the command line).
+pub async fn by_name(conn: &mut PgConnection, name: &str) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar("select id from units where name = $1 and active")
+        .bind(name)
+        .fetch_all(conn)
+        .await
+}
+
+pub async fn is_active(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<bool> {
+    Ok(
+        sqlx::query_scalar::<_, bool>("select active from units where id = $1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?
+            .unwrap_or(false),
+    )
+}
+
+/// Whether `candidate` is `unit` itself or lies below it (moving `unit`
+/// under it would make a cycle).
+pub async fn is_self_or_descendant(
+    conn: &mut PgConnection,
+    unit: Uuid,
+    candidate: Uuid,
+) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "with recursive below as (
+             select id from units where id = $1
+             union all
+             select u.id from units u join below b on u.parent_id = b.id
+         )
+         select exists (select 1 from below where id = $2)",
+    )
+    .bind(unit)
+    .bind(candidate)
+    .fetch_one(conn)
+    .await
+}

@@ -1,0 +1,214 @@
+//! Self-service for every staff member: edit one's display name, change
+//! one's password (the current one required).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use sqlx::{PgConnection, PgPool};
+
+use super::{db, parse_display_name, password};
+use crate::app::AppState;
+use crate::audit::{self, Actor};
+use crate::auth::login::see_other;
+use crate::auth::{Permission, Staff};
+use crate::error::AppError;
+use crate::web::client::client_ip;
+use crate::web::csrf::CsrfToken;
+use crate::web::layout::AdminLayout;
+use crate::web::render;
+
+#[derive(Template)]
+#[template(path = "admin/account/profile.html")]
+struct ProfilePage {
+    layout: AdminLayout,
+    username: String,
+    display_name: String,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct Done {
+    done: Option<String>,
+}
+
+async fn profile_page(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    csrf: &CsrfToken,
+    status: StatusCode,
+    display_name: String,
+    notice: Option<String>,
+    error: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let page = ProfilePage {
+        layout: AdminLayout::load(conn, staff, csrf, "个人设置", "/admin/account").await?,
+        username: staff.username.clone(),
+        display_name,
+        notice,
+        error,
+    };
+    render(status, &page)
+}
+
+pub async fn profile(
+    pool: web::Data<PgPool>,
+    staff: Staff,
+    csrf: CsrfToken,
+    query: web::Query<Done>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::UseBackend)?;
+    let mut conn = pool.acquire().await?;
+    let notice = match query.done.as_deref() {
+        Some("profile") => Some("个人资料已保存。".to_string()),
+        Some("password") => Some("密码已修改。".to_string()),
+        _ => None,
+    };
+    let name = staff.display_name.clone();
+    profile_page(&mut conn, &staff, &csrf, StatusCode::OK, name, notice, None).await
+}
+
+#[derive(Deserialize)]
+pub struct ProfileForm {
+    #[serde(default)]
+    display_name: String,
+}
+
+pub async fn update_profile(
+    req: HttpRequest,
+    pool: web::Data<PgPool>,
+    state: web::Data<AppState>,
+    staff: Staff,
+    csrf: CsrfToken,
+    form: web::Form<ProfileForm>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::UseBackend)?;
+    let display_name = match parse_display_name(&form.display_name) {
+        Ok(name) => name,
+        Err(message) => {
+            let mut conn = pool.acquire().await?;
+            let typed = form.into_inner().display_name;
+            return profile_page(
+                &mut conn,
+                &staff,
+                &csrf,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                typed,
+                None,
+                Some(message.into()),
+            )
+            .await;
+        }
+    };
+    let mut tx = pool.begin().await?;
+    sqlx::query("update users set display_name = $2, version = version + 1 where id = $1")
+        .bind(staff.id)
+        .bind(&display_name)
+        .execute(&mut *tx)
+        .await?;
+    let actor = Actor::staff(&staff, client_ip(&req, state.trust_proxy));
+    let detail = format!("姓名：{} → {}", staff.display_name, display_name);
+    audit::record(&mut tx, &actor, "profile.update", &staff.username, &detail).await?;
+    tx.commit().await?;
+    Ok(see_other("/admin/account?done=profile"))
+}
+
+#[derive(Template)]
+#[template(path = "admin/account/password.html")]
+struct PasswordPage {
+    layout: AdminLayout,
+    forced: bool,
+    error: Option<String>,
+}
+
+async fn password_page(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    csrf: &CsrfToken,
+    status: StatusCode,
+    error: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let page = PasswordPage {
+        layout: AdminLayout::load(conn, staff, csrf, "修改密码", "/admin/account").await?,
+        forced: staff.must_change_password,
+        error,
+    };
+    render(status, &page)
+}
+
+pub async fn password_form(
+    pool: web::Data<PgPool>,
+    staff: Staff,
+    csrf: CsrfToken,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::UseBackend)?;
+    let mut conn = pool.acquire().await?;
+    password_page(&mut conn, &staff, &csrf, StatusCode::OK, None).await
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    confirm_password: String,
+}
+
+/// Changes the password; the other sessions of the user end, this one stays.
+pub async fn change_password(
+    req: HttpRequest,
+    pool: web::Data<PgPool>,
+    state: web::Data<AppState>,
+    staff: Staff,
+    csrf: CsrfToken,
+    form: web::Form<PasswordForm>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::UseBackend)?;
+    let form = form.into_inner();
+    let mut conn = pool.acquire().await?;
+    let stored: String = sqlx::query_scalar("select password_hash from users where id = $1")
+        .bind(staff.id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let current = form.current_password.clone();
+    let matches = web::block(move || password::verify(&current, &stored))
+        .await
+        .map_err(|error| AppError::Internal(error.into()))?;
+    let problem = if !matches {
+        Some("当前密码不正确。")
+    } else if form.new_password != form.confirm_password {
+        Some("两次输入的新密码不一致。")
+    } else if form.new_password == form.current_password {
+        Some("新密码不能与当前密码相同。")
+    } else {
+        password::check_policy(&form.new_password, &staff.username).err()
+    };
+    if let Some(message) = problem {
+        return password_page(
+            &mut conn,
+            &staff,
+            &csrf,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(message.into()),
+        )
+        .await;
+    }
+    let typed = form.new_password;
+    let hash = web::block(move || password::hash(&typed))
+        .await
+        .map_err(|error| AppError::Internal(error.into()))??;
+    let mut tx = pool.begin().await?;
+    db::set_password(&mut tx, staff.id, &hash, false).await?;
+    sqlx::query("delete from sessions where user_id = $1 and token_hash <> $2")
+        .bind(staff.id)
+        .bind(&staff.token_hash)
+        .execute(&mut *tx)
+        .await?;
+    let actor = Actor::staff(&staff, client_ip(&req, state.trust_proxy));
+    audit::record(&mut tx, &actor, "password.change", &staff.username, "").await?;
+    tx.commit().await?;
+    Ok(see_other("/admin/account?done=password"))
+}

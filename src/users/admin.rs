@@ -1,0 +1,661 @@
+//! Admin pages for staff accounts: list with filters and search, create,
+//! edit, disable and enable, reset password, and login locks.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::db::{self, NewUser, UserFilter, UserRow};
+use super::{Role, parse_display_name, parse_username, password};
+use crate::app::AppState;
+use crate::audit::{self, Actor};
+use crate::auth::login::see_other;
+use crate::auth::{Permission, Staff, session, throttle};
+use crate::error::{AppError, is_unique_violation};
+use crate::units::{self, UnitNode};
+use crate::web::client::client_ip;
+use crate::web::csrf::CsrfToken;
+use crate::web::layout::AdminLayout;
+use crate::web::{page, render};
+
+const PAGE_SIZE: i64 = 50;
+const LAST_ADMIN: &str = "不能停用或降级最后一位启用的管理员。";
+
+/// A user as the list shows it.
+pub struct UserLine {
+    pub row: UserRow,
+    pub role_label: &'static str,
+    pub last_login: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    unit: String,
+    #[serde(default)]
+    active: String,
+    #[serde(default)]
+    q: String,
+    after: Option<String>,
+    done: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/users/list.html")]
+struct ListPage {
+    layout: AdminLayout,
+    query: ListQuery,
+    roles: [Role; 4],
+    units: Vec<UnitNode>,
+    users: Vec<UserLine>,
+    next_page: Option<String>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+fn notice_text(done: Option<&str>) -> Option<String> {
+    let text = match done? {
+        "updated" => "用户信息已保存。",
+        "disabled" => "用户已停用，其登录会话已全部结束。",
+        "enabled" => "用户已启用。",
+        _ => return None,
+    };
+    Some(text.into())
+}
+
+pub async fn list(
+    pool: web::Data<PgPool>,
+    staff: Staff,
+    csrf: CsrfToken,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::ManageUsers)?;
+    let query = query.into_inner();
+    let mut conn = pool.acquire().await?;
+    let layout = AdminLayout::load(&mut conn, &staff, &csrf, "用户管理", "/admin/users").await?;
+    let text = |value: &str| (!value.trim().is_empty()).then(|| value.trim().to_owned());
+    let filter = UserFilter {
+        role: Role::parse(&query.role).map(|role| role.as_str().to_owned()),
+        unit_id: query.unit.parse().ok(),
+        active: match query.active.as_str() {
+            "yes" => Some(true),
+            "no" => Some(false),
+            _ => None,
+        },
+        search: text(&query.q),
+        after: query
+            .after
+            .as_deref()
+            .and_then(text)
+            .map(|after| after.to_lowercase()),
+    };
+    let rows = db::list(&mut conn, &filter, PAGE_SIZE + 1).await?;
+    let next_page = (rows.len() as i64 > PAGE_SIZE).then(|| {
+        let last = rows[PAGE_SIZE as usize - 1].username.to_lowercase();
+        let params = serde_urlencoded::to_string([
+            ("role", query.role.as_str()),
+            ("unit", query.unit.as_str()),
+            ("active", query.active.as_str()),
+            ("q", query.q.as_str()),
+            ("after", last.as_str()),
+        ])
+        .unwrap_or_default();
+        format!("/admin/users?{params}")
+    });
+    let users = rows
+        .into_iter()
+        .take(PAGE_SIZE as usize)
+        .map(|row| UserLine {
+            role_label: Role::parse(&row.role).map_or("", Role::label),
+            last_login: row
+                .last_login_at
+                .map_or_else(|| "从未登录".into(), |at| layout.settings.format_time(at)),
+            row,
+        })
+        .collect();
+    let notice = notice_text(query.done.as_deref());
+    page(&ListPage {
+        units: units::db::tree(&mut conn).await?,
+        layout,
+        query,
+        roles: Role::ALL,
+        users,
+        next_page,
+        notice,
+        error: None,
+    })
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct UserForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    unit_id: String,
+    #[serde(default)]
+    version: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/users/form.html")]
+struct FormPage {
+    layout: AdminLayout,
+    /// The account being edited; none when creating.
+    user: Option<UserRow>,
+    form: UserForm,
+    roles: [Role; 4],
+    units: Vec<UnitNode>,
+    error: Option<String>,
+}
+
+async fn form_page(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    csrf: &CsrfToken,
+    user: Option<UserRow>,
+    form: UserForm,
+    status: StatusCode,
+    error: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let title = if user.is_some() {
+        "编辑用户"
+    } else {
+        "新建用户"
+    };
+    let units = units::db::tree(conn)
+        .await?
+        .into_iter()
+        .filter(|unit| unit.active)
+        .collect();
+    let page = FormPage {
+        layout: AdminLayout::load(conn, staff, csrf, title, "/admin/users").await?,
+        user,
+        form,
+        roles: Role::ALL,
+        units,
+        error,
+    };
+    render(status, &page)
+}
+
+/// The fields shared by create and edit, checked.
+fn parse_fields(form: &UserForm) -> Result<(String, Role, Uuid), &'static str> {
+    let display_name = parse_display_name(&form.display_name)?;
+    let role = Role::parse(&form.role).ok_or("请选择角色。")?;
+    let unit_id = form.unit_id.parse().map_err(|_| "请选择所属单位。")?;
+    Ok((display_name, role, unit_id))
+}
+
+pub async fn new_form(
+    pool: web::Data<PgPool>,
+    staff: Staff,
+    csrf: CsrfToken,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::ManageUsers)?;
+    let mut conn = pool.acquire().await?;
+    let form = UserForm {
+        role: Role::Correspondent.as_str().into(),
+        ..UserForm::default()
+    };
+    form_page(&mut conn, &staff, &csrf, None, form, StatusCode::OK, None).await
+}
+
+#[derive(Template)]
+#[template(path = "admin/users/password_issued.html")]
+struct PasswordIssued {
+    layout: AdminLayout,
+    username: String,
+    display_name: String,
+    password: String,
+    created: bool,
+}
+
+/// The one-time password page: shown once, never cached.
+async fn show_password(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    csrf: &CsrfToken,
+    user: (String, String),
+    password: String,
+    created: bool,
+) -> Result<HttpResponse, AppError> {
+    let title = if created {
+        "用户已创建"
+    } else {
+        "密码已重置"
+    };
+    let page = PasswordIssued {
+        layout: AdminLayout::load(conn, staff, csrf, title, "/admin/users").await?,
+        username: user.0,
+        display_name: user.1,
+        password,
+        created,
+    };
+    let mut response = render(StatusCode::OK, &page)?;
+    response.headers_mut().insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
+}
+
+async fn one_time_password() -> Result<(String, String), AppError> {
+    let password = password::generate(14);
+    let typed = password.clone();
+    let hash = web::block(move || password::hash(&typed))
+        .await
+        .map_err(|error| AppError::Internal(error.into()))??;
+    Ok((password, hash))
+}
+
+pub async fn create(
+    req: HttpRequest,
+    pool: web::Data<PgPool>,
+    state: web::Data<AppState>,
+    staff: Staff,
+    csrf: CsrfToken,
+    form: web::Form<UserForm>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::ManageUsers)?;
+    let form = form.into_inner();
+    let mut conn = pool.acquire().await?;
+    let parsed =
+        parse_username(&form.username).and_then(|username| Ok((username, parse_fields(&form)?)));
+    let (username, (display_name, role, unit_id)) = match parsed {
+        Ok(parsed) => parsed,
+        Err(message) => {
+            return form_page(
+                &mut conn,
+                &staff,
+                &csrf,
+                None,
+                form,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(message.into()),
+            )
+            .await;
+        }
+    };
+    if !units::db::is_active(&mut conn, unit_id).await? {
+        let message = "所属单位不存在或已停用。".to_string();
+        return form_page(
+            &mut conn,
+            &staff,
+            &csrf,
+            None,
+            form,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(message),
+        )
+        .await;
+    }
+    let (password, hash) = one_time_password().await?;
+    let mut tx = pool.begin().await?;
+    let new_user = NewUser {
+        username: &username,
+        display_name: &display_name,
+        role: role.as_str(),
+        unit_id,
+        password_hash: &hash,
+        must_change_password: true,
+    };
+    match db::insert(&mut tx, &new_user).await {
+        Err(error) if is_unique_violation(&error) => {
+            drop(tx);
+            let message = "该用户名已被使用（用户名不区分大小写）。".to_string();
+            return form_page(
+                &mut conn,
+                &staff,
+                &csrf,
+                None,
+                form,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(message),
+            )
+            .await;
+        }
+        other => other?,
+    };
+    let actor = Actor::staff(&staff, client_ip(&req, state.trust_proxy));
+    audit::record(
+        &mut tx,
+        &actor,
+        "user.create",
+        &username,
+        &format!("角色：{}", role.label()),
+    )
+    .await?;
+    tx.commit().await?;
+    show_password(
+        &mut conn,
+        &staff,
+        &csrf,
+        (username, display_name),
+        password,
+        true,
+    )
+    .await
+}
+
+pub async fn edit(
+    pool: web::Data<PgPool>,
+    staff: Staff,
+    csrf: CsrfToken,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::ManageUsers)?;
+    let mut conn = pool.acquire().await?;
+    let user = db::by_id(&mut conn, *id).await?.ok_or(AppError::NotFound)?;
+    let form = UserForm {
+        username: user.username.clone(),
+        display_name: user.display_name.clone(),
+        role: user.role.clone(),
+        unit_id: user.unit_id.to_string(),
+        version: user.version.to_string(),
+    };
+    form_page(
+        &mut conn,
+        &staff,
+        &csrf,
+        Some(user),
+        form,
+        StatusCode::OK,
+        None,
+    )
+    .await
+}
+
+pub async fn update(
+    req: HttpRequest,
+    pool: web::Data<PgPool>,
+    state: web::Data<AppState>,
+    staff: Staff,
+    csrf: CsrfToken,
+    id: web::Path<Uuid>,
+    form: web::Form<UserForm>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::ManageUsers)?;
+    let form = form.into_inner();
+    let mut conn = pool.acquire().await?;
+    let user = db::by_id(&mut conn, *id).await?.ok_or(AppError::NotFound)?;
+    let refuse = async |conn: &mut PgConnection, status: StatusCode, message: &str| {
+        let mut shown = form.clone();
+        shown.username = user.username.clone();
+        form_page(
+            conn,
+            &staff,
+            &csrf,
+            Some(user.clone()),
+            shown,
+            status,
+            Some(message.into()),
+        )
+        .await
+    };
+    let (display_name, role, unit_id) = match parse_fields(&form) {
+        Ok(fields) => fields,
+        Err(message) => return refuse(&mut conn, StatusCode::UNPROCESSABLE_ENTITY, message).await,
+    };
+    if unit_id != user.unit_id && !units::db::is_active(&mut conn, unit_id).await? {
+        return refuse(
+            &mut conn,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "所属单位不存在或已停用。",
+        )
+        .await;
+    }
+    let version: i32 = form.version.parse().map_err(|_| AppError::BadRequest)?;
+    let mut tx = pool.begin().await?;
+    if user.role == "admin"
+        && role != Role::Admin
+        && db::is_last_active_admin(&mut tx, user.id).await?
+    {
+        drop(tx);
+        return refuse(&mut conn, StatusCode::UNPROCESSABLE_ENTITY, LAST_ADMIN).await;
+    }
+    let updated = sqlx::query(
+        "update users set display_name = $2, role = $3, unit_id = $4, version = version + 1
+         where id = $1 and version = $5",
+    )
+    .bind(user.id)
+    .bind(&display_name)
+    .bind(role.as_str())
+    .bind(unit_id)
+    .bind(version)
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() == 0 {
+        drop(tx);
+        return refuse(
+            &mut conn,
+            StatusCode::CONFLICT,
+            "该用户已被其他管理员修改，请刷新页面后重新编辑。",
+        )
+        .await;
+    }
+    let mut changes = Vec::new();
+    if display_name != user.display_name {
+        changes.push(format!("姓名：{} → {}", user.display_name, display_name));
+    }
+    if role.as_str() != user.role {
+        changes.push(format!(
+            "角色：{} → {}",
+            Role::parse(&user.role).map_or("", Role::label),
+            role.label()
+        ));
+    }
+    if unit_id != user.unit_id {
+        changes.push("所属单位已变更".to_string());
+    }
+    let actor = Actor::staff(&staff, client_ip(&req, state.trust_proxy));
+    audit::record(
+        &mut tx,
+        &actor,
+        "user.update",
+        &user.username,
+        &changes.join("；"),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(see_other("/admin/users?done=updated"))
+}
+
+/// Disables or enables an account; disabling ends its sessions at once.
+async fn set_active(
+    req: HttpRequest,
+    pool: web::Data<PgPool>,
+    state: web::Data<AppState>,
+    staff: Staff,
+    csrf: CsrfToken,
+    id: Uuid,
+    active: bool,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::ManageUsers)?;
+    let mut conn = pool.acquire().await?;
+    let user = db::by_id(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    let mut tx = pool.begin().await?;
+    if !active
+        && user.role == "admin"
+        && user.active
+        && db::is_last_active_admin(&mut tx, user.id).await?
+    {
+        drop(tx);
+        let layout =
+            AdminLayout::load(&mut conn, &staff, &csrf, "用户管理", "/admin/users").await?;
+        let page = ListPage {
+            units: units::db::tree(&mut conn).await?,
+            layout,
+            query: ListQuery::default(),
+            roles: Role::ALL,
+            users: Vec::new(),
+            next_page: None,
+            notice: None,
+            error: Some(LAST_ADMIN.into()),
+        };
+        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+    }
+    sqlx::query("update users set active = $2, version = version + 1 where id = $1")
+        .bind(id)
+        .bind(active)
+        .execute(&mut *tx)
+        .await?;
+    if !active {
+        session::end_all_for(&mut tx, id).await?;
+    }
+    let action = if active {
+        "user.enable"
+    } else {
+        "user.disable"
+    };
+    let actor = Actor::staff(&staff, client_ip(&req, state.trust_proxy));
+    audit::record(&mut tx, &actor, action, &user.username, "").await?;
+    tx.commit().await?;
+    Ok(see_other(if active {
+        "/admin/users?done=enabled"
+    } else {
+        "/admin/users?done=disabled"
+    }))
+}
+
+pub async fn disable(
+    req: HttpRequest,
+    pool: web::Data<PgPool>,
+    state: web::Data<AppState>,
+    staff: Staff,
+    csrf: CsrfToken,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    set_active(req, pool, state, staff, csrf, *id, false).await
+}
+
+pub async fn enable(
+    req: HttpRequest,
+    pool: web::Data<PgPool>,
+    state: web::Data<AppState>,
+    staff: Staff,
+    csrf: CsrfToken,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    set_active(req, pool, state, staff, csrf, *id, true).await
+}
+
+/// Issues a one-time password, shown once; the user must change it at the
+/// next login, and every open session of the user ends.
+pub async fn reset_password(
+    req: HttpRequest,
+    pool: web::Data<PgPool>,
+    state: web::Data<AppState>,
+    staff: Staff,
+    csrf: CsrfToken,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::ManageUsers)?;
+    let mut conn = pool.acquire().await?;
+    let user = db::by_id(&mut conn, *id).await?.ok_or(AppError::NotFound)?;
+    let (password, hash) = one_time_password().await?;
+    let mut tx = pool.begin().await?;
+    db::set_password(&mut tx, user.id, &hash, true).await?;
+    session::end_all_for(&mut tx, user.id).await?;
+    throttle::clear(&mut tx, &throttle::account_key(&user.username)).await?;
+    let actor = Actor::staff(&staff, client_ip(&req, state.trust_proxy));
+    audit::record(&mut tx, &actor, "user.reset_password", &user.username, "").await?;
+    tx.commit().await?;
+    show_password(
+        &mut conn,
+        &staff,
+        &csrf,
+        (user.username, user.display_name),
+        password,
+        false,
+    )
+    .await
+}
+
+/// A lock as the locks page lists it.
+pub struct LockLine {
+    pub key: String,
+    pub kind: &'static str,
+    pub subject: String,
+    pub failures: i32,
+    pub until: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/users/locks.html")]
+struct LocksPage {
+    layout: AdminLayout,
+    locks: Vec<LockLine>,
+    notice: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LocksQuery {
+    cleared: Option<String>,
+}
+
+pub async fn locks(
+    pool: web::Data<PgPool>,
+    staff: Staff,
+    csrf: CsrfToken,
+    query: web::Query<LocksQuery>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::ManageUsers)?;
+    let mut conn = pool.acquire().await?;
+    let layout =
+        AdminLayout::load(&mut conn, &staff, &csrf, "登录锁定", "/admin/users/locks").await?;
+    let locks = throttle::current_locks(&mut conn)
+        .await?
+        .into_iter()
+        .map(|lock| {
+            let (kind, subject) = match lock.key.split_once(':') {
+                Some(("account", name)) => ("账号", name.to_owned()),
+                Some((_, address)) => ("地址", address.to_owned()),
+                None => ("", lock.key.clone()),
+            };
+            LockLine {
+                kind,
+                subject,
+                failures: lock.failures,
+                until: layout.settings.format_time(lock.locked_until),
+                key: lock.key,
+            }
+        })
+        .collect();
+    page(&LocksPage {
+        layout,
+        locks,
+        notice: query.cleared.as_ref().map(|_| "已解除锁定。".into()),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ClearForm {
+    #[serde(default)]
+    key: String,
+}
+
+pub async fn clear_lock(
+    req: HttpRequest,
+    pool: web::Data<PgPool>,
+    state: web::Data<AppState>,
+    staff: Staff,
+    form: web::Form<ClearForm>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::ManageUsers)?;
+    let mut tx = pool.begin().await?;
+    if throttle::clear(&mut tx, &form.key).await? {
+        let actor = Actor::staff(&staff, client_ip(&req, state.trust_proxy));
+        audit::record(&mut tx, &actor, "lock.clear", &form.key, "").await?;
+    }
+    tx.commit().await?;
+    Ok(see_other("/admin/users/locks?cleared=1"))
+}

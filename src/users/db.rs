@@ -1,0 +1,130 @@
+//! Queries on staff accounts.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// A staff account as the admin pages show it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub unit_id: Uuid,
+    pub unit_name: String,
+    pub active: bool,
+    pub must_change_password: bool,
+    pub version: i32,
+    pub created_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
+}
+
+const USER_COLUMNS: &str =
+    "u.id, u.username, u.display_name, u.role, u.unit_id, n.name as unit_name,
+     u.active, u.must_change_password, u.version, u.created_at, u.last_login_at";
+
+/// Filters of the user list; empty means any.
+#[derive(Debug, Default)]
+pub struct UserFilter {
+    pub role: Option<String>,
+    /// Users of this unit and all units below it.
+    pub unit_id: Option<Uuid>,
+    pub active: Option<bool>,
+    /// Part of a username or display name.
+    pub search: Option<String>,
+    /// Keyset: usernames (lowercased) after this one.
+    pub after: Option<String>,
+}
+
+pub async fn list(
+    conn: &mut PgConnection,
+    filter: &UserFilter,
+    limit: i64,
+) -> sqlx::Result<Vec<UserRow>> {
+    sqlx::query_as(&format!(
+        "with recursive subtree as (
+             select id from units where id = $2
+             union all
+             select u.id from units u join subtree s on u.parent_id = s.id
+         )
+         select {USER_COLUMNS}
+         from users u join units n on n.id = u.unit_id
+         where ($1::text is null or u.role = $1)
+           and ($2::uuid is null or u.unit_id in (select id from subtree))
+           and ($3::boolean is null or u.active = $3)
+           and ($4::text is null or u.username ilike '%' || $4 || '%' or u.display_name ilike '%' || $4 || '%')
+           and ($5::text is null or lower(u.username) > $5)
+         order by lower(u.username)
+         limit $6"
+    ))
+    .bind(&filter.role)
+    .bind(filter.unit_id)
+    .bind(filter.active)
+    .bind(&filter.search)
+    .bind(&filter.after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn by_id(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<UserRow>> {
+    sqlx::query_as(&format!(
+        "select {USER_COLUMNS} from users u join units n on n.id = u.unit_id where u.id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// A new account; the caller has checked the fields.
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub role: &'a str,
+    pub unit_id: Uuid,
+    pub password_hash: &'a str,
+    pub must_change_password: bool,
+}
+
+pub async fn insert(conn: &mut PgConnection, user: &NewUser<'_>) -> sqlx::Result<Uuid> {
+    sqlx::query_scalar(
+        "insert into users (username, display_name, role, unit_id, password_hash, must_change_password)
+         values ($1, $2, $3, $4, $5, $6) returning id",
+    )
+    .bind(user.username)
+    .bind(user.display_name)
+    .bind(user.role)
+    .bind(user.unit_id)
+    .bind(user.password_hash)
+    .bind(user.must_change_password)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn set_password(
+    conn: &mut PgConnection,
+    id: Uuid,
+    hash: &str,
+    must_change: bool,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update users set password_hash = $2, must_change_password = $3, version = version + 1 where id = $1",
+    )
+    .bind(id)
+    .bind(hash)
+    .bind(must_change)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Whether `id` is the only active admin. Locks the admins' rows, so two
+/// admins demoting each other at once cannot both succeed.
+pub async fn is_last_active_admin(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<bool> {
+    let admins: Vec<Uuid> =
+        sqlx::query_scalar("select id from users where role = 'admin' and active for update")
+            .fetch_all(conn)
+            .await?;
+    Ok(admins == [id])
+}

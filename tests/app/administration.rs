@@ -1,0 +1,311 @@
+//! Units, site settings, the audit log, and who may reach what.
+
+use crate::helpers::{TestApp, attrs, location, spawn_app, texts};
+
+async fn unit_id(app: &TestApp, name: &str) -> String {
+    let id: uuid::Uuid = sqlx::query_scalar("select id from units where name = $1")
+        .bind(name)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    id.to_string()
+}
+
+#[tokio::test]
+async fn units_are_created_renamed_moved_and_deactivated() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    app.login_as("boss", "admin").await;
+    let shandong = unit_id(&app, "国网山东电力").await;
+
+    let response = app
+        .post(
+            "/admin/units",
+            &[("name", "营销服务中心"), ("parent_id", &shandong)],
+        )
+        .await;
+    assert_eq!(location(&response), "/admin/units?done=created");
+    let (status, html) = app
+        .post_page(
+            "/admin/units",
+            &[("name", "营销服务中心"), ("parent_id", &shandong)],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        texts(&html, ".alert.error"),
+        ["同一上级单位下已有同名单位。"]
+    );
+
+    let new = unit_id(&app, "营销服务中心").await;
+    let jiangsu = unit_id(&app, "国网江苏电力").await;
+    let response = app
+        .post(
+            &format!("/admin/units/{new}/edit"),
+            &[
+                ("name", "客户服务中心"),
+                ("parent_id", &jiangsu),
+                ("version", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 303);
+    let (parent,): (String,) = sqlx::query_as(
+        "select p.name from units u join units p on p.id = u.parent_id where u.name = '客户服务中心'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(parent, "国网江苏电力");
+
+    // Moving a unit below its own descendant would make a cycle.
+    let weihai = unit_id(&app, "国网威海供电公司").await;
+    let (status, html) = app
+        .post_page(
+            &format!("/admin/units/{shandong}/edit"),
+            &[
+                ("name", "国网山东电力"),
+                ("parent_id", &weihai),
+                ("version", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        texts(&html, ".alert.error"),
+        ["不能把单位移到它自己或它的下级单位之下。"]
+    );
+
+    assert_eq!(
+        app.post(&format!("/admin/units/{new}/deactivate"), &[])
+            .await
+            .status()
+            .as_u16(),
+        303
+    );
+    let (_, html) = app.page("/admin/units").await;
+    assert!(texts(&html, "tr.inactive td").contains(&"客户服务中心".to_string()));
+    assert_eq!(
+        app.post(&format!("/admin/units/{new}/delete"), &[])
+            .await
+            .status()
+            .as_u16(),
+        303
+    );
+    let left: i64 = sqlx::query_scalar("select count(*) from units where name = '客户服务中心'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+}
+
+#[tokio::test]
+async fn a_unit_with_users_or_articles_cannot_be_deleted() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    app.login_as("boss", "admin").await;
+    let suzhou = unit_id(&app, "国网苏州供电公司").await;
+    let (status, html) = app
+        .post_page(&format!("/admin/units/{suzhou}/delete"), &[])
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        texts(&html, ".alert.error"),
+        ["单位“国网苏州供电公司”还有 1 名用户、1 篇稿件、0 个下级单位，不能删除；可以先停用。"]
+    );
+    let still: i64 =
+        sqlx::query_scalar("select count(*) from units where name = '国网苏州供电公司'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(still, 1);
+}
+
+#[tokio::test]
+async fn site_settings_are_saved_audited_and_shown() {
+    let app = spawn_app().await;
+    app.login_as("boss", "admin").await;
+    let (_, form) = app.page("/admin/settings").await;
+    let version = attrs(&form, "input[name=version]", "value").pop().unwrap();
+    let fields = |name: &'static str, zone: &'static str| {
+        vec![
+            ("site_name", name),
+            ("copyright", "版权所有 © 新网站"),
+            ("time_zone", zone),
+            ("session_idle_minutes", "45"),
+            ("session_absolute_hours", "8"),
+            ("upload_max_mb", "20"),
+            ("anonymous_comments", "on"),
+        ]
+    };
+
+    let mut bad = fields("新网站", "Mars/Base");
+    bad.push(("version", &version));
+    let (status, html) = app.post_page("/admin/settings", &bad).await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        texts(&html, ".alert.error"),
+        ["时区无效，请填写如 Asia/Shanghai 的时区名称。"]
+    );
+    assert_eq!(
+        attrs(&html, "input[name=site_name]", "value"),
+        ["新网站"],
+        "the input is kept"
+    );
+
+    let mut good = fields("新网站", "Asia/Urumqi");
+    good.push(("version", &version));
+    assert_eq!(
+        app.post("/admin/settings", &good).await.status().as_u16(),
+        303
+    );
+    let (_, home) = app.page("/").await;
+    assert_eq!(texts(&home, ".site-name"), ["新网站"]);
+    let detail: String =
+        sqlx::query_scalar("select detail from audit_log where action = 'settings.update'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(
+        detail.contains("site_name: 电网新闻网 → 新网站"),
+        "{detail}"
+    );
+    assert!(
+        !detail.contains("cookie_secure"),
+        "unchanged keys are not listed: {detail}"
+    );
+
+    // Saving again from the old form would overwrite the newer values.
+    let (status, html) = app.post_page("/admin/settings", &good).await;
+    assert_eq!(status, 409);
+    assert_eq!(
+        texts(&html, ".alert.error"),
+        ["设置已被其他管理员修改，请核对后重新保存。"]
+    );
+}
+
+#[tokio::test]
+async fn the_audit_log_is_filtered_by_action_and_actor() {
+    let app = spawn_app().await;
+    app.ensure_root_unit().await;
+    app.create_staff("editor", "editor").await;
+    app.login("editor", "wrong-password-1").await;
+    app.login_as("boss", "admin").await;
+
+    let (status, html) = app.page("/admin/audit?action=login.failure").await;
+    assert_eq!(status, 200);
+    let rows = texts(&html, "table.audit tbody tr");
+    assert_eq!(rows.len(), 1);
+    assert!(
+        rows[0].contains("登录失败") && rows[0].contains("editor") && rows[0].contains("127.0.0.1"),
+        "{rows:?}"
+    );
+
+    let (_, html) = app.page("/admin/audit?actor=boss").await;
+    assert_eq!(
+        texts(&html, "table.audit tbody tr").len(),
+        1,
+        "boss's login"
+    );
+    let (status, html) = app.page("/admin/audit?from=yesterday").await;
+    assert_eq!(status, 422);
+    assert_eq!(texts(&html, ".alert.error"), ["日期格式应为 2024-01-31。"]);
+}
+
+/// Every class of protected route, with the roles allowed on it.
+const ROUTES: &[(&str, &[&str])] = &[
+    (
+        "/admin",
+        &["admin", "chief_editor", "editor", "correspondent"],
+    ),
+    (
+        "/admin/account",
+        &["admin", "chief_editor", "editor", "correspondent"],
+    ),
+    ("/admin/users", &["admin"]),
+    ("/admin/users/new", &["admin"]),
+    ("/admin/users/locks", &["admin"]),
+    ("/admin/units", &["admin"]),
+    ("/admin/settings", &["admin"]),
+    ("/admin/audit", &["admin"]),
+];
+
+#[tokio::test]
+async fn each_role_reaches_exactly_its_routes() {
+    let app = spawn_app().await;
+    for path in ROUTES.iter().map(|(path, _)| path) {
+        assert_eq!(
+            location(&app.get(path).await),
+            "/admin/login",
+            "anonymous on {path}"
+        );
+    }
+    for role in ["admin", "chief_editor", "editor", "correspondent"] {
+        let client = app.other_client();
+        client.login_as(&format!("user_{role}"), role).await;
+        for (path, allowed) in ROUTES {
+            let (status, html) = client.page(path).await;
+            if allowed.contains(&role) {
+                assert_eq!(status, 200, "{role} on {path}");
+            } else {
+                assert_eq!(status, 403, "{role} on {path}");
+                assert_eq!(texts(&html, "h1"), ["无权访问"]);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn state_changes_are_refused_to_roles_without_the_permission() {
+    let app = spawn_app().await;
+    app.ensure_root_unit().await;
+    let root = unit_id(&app, "总部").await;
+    app.create_staff("victim", "editor").await;
+    let victim: uuid::Uuid = sqlx::query_scalar("select id from users where username = 'victim'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let posts: Vec<(String, Vec<(&str, &str)>)> = vec![
+        (
+            "/admin/users/new".into(),
+            vec![
+                ("username", "x1"),
+                ("display_name", "x"),
+                ("role", "admin"),
+                ("unit_id", &root),
+            ],
+        ),
+        (format!("/admin/users/{victim}/disable"), vec![]),
+        (format!("/admin/users/{victim}/reset-password"), vec![]),
+        (
+            "/admin/users/locks/clear".into(),
+            vec![("key", "account:victim")],
+        ),
+        (
+            "/admin/units".into(),
+            vec![("name", "新单位"), ("parent_id", &root)],
+        ),
+        (format!("/admin/units/{root}/deactivate"), vec![]),
+        ("/admin/settings".into(), vec![("site_name", "x")]),
+    ];
+    for role in ["chief_editor", "editor", "correspondent"] {
+        let client = app.other_client();
+        client.login_as(&format!("user_{role}"), role).await;
+        for (path, fields) in &posts {
+            let status = client.post(path, fields).await.status().as_u16();
+            assert_eq!(status, 403, "{role} POST {path}");
+        }
+    }
+    let changed: i64 = sqlx::query_scalar(
+        "select count(*) from audit_log where action not in ('login.success', 'login.failure')",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(changed, 0, "nothing was done");
+    let active: bool = sqlx::query_scalar("select active from users where username = 'victim'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(active);
+}

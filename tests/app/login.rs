@@ -1,0 +1,326 @@
+//! Login, logout, sessions, throttling and CSRF.
+
+use crate::helpers::{location, spawn_app, texts};
+
+#[tokio::test]
+async fn the_right_password_opens_the_backend() {
+    let app = spawn_app().await;
+    app.ensure_root_unit().await;
+    let password = app.create_staff("Zhang.San", "editor").await;
+
+    assert_eq!(
+        location(&app.get("/admin").await),
+        "/admin/login",
+        "anonymous visitors go to the login"
+    );
+    let response = app.login("zhang.san", &password).await;
+    assert_eq!(response.status().as_u16(), 303);
+    assert_eq!(location(&response), "/admin");
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| value.to_str().unwrap().to_string())
+        .find(|value| value.starts_with("nd_session="))
+        .unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("Secure"),
+        "plain http by default: {cookie}"
+    );
+
+    let (status, html) = app.page("/admin").await;
+    assert_eq!(status, 200);
+    assert!(texts(&html, ".who").join("").contains("Zhang.San的姓名"));
+    let last_login: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("select last_login_at from users where username = 'Zhang.San'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(last_login.is_some());
+}
+
+#[tokio::test]
+async fn session_cookies_are_secure_when_the_site_says_https() {
+    let app = spawn_app().await;
+    app.ensure_root_unit().await;
+    let password = app.create_staff("wang", "editor").await;
+    sqlx::query("update settings set value = 'true' where key = 'cookie_secure'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let response = app.login("wang", &password).await;
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|v| v.starts_with("nd_session="))
+        .unwrap();
+    assert!(cookie.contains("Secure"), "{cookie}");
+}
+
+#[tokio::test]
+async fn a_wrong_user_and_a_wrong_password_get_the_same_answer() {
+    let app = spawn_app().await;
+    app.ensure_root_unit().await;
+    app.create_staff("li", "editor").await;
+
+    let (status_user, html_user) = app
+        .post_page(
+            "/admin/login",
+            &[("username", "nobody"), ("password", "whatever-123")],
+        )
+        .await;
+    let (status_pass, html_pass) = app
+        .post_page(
+            "/admin/login",
+            &[("username", "li"), ("password", "whatever-123")],
+        )
+        .await;
+    assert_eq!(status_user, 401);
+    assert_eq!(status_pass, 401);
+    assert_eq!(texts(&html_user, ".alert.error"), ["用户名或密码错误。"]);
+    assert_eq!(
+        texts(&html_user, ".alert.error"),
+        texts(&html_pass, ".alert.error")
+    );
+    let typed = crate::helpers::attrs(&html_pass, "input[name=username]", "value");
+    assert_eq!(typed, ["li"], "the username is kept");
+
+    let failures: i64 =
+        sqlx::query_scalar("select count(*) from audit_log where action = 'login.failure'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(failures, 2);
+}
+
+#[tokio::test]
+async fn a_disabled_account_cannot_log_in() {
+    let app = spawn_app().await;
+    app.ensure_root_unit().await;
+    let password = app.create_staff("zhao", "editor").await;
+    sqlx::query("update users set active = false where username = 'zhao'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(app.login("zhao", &password).await.status().as_u16(), 401);
+}
+
+#[tokio::test]
+async fn logging_in_again_replaces_the_session_and_logout_ends_it_on_the_server() {
+    let app = spawn_app().await;
+    app.login_as("chen", "editor").await;
+    let first: Vec<u8> = sqlx::query_scalar("select token_hash from sessions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+
+    let password: String = "chen-Tq7-lamp-horse".into();
+    assert_eq!(app.login("chen", &password).await.status().as_u16(), 303);
+    let sessions: Vec<Vec<u8>> = sqlx::query_scalar("select token_hash from sessions")
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        sessions.len(),
+        1,
+        "the earlier session of this browser ended"
+    );
+    assert_ne!(sessions[0], first, "a new session id at login");
+
+    let response = app.post("/admin/logout", &[]).await;
+    assert_eq!(response.status().as_u16(), 303);
+    let left: i64 = sqlx::query_scalar("select count(*) from sessions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+    assert_eq!(app.get("/admin").await.status().as_u16(), 303);
+}
+
+#[tokio::test]
+async fn idle_and_absolute_timeouts_end_sessions() {
+    let app = spawn_app().await;
+    app.login_as("sun", "editor").await;
+    assert_eq!(app.get("/admin").await.status().as_u16(), 200);
+
+    sqlx::query("update sessions set last_seen_at = now() - interval '31 minutes'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        location(&app.get("/admin").await),
+        "/admin/login",
+        "idle for longer than 30 minutes"
+    );
+
+    sqlx::query(
+        "update sessions set last_seen_at = now(), created_at = now() - interval '13 hours'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        location(&app.get("/admin").await),
+        "/admin/login",
+        "older than 12 hours"
+    );
+
+    sqlx::query("update sessions set created_at = now()")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.get("/admin").await.status().as_u16(),
+        200,
+        "the same session within both limits"
+    );
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account_until_an_admin_clears_it() {
+    let app = spawn_app().await;
+    app.ensure_root_unit().await;
+    let password = app.create_staff("zhou", "editor").await;
+    for _ in 0..4 {
+        app.login("zhou", "wrong-password-1").await;
+    }
+    let (status, html) = app
+        .post_page(
+            "/admin/login",
+            &[("username", "zhou"), ("password", &password)],
+        )
+        .await;
+    assert_eq!(status, 429, "locked even with the right password");
+    assert!(texts(&html, ".alert.error")[0].contains("登录失败次数过多"));
+
+    // Another instance would see the same lock: it lives in the database.
+    let locked: bool = sqlx::query_scalar(
+        "select locked_until > now() from login_throttle where key = 'account:zhou'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(locked);
+
+    let admin = app.other_client();
+    admin.login_as("boss", "admin").await;
+    let (_, locks) = admin.page("/admin/users/locks").await;
+    assert!(texts(&locks, ".subject").contains(&"zhou".to_string()));
+    let response = admin
+        .post("/admin/users/locks/clear", &[("key", "account:zhou")])
+        .await;
+    assert_eq!(response.status().as_u16(), 303);
+    let cleared: i64 =
+        sqlx::query_scalar("select count(*) from audit_log where action = 'lock.clear'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(cleared, 1);
+
+    assert_eq!(app.login("zhou", &password).await.status().as_u16(), 303);
+}
+
+#[tokio::test]
+async fn many_failures_from_one_address_lock_that_address() {
+    let app = spawn_app().await;
+    app.ensure_root_unit().await;
+    let password = app.create_staff("wu", "editor").await;
+    for n in 0..11 {
+        app.login(&format!("guess{n}"), "wrong-password-1").await;
+    }
+    assert_eq!(app.login("wu", &password).await.status().as_u16(), 429);
+}
+
+#[tokio::test]
+async fn a_post_without_a_valid_csrf_token_is_refused_and_does_nothing() {
+    let app = spawn_app().await;
+    app.ensure_root_unit().await;
+    let password = app.create_staff("qian", "admin").await;
+
+    let response = app
+        .client
+        .post(app.url("/admin/login"))
+        .form(&[("username", "qian"), ("password", password.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 403);
+    let html = scraper::Html::parse_document(&response.text().await.unwrap());
+    assert_eq!(texts(&html, "h1"), ["请求已失效"]);
+    let sessions: i64 = sqlx::query_scalar("select count(*) from sessions")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(sessions, 0, "no login happened");
+
+    assert_eq!(app.login("qian", &password).await.status().as_u16(), 303);
+    let wrong = app
+        .client
+        .post(app.url("/admin/settings"))
+        .form(&[("site_name", "被篡改"), ("csrf_token", "0000")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status().as_u16(), 403);
+
+    let token = app.csrf().await;
+    let foreign = app
+        .client
+        .post(app.url("/admin/logout"))
+        .header("origin", "https://evil.example")
+        .form(&[("csrf_token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        foreign.status().as_u16(),
+        403,
+        "a foreign origin is refused even with the token"
+    );
+    let name: String = sqlx::query_scalar("select value from settings where key = 'site_name'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(name, "电网新闻网");
+    assert_eq!(
+        app.get("/admin").await.status().as_u16(),
+        200,
+        "still logged in"
+    );
+}
+
+#[tokio::test]
+async fn only_backend_paths_are_followed_after_login() {
+    let app = spawn_app().await;
+    app.ensure_root_unit().await;
+    let password = app.create_staff("feng", "admin").await;
+    let response = app
+        .post(
+            "/admin/login",
+            &[
+                ("username", "feng"),
+                ("password", &password),
+                ("next", "//evil.example/"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&response), "/admin");
+    app.post("/admin/logout", &[]).await;
+    let response = app
+        .post(
+            "/admin/login",
+            &[
+                ("username", "feng"),
+                ("password", &password),
+                ("next", "/admin/users"),
+            ],
+        )
+        .await;
+    assert_eq!(location(&response), "/admin/users");
+}
