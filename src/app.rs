@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::error::AppError;
 use crate::secret::SecretKey;
 use crate::web::{assets, csrf, health, telemetry};
-use crate::{audit, auth, settings, units, users};
+use crate::{audit, auth, channels, settings, units, users};
 
 /// Largest url-encoded form body (an article with a long body fits).
 const FORM_LIMIT: usize = 256 * 1024;
@@ -151,16 +151,22 @@ fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(units::admin::update),
         )
         .route(
-            "/admin/units/{id}/deactivate",
-            web::post().to(units::admin::deactivate),
+            "/admin/units/{id}/{action}",
+            web::post().to(units::admin::change),
+        )
+        .route("/admin/channels", web::get().to(channels::admin::list))
+        .route("/admin/channels", web::post().to(channels::admin::create))
+        .route(
+            "/admin/channels/{id}/edit",
+            web::get().to(channels::admin::edit),
         )
         .route(
-            "/admin/units/{id}/activate",
-            web::post().to(units::admin::activate),
+            "/admin/channels/{id}/edit",
+            web::post().to(channels::admin::update),
         )
         .route(
-            "/admin/units/{id}/delete",
-            web::post().to(units::admin::delete),
+            "/admin/channels/{id}/{action}",
+            web::post().to(channels::admin::change),
         )
         .route("/admin/settings", web::get().to(settings::admin::edit))
         .route("/admin/settings", web::post().to(settings::admin::update))

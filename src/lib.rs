@@ -11,6 +11,7 @@ pub mod error;
 pub mod secret;
 pub mod seed;
 pub mod settings;
+pub mod tree;
 pub mod units;
 pub mod users;
 pub mod web;

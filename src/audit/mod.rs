@@ -55,6 +55,11 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("unit.deactivate", "停用单位"),
     ("unit.activate", "启用单位"),
     ("unit.delete", "删除单位"),
+    ("channel.create", "创建栏目"),
+    ("channel.update", "修改栏目"),
+    ("channel.deactivate", "停用栏目"),
+    ("channel.activate", "启用栏目"),
+    ("channel.delete", "删除栏目"),
     ("settings.update", "修改站点设置"),
 ];
 

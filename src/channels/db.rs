@@ -51,3 +51,66 @@ pub async fn children(conn: &mut PgConnection, parent_id: Uuid) -> sqlx::Result<
     .fetch_all(conn)
     .await
 }
+
+/// A channel in tree order with what the admin page shows of it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ChannelNode {
+    pub id: Uuid,
+    pub parent_id: Option<Uuid>,
+    pub name: String,
+    pub slug: String,
+    pub depth: i32,
+    pub sort_order: i32,
+    pub review_stages: Vec<String>,
+    pub active: bool,
+    pub article_count: i64,
+    pub child_count: i64,
+}
+
+impl crate::tree::TreeNode for ChannelNode {
+    fn node_id(&self) -> Uuid {
+        self.id
+    }
+    fn depth(&self) -> i32 {
+        self.depth
+    }
+}
+
+impl ChannelNode {
+    pub fn indented(&self) -> String {
+        format!("{}{}", "　".repeat(self.depth as usize), self.name)
+    }
+
+    /// The review stages as the newsroom says them: 编辑 → 总编.
+    pub fn stages_label(&self) -> String {
+        self.review_stages
+            .iter()
+            .filter_map(|stage| super::StageRole::parse(stage).map(super::StageRole::label))
+            .collect::<Vec<_>>()
+            .join(" → ")
+    }
+
+    pub fn stage(&self, index: usize) -> &str {
+        self.review_stages.get(index).map_or("", String::as_str)
+    }
+}
+
+/// Every channel in tree order (siblings by sort order, then name).
+pub async fn tree(conn: &mut PgConnection) -> sqlx::Result<Vec<ChannelNode>> {
+    sqlx::query_as(
+        "with recursive walk as (
+             select id, array[to_char(sort_order, 'S0000000000') || name] as path, 0 as depth
+             from channels where parent_id is null
+             union all
+             select c.id, w.path || (to_char(c.sort_order, 'S0000000000') || c.name), w.depth + 1
+             from channels c join walk w on c.parent_id = w.id
+         )
+         select c.id, c.parent_id, c.name, c.slug, w.depth, c.sort_order, c.review_stages, c.active,
+                (select count(*) from articles where channel_id = c.id) as article_count,
+                (select count(*) from channels where parent_id = c.id) as child_count
+         from walk w join channels c on c.id = w.id
+         order by w.path",
+    )
+    .fetch_all(conn)
+    .await
+}

@@ -14,6 +14,7 @@ use crate::audit::{self, Actor};
 use crate::auth::login::see_other;
 use crate::auth::{Permission, Staff};
 use crate::error::{AppError, is_unique_violation};
+use crate::tree::{Tree, is_self_or_descendant, without_subtree};
 use crate::web::client::client_ip;
 use crate::web::csrf::CsrfToken;
 use crate::web::layout::AdminLayout;
@@ -210,23 +211,10 @@ async fn find(conn: &mut PgConnection, id: Uuid) -> Result<(UnitNode, Vec<UnitNo
         .cloned()
         .ok_or(AppError::NotFound)?;
     // A unit cannot move below itself: leave out its own subtree.
-    let mut parents = Vec::new();
-    let mut skipping: Option<i32> = None;
-    for node in tree {
-        if let Some(depth) = skipping {
-            if node.depth > depth {
-                continue;
-            }
-            skipping = None;
-        }
-        if node.id == id {
-            skipping = Some(node.depth);
-            continue;
-        }
-        if node.active {
-            parents.push(node);
-        }
-    }
+    let parents = without_subtree(tree, id)
+        .into_iter()
+        .filter(|node| node.active)
+        .collect();
     Ok((unit, parents))
 }
 
@@ -315,7 +303,7 @@ pub async fn update(
 
     let mut tx = pool.begin().await?;
     if let Some(parent) = parent_id {
-        if db::is_self_or_descendant(&mut tx, id, parent).await? {
+        if is_self_or_descendant(&mut tx, Tree::Units, id, parent).await? {
             drop(tx);
             return refuse(
                 &mut conn,
@@ -374,16 +362,23 @@ pub async fn update(
     Ok(see_other("/admin/units?done=updated"))
 }
 
-/// Deactivates, reactivates or deletes a unit.
-async fn change(
+/// POST /admin/units/{id}/{deactivate|activate|delete}: deactivates,
+/// reactivates or deletes a unit.
+pub async fn change(
     req: HttpRequest,
     pool: web::Data<PgPool>,
     state: web::Data<AppState>,
     staff: Staff,
     csrf: CsrfToken,
-    id: Uuid,
-    action: &'static str,
+    path: web::Path<(Uuid, String)>,
 ) -> Result<HttpResponse, AppError> {
+    let (id, verb) = path.into_inner();
+    let action = match verb.as_str() {
+        "deactivate" => "unit.deactivate",
+        "activate" => "unit.activate",
+        "delete" => "unit.delete",
+        _ => return Err(AppError::NotFound),
+    };
     staff.require(Permission::ManageUnits)?;
     let mut conn = pool.acquire().await?;
     let mut tx = pool.begin().await?;
@@ -441,37 +436,4 @@ async fn change(
     audit::record(&mut tx, &actor, action, &name, "").await?;
     tx.commit().await?;
     Ok(see_other(&format!("/admin/units?done={done}")))
-}
-
-pub async fn deactivate(
-    req: HttpRequest,
-    pool: web::Data<PgPool>,
-    state: web::Data<AppState>,
-    staff: Staff,
-    csrf: CsrfToken,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, AppError> {
-    change(req, pool, state, staff, csrf, *id, "unit.deactivate").await
-}
-
-pub async fn activate(
-    req: HttpRequest,
-    pool: web::Data<PgPool>,
-    state: web::Data<AppState>,
-    staff: Staff,
-    csrf: CsrfToken,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, AppError> {
-    change(req, pool, state, staff, csrf, *id, "unit.activate").await
-}
-
-pub async fn delete(
-    req: HttpRequest,
-    pool: web::Data<PgPool>,
-    state: web::Data<AppState>,
-    staff: Staff,
-    csrf: CsrfToken,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, AppError> {
-    change(req, pool, state, staff, csrf, *id, "unit.delete").await
 }

@@ -52,24 +52,3 @@ pub async fn is_active(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<bool> 
             .unwrap_or(false),
     )
 }
-
-/// Whether `candidate` is `unit` itself or lies below it (moving `unit`
-/// under it would make a cycle).
-pub async fn is_self_or_descendant(
-    conn: &mut PgConnection,
-    unit: Uuid,
-    candidate: Uuid,
-) -> sqlx::Result<bool> {
-    sqlx::query_scalar(
-        "with recursive below as (
-             select id from units where id = $1
-             union all
-             select u.id from units u join below b on u.parent_id = b.id
-         )
-         select exists (select 1 from below where id = $2)",
-    )
-    .bind(unit)
-    .bind(candidate)
-    .fetch_one(conn)
-    .await
-}

@@ -20,6 +20,15 @@ pub struct UnitNode {
     pub child_count: i64,
 }
 
+impl crate::tree::TreeNode for UnitNode {
+    fn node_id(&self) -> Uuid {
+        self.id
+    }
+    fn depth(&self) -> i32 {
+        self.depth
+    }
+}
+
 impl UnitNode {
     /// The name indented by depth, for `<select>` options.
     pub fn indented(&self) -> String {

@@ -67,6 +67,7 @@ const ADMIN_NAV: &[(&str, &str, Permission)] = &[
     ("用户管理", "/admin/users", Permission::ManageUsers),
     ("登录锁定", "/admin/users/locks", Permission::ManageUsers),
     ("单位管理", "/admin/units", Permission::ManageUnits),
+    ("栏目管理", "/admin/channels", Permission::ManageChannels),
     ("站点设置", "/admin/settings", Permission::ManageSettings),
     ("审计日志", "/admin/audit", Permission::ReadAuditLog),
     ("个人设置", "/admin/account", Permission::UseBackend),

@@ -226,6 +226,7 @@ const ROUTES: &[(&str, &[&str])] = &[
     ("/admin/users/new", &["admin"]),
     ("/admin/users/locks", &["admin"]),
     ("/admin/units", &["admin"]),
+    ("/admin/channels", &["admin"]),
     ("/admin/settings", &["admin"]),
     ("/admin/audit", &["admin"]),
 ];
@@ -286,6 +287,10 @@ async fn state_changes_are_refused_to_roles_without_the_permission() {
             vec![("name", "新单位"), ("parent_id", &root)],
         ),
         (format!("/admin/units/{root}/deactivate"), vec![]),
+        (
+            "/admin/channels".into(),
+            vec![("name", "新栏目"), ("slug", "xin"), ("stage1", "editor")],
+        ),
         ("/admin/settings".into(), vec![("site_name", "x")]),
     ];
     for role in ["chief_editor", "editor", "correspondent"] {

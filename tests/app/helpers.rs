@@ -225,6 +225,8 @@ pub struct TestApp {
     pub pool: PgPool,
     /// Shared by the app's clients; dropped with the last one.
     pub database: std::sync::Arc<TestDatabase>,
+    /// The installation's key, shared by every instance of it.
+    pub secret: SecretKey,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -236,15 +238,8 @@ pub async fn spawn_app() -> TestApp {
 /// Starts the app on `database`, connecting through `options` (which may
 /// lead through a proxy).
 pub async fn spawn_app_on(database: TestDatabase, options: PgConnectOptions) -> TestApp {
-    let mut config = Config::defaults();
-    config.bind = "127.0.0.1:0".parse().unwrap();
-    config.workers = 1;
-    config.shutdown_timeout = 1;
-    let pool = db::pool(options, 5);
-    let app =
-        Application::build(&config, pool, SecretKey::generate()).expect("cannot build the app");
-    let address = format!("http://127.0.0.1:{}", app.port());
-    tokio::spawn(app.run_until_stopped());
+    let secret = SecretKey::generate();
+    let address = start_instance(options, secret.clone());
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -258,7 +253,21 @@ pub async fn spawn_app_on(database: TestDatabase, options: PgConnectOptions) -> 
         client,
         pool,
         database: std::sync::Arc::new(database),
+        secret,
     }
+}
+
+/// Starts one more instance of the app on `options` and returns its address.
+fn start_instance(options: PgConnectOptions, secret: SecretKey) -> String {
+    let mut config = Config::defaults();
+    config.bind = "127.0.0.1:0".parse().unwrap();
+    config.workers = 1;
+    config.shutdown_timeout = 1;
+    let pool = db::pool(options, 5);
+    let app = Application::build(&config, pool, secret).expect("cannot build the app");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    address
 }
 
 impl TestApp {
@@ -396,6 +405,19 @@ impl TestApp {
                 .unwrap(),
             pool: self.pool.clone(),
             database: self.database.clone(),
+            secret: self.secret.clone(),
+        }
+    }
+
+    /// The same client talking to a second instance of the app, on the same
+    /// database and secret key (as behind a load balancer).
+    pub fn second_instance(&self) -> TestApp {
+        TestApp {
+            address: start_instance(self.database.options.clone(), self.secret.clone()),
+            client: self.client.clone(),
+            pool: self.pool.clone(),
+            database: self.database.clone(),
+            secret: self.secret.clone(),
         }
     }
 }

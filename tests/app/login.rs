@@ -324,3 +324,22 @@ async fn only_backend_paths_are_followed_after_login() {
         .await;
     assert_eq!(location(&response), "/admin/users");
 }
+
+#[tokio::test]
+async fn sessions_and_logout_hold_across_instances() {
+    let first = spawn_app().await;
+    first.login_as("editor", "editor").await;
+    let second = first.second_instance();
+    assert_ne!(first.address, second.address);
+
+    let (status, html) = second.page("/admin").await;
+    assert_eq!(status, 200, "signed in on the other instance too");
+    assert!(texts(&html, ".who")[0].starts_with("editor的姓名"));
+
+    // A form from one instance posts to the other; logout there ends it everywhere.
+    assert_eq!(
+        second.post("/admin/logout", &[]).await.status().as_u16(),
+        303
+    );
+    assert_eq!(location(&first.get("/admin").await), "/admin/login");
+}

@@ -5,6 +5,7 @@ mod helpers;
 mod proxy;
 
 mod administration;
+mod channels;
 mod cli;
 mod health;
 mod login;

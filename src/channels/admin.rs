@@ -1,0 +1,462 @@
+//! Admin pages for the channel tree: list, create, edit (name, slug, parent,
+//! sort order, review stages), deactivate, reactivate and delete (only
+//! channels without stories or sub-channels).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::db::{self, ChannelNode};
+use super::{StageRole, parse_name, parse_review_stages, parse_slug};
+use crate::app::AppState;
+use crate::audit::{self, Actor};
+use crate::auth::login::see_other;
+use crate::auth::{Permission, Staff};
+use crate::error::{AppError, is_unique_violation};
+use crate::tree::{Tree, is_self_or_descendant, without_subtree};
+use crate::web::client::client_ip;
+use crate::web::csrf::CsrfToken;
+use crate::web::layout::AdminLayout;
+use crate::web::render;
+
+const STAGE_ROLES: [StageRole; 2] = [StageRole::Editor, StageRole::ChiefEditor];
+
+#[derive(Deserialize, Clone)]
+pub struct ChannelForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    slug: String,
+    #[serde(default)]
+    parent_id: String,
+    #[serde(default)]
+    sort_order: String,
+    #[serde(default)]
+    stage1: String,
+    #[serde(default)]
+    stage2: String,
+    #[serde(default)]
+    stage3: String,
+    #[serde(default)]
+    version: String,
+}
+
+impl Default for ChannelForm {
+    fn default() -> Self {
+        ChannelForm {
+            name: String::new(),
+            slug: String::new(),
+            parent_id: String::new(),
+            sort_order: "0".into(),
+            stage1: "editor".into(),
+            stage2: "chief_editor".into(),
+            stage3: String::new(),
+            version: String::new(),
+        }
+    }
+}
+
+/// A channel as stored, checked.
+struct ChannelFields {
+    name: String,
+    slug: String,
+    parent_id: Option<Uuid>,
+    sort_order: i32,
+    stages: Vec<&'static str>,
+}
+
+impl ChannelForm {
+    /// The role typed for stage `index` (templates loop by reference).
+    fn stage(&self, index: &usize) -> &str {
+        [&self.stage1, &self.stage2, &self.stage3][*index]
+    }
+
+    fn parse(&self) -> Result<ChannelFields, &'static str> {
+        let name = parse_name(&self.name)?;
+        let slug = parse_slug(&self.slug)?;
+        let parent_id = match self.parent_id.trim() {
+            "" => None,
+            id => Some(id.parse().map_err(|_| "上级栏目无效。")?),
+        };
+        let sort_order = self
+            .sort_order
+            .trim()
+            .parse()
+            .map_err(|_| "排序应为整数。")?;
+        let stages = parse_review_stages([&self.stage1, &self.stage2, &self.stage3])?
+            .into_iter()
+            .map(StageRole::as_str)
+            .collect();
+        Ok(ChannelFields {
+            name,
+            slug,
+            parent_id,
+            sort_order,
+            stages,
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/channels/list.html")]
+struct ChannelsPage {
+    layout: AdminLayout,
+    channels: Vec<ChannelNode>,
+    stage_roles: [StageRole; 2],
+    form: ChannelForm,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct Notice {
+    done: Option<String>,
+}
+
+async fn list_page(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    csrf: &CsrfToken,
+    status: StatusCode,
+    form: ChannelForm,
+    error: Option<String>,
+    notice: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let page = ChannelsPage {
+        layout: AdminLayout::load(conn, staff, csrf, "栏目管理", "/admin/channels").await?,
+        channels: db::tree(conn).await?,
+        stage_roles: STAGE_ROLES,
+        form,
+        error,
+        notice,
+    };
+    render(status, &page)
+}
+
+pub async fn list(
+    pool: web::Data<PgPool>,
+    staff: Staff,
+    csrf: CsrfToken,
+    query: web::Query<Notice>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::ManageChannels)?;
+    let mut conn = pool.acquire().await?;
+    let notice = match query.done.as_deref() {
+        Some("created") => Some("栏目已创建。".to_string()),
+        Some("updated") => Some("栏目已保存。".to_string()),
+        Some("deactivated") => Some("栏目已停用，不再出现在网站导航中。".to_string()),
+        Some("activated") => Some("栏目已启用。".to_string()),
+        Some("deleted") => Some("栏目已删除。".to_string()),
+        _ => None,
+    };
+    list_page(
+        &mut conn,
+        &staff,
+        &csrf,
+        StatusCode::OK,
+        ChannelForm::default(),
+        None,
+        notice,
+    )
+    .await
+}
+
+pub async fn create(
+    req: HttpRequest,
+    pool: web::Data<PgPool>,
+    state: web::Data<AppState>,
+    staff: Staff,
+    csrf: CsrfToken,
+    form: web::Form<ChannelForm>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::ManageChannels)?;
+    let form = form.into_inner();
+    let mut conn = pool.acquire().await?;
+    let fields = match form.parse() {
+        Ok(fields) => fields,
+        Err(message) => {
+            return list_page(
+                &mut conn,
+                &staff,
+                &csrf,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                form,
+                Some(message.into()),
+                None,
+            )
+            .await;
+        }
+    };
+    let mut tx = pool.begin().await?;
+    let inserted = sqlx::query(
+        "insert into channels (name, slug, parent_id, sort_order, review_stages) values ($1, $2, $3, $4, $5)",
+    )
+    .bind(&fields.name)
+    .bind(&fields.slug)
+    .bind(fields.parent_id)
+    .bind(fields.sort_order)
+    .bind(&fields.stages)
+    .execute(&mut *tx)
+    .await;
+    if let Err(error) = inserted {
+        drop(tx);
+        let message = if is_unique_violation(&error) {
+            "栏目标识已被其他栏目使用。"
+        } else if matches!(&error, sqlx::Error::Database(db) if db.code().as_deref() == Some("23503"))
+        {
+            "上级栏目不存在。"
+        } else {
+            return Err(error.into());
+        };
+        return list_page(
+            &mut conn,
+            &staff,
+            &csrf,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            form,
+            Some(message.into()),
+            None,
+        )
+        .await;
+    }
+    let actor = Actor::staff(&staff, client_ip(&req, state.trust_proxy));
+    audit::record(
+        &mut tx,
+        &actor,
+        "channel.create",
+        &fields.name,
+        &fields.slug,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(see_other("/admin/channels?done=created"))
+}
+
+#[derive(Template)]
+#[template(path = "admin/channels/edit.html")]
+struct EditPage {
+    layout: AdminLayout,
+    channel: ChannelNode,
+    parents: Vec<ChannelNode>,
+    stage_roles: [StageRole; 2],
+    form: ChannelForm,
+    error: Option<String>,
+}
+
+async fn edit_page(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    csrf: &CsrfToken,
+    id: Uuid,
+    status: StatusCode,
+    form: Option<ChannelForm>,
+    error: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let tree = db::tree(conn).await?;
+    let channel = tree
+        .iter()
+        .find(|c| c.id == id)
+        .cloned()
+        .ok_or(AppError::NotFound)?;
+    let version: i32 = sqlx::query_scalar("select version from channels where id = $1")
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let parents = without_subtree(tree, id);
+    let form = form.unwrap_or_else(|| ChannelForm {
+        name: channel.name.clone(),
+        slug: channel.slug.clone(),
+        parent_id: channel
+            .parent_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+        sort_order: channel.sort_order.to_string(),
+        stage1: channel.stage(0).to_owned(),
+        stage2: channel.stage(1).to_owned(),
+        stage3: channel.stage(2).to_owned(),
+        version: version.to_string(),
+    });
+    let page = EditPage {
+        layout: AdminLayout::load(conn, staff, csrf, "编辑栏目", "/admin/channels").await?,
+        channel,
+        parents,
+        stage_roles: STAGE_ROLES,
+        form,
+        error,
+    };
+    render(status, &page)
+}
+
+pub async fn edit(
+    pool: web::Data<PgPool>,
+    staff: Staff,
+    csrf: CsrfToken,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::ManageChannels)?;
+    let mut conn = pool.acquire().await?;
+    edit_page(&mut conn, &staff, &csrf, *id, StatusCode::OK, None, None).await
+}
+
+pub async fn update(
+    req: HttpRequest,
+    pool: web::Data<PgPool>,
+    state: web::Data<AppState>,
+    staff: Staff,
+    csrf: CsrfToken,
+    id: web::Path<Uuid>,
+    form: web::Form<ChannelForm>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::ManageChannels)?;
+    let id = *id;
+    let form = form.into_inner();
+    let mut conn = pool.acquire().await?;
+    let refuse = async |conn: &mut PgConnection, status: StatusCode, message: &str| {
+        edit_page(
+            conn,
+            &staff,
+            &csrf,
+            id,
+            status,
+            Some(form.clone()),
+            Some(message.into()),
+        )
+        .await
+    };
+    let fields = match form.parse() {
+        Ok(fields) => fields,
+        Err(message) => return refuse(&mut conn, StatusCode::UNPROCESSABLE_ENTITY, message).await,
+    };
+    let version: i32 = form.version.parse().map_err(|_| AppError::BadRequest)?;
+    let mut tx = pool.begin().await?;
+    if let Some(parent) = fields.parent_id
+        && is_self_or_descendant(&mut tx, Tree::Channels, id, parent).await?
+    {
+        drop(tx);
+        return refuse(
+            &mut conn,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "不能把栏目移到它自己或它的下级栏目之下。",
+        )
+        .await;
+    }
+    let updated = sqlx::query(
+        "update channels set name = $2, slug = $3, parent_id = $4, sort_order = $5, review_stages = $6,
+                             version = version + 1
+         where id = $1 and version = $7",
+    )
+    .bind(id)
+    .bind(&fields.name)
+    .bind(&fields.slug)
+    .bind(fields.parent_id)
+    .bind(fields.sort_order)
+    .bind(&fields.stages)
+    .bind(version)
+    .execute(&mut *tx)
+    .await;
+    let updated = match updated {
+        Err(error) if is_unique_violation(&error) => {
+            drop(tx);
+            return refuse(
+                &mut conn,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "栏目标识已被其他栏目使用。",
+            )
+            .await;
+        }
+        other => other?,
+    };
+    if updated.rows_affected() == 0 {
+        drop(tx);
+        let exists: bool =
+            sqlx::query_scalar("select exists (select 1 from channels where id = $1)")
+                .bind(id)
+                .fetch_one(&mut *conn)
+                .await?;
+        if !exists {
+            return Err(AppError::NotFound);
+        }
+        return refuse(
+            &mut conn,
+            StatusCode::CONFLICT,
+            "该栏目已被其他管理员修改，请刷新页面后重新编辑。",
+        )
+        .await;
+    }
+    let actor = Actor::staff(&staff, client_ip(&req, state.trust_proxy));
+    let detail = format!("审核环节：{}", fields.stages.join(" → "));
+    audit::record(&mut tx, &actor, "channel.update", &fields.name, &detail).await?;
+    tx.commit().await?;
+    Ok(see_other("/admin/channels?done=updated"))
+}
+
+/// POST /admin/channels/{id}/{deactivate|activate|delete}: deactivates,
+/// reactivates or deletes a channel.
+pub async fn change(
+    req: HttpRequest,
+    pool: web::Data<PgPool>,
+    state: web::Data<AppState>,
+    staff: Staff,
+    csrf: CsrfToken,
+    path: web::Path<(Uuid, String)>,
+) -> Result<HttpResponse, AppError> {
+    let (id, verb) = path.into_inner();
+    let action = match verb.as_str() {
+        "deactivate" => "channel.deactivate",
+        "activate" => "channel.activate",
+        "delete" => "channel.delete",
+        _ => return Err(AppError::NotFound),
+    };
+    staff.require(Permission::ManageChannels)?;
+    let mut conn = pool.acquire().await?;
+    let mut tx = pool.begin().await?;
+    let name: String = sqlx::query_scalar("select name from channels where id = $1 for update")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if action == "channel.delete" {
+        let (articles, children): (i64, i64) = sqlx::query_as(
+            "select (select count(*) from articles where channel_id = $1),
+                    (select count(*) from channels where parent_id = $1)",
+        )
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if articles + children > 0 {
+            drop(tx);
+            let message = format!(
+                "栏目“{name}”还有 {articles} 篇稿件、{children} 个下级栏目，不能删除；可以先停用。"
+            );
+            return list_page(
+                &mut conn,
+                &staff,
+                &csrf,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ChannelForm::default(),
+                Some(message),
+                None,
+            )
+            .await;
+        }
+    }
+    let (statement, done) = match action {
+        "channel.deactivate" => (
+            "update channels set active = false, version = version + 1 where id = $1",
+            "deactivated",
+        ),
+        "channel.activate" => (
+            "update channels set active = true, version = version + 1 where id = $1",
+            "activated",
+        ),
+        _ => ("delete from channels where id = $1", "deleted"),
+    };
+    sqlx::query(statement).bind(id).execute(&mut *tx).await?;
+    let actor = Actor::staff(&staff, client_ip(&req, state.trust_proxy));
+    audit::record(&mut tx, &actor, action, &name, "").await?;
+    tx.commit().await?;
+    Ok(see_other(&format!("/admin/channels?done={done}")))
+}
