@@ -15,3 +15,4 @@ pub mod tree;
 pub mod units;
 pub mod users;
 pub mod web;
+pub mod workflow;
