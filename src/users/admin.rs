@@ -28,6 +28,7 @@ const LAST_ADMIN: &str = "不能停用或降级最后一位启用的管理员。
 pub struct UserLine {
     pub row: UserRow,
     pub role_label: &'static str,
+    pub created: String,
     pub last_login: String,
 }
 
@@ -112,6 +113,7 @@ pub async fn list(
         .take(PAGE_SIZE as usize)
         .map(|row| UserLine {
             role_label: Role::parse(&row.role).map_or("", Role::label),
+            created: layout.settings.format_date(row.created_at),
             last_login: row
                 .last_login_at
                 .map_or_else(|| "从未登录".into(), |at| layout.settings.format_time(at)),
