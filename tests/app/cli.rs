@@ -6,6 +6,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use sqlx::Connection;
+
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
@@ -43,7 +45,8 @@ async fn wait_until_healthy(port: u16) {
 }
 
 fn stop(mut child: Child) {
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
+    // A second SIGTERM during a shutdown already under way changes nothing.
+    let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
     let status = child.wait().unwrap();
     assert!(status.success(), "clean exit after SIGTERM: {status}");
 }
