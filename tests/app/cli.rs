@@ -6,8 +6,6 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use sqlx::Connection;
-
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
