@@ -132,16 +132,12 @@ fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(users::admin::update),
         )
         .route(
-            "/admin/users/{id}/disable",
-            web::post().to(users::admin::disable),
-        )
-        .route(
-            "/admin/users/{id}/enable",
-            web::post().to(users::admin::enable),
-        )
-        .route(
             "/admin/users/{id}/reset-password",
             web::post().to(users::admin::reset_password),
+        )
+        .route(
+            "/admin/users/{id}/{action}",
+            web::post().to(users::admin::set_active),
         )
         .route("/admin/units", web::get().to(units::admin::list))
         .route("/admin/units", web::post().to(units::admin::create))

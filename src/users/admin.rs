@@ -471,16 +471,22 @@ pub async fn update(
     Ok(see_other("/admin/users?done=updated"))
 }
 
-/// Disables or enables an account; disabling ends its sessions at once.
-async fn set_active(
+/// POST /admin/users/{id}/{disable|enable}: disabling ends the account's
+/// sessions at once.
+pub async fn set_active(
     req: HttpRequest,
     pool: web::Data<PgPool>,
     state: web::Data<AppState>,
     staff: Staff,
     csrf: CsrfToken,
-    id: Uuid,
-    active: bool,
+    path: web::Path<(Uuid, String)>,
 ) -> Result<HttpResponse, AppError> {
+    let (id, verb) = path.into_inner();
+    let active = match verb.as_str() {
+        "enable" => true,
+        "disable" => false,
+        _ => return Err(AppError::NotFound),
+    };
     staff.require(Permission::ManageUsers)?;
     let mut conn = pool.acquire().await?;
     let user = db::by_id(&mut conn, id).await?.ok_or(AppError::NotFound)?;
@@ -526,28 +532,6 @@ async fn set_active(
     } else {
         "/admin/users?done=disabled"
     }))
-}
-
-pub async fn disable(
-    req: HttpRequest,
-    pool: web::Data<PgPool>,
-    state: web::Data<AppState>,
-    staff: Staff,
-    csrf: CsrfToken,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, AppError> {
-    set_active(req, pool, state, staff, csrf, *id, false).await
-}
-
-pub async fn enable(
-    req: HttpRequest,
-    pool: web::Data<PgPool>,
-    state: web::Data<AppState>,
-    staff: Staff,
-    csrf: CsrfToken,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, AppError> {
-    set_active(req, pool, state, staff, csrf, *id, true).await
 }
 
 /// Issues a one-time password, shown once; the user must change it at the
