@@ -25,8 +25,6 @@ pub enum AppError {
     BadRequest,
     #[error("CSRF token missing or wrong")]
     Csrf,
-    #[error("conflicting change: {0}")]
-    Conflict(String),
     #[error("database unavailable: {0}")]
     Unavailable(#[source] sqlx::Error),
     #[error(transparent)]
@@ -46,6 +44,12 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(error: actix_web::error::BlockingError) -> Self {
+        AppError::Internal(error.into())
+    }
+}
+
 impl From<askama::Error> for AppError {
     fn from(error: askama::Error) -> Self {
         AppError::Internal(error.into())
@@ -61,33 +65,24 @@ pub struct ErrorPage<'a> {
 }
 
 impl AppError {
-    fn page(&self) -> (&'static str, String) {
+    fn page(&self) -> (&'static str, &'static str) {
         match self {
             AppError::NotFound => (
                 "页面不存在",
-                "您访问的页面不存在或已被删除，请检查网址是否正确。".into(),
+                "您访问的页面不存在或已被删除，请检查网址是否正确。",
             ),
-            AppError::Forbidden => ("无权访问", "您没有执行此操作的权限。".into()),
-            AppError::Unauthenticated => ("请先登录", "此页面需要登录后才能访问。".into()),
+            AppError::Forbidden => ("无权访问", "您没有执行此操作的权限。"),
+            AppError::Unauthenticated => ("请先登录", "此页面需要登录后才能访问。"),
             AppError::PasswordChangeRequired => {
-                ("请先修改密码", "您的密码已被重置，请先设置新密码。".into())
+                ("请先修改密码", "您的密码已被重置，请先设置新密码。")
             }
-            AppError::BadRequest => (
-                "请求有误",
-                "提交的内容格式不正确，请返回上一页重试。".into(),
-            ),
+            AppError::BadRequest => ("请求有误", "提交的内容格式不正确，请返回上一页重试。"),
             AppError::Csrf => (
                 "请求已失效",
-                "表单安全校验未通过，请返回上一页刷新后重新提交。".into(),
+                "表单安全校验未通过，请返回上一页刷新后重新提交。",
             ),
-            AppError::Conflict(message) => ("内容已被修改", message.clone()),
-            AppError::Unavailable(_) => {
-                ("服务暂时不可用", "系统正在维护或繁忙，请稍后再试。".into())
-            }
-            AppError::Internal(_) => (
-                "服务器内部错误",
-                "服务器处理请求时出现问题，请稍后再试。".into(),
-            ),
+            AppError::Unavailable(_) => ("服务暂时不可用", "系统正在维护或繁忙，请稍后再试。"),
+            AppError::Internal(_) => ("服务器内部错误", "服务器处理请求时出现问题，请稍后再试。"),
         }
     }
 }
@@ -99,7 +94,6 @@ impl ResponseError for AppError {
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::Unauthenticated | AppError::PasswordChangeRequired => StatusCode::SEE_OTHER,
             AppError::BadRequest => StatusCode::BAD_REQUEST,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -128,7 +122,7 @@ impl ResponseError for AppError {
         let page = ErrorPage {
             status: status.as_u16(),
             title,
-            message: &message,
+            message,
         };
         let body = page
             .render()

@@ -110,7 +110,7 @@ async fn create_user(
     std::io::stdin().read_line(&mut password)?;
     let password = password.trim_end_matches(['\r', '\n']);
     with_database(config, |pool| async move {
-        newsdesk::users::create_from_cli(&pool, username, role, unit, display_name, password)
+        newsdesk::users::cli::create_user(&pool, username, role, unit, display_name, password)
             .await?;
         println!("Created {role} {username}.");
         Ok(())

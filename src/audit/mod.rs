@@ -18,11 +18,11 @@ pub struct Actor {
 }
 
 impl Actor {
-    pub fn staff(staff: &Staff, client_ip: String) -> Self {
+    pub fn staff(staff: &Staff) -> Self {
         Actor {
             id: Some(staff.id),
             name: staff.username.clone(),
-            client_ip,
+            client_ip: staff.client_ip.clone(),
         }
     }
 

@@ -137,9 +137,7 @@ pub async fn login(
         |account| account.password_hash.clone(),
     );
     let typed = form.password;
-    let matches = web::block(move || password::verify(&typed, &stored))
-        .await
-        .map_err(|error| AppError::Internal(error.into()))?;
+    let matches = web::block(move || password::verify(&typed, &stored)).await?;
 
     let account = match account {
         Some(account) if matches && account.active => account,
@@ -205,12 +203,11 @@ pub async fn login(
 pub async fn logout(
     req: HttpRequest,
     pool: web::Data<PgPool>,
-    state: web::Data<AppState>,
     staff: Staff,
 ) -> Result<HttpResponse, AppError> {
     let mut tx = pool.begin().await?;
     session::end(&mut tx, &staff.token_hash).await?;
-    let actor = Actor::staff(&staff, client_ip(&req, state.trust_proxy));
+    let actor = Actor::staff(&staff);
     audit::record(&mut tx, &actor, "logout", &staff.username, "").await?;
     tx.commit().await?;
     Ok(HttpResponse::SeeOther()

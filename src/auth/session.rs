@@ -14,8 +14,10 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{Permission, allows};
+use crate::app::AppState;
 use crate::error::AppError;
 use crate::users::Role;
+use crate::web::client::client_ip;
 
 pub const COOKIE: &str = "nd_session";
 
@@ -32,6 +34,8 @@ pub struct Staff {
     pub unit_id: Uuid,
     pub must_change_password: bool,
     pub token_hash: Vec<u8>,
+    /// The address the request came from, for the audit log.
+    pub client_ip: String,
 }
 
 impl Staff {
@@ -99,6 +103,10 @@ impl FromRequest for Staff {
         let pool = req.app_data::<web::Data<PgPool>>().cloned();
         let token = req.cookie(COOKIE).map(|cookie| cookie.value().to_owned());
         let path = req.path().to_owned();
+        let trust_proxy = req
+            .app_data::<web::Data<AppState>>()
+            .is_some_and(|state| state.trust_proxy);
+        let client_ip = client_ip(req, trust_proxy);
         Box::pin(async move {
             let pool = pool.ok_or_else(|| AppError::Internal(anyhow::anyhow!("no pool")))?;
             let token = token.ok_or(AppError::Unauthenticated)?;
@@ -119,6 +127,7 @@ impl FromRequest for Staff {
                 unit_id: row.unit_id,
                 must_change_password: row.must_change_password,
                 token_hash,
+                client_ip,
             })
         })
     }

@@ -3,7 +3,7 @@
 //! channels without stories or sub-channels).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
@@ -11,13 +11,11 @@ use uuid::Uuid;
 
 use super::db::{self, ChannelNode};
 use super::{StageRole, parse_name, parse_review_stages, parse_slug};
-use crate::app::AppState;
 use crate::audit::{self, Actor};
 use crate::auth::login::see_other;
 use crate::auth::{Permission, Staff};
 use crate::error::{AppError, is_unique_violation};
 use crate::tree::{Tree, is_self_or_descendant, without_subtree};
-use crate::web::client::client_ip;
 use crate::web::csrf::CsrfToken;
 use crate::web::layout::AdminLayout;
 use crate::web::render;
@@ -165,9 +163,7 @@ pub async fn list(
 }
 
 pub async fn create(
-    req: HttpRequest,
     pool: web::Data<PgPool>,
-    state: web::Data<AppState>,
     staff: Staff,
     csrf: CsrfToken,
     form: web::Form<ChannelForm>,
@@ -222,7 +218,7 @@ pub async fn create(
         )
         .await;
     }
-    let actor = Actor::staff(&staff, client_ip(&req, state.trust_proxy));
+    let actor = Actor::staff(&staff);
     audit::record(
         &mut tx,
         &actor,
@@ -302,9 +298,7 @@ pub async fn edit(
 }
 
 pub async fn update(
-    req: HttpRequest,
     pool: web::Data<PgPool>,
-    state: web::Data<AppState>,
     staff: Staff,
     csrf: CsrfToken,
     id: web::Path<Uuid>,
@@ -386,7 +380,7 @@ pub async fn update(
         )
         .await;
     }
-    let actor = Actor::staff(&staff, client_ip(&req, state.trust_proxy));
+    let actor = Actor::staff(&staff);
     let detail = format!("审核环节：{}", fields.stages.join(" → "));
     audit::record(&mut tx, &actor, "channel.update", &fields.name, &detail).await?;
     tx.commit().await?;
@@ -396,9 +390,7 @@ pub async fn update(
 /// POST /admin/channels/{id}/{deactivate|activate|delete}: deactivates,
 /// reactivates or deletes a channel.
 pub async fn change(
-    req: HttpRequest,
     pool: web::Data<PgPool>,
-    state: web::Data<AppState>,
     staff: Staff,
     csrf: CsrfToken,
     path: web::Path<(Uuid, String)>,
@@ -455,7 +447,7 @@ pub async fn change(
         _ => ("delete from channels where id = $1", "deleted"),
     };
     sqlx::query(statement).bind(id).execute(&mut *tx).await?;
-    let actor = Actor::staff(&staff, client_ip(&req, state.trust_proxy));
+    let actor = Actor::staff(&staff);
     audit::record(&mut tx, &actor, action, &name, "").await?;
     tx.commit().await?;
     Ok(see_other(&format!("/admin/channels?done={done}")))

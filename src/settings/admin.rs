@@ -3,19 +3,17 @@
 //! form comes back with the input kept.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono_tz::Tz;
 use serde::Deserialize;
 use sqlx::PgPool;
 
 use super::SiteSettings;
-use crate::app::AppState;
 use crate::audit::{self, Actor};
 use crate::auth::login::see_other;
 use crate::auth::{Permission, Staff};
 use crate::error::AppError;
-use crate::web::client::client_ip;
 use crate::web::csrf::CsrfToken;
 use crate::web::layout::AdminLayout;
 use crate::web::{page, render};
@@ -154,9 +152,7 @@ pub async fn edit(
 }
 
 pub async fn update(
-    req: HttpRequest,
     pool: web::Data<PgPool>,
-    state: web::Data<AppState>,
     staff: Staff,
     csrf: CsrfToken,
     form: web::Form<SettingsForm>,
@@ -213,7 +209,7 @@ pub async fn update(
         changes.push(format!("{key}: {} → {value}", old.unwrap_or("")));
     }
     if !changes.is_empty() {
-        let actor = Actor::staff(&staff, client_ip(&req, state.trust_proxy));
+        let actor = Actor::staff(&staff);
         audit::record(
             &mut tx,
             &actor,

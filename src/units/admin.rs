@@ -2,20 +2,18 @@
 //! reactivate and delete (only units with no users, articles or sub-units).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{UnitNode, db, parse_name};
-use crate::app::AppState;
 use crate::audit::{self, Actor};
 use crate::auth::login::see_other;
 use crate::auth::{Permission, Staff};
 use crate::error::{AppError, is_unique_violation};
 use crate::tree::{Tree, is_self_or_descendant, without_subtree};
-use crate::web::client::client_ip;
 use crate::web::csrf::CsrfToken;
 use crate::web::layout::AdminLayout;
 use crate::web::render;
@@ -118,9 +116,7 @@ fn parse_sort_order(value: &str) -> Result<i32, &'static str> {
 }
 
 pub async fn create(
-    req: HttpRequest,
     pool: web::Data<PgPool>,
-    state: web::Data<AppState>,
     staff: Staff,
     csrf: CsrfToken,
     form: web::Form<UnitForm>,
@@ -187,7 +183,7 @@ pub async fn create(
         }
         other => other?,
     };
-    let actor = Actor::staff(&staff, client_ip(&req, state.trust_proxy));
+    let actor = Actor::staff(&staff);
     audit::record(&mut tx, &actor, "unit.create", &name, "").await?;
     tx.commit().await?;
     Ok(see_other("/admin/units?done=created"))
@@ -256,9 +252,7 @@ pub async fn edit(
 }
 
 pub async fn update(
-    req: HttpRequest,
     pool: web::Data<PgPool>,
-    state: web::Data<AppState>,
     staff: Staff,
     csrf: CsrfToken,
     id: web::Path<Uuid>,
@@ -356,7 +350,7 @@ pub async fn update(
     } else {
         format!("名称：{} → {}", unit.name, name)
     };
-    let actor = Actor::staff(&staff, client_ip(&req, state.trust_proxy));
+    let actor = Actor::staff(&staff);
     audit::record(&mut tx, &actor, "unit.update", &name, &detail).await?;
     tx.commit().await?;
     Ok(see_other("/admin/units?done=updated"))
@@ -365,9 +359,7 @@ pub async fn update(
 /// POST /admin/units/{id}/{deactivate|activate|delete}: deactivates,
 /// reactivates or deletes a unit.
 pub async fn change(
-    req: HttpRequest,
     pool: web::Data<PgPool>,
-    state: web::Data<AppState>,
     staff: Staff,
     csrf: CsrfToken,
     path: web::Path<(Uuid, String)>,
@@ -432,7 +424,7 @@ pub async fn change(
         _ => ("delete from units where id = $1", "deleted"),
     };
     sqlx::query(statement).bind(id).execute(&mut *tx).await?;
-    let actor = Actor::staff(&staff, client_ip(&req, state.trust_proxy));
+    let actor = Actor::staff(&staff);
     audit::record(&mut tx, &actor, action, &name, "").await?;
     tx.commit().await?;
     Ok(see_other(&format!("/admin/units?done={done}")))

@@ -2,18 +2,16 @@
 //! one's password (the current one required).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
 
 use super::{db, parse_display_name, password};
-use crate::app::AppState;
 use crate::audit::{self, Actor};
 use crate::auth::login::see_other;
 use crate::auth::{Permission, Staff};
 use crate::error::AppError;
-use crate::web::client::client_ip;
 use crate::web::csrf::CsrfToken;
 use crate::web::layout::AdminLayout;
 use crate::web::render;
@@ -76,9 +74,7 @@ pub struct ProfileForm {
 }
 
 pub async fn update_profile(
-    req: HttpRequest,
     pool: web::Data<PgPool>,
-    state: web::Data<AppState>,
     staff: Staff,
     csrf: CsrfToken,
     form: web::Form<ProfileForm>,
@@ -107,7 +103,7 @@ pub async fn update_profile(
         .bind(&display_name)
         .execute(&mut *tx)
         .await?;
-    let actor = Actor::staff(&staff, client_ip(&req, state.trust_proxy));
+    let actor = Actor::staff(&staff);
     let detail = format!("姓名：{} → {}", staff.display_name, display_name);
     audit::record(&mut tx, &actor, "profile.update", &staff.username, &detail).await?;
     tx.commit().await?;
@@ -159,9 +155,7 @@ pub struct PasswordForm {
 
 /// Changes the password; the other sessions of the user end, this one stays.
 pub async fn change_password(
-    req: HttpRequest,
     pool: web::Data<PgPool>,
-    state: web::Data<AppState>,
     staff: Staff,
     csrf: CsrfToken,
     form: web::Form<PasswordForm>,
@@ -174,9 +168,7 @@ pub async fn change_password(
         .fetch_one(&mut *conn)
         .await?;
     let current = form.current_password.clone();
-    let matches = web::block(move || password::verify(&current, &stored))
-        .await
-        .map_err(|error| AppError::Internal(error.into()))?;
+    let matches = web::block(move || password::verify(&current, &stored)).await?;
     let problem = if !matches {
         Some("当前密码不正确。")
     } else if form.new_password != form.confirm_password {
@@ -197,9 +189,7 @@ pub async fn change_password(
         .await;
     }
     let typed = form.new_password;
-    let hash = web::block(move || password::hash(&typed))
-        .await
-        .map_err(|error| AppError::Internal(error.into()))??;
+    let hash = web::block(move || password::hash(&typed)).await??;
     let mut tx = pool.begin().await?;
     db::set_password(&mut tx, staff.id, &hash, false).await?;
     sqlx::query("delete from sessions where user_id = $1 and token_hash <> $2")
@@ -207,7 +197,7 @@ pub async fn change_password(
         .bind(&staff.token_hash)
         .execute(&mut *tx)
         .await?;
-    let actor = Actor::staff(&staff, client_ip(&req, state.trust_proxy));
+    let actor = Actor::staff(&staff);
     audit::record(&mut tx, &actor, "password.change", &staff.username, "").await?;
     tx.commit().await?;
     Ok(see_other("/admin/account?done=password"))

@@ -2,7 +2,7 @@
 //! edit, disable and enable, reset password, and login locks.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
@@ -10,13 +10,11 @@ use uuid::Uuid;
 
 use super::db::{self, NewUser, UserFilter, UserRow};
 use super::{Role, parse_display_name, parse_username, password};
-use crate::app::AppState;
 use crate::audit::{self, Actor};
 use crate::auth::login::see_other;
 use crate::auth::{Permission, Staff, session, throttle};
 use crate::error::{AppError, is_unique_violation};
 use crate::units::{self, UnitNode};
-use crate::web::client::client_ip;
 use crate::web::csrf::CsrfToken;
 use crate::web::layout::AdminLayout;
 use crate::web::{page, render};
@@ -253,16 +251,12 @@ async fn show_password(
 async fn one_time_password() -> Result<(String, String), AppError> {
     let password = password::generate(14);
     let typed = password.clone();
-    let hash = web::block(move || password::hash(&typed))
-        .await
-        .map_err(|error| AppError::Internal(error.into()))??;
+    let hash = web::block(move || password::hash(&typed)).await??;
     Ok((password, hash))
 }
 
 pub async fn create(
-    req: HttpRequest,
     pool: web::Data<PgPool>,
-    state: web::Data<AppState>,
     staff: Staff,
     csrf: CsrfToken,
     form: web::Form<UserForm>,
@@ -327,7 +321,7 @@ pub async fn create(
         }
         other => other?,
     };
-    let actor = Actor::staff(&staff, client_ip(&req, state.trust_proxy));
+    let actor = Actor::staff(&staff);
     audit::record(
         &mut tx,
         &actor,
@@ -377,9 +371,7 @@ pub async fn edit(
 }
 
 pub async fn update(
-    req: HttpRequest,
     pool: web::Data<PgPool>,
-    state: web::Data<AppState>,
     staff: Staff,
     csrf: CsrfToken,
     id: web::Path<Uuid>,
@@ -458,7 +450,7 @@ pub async fn update(
     if unit_id != user.unit_id {
         changes.push("所属单位已变更".to_string());
     }
-    let actor = Actor::staff(&staff, client_ip(&req, state.trust_proxy));
+    let actor = Actor::staff(&staff);
     audit::record(
         &mut tx,
         &actor,
@@ -474,9 +466,7 @@ pub async fn update(
 /// POST /admin/users/{id}/{disable|enable}: disabling ends the account's
 /// sessions at once.
 pub async fn set_active(
-    req: HttpRequest,
     pool: web::Data<PgPool>,
-    state: web::Data<AppState>,
     staff: Staff,
     csrf: CsrfToken,
     path: web::Path<(Uuid, String)>,
@@ -524,7 +514,7 @@ pub async fn set_active(
     } else {
         "user.disable"
     };
-    let actor = Actor::staff(&staff, client_ip(&req, state.trust_proxy));
+    let actor = Actor::staff(&staff);
     audit::record(&mut tx, &actor, action, &user.username, "").await?;
     tx.commit().await?;
     Ok(see_other(if active {
@@ -537,9 +527,7 @@ pub async fn set_active(
 /// Issues a one-time password, shown once; the user must change it at the
 /// next login, and every open session of the user ends.
 pub async fn reset_password(
-    req: HttpRequest,
     pool: web::Data<PgPool>,
-    state: web::Data<AppState>,
     staff: Staff,
     csrf: CsrfToken,
     id: web::Path<Uuid>,
@@ -552,7 +540,7 @@ pub async fn reset_password(
     db::set_password(&mut tx, user.id, &hash, true).await?;
     session::end_all_for(&mut tx, user.id).await?;
     throttle::clear(&mut tx, &throttle::account_key(&user.username)).await?;
-    let actor = Actor::staff(&staff, client_ip(&req, state.trust_proxy));
+    let actor = Actor::staff(&staff);
     audit::record(&mut tx, &actor, "user.reset_password", &user.username, "").await?;
     tx.commit().await?;
     show_password(
@@ -630,16 +618,14 @@ pub struct ClearForm {
 }
 
 pub async fn clear_lock(
-    req: HttpRequest,
     pool: web::Data<PgPool>,
-    state: web::Data<AppState>,
     staff: Staff,
     form: web::Form<ClearForm>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageUsers)?;
     let mut tx = pool.begin().await?;
     if throttle::clear(&mut tx, &form.key).await? {
-        let actor = Actor::staff(&staff, client_ip(&req, state.trust_proxy));
+        let actor = Actor::staff(&staff);
         audit::record(&mut tx, &actor, "lock.clear", &form.key, "").await?;
     }
     tx.commit().await?;

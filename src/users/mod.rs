@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod cli;
 pub mod db;
 pub mod password;
 
@@ -76,61 +77,4 @@ pub fn parse_display_name(name: &str) -> Result<String, &'static str> {
         return Err("姓名不能为空，且不超过 40 个字。");
     }
     Ok(name.to_owned())
-}
-
-/// `newsdesk create-user`: creates a staff account from the command line,
-/// for the first admin and for scripts. Audited as done by "command line".
-pub async fn create_from_cli(
-    pool: &sqlx::PgPool,
-    username: &str,
-    role: &str,
-    unit: Option<&str>,
-    display_name: Option<&str>,
-    password: &str,
-) -> anyhow::Result<()> {
-    use anyhow::{Context, bail};
-    let username = parse_username(username).map_err(anyhow::Error::msg)?;
-    let role =
-        Role::parse(role).context("--role must be admin, chief_editor, editor or correspondent")?;
-    let display_name =
-        parse_display_name(display_name.unwrap_or(&username)).map_err(anyhow::Error::msg)?;
-    password::check_policy(password, &username).map_err(anyhow::Error::msg)?;
-    let typed = password.to_owned();
-    let hash = tokio::task::spawn_blocking(move || password::hash(&typed)).await??;
-    let mut tx = pool.begin().await?;
-    let unit_id = match unit {
-        Some(name) => match crate::units::db::by_name(&mut tx, name).await?.as_slice() {
-            [id] => *id,
-            [] => bail!("no active unit is named {name}"),
-            _ => bail!("several units are named {name}"),
-        },
-        None => crate::units::db::root(&mut tx).await?.context(
-            "there is no unit yet: run `newsdesk seed-demo` or create the root unit first",
-        )?,
-    };
-    let new_user = db::NewUser {
-        username: &username,
-        display_name: &display_name,
-        role: role.as_str(),
-        unit_id,
-        password_hash: &hash,
-        must_change_password: false,
-    };
-    match db::insert(&mut tx, &new_user).await {
-        Err(error) if crate::error::is_unique_violation(&error) => {
-            bail!("the username {username} is taken")
-        }
-        other => other?,
-    };
-    let actor = crate::audit::Actor::anonymous("command line", String::new());
-    crate::audit::record(
-        &mut tx,
-        &actor,
-        "user.create",
-        &username,
-        &format!("角色：{}", role.label()),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
 }

@@ -314,3 +314,65 @@ async fn state_changes_are_refused_to_roles_without_the_permission() {
         .unwrap();
     assert!(active);
 }
+
+#[tokio::test]
+async fn a_stale_unit_edit_is_refused_with_the_input_kept() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    app.login_as("boss", "admin").await;
+    let jinan = unit_id(&app, "国网济南供电公司").await;
+    let shandong = unit_id(&app, "国网山东电力").await;
+    let path = format!("/admin/units/{jinan}/edit");
+    let edit = |name: &'static str| {
+        [
+            ("name", name),
+            ("parent_id", shandong.as_str()),
+            ("version", "1"),
+        ]
+    };
+
+    assert_eq!(
+        app.post(&path, &edit("济南供电公司"))
+            .await
+            .status()
+            .as_u16(),
+        303
+    );
+    let (status, html) = app.post_page(&path, &edit("济南公司")).await;
+    assert_eq!(status, 409);
+    assert_eq!(
+        texts(&html, ".alert.error"),
+        ["该单位已被其他管理员修改，请刷新页面后重新编辑。"]
+    );
+    assert_eq!(attrs(&html, "input[name=name]", "value"), ["济南公司"]);
+    let names: i64 = sqlx::query_scalar("select count(*) from units where name = '济南供电公司'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(names, 1, "the first save stands");
+}
+
+#[tokio::test]
+async fn malformed_requests_get_clear_pages_not_errors() {
+    let app = spawn_app().await;
+    app.login_as("boss", "admin").await;
+    let root = unit_id(&app, "总部").await;
+
+    let (status, html) = app
+        .post_page(&format!("/admin/units/{root}/explode"), &[])
+        .await;
+    assert_eq!(status, 404, "unknown tree action");
+    assert_eq!(texts(&html, "h1"), ["页面不存在"]);
+    let (status, html) = app
+        .post_page(
+            &format!("/admin/units/{root}/edit"),
+            &[("name", "总部"), ("version", "not-a-number")],
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(texts(&html, "h1"), ["请求有误"]);
+    let (status, _) = app
+        .post_page("/admin/units/not-a-uuid/deactivate", &[])
+        .await;
+    assert_eq!(status, 404);
+}

@@ -1,6 +1,6 @@
 //! Login, logout, sessions, throttling and CSRF.
 
-use crate::helpers::{location, spawn_app, texts};
+use crate::helpers::{location, set_cookie, spawn_app, texts};
 
 #[tokio::test]
 async fn the_right_password_opens_the_backend() {
@@ -16,13 +16,7 @@ async fn the_right_password_opens_the_backend() {
     let response = app.login("zhang.san", &password).await;
     assert_eq!(response.status().as_u16(), 303);
     assert_eq!(location(&response), "/admin");
-    let cookie = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|value| value.to_str().unwrap().to_string())
-        .find(|value| value.starts_with("nd_session="))
-        .unwrap();
+    let cookie = set_cookie(&response, "nd_session");
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
         "{cookie}"
@@ -53,13 +47,7 @@ async fn session_cookies_are_secure_when_the_site_says_https() {
         .await
         .unwrap();
     let response = app.login("wang", &password).await;
-    let cookie = response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .map(|v| v.to_str().unwrap().to_string())
-        .find(|v| v.starts_with("nd_session="))
-        .unwrap();
+    let cookie = set_cookie(&response, "nd_session");
     assert!(cookie.contains("Secure"), "{cookie}");
 }
 
