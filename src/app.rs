@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::error::AppError;
 use crate::secret::SecretKey;
 use crate::web::{assets, csrf, health, telemetry};
-use crate::{audit, auth, channels, settings, units, users};
+use crate::{audit, auth, channels, settings, units, users, workflow};
 
 /// Largest url-encoded form body (an article with a long body fits).
 const FORM_LIMIT: usize = 256 * 1024;
@@ -139,6 +139,41 @@ fn routes(cfg: &mut web::ServiceConfig) {
             "/admin/users/{id}/{action}",
             web::post().to(users::admin::set_active),
         )
+        .route("/admin/articles", web::get().to(workflow::admin::list))
+        .route(
+            "/admin/articles/new",
+            web::get().to(articles::admin::new_form),
+        )
+        .route(
+            "/admin/articles/new",
+            web::post().to(articles::admin::create),
+        )
+        .route("/admin/articles/{id}", web::get().to(articles::show::show))
+        .route(
+            "/admin/articles/{id}/edit",
+            web::get().to(articles::admin::edit),
+        )
+        .route(
+            "/admin/articles/{id}/edit",
+            web::post().to(articles::admin::update),
+        )
+        .route(
+            "/admin/articles/{id}/review",
+            web::post().to(workflow::admin::review),
+        )
+        .route(
+            "/admin/articles/{id}/unpublish",
+            web::post().to(workflow::admin::unpublish),
+        )
+        .route(
+            "/admin/articles/{id}/revisions/{version}",
+            web::get().to(articles::show::revision),
+        )
+        .route(
+            "/admin/articles/{id}/revisions/{version}/restore",
+            web::post().to(articles::admin::restore),
+        )
+        .route("/admin/authors", web::get().to(articles::admin::authors))
         .route("/admin/units", web::get().to(units::admin::list))
         .route("/admin/units", web::post().to(units::admin::create))
         .route("/admin/units/{id}/edit", web::get().to(units::admin::edit))

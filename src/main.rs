@@ -69,6 +69,10 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
             let logins = seed::seed_demo(&pool).await?;
             print_logins(&logins);
         }
+        tokio::spawn(newsdesk::workflow::db::run_scheduler(
+            pool.clone(),
+            std::time::Duration::from_secs(15),
+        ));
         let app = Application::build(config, pool, secret)?;
         tracing::info!(
             "Newsdesk is serving http://{}:{}/",

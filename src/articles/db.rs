@@ -61,7 +61,7 @@ pub async fn published_by_number(
 ) -> sqlx::Result<Option<PublishedArticle>> {
     sqlx::query_as(
         "select a.id, a.number, a.channel_id, a.title, a.kicker, a.subtitle, a.summary, a.body_html,
-                a.author_byline, a.correspondents, a.source, u.name as unit_name,
+                a.source, u.name as unit_name,
                 a.published_at, a.view_count
          from articles a join units u on u.id = a.unit_id
          where a.number = $1 and a.status = 'published'",

@@ -1,9 +1,14 @@
 //! Articles: the stories of the newsroom. This module holds the domain types
 //! and the body sanitiser; `db` the queries, `public` the reader's pages.
 
+pub mod access;
+pub mod admin;
 pub mod body;
 pub mod db;
+pub mod form;
 pub mod public;
+pub mod show;
+pub mod store;
 
 pub use body::SanitizedHtml;
 
@@ -32,8 +37,6 @@ pub struct PublishedArticle {
     pub subtitle: String,
     pub summary: String,
     pub body_html: String,
-    pub author_byline: String,
-    pub correspondents: String,
     pub source: String,
     pub unit_name: String,
     pub published_at: DateTime<Utc>,

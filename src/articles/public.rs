@@ -130,6 +130,10 @@ pub async fn channel(
 struct ArticlePage {
     layout: PublicLayout,
     article: PublishedArticle,
+    /// 作者: the credited authors other than correspondents, with designations.
+    byline: String,
+    /// 通讯员: the credited correspondents.
+    correspondents: String,
     body: SanitizedHtml,
     breadcrumb: Vec<Crumb>,
     published: String,
@@ -149,7 +153,18 @@ pub async fn article(
     let top = breadcrumb.first().map(|crumb| crumb.slug.clone());
     let published = layout.settings.format_time(article.published_at);
     let body = article.body();
+    let credits = super::store::credits(&mut conn, article.id).await?;
+    let (correspondents, writers): (Vec<_>, Vec<_>) = credits
+        .into_iter()
+        .partition(|credit| credit.role == "通讯员");
+    let correspondents = correspondents
+        .into_iter()
+        .map(|c| c.name)
+        .collect::<Vec<_>>()
+        .join(" ");
     page(&ArticlePage {
+        byline: super::form::byline(&writers),
+        correspondents,
         layout: layout
             .titled(article.title.clone(), article.summary.clone())
             .in_channel(top),

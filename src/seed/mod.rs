@@ -11,7 +11,8 @@ use chrono::{Duration, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::articles::SanitizedHtml;
+use crate::articles::form::ArticleForm;
+use crate::articles::store::{self, Event};
 use crate::users::{Role, password};
 
 /// A demo account and its freshly generated password, printed once.
@@ -186,29 +187,200 @@ async fn insert_stories(
 ) -> anyhow::Result<()> {
     let now = Utc::now();
     for story in stories::STORIES {
-        let body = SanitizedHtml::clean(story.body);
+        let form = ArticleForm {
+            title: story.title.into(),
+            kicker: story.kicker.into(),
+            subtitle: story.subtitle.into(),
+            summary: story.summary.into(),
+            body: story.body.into(),
+            channel_id: channels
+                .get(story.channel)
+                .context("demo story in an unknown channel")?
+                .to_string(),
+            unit_id: units
+                .get(story.unit)
+                .context("demo story from an unknown unit")?
+                .to_string(),
+            author_byline: story.author_byline.into(),
+            correspondents: story.correspondents.into(),
+            source: story.source.into(),
+            tags: story.tags.into(),
+            ..ArticleForm::default()
+        };
+        let writer = *users
+            .get(story.writer)
+            .context("demo story by an unknown writer")?;
+        let id = insert_reviewed(conn, &form, writer, users, "published", "").await?;
         sqlx::query(
-            "insert into articles (channel_id, unit_id, created_by, title, kicker, subtitle, summary,
-                                   body_html, body_text, author_byline, correspondents, source,
-                                   status, published_at, is_headline)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'published', $13, $14)",
+            "update articles set published_at = $2, is_headline = $3, view_count = $4 where id = $1",
         )
-        .bind(channels.get(story.channel).context("demo story in an unknown channel")?)
-        .bind(units.get(story.unit).context("demo story from an unknown unit")?)
-        .bind(users.get(story.writer).context("demo story by an unknown writer")?)
-        .bind(story.title)
-        .bind(story.kicker)
-        .bind(story.subtitle)
-        .bind(story.summary)
-        .bind(body.as_str())
-        .bind(body.plain_text())
-        .bind(story.author_byline)
-        .bind(story.correspondents)
-        .bind(story.source)
+        .bind(id)
         .bind(now - Duration::hours(story.hours_ago))
         .bind(story.headline)
+        .bind(story.hours_ago * 37 % 1000 + 50)
         .execute(&mut *conn)
         .await?;
     }
+    for &(status, title, channel, writer, unit, note) in stories::IN_PROGRESS {
+        let form = ArticleForm {
+            title: title.into(),
+            body: stories::IN_PROGRESS_BODY.into(),
+            channel_id: channels
+                .get(channel)
+                .context("unknown channel")?
+                .to_string(),
+            unit_id: units.get(unit).context("unknown unit")?.to_string(),
+            source: "电网新闻网".into(),
+            ..ArticleForm::default()
+        };
+        let writer = *users.get(writer).context("unknown writer")?;
+        let id = insert_reviewed(conn, &form, writer, users, status, note).await?;
+        if status == "scheduled" {
+            sqlx::query("update articles set published_at = $2 where id = $1")
+                .bind(id)
+                .bind(now + Duration::hours(18))
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
     Ok(())
+}
+
+/// Stores a demo story and walks it through the workflow to `status`,
+/// with the events a real review would have left.
+async fn insert_reviewed(
+    conn: &mut PgConnection,
+    form: &ArticleForm,
+    writer: Uuid,
+    users: &HashMap<&str, Uuid>,
+    status: &str,
+    note: &str,
+) -> anyhow::Result<Uuid> {
+    let input = form.parse("电网新闻网").map_err(anyhow::Error::msg)?;
+    let id = store::insert(conn, &input, writer).await?;
+    store::save_revision(conn, id, 1, writer, &input).await?;
+    let editor = (users["bianji"], "陈编辑");
+    let chief = (users["zongbian"], "刘总编");
+    let writer_name: String = sqlx::query_scalar("select display_name from users where id = $1")
+        .bind(writer)
+        .fetch_one(&mut *conn)
+        .await?;
+    let step = |(actor_id, actor_name): (Uuid, &'static str),
+                action,
+                from_status,
+                to_status,
+                stage,
+                note| Event {
+        actor_id: Some(actor_id),
+        actor_name,
+        action,
+        from_status,
+        to_status,
+        stage,
+        note,
+    };
+    let created = Event {
+        actor_id: Some(writer),
+        actor_name: &writer_name,
+        action: "create",
+        from_status: "",
+        to_status: "draft",
+        stage: None,
+        note: "",
+    };
+    let mut steps = vec![created];
+    if status != "draft" {
+        steps.push(Event {
+            action: "submit",
+            from_status: "draft",
+            to_status: "submitted",
+            ..created
+        });
+    }
+    match status {
+        "in_review" => steps.push(step(
+            editor,
+            "pass",
+            "submitted",
+            "in_review",
+            Some(0),
+            note,
+        )),
+        "returned" => steps.push(step(
+            editor,
+            "return",
+            "submitted",
+            "returned",
+            Some(0),
+            note,
+        )),
+        "rejected" => steps.push(step(
+            editor,
+            "reject",
+            "submitted",
+            "rejected",
+            Some(0),
+            note,
+        )),
+        "published" | "scheduled" | "unpublished" => {
+            steps.push(step(
+                editor,
+                "pass",
+                "submitted",
+                "in_review",
+                Some(0),
+                "同意，送终审。",
+            ));
+            let to = if status == "scheduled" {
+                "scheduled"
+            } else {
+                "published"
+            };
+            let opinion = if status == "scheduled" {
+                note
+            } else {
+                "同意发布。"
+            };
+            steps.push(step(chief, "pass", "in_review", to, Some(1), opinion));
+            if status == "unpublished" {
+                steps.push(step(
+                    chief,
+                    "unpublish",
+                    "published",
+                    "unpublished",
+                    None,
+                    note,
+                ));
+            }
+        }
+        _ => {}
+    }
+    for event in &steps {
+        store::record_event(conn, id, event).await?;
+    }
+    let stage: i16 =
+        if status == "in_review" || matches!(status, "published" | "scheduled" | "unpublished") {
+            1
+        } else {
+            0
+        };
+    let editors = if matches!(status, "published" | "scheduled" | "unpublished") {
+        "陈编辑 刘总编"
+    } else if status == "in_review" {
+        "陈编辑"
+    } else {
+        ""
+    };
+    sqlx::query(
+        "update articles set status = $2, review_stage = $3, responsible_editors = $4,
+                published_at = case when $2 in ('published', 'unpublished') then now() end
+         where id = $1",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(stage)
+    .bind(editors)
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
 }

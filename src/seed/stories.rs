@@ -14,6 +14,7 @@ pub struct DemoStory {
     pub correspondents: &'static str,
     pub source: &'static str,
     pub headline: bool,
+    pub tags: &'static str,
     pub body: &'static str,
 }
 
@@ -31,6 +32,7 @@ pub const STORIES: &[DemoStory] = &[
         correspondents: "李明 赵雪",
         source: "电网新闻网",
         headline: true,
+        tags: "迎峰度冬，电力保供",
         body: "<p><strong>本报讯</strong> 入冬以来，国网山东电力提前部署迎峰度冬各项工作，组织各级单位开展设备隐患排查，加强负荷预测和电网运行方式安排，全力保障冬季电力可靠供应。</p>\
 <h2>一、提前排查，消除隐患</h2>\
 <p>十一月上旬起，公司组织运维人员对全省五百千伏及以上变电站和重要输电通道开展特巡特护，累计巡视线路一万两千余公里，发现并消除各类缺陷三百余处。针对覆冰、大风等恶劣天气，公司在重点区段加装了在线监测装置，实现覆冰情况实时掌握。</p>\
@@ -53,6 +55,7 @@ pub const STORIES: &[DemoStory] = &[
         correspondents: "",
         source: "国网威海供电公司",
         headline: false,
+        tags: "带电作业，班组风采",
         body: "<p>清晨六点，威海带电作业中心的工作车已经驶出车库。今天，班组要在一条十千伏线路上更换老化的绝缘子，而线路上的用户不会因此停电。</p>\
 <h2>毫米之间见真功</h2>\
 <p>带电作业被称为“刀尖上的舞蹈”。作业人员穿着屏蔽服，在绝缘斗臂车上与带电导线近距离接触，每一个动作都要精确到毫米。班长张海涛说：“我们的规矩是，每一步都要想清楚再动手，宁可慢一点，也绝不能错一步。”</p>\
@@ -74,6 +77,7 @@ pub const STORIES: &[DemoStory] = &[
         correspondents: "孙悦",
         source: "电网新闻网",
         headline: false,
+        tags: "电网建设，重点工程",
         body: "<p><strong>本报讯</strong> 近日，苏南五百千伏输变电工程最后一基铁塔完成架线，标志着工程全线贯通。工程投运后，将新增变电容量二百万千伏安，有效缓解苏南地区迎峰度夏期间的供电压力。</p>\
 <h2>攻坚克难保进度</h2>\
 <p>工程线路跨越河流、高速公路和铁路共计三十余处，施工难度大。建设团队采用无人机展放导引绳、智能张力放线等新技术，比计划工期提前二十天完成架线任务。</p>\
@@ -94,6 +98,7 @@ pub const STORIES: &[DemoStory] = &[
         correspondents: "",
         source: "国网苏州供电公司",
         headline: false,
+        tags: "优质服务，一网通办",
         body: "<p>近日，国网苏州供电公司推出“一网通办”用电服务，居民和企业办理新装、增容、过户等业务，只需在手机上一次提交资料，即可全程线上办理。</p>\
 <p>“以前要跑营业厅两三趟，现在在家动动手指就办好了。”家住工业园区的刘女士说。</p>\
 <h2>数据多跑路，群众少跑腿</h2>\
@@ -112,6 +117,7 @@ pub const STORIES: &[DemoStory] = &[
         correspondents: "",
         source: "电网新闻网",
         headline: false,
+        tags: "科技创新，配电网",
         body: "<p><strong>本报讯</strong> 记者从国网浙江电力获悉，杭州城区配电网已全面应用故障自愈技术。线路发生故障后，系统可在数十秒内自动定位故障区段、完成隔离，并恢复非故障区段供电。</p>\
 <h2>从“人找故障”到“故障自愈”</h2>\
 <p>过去，配电线路发生故障后，需要抢修人员沿线查找，平均停电时间超过一小时。应用自愈技术后，故障隔离时间由分钟级缩短至秒级，绝大多数用户几乎感受不到停电。</p>\
@@ -130,7 +136,72 @@ pub const STORIES: &[DemoStory] = &[
         correspondents: "",
         source: "国网济南供电公司",
         headline: false,
+        tags: "党建，用电安全",
         body: "<p>近日，国网济南供电公司党员服务队走进历下区多个老旧小区，开展冬季用电安全宣传活动，为居民讲解电暖器、电热毯等取暖设备的安全使用方法。</p>\
 <p>活动中，队员们还为二十余户居民免费检修了室内线路，更换了老化的插座和开关。“有了他们的帮忙，今年冬天用电我们心里踏实多了。”一位老人说。</p>",
     },
 ];
+
+/// Stories caught at each step of the workflow, so every queue and state
+/// has something to show: (status, title, channel, writer, unit, note).
+pub const IN_PROGRESS: &[(&str, &str, &str, &str, &str, &str)] = &[
+    (
+        "draft",
+        "带电作业中心开展冬季安全培训",
+        "jiceng-dongtai",
+        "tongxunyuan1",
+        "带电作业中心",
+        "",
+    ),
+    (
+        "submitted",
+        "苏州供电开展“电力进社区”志愿服务",
+        "jiceng-dongtai",
+        "tongxunyuan2",
+        "国网苏州供电公司",
+        "",
+    ),
+    (
+        "in_review",
+        "威海海上风电送出工程完成首基塔组立",
+        "dianwang-jianshe",
+        "tongxunyuan1",
+        "国网威海供电公司",
+        "数据已核实，送总编终审。",
+    ),
+    (
+        "returned",
+        "苏州供电营业厅推出“一次办”服务",
+        "qiye-fengcai",
+        "tongxunyuan2",
+        "国网苏州供电公司",
+        "请补充服务上线时间和办理数据，并核实引语出处。",
+    ),
+    (
+        "rejected",
+        "某班组组织观看电影",
+        "jiceng-dongtai",
+        "tongxunyuan1",
+        "带电作业中心",
+        "新闻价值不足，不予采用。",
+    ),
+    (
+        "scheduled",
+        "明日起杭州试点配电网不停电检修",
+        "keji",
+        "bianji",
+        "国网杭州供电公司",
+        "同意，定于明早发布。",
+    ),
+    (
+        "unpublished",
+        "关于调整营业时间的说明",
+        "yaowen",
+        "bianji",
+        "国网浙江电力",
+        "信息已过时，撤下。",
+    ),
+];
+
+pub const IN_PROGRESS_BODY: &str = "<p>这是一篇演示稿件，用来展示稿件在审核流程中的状态。</p>\
+<h2>基本情况</h2><p>通讯员提交稿件后，编辑初审、总编终审，每一步都有记录。</p>";

@@ -64,6 +64,7 @@ pub struct AdminNavItem {
 /// The backend's side navigation, filtered by what the role may use.
 const ADMIN_NAV: &[(&str, &str, Permission)] = &[
     ("工作台", "/admin", Permission::UseBackend),
+    ("稿件", "/admin/articles", Permission::UseBackend),
     ("用户管理", "/admin/users", Permission::ManageUsers),
     ("登录锁定", "/admin/users/locks", Permission::ManageUsers),
     ("单位管理", "/admin/units", Permission::ManageUnits),
@@ -136,5 +137,10 @@ impl AdminLayout {
 
     pub fn css(&self) -> String {
         assets::asset_url("css/site.css")
+    }
+
+    /// The versioned URL of a static file.
+    pub fn asset(&self, path: &str) -> String {
+        assets::asset_url(path)
     }
 }

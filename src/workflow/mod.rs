@@ -6,6 +6,11 @@
 //! returned (note required) goes back to the writer; rejected (note required);
 //! published → unpublished (reason required); scheduled → published when due.
 
+pub mod admin;
+pub mod db;
+
+pub use db::apply;
+
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -39,6 +44,21 @@ impl Status {
             Status::Published => "published",
             Status::Unpublished => "unpublished",
         }
+    }
+
+    pub fn parse(value: &str) -> Option<Status> {
+        [
+            Status::Draft,
+            Status::Submitted,
+            Status::InReview,
+            Status::Returned,
+            Status::Rejected,
+            Status::Scheduled,
+            Status::Published,
+            Status::Unpublished,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == value)
     }
 
     pub fn label(self) -> &'static str {
@@ -116,7 +136,7 @@ fn refuse<T>(message: &'static str) -> Result<T, Refusal> {
 
 /// Whether `role` may act on a stage held by `stage`: the stage's own role,
 /// and chief editors on editors' stages too.
-fn may_act_on(role: Role, stage: StageRole) -> bool {
+pub fn may_act_on(role: Role, stage: StageRole) -> bool {
     matches!(
         (role, stage),
         (Role::Editor, StageRole::Editor)

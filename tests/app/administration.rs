@@ -111,7 +111,7 @@ async fn a_unit_with_users_or_articles_cannot_be_deleted() {
     assert_eq!(status, 422);
     assert_eq!(
         texts(&html, ".alert.error"),
-        ["单位“国网苏州供电公司”还有 1 名用户、1 篇稿件、0 个下级单位，不能删除；可以先停用。"]
+        ["单位“国网苏州供电公司”还有 1 名用户、3 篇稿件、0 个下级单位，不能删除；可以先停用。"]
     );
     let still: i64 =
         sqlx::query_scalar("select count(*) from units where name = '国网苏州供电公司'")

@@ -158,7 +158,7 @@ async fn a_deactivated_channel_leaves_the_portal_and_a_used_one_cannot_be_delete
     assert_eq!(status, 422);
     assert_eq!(
         texts(&html, ".alert.error"),
-        ["栏目“科技”还有 1 篇稿件、0 个下级栏目，不能删除；可以先停用。"]
+        ["栏目“科技”还有 2 篇稿件、0 个下级栏目，不能删除；可以先停用。"]
     );
 
     assert_eq!(

@@ -409,6 +409,18 @@ impl TestApp {
         }
     }
 
+    /// Another handle on this very client (same cookies), to send requests
+    /// from one browser concurrently.
+    pub fn other_client_sharing_cookies(&self) -> TestApp {
+        TestApp {
+            address: self.address.clone(),
+            client: self.client.clone(),
+            pool: self.pool.clone(),
+            database: self.database.clone(),
+            secret: self.secret.clone(),
+        }
+    }
+
     /// The same client talking to a second instance of the app, on the same
     /// database and secret key (as behind a load balancer).
     pub fn second_instance(&self) -> TestApp {

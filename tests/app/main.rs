@@ -5,6 +5,7 @@ mod helpers;
 mod proxy;
 
 mod administration;
+mod articles;
 mod channels;
 mod cli;
 mod health;

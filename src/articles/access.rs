@@ -1,0 +1,64 @@
+//! Who may see and change which article: correspondents their own stories;
+//! editors their own and those of their unit's subtree; chief editors and
+//! admins every story. Writers edit while a story is theirs (draft or
+//! returned); reviewers while it waits at a stage they act on.
+
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::store::ArticleRecord;
+use crate::auth::{Permission, Staff};
+use crate::channels::StageRole;
+use crate::tree::{Tree, is_self_or_descendant};
+use crate::users::Role;
+use crate::workflow::{self, Status};
+
+/// Whether the story's unit is within reach of `staff` for reviewing.
+pub async fn in_scope(conn: &mut PgConnection, staff: &Staff, unit_id: Uuid) -> sqlx::Result<bool> {
+    match staff.role {
+        Role::ChiefEditor | Role::Admin => Ok(true),
+        Role::Editor => is_self_or_descendant(conn, Tree::Units, staff.unit_id, unit_id).await,
+        Role::Correspondent => Ok(false),
+    }
+}
+
+pub fn status_of(record: &ArticleRecord) -> Status {
+    Status::parse(&record.status).unwrap_or(Status::Draft)
+}
+
+pub fn stages_of(record: &ArticleRecord) -> Vec<StageRole> {
+    record
+        .review_stages
+        .iter()
+        .filter_map(|s| StageRole::parse(s))
+        .collect()
+}
+
+/// What `staff` may do with one article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Access {
+    pub view: bool,
+    pub edit: bool,
+    /// May decide on the current review stage (the workflow has the last word).
+    pub review: bool,
+}
+
+pub async fn access(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    record: &ArticleRecord,
+) -> sqlx::Result<Access> {
+    let own = record.created_by == staff.id;
+    let scope = in_scope(conn, staff, record.unit_id).await?;
+    let status = status_of(record);
+    let at_stage = stages_of(record)
+        .get(record.review_stage as usize)
+        .is_some_and(|stage| workflow::may_act_on(staff.role, *stage));
+    let reviewing = matches!(status, Status::Submitted | Status::InReview);
+    let review = reviewing && at_stage && scope && staff.can(Permission::ReviewArticles);
+    Ok(Access {
+        view: own || scope,
+        edit: (own && matches!(status, Status::Draft | Status::Returned)) || review,
+        review,
+    })
+}

@@ -1,0 +1,418 @@
+//! The article form (/admin/articles/new, /admin/articles/{id}/edit), the
+//! article's backend page with its history, and its revisions.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::access::{self, access};
+use super::form::{ArticleForm, ArticleInput};
+use super::store::{self, ArticleRecord, Event};
+use crate::auth::login::see_other;
+use crate::auth::{Permission, Staff};
+use crate::channels::db::ChannelNode;
+use crate::error::AppError;
+use crate::units::UnitNode;
+use crate::web::csrf::CsrfToken;
+use crate::web::layout::AdminLayout;
+use crate::web::render;
+use crate::workflow::{self, Action};
+use crate::{channels, settings, units};
+
+#[derive(Template)]
+#[template(path = "admin/articles/form.html")]
+struct FormPage {
+    layout: AdminLayout,
+    article: Option<ArticleRecord>,
+    form: ArticleForm,
+    channels: Vec<ChannelNode>,
+    units: Vec<UnitNode>,
+    error: Option<String>,
+    /// Shown when a newer version was saved by someone else meanwhile.
+    newer: bool,
+}
+
+async fn form_page(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    csrf: &CsrfToken,
+    article: Option<ArticleRecord>,
+    form: ArticleForm,
+    status: StatusCode,
+    error: Option<String>,
+) -> Result<HttpResponse, AppError> {
+    let title = if article.is_some() {
+        "编辑稿件"
+    } else {
+        "写稿"
+    };
+    let page = FormPage {
+        layout: AdminLayout::load(conn, staff, csrf, title, "/admin/articles").await?,
+        newer: status == StatusCode::CONFLICT,
+        article,
+        form,
+        channels: channels::db::tree(conn)
+            .await?
+            .into_iter()
+            .filter(|c| c.active)
+            .collect(),
+        units: units::db::tree(conn)
+            .await?
+            .into_iter()
+            .filter(|u| u.active)
+            .collect(),
+        error,
+    };
+    render(status, &page)
+}
+
+fn form_of(record: &ArticleRecord) -> ArticleForm {
+    ArticleForm {
+        title: record.title.clone(),
+        kicker: record.kicker.clone(),
+        subtitle: record.subtitle.clone(),
+        summary: record.summary.clone(),
+        body: record.body_html.clone(),
+        channel_id: record.channel_id.to_string(),
+        unit_id: record.unit_id.to_string(),
+        author_byline: record.author_byline.clone(),
+        correspondents: record.correspondents.clone(),
+        source: record.source.clone(),
+        tags: record.tags.clone(),
+        cover_media_id: String::new(),
+        version: record.version.to_string(),
+        action: String::new(),
+    }
+}
+
+pub async fn new_form(
+    pool: web::Data<PgPool>,
+    staff: Staff,
+    csrf: CsrfToken,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::WriteArticles)?;
+    let mut conn = pool.acquire().await?;
+    let site = settings::db::load(&mut conn).await?;
+    let form = ArticleForm {
+        unit_id: staff.unit_id.to_string(),
+        source: site.site_name,
+        ..ArticleForm::default()
+    };
+    form_page(&mut conn, &staff, &csrf, None, form, StatusCode::OK, None).await
+}
+
+/// Checks the typed form against the stored channels and units.
+async fn parse(
+    conn: &mut PgConnection,
+    form: &ArticleForm,
+) -> Result<Result<ArticleInput, String>, AppError> {
+    let site = settings::db::load(conn).await?;
+    let input = match form.parse(&site.site_name) {
+        Ok(input) => input,
+        Err(message) => return Ok(Err(message)),
+    };
+    let channel_ok: bool =
+        sqlx::query_scalar("select exists (select 1 from channels where id = $1 and active)")
+            .bind(input.channel_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    if !channel_ok {
+        return Ok(Err("栏目不存在或已停用。".into()));
+    }
+    if !units::db::is_active(conn, input.unit_id).await? {
+        return Ok(Err("单位不存在或已停用。".into()));
+    }
+    Ok(Ok(input))
+}
+
+pub async fn create(
+    pool: web::Data<PgPool>,
+    staff: Staff,
+    csrf: CsrfToken,
+    form: web::Form<ArticleForm>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::WriteArticles)?;
+    let form = form.into_inner();
+    let mut conn = pool.acquire().await?;
+    let input = match parse(&mut conn, &form).await? {
+        Ok(input) => input,
+        Err(message) => {
+            return form_page(
+                &mut conn,
+                &staff,
+                &csrf,
+                None,
+                form,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(message),
+            )
+            .await;
+        }
+    };
+    let mut tx = pool.begin().await?;
+    let id = store::insert(&mut tx, &input, staff.id).await?;
+    store::save_revision(&mut tx, id, 1, staff.id, &input).await?;
+    let event = Event {
+        actor_id: Some(staff.id),
+        actor_name: &staff.display_name,
+        action: "create",
+        from_status: "",
+        to_status: "draft",
+        stage: None,
+        note: "",
+    };
+    store::record_event(&mut tx, id, &event).await?;
+    let done = submit_if_asked(&mut tx, &staff, id, &form.action).await?;
+    tx.commit().await?;
+    Ok(see_other(&format!("/admin/articles/{id}?done={done}")))
+}
+
+/// Applies `action=submit` after a save; `save` (or nothing) keeps a draft.
+async fn submit_if_asked(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    id: Uuid,
+    action: &str,
+) -> Result<&'static str, AppError> {
+    if action != "submit" {
+        return Ok("saved");
+    }
+    let record = store::record_for_update(conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let state = workflow::ArticleState {
+        status: access::status_of(&record),
+        stage: record.review_stage as usize,
+        stages: access::stages_of(&record),
+        writer: record.created_by,
+        reviewers: Vec::new(),
+    };
+    let actor = workflow::Actor {
+        id: staff.id,
+        role: staff.role,
+        in_scope: false,
+    };
+    // A refusal here (say, submitting someone else's story) keeps the save.
+    match workflow::transition(&state, actor, &Action::Submit, chrono::Utc::now()) {
+        Ok(outcome) => {
+            crate::workflow::apply(conn, &record, staff, "submit", &outcome, "").await?;
+            Ok("submitted")
+        }
+        Err(_) => Ok("saved_not_submitted"),
+    }
+}
+
+async fn editable(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    id: Uuid,
+) -> Result<ArticleRecord, AppError> {
+    let record = store::record(conn, id).await?.ok_or(AppError::NotFound)?;
+    let access = access(conn, staff, &record).await?;
+    if !access.view {
+        return Err(AppError::NotFound);
+    }
+    if !access.edit {
+        return Err(AppError::Forbidden);
+    }
+    Ok(record)
+}
+
+pub async fn edit(
+    pool: web::Data<PgPool>,
+    staff: Staff,
+    csrf: CsrfToken,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::WriteArticles)?;
+    let mut conn = pool.acquire().await?;
+    let record = editable(&mut conn, &staff, *id).await?;
+    let form = form_of(&record);
+    form_page(
+        &mut conn,
+        &staff,
+        &csrf,
+        Some(record),
+        form,
+        StatusCode::OK,
+        None,
+    )
+    .await
+}
+
+pub async fn update(
+    pool: web::Data<PgPool>,
+    staff: Staff,
+    csrf: CsrfToken,
+    id: web::Path<Uuid>,
+    form: web::Form<ArticleForm>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::WriteArticles)?;
+    let form = form.into_inner();
+    let mut conn = pool.acquire().await?;
+    let record = editable(&mut conn, &staff, *id).await?;
+    let input = match parse(&mut conn, &form).await? {
+        Ok(input) => input,
+        Err(message) => {
+            return form_page(
+                &mut conn,
+                &staff,
+                &csrf,
+                Some(record),
+                form,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(message),
+            )
+            .await;
+        }
+    };
+    let version: i32 = form
+        .version
+        .trim()
+        .parse()
+        .map_err(|_| AppError::BadRequest)?;
+    let mut tx = pool.begin().await?;
+    let Some(new_version) = store::update(&mut tx, record.id, &input, version).await? else {
+        drop(tx);
+        let message =
+            "保存失败：这篇稿件已被他人修改。您填写的内容仍在下面，请对照最新版本后再保存。"
+                .to_string();
+        return form_page(
+            &mut conn,
+            &staff,
+            &csrf,
+            Some(record),
+            form,
+            StatusCode::CONFLICT,
+            Some(message),
+        )
+        .await;
+    };
+    store::save_revision(&mut tx, record.id, new_version, staff.id, &input).await?;
+    let done = if record.created_by == staff.id {
+        submit_if_asked(&mut tx, &staff, record.id, &form.action).await?
+    } else {
+        "saved"
+    };
+    tx.commit().await?;
+    Ok(see_other(&format!(
+        "/admin/articles/{}?done={done}",
+        record.id
+    )))
+}
+
+#[derive(Deserialize)]
+pub struct RestoreForm {
+    #[serde(default)]
+    version: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct RevisionRow {
+    title: String,
+    kicker: String,
+    subtitle: String,
+    summary: String,
+    body_html: String,
+    channel_id: Uuid,
+    unit_id: Uuid,
+    author_byline: String,
+    correspondents: String,
+    source: String,
+    tags: String,
+}
+
+/// Restores an old revision as a new one (nothing is overwritten).
+pub async fn restore(
+    pool: web::Data<PgPool>,
+    staff: Staff,
+    path: web::Path<(Uuid, i32)>,
+    form: web::Form<RestoreForm>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::WriteArticles)?;
+    let (id, revision) = path.into_inner();
+    let mut conn = pool.acquire().await?;
+    let record = editable(&mut conn, &staff, id).await?;
+    let old: RevisionRow = sqlx::query_as(
+        "select title, kicker, subtitle, summary, body_html, channel_id, unit_id, author_byline,
+                correspondents, source, tags
+         from article_revisions where article_id = $1 and version = $2",
+    )
+    .bind(id)
+    .bind(revision)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let old = ArticleForm {
+        title: old.title,
+        kicker: old.kicker,
+        subtitle: old.subtitle,
+        summary: old.summary,
+        body: old.body_html,
+        channel_id: old.channel_id.to_string(),
+        unit_id: old.unit_id.to_string(),
+        author_byline: old.author_byline,
+        correspondents: old.correspondents,
+        source: old.source,
+        tags: old.tags,
+        ..ArticleForm::default()
+    };
+    let input = parse(&mut conn, &old)
+        .await?
+        .map_err(|_| AppError::BadRequest)?;
+    let version: i32 = form
+        .version
+        .trim()
+        .parse()
+        .map_err(|_| AppError::BadRequest)?;
+    let mut tx = pool.begin().await?;
+    let Some(new_version) = store::update(&mut tx, record.id, &input, version).await? else {
+        return Ok(see_other(&format!("/admin/articles/{id}?done=stale")));
+    };
+    store::save_revision(&mut tx, id, new_version, staff.id, &input).await?;
+    tx.commit().await?;
+    Ok(see_other(&format!("/admin/articles/{id}?done=restored")))
+}
+
+#[derive(Deserialize)]
+pub struct AuthorQuery {
+    #[serde(default)]
+    q: String,
+}
+
+#[derive(serde::Serialize, sqlx::FromRow)]
+pub struct AuthorSuggestion {
+    name: String,
+    unit: Option<String>,
+}
+
+/// GET /admin/authors?q=: author records whose name starts with `q`, staff
+/// first, for the byline fields' autocomplete.
+pub async fn authors(
+    pool: web::Data<PgPool>,
+    staff: Staff,
+    query: web::Query<AuthorQuery>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::WriteArticles)?;
+    let q = query.q.trim();
+    if q.is_empty() {
+        return Ok(HttpResponse::Ok().json(Vec::<AuthorSuggestion>::new()));
+    }
+    let mut conn = pool.acquire().await?;
+    let found: Vec<AuthorSuggestion> = sqlx::query_as(
+        "select name, unit from (
+             select display_name as name, n.name as unit, 0 as kind from users u join units n on n.id = u.unit_id
+             where u.active and u.display_name like $1 || '%'
+             union
+             select a.name, n.name, 1 from authors a left join units n on n.id = a.unit_id
+             where a.user_id is null and a.name like $1 || '%'
+         ) found order by kind, name limit 10",
+    )
+    .bind(q.replace(['%', '_'], ""))
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(HttpResponse::Ok().json(found))
+}

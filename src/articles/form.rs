@@ -1,0 +1,285 @@
+//! The article form as typed, and its parsing into what is stored: every
+//! field checked, the body sanitised, tags split, byline names credited.
+
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::SanitizedHtml;
+
+pub const TITLE_MAX: usize = 80;
+const TAGS_MAX: usize = 10;
+const TAG_MAX: usize = 20;
+
+/// Designations a byline may name before its names, longest first so that
+/// "摄影记者张三" reads as 摄影记者 + 张三.
+const DESIGNATIONS: &[&str] = &[
+    "本报特约记者",
+    "本报通讯员",
+    "本报记者",
+    "特约记者",
+    "见习记者",
+    "摄影记者",
+    "实习生",
+    "通讯员",
+    "记者",
+    "摄影",
+    "编译",
+];
+
+/// The form's fields, named as imports and tools rely on them. Every field
+/// is a string so that whatever was typed comes back on an error.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ArticleForm {
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub kicker: String,
+    #[serde(default)]
+    pub subtitle: String,
+    #[serde(default)]
+    pub summary: String,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub channel_id: String,
+    #[serde(default)]
+    pub unit_id: String,
+    #[serde(default)]
+    pub author_byline: String,
+    #[serde(default)]
+    pub correspondents: String,
+    #[serde(default)]
+    pub source: String,
+    #[serde(default)]
+    pub tags: String,
+    #[serde(default)]
+    pub cover_media_id: String,
+    #[serde(default)]
+    pub version: String,
+    /// `save` keeps a draft; `submit` sends it to review.
+    #[serde(default)]
+    pub action: String,
+}
+
+/// One person credited on a story, with the byline's designation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Credit {
+    pub role: String,
+    pub name: String,
+}
+
+/// A checked article, ready to store.
+#[derive(Debug, Clone)]
+pub struct ArticleInput {
+    pub title: String,
+    pub kicker: String,
+    pub subtitle: String,
+    pub summary: String,
+    pub body: SanitizedHtml,
+    pub body_text: String,
+    pub channel_id: Uuid,
+    pub unit_id: Uuid,
+    pub author_byline: String,
+    pub correspondents: String,
+    pub source: String,
+    pub tags: Vec<String>,
+    pub credits: Vec<Credit>,
+}
+
+fn short_text(value: &str, max: usize, what: &'static str) -> Result<String, String> {
+    let value = value.trim();
+    if value.chars().count() > max {
+        return Err(format!("{what}不超过 {max} 个字。"));
+    }
+    Ok(value.to_owned())
+}
+
+impl ArticleForm {
+    /// Checks the form. `default_source` fills an empty 来源 (the site name).
+    pub fn parse(&self, default_source: &str) -> Result<ArticleInput, String> {
+        let title = self.title.trim();
+        if title.is_empty() {
+            return Err("请填写标题。".into());
+        }
+        let title = short_text(title, TITLE_MAX, "标题")?;
+        let channel_id = self
+            .channel_id
+            .trim()
+            .parse()
+            .map_err(|_| "请选择栏目。".to_string())?;
+        let unit_id = self
+            .unit_id
+            .trim()
+            .parse()
+            .map_err(|_| "请选择单位。".to_string())?;
+        if !self.cover_media_id.trim().is_empty() {
+            return Err("封面图片不存在，请重新选择。".into());
+        }
+        let body = SanitizedHtml::clean(&self.body);
+        let body_text = body.plain_text();
+        let source = match self.source.trim() {
+            "" => default_source.to_owned(),
+            source => short_text(source, 40, "来源")?,
+        };
+        let author_byline = short_text(&self.author_byline, 100, "作者")?;
+        let correspondents = short_text(&self.correspondents, 100, "通讯员")?;
+        let credits = parse_credits(&author_byline, &correspondents)?;
+        Ok(ArticleInput {
+            title,
+            kicker: short_text(&self.kicker, 60, "引题")?,
+            subtitle: short_text(&self.subtitle, 80, "副题")?,
+            summary: short_text(&self.summary, 300, "摘要")?,
+            body,
+            body_text,
+            channel_id,
+            unit_id,
+            author_byline,
+            correspondents,
+            source,
+            tags: parse_tags(&self.tags)?,
+            credits,
+        })
+    }
+}
+
+/// Splits tags on commas (half or full width) and 、, dropping blanks and repeats.
+pub fn parse_tags(value: &str) -> Result<Vec<String>, String> {
+    let mut tags: Vec<String> = Vec::new();
+    for tag in value
+        .split([',', '，', '、', ';', '；'])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        if tag.chars().count() > TAG_MAX {
+            return Err(format!("标签“{tag}”过长，每个标签不超过 {TAG_MAX} 个字。"));
+        }
+        if !tags.iter().any(|t| t == tag) {
+            tags.push(tag.to_owned());
+        }
+    }
+    if tags.len() > TAGS_MAX {
+        return Err(format!("标签最多 {TAGS_MAX} 个。"));
+    }
+    Ok(tags)
+}
+
+/// Reads the byline ("本报记者 张三 李四 摄影 王五") and the 通讯员 field
+/// into credits in order. Names before any designation are credited as 作者.
+pub fn parse_credits(byline: &str, correspondents: &str) -> Result<Vec<Credit>, String> {
+    let mut credits = Vec::new();
+    let mut role = "作者".to_string();
+    for token in byline
+        .split([' ', '\u{3000}', ',', '，', '、', ';', '；'])
+        .filter(|t| !t.is_empty())
+    {
+        let mut name = token;
+        if let Some(designation) = DESIGNATIONS.iter().find(|d| token.starts_with(**d)) {
+            role = (*designation).to_owned();
+            name = &token[designation.len()..];
+        }
+        if !name.is_empty() {
+            push_credit(&mut credits, &role, name)?;
+        }
+    }
+    for name in correspondents
+        .split([' ', '\u{3000}', ',', '，', '、', ';', '；'])
+        .filter(|t| !t.is_empty())
+    {
+        let name = name.strip_prefix("通讯员").unwrap_or(name);
+        if !name.is_empty() {
+            push_credit(&mut credits, "通讯员", name)?;
+        }
+    }
+    Ok(credits)
+}
+
+fn push_credit(credits: &mut Vec<Credit>, role: &str, name: &str) -> Result<(), String> {
+    if name.chars().count() > 20 {
+        return Err(format!("署名“{name}”过长，请用空格分隔多个姓名。"));
+    }
+    if !credits.iter().any(|c| c.name == name && c.role == role) {
+        credits.push(Credit {
+            role: role.to_owned(),
+            name: name.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// Renders credits as a byline: consecutive names of one designation share it
+/// ("本报记者 张三 李四 摄影 王五").
+pub fn byline(credits: &[Credit]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut last_role: Option<&str> = None;
+    for credit in credits {
+        if last_role != Some(credit.role.as_str()) && credit.role != "作者" {
+            parts.push(credit.role.clone());
+        }
+        parts.push(credit.name.clone());
+        last_role = Some(&credit.role);
+    }
+    parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn credit(role: &str, name: &str) -> Credit {
+        Credit {
+            role: role.into(),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn bylines_are_read_into_credits_in_order() {
+        let credits = parse_credits("本报记者 张三 李四 摄影王五", "赵六、钱七").unwrap();
+        assert_eq!(
+            credits,
+            [
+                credit("本报记者", "张三"),
+                credit("本报记者", "李四"),
+                credit("摄影", "王五"),
+                credit("通讯员", "赵六"),
+                credit("通讯员", "钱七"),
+            ]
+        );
+        assert_eq!(byline(&credits[..3]), "本报记者 张三 李四 摄影 王五");
+        assert_eq!(parse_credits("张三", "").unwrap(), [credit("作者", "张三")]);
+        assert_eq!(byline(&[credit("作者", "张三")]), "张三");
+    }
+
+    #[test]
+    fn tags_split_on_commas_and_enumeration_marks() {
+        assert_eq!(
+            parse_tags("迎峰度冬，电网建设、 安全生产,迎峰度冬").unwrap(),
+            ["迎峰度冬", "电网建设", "安全生产"]
+        );
+        assert!(parse_tags("一二三四五六七八九十一二三四五六七八九十一").is_err());
+    }
+
+    #[test]
+    fn a_form_needs_a_title_of_at_most_eighty_characters() {
+        let mut form = ArticleForm {
+            title: " ".into(),
+            channel_id: Uuid::new_v4().to_string(),
+            unit_id: Uuid::new_v4().to_string(),
+            ..ArticleForm::default()
+        };
+        assert_eq!(form.parse("网").unwrap_err(), "请填写标题。");
+        form.title = "长".repeat(81);
+        assert_eq!(form.parse("网").unwrap_err(), "标题不超过 80 个字。");
+        form.title = "标题".into();
+        form.body = "<p onclick=\"x\">正文<script>alert(1)</script></p><a href=\"javascript:x\">链</a><style>p{}</style>".into();
+        let input = form.parse("电网新闻网").unwrap();
+        assert_eq!(
+            input.body.as_str(),
+            "<p>正文</p><a rel=\"noopener noreferrer nofollow\">链</a>"
+        );
+        assert_eq!(
+            input.source, "电网新闻网",
+            "the site name is the default source"
+        );
+    }
+}

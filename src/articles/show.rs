@@ -1,0 +1,273 @@
+//! An article's backend page: its state, its text, its whole history as a
+//! timeline, its revisions, and the decisions the visitor may take on it.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::access::{self, Access, access};
+use super::form::byline;
+use super::store::{self, ArticleRecord};
+use super::{SanitizedHtml, public::article_url};
+use crate::auth::{Permission, Staff};
+use crate::error::AppError;
+use crate::users::Role;
+use crate::web::csrf::CsrfToken;
+use crate::web::layout::AdminLayout;
+use crate::web::render;
+use crate::workflow::Status;
+
+pub struct TimelineEntry {
+    pub at: String,
+    pub actor: String,
+    pub action: &'static str,
+    pub to_status: &'static str,
+    pub stage: String,
+    pub note: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    at: DateTime<Utc>,
+    actor_name: String,
+    action: String,
+    to_status: String,
+    stage: Option<i16>,
+    note: String,
+}
+
+pub struct RevisionLine {
+    pub version: i32,
+    pub saved_by: String,
+    pub saved_at: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/articles/show.html")]
+pub struct ShowPage {
+    pub layout: AdminLayout,
+    pub article: ArticleRecord,
+    pub body: SanitizedHtml,
+    pub status_label: &'static str,
+    pub stage_label: String,
+    pub byline: String,
+    pub public_url: Option<String>,
+    pub access: Access,
+    pub can_unpublish: bool,
+    pub last_stage: bool,
+    pub timeline: Vec<TimelineEntry>,
+    pub revisions: Vec<RevisionLine>,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+    /// The review form's typed opinion, kept on a refusal.
+    pub opinion: String,
+}
+
+fn action_label(action: &str) -> &'static str {
+    match action {
+        "create" => "创建稿件",
+        "submit" => "提交审核",
+        "pass" => "审核通过",
+        "return" => "退回修改",
+        "reject" => "不予采用",
+        "publish_due" => "定时发布",
+        "unpublish" => "撤稿",
+        _ => "其他操作",
+    }
+}
+
+fn notice_text(done: Option<&str>) -> Option<String> {
+    let text = match done? {
+        "saved" => "稿件已保存。",
+        "submitted" => "稿件已保存并提交审核。",
+        "saved_not_submitted" => "稿件已保存，但当前状态不能提交审核。",
+        "reviewed" => "审核意见已提交。",
+        "unpublished" => "稿件已撤下。",
+        "restored" => "已将所选版本恢复为最新版本。",
+        "stale" => "恢复失败：稿件刚被他人修改，请刷新后重试。",
+        _ => return None,
+    };
+    Some(text.into())
+}
+
+#[derive(Deserialize)]
+pub struct ShowQuery {
+    done: Option<String>,
+}
+
+/// What the page says back after an action.
+#[derive(Default)]
+pub struct Feedback {
+    pub notice: Option<String>,
+    pub error: Option<String>,
+    /// The review form's typed opinion, kept on a refusal.
+    pub opinion: String,
+}
+
+/// Renders the page with `status` and `feedback`.
+pub async fn show_page(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    csrf: &CsrfToken,
+    id: Uuid,
+    status: StatusCode,
+    feedback: Feedback,
+) -> Result<HttpResponse, AppError> {
+    let article = store::record(conn, id).await?.ok_or(AppError::NotFound)?;
+    let access = access(conn, staff, &article).await?;
+    if !access.view {
+        return Err(AppError::NotFound);
+    }
+    let layout = AdminLayout::load(conn, staff, csrf, "稿件详情", "/admin/articles").await?;
+    let settings = &layout.settings;
+    let events: Vec<EventRow> = sqlx::query_as(
+        "select at, actor_name, action, to_status, stage, note from review_events
+         where article_id = $1 order by id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let timeline = events
+        .into_iter()
+        .map(|event| TimelineEntry {
+            at: settings.format_time(event.at),
+            actor: event.actor_name,
+            action: action_label(&event.action),
+            to_status: Status::parse(&event.to_status).map_or("", Status::label),
+            stage: event
+                .stage
+                .map(|s| format!("第 {} 审", s + 1))
+                .unwrap_or_default(),
+            note: event.note,
+        })
+        .collect();
+    let revisions: Vec<(i32, Option<String>, DateTime<Utc>)> = sqlx::query_as(
+        "select r.version, u.display_name, r.saved_at from article_revisions r
+         left join users u on u.id = r.saved_by where r.article_id = $1 order by r.version desc",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let revisions = revisions
+        .into_iter()
+        .map(|(version, by, at)| RevisionLine {
+            version,
+            saved_by: by.unwrap_or_default(),
+            saved_at: settings.format_time(at),
+        })
+        .collect();
+    let state = access::status_of(&article);
+    let stages = access::stages_of(&article);
+    let stage_label = match (state, stages.get(article.review_stage as usize)) {
+        (Status::Submitted | Status::InReview, Some(role)) => {
+            format!(
+                "第 {}/{} 审（{}）",
+                article.review_stage + 1,
+                stages.len(),
+                role.label()
+            )
+        }
+        _ => String::new(),
+    };
+    let credits = store::credits(conn, id).await?;
+    let page = ShowPage {
+        body: SanitizedHtml::clean(&article.body_html),
+        status_label: state.label(),
+        stage_label,
+        byline: byline(&credits),
+        public_url: (state == Status::Published).then(|| article_url(article.number)),
+        can_unpublish: state == Status::Published && staff.role == Role::ChiefEditor,
+        last_stage: article.review_stage as usize + 1 == stages.len(),
+        access,
+        article,
+        layout,
+        timeline,
+        revisions,
+        notice: feedback.notice,
+        error: feedback.error,
+        opinion: feedback.opinion,
+    };
+    render(status, &page)
+}
+
+pub async fn show(
+    pool: web::Data<PgPool>,
+    staff: Staff,
+    csrf: CsrfToken,
+    id: web::Path<Uuid>,
+    query: web::Query<ShowQuery>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::UseBackend)?;
+    let mut conn = pool.acquire().await?;
+    let feedback = Feedback {
+        notice: notice_text(query.done.as_deref()),
+        ..Feedback::default()
+    };
+    show_page(&mut conn, &staff, &csrf, *id, StatusCode::OK, feedback).await
+}
+
+#[derive(Template)]
+#[template(path = "admin/articles/revision.html")]
+struct RevisionPage {
+    layout: AdminLayout,
+    article_id: Uuid,
+    version: i32,
+    current_version: i32,
+    title: String,
+    body: SanitizedHtml,
+    author_byline: String,
+    tags: String,
+    saved_at: String,
+    can_restore: bool,
+}
+
+pub async fn revision(
+    pool: web::Data<PgPool>,
+    staff: Staff,
+    csrf: CsrfToken,
+    path: web::Path<(Uuid, i32)>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::UseBackend)?;
+    let (id, version) = path.into_inner();
+    let mut conn = pool.acquire().await?;
+    let article = store::record(&mut conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let access = access(&mut conn, &staff, &article).await?;
+    if !access.view {
+        return Err(AppError::NotFound);
+    }
+    let (title, body, author_byline, tags, saved_at): (
+        String,
+        String,
+        String,
+        String,
+        DateTime<Utc>,
+    ) = sqlx::query_as(
+        "select title, body_html, author_byline, tags, saved_at from article_revisions
+             where article_id = $1 and version = $2",
+    )
+    .bind(id)
+    .bind(version)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let layout = AdminLayout::load(&mut conn, &staff, &csrf, "历史版本", "/admin/articles").await?;
+    let page = RevisionPage {
+        saved_at: layout.settings.format_time(saved_at),
+        layout,
+        article_id: id,
+        version,
+        current_version: article.version,
+        title,
+        body: SanitizedHtml::clean(&body),
+        author_byline,
+        tags,
+        can_restore: access.edit && version != article.version,
+    };
+    render(StatusCode::OK, &page)
+}

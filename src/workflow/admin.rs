@@ -1,0 +1,310 @@
+//! Review decisions (/admin/articles/{id}/review), unpublishing, and the
+//! article lists: a writer's own stories and a reviewer's queue.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use serde::Deserialize;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{Action, ArticleState, Status, transition};
+use crate::articles::access::{self, access, in_scope};
+use crate::articles::public::article_url;
+use crate::articles::show::{Feedback, show_page};
+use crate::articles::store;
+use crate::auth::login::see_other;
+use crate::auth::{Permission, Staff};
+use crate::error::AppError;
+use crate::users::Role;
+use crate::web::csrf::CsrfToken;
+use crate::web::layout::AdminLayout;
+use crate::web::page;
+use crate::{channels, settings, units};
+
+#[derive(Deserialize)]
+pub struct ReviewForm {
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    opinion: String,
+    /// A local date-time (2026-11-25T09:30) in the site's time zone.
+    #[serde(default)]
+    publish_at: String,
+}
+
+fn parse_local(value: &str, tz: chrono_tz::Tz) -> Result<Option<DateTime<Utc>>, &'static str> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let naive = NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M")
+        .or_else(|_| NaiveDateTime::parse_from_str(value, "%Y-%m-%d %H:%M"))
+        .map_err(|_| "发布时间格式应为 2026-11-25 09:30。")?;
+    tz.from_local_datetime(&naive)
+        .earliest()
+        .map(|at| Some(at.with_timezone(&Utc)))
+        .ok_or("该发布时间在本时区不存在。")
+}
+
+/// Applies a decision by `staff`, or shows the article page again with the
+/// refusal and the typed opinion; nothing changes on a refusal.
+async fn decide(
+    pool: &PgPool,
+    staff: &Staff,
+    csrf: &CsrfToken,
+    id: Uuid,
+    name: &str,
+    action: Result<Action, &'static str>,
+    opinion: String,
+) -> Result<HttpResponse, AppError> {
+    let mut tx = pool.begin().await?;
+    let record = store::record_for_update(&mut tx, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !access(&mut tx, staff, &record).await?.view {
+        return Err(AppError::NotFound);
+    }
+    let state = ArticleState {
+        status: access::status_of(&record),
+        stage: record.review_stage as usize,
+        stages: access::stages_of(&record),
+        writer: record.created_by,
+        reviewers: store::current_reviewers(&mut tx, id).await?,
+    };
+    let actor = super::Actor {
+        id: staff.id,
+        role: staff.role,
+        in_scope: in_scope(&mut tx, staff, record.unit_id).await?,
+    };
+    let outcome = action.and_then(|action| {
+        transition(&state, actor, &action, Utc::now()).map_err(|refusal| refusal.0)
+    });
+    match outcome {
+        Ok(outcome) => {
+            super::apply(&mut tx, &record, staff, name, &outcome, opinion.trim()).await?;
+            tx.commit().await?;
+            let done = if name == "unpublish" {
+                "unpublished"
+            } else {
+                "reviewed"
+            };
+            Ok(see_other(&format!("/admin/articles/{id}?done={done}")))
+        }
+        Err(message) => {
+            drop(tx);
+            let mut conn = pool.acquire().await?;
+            let feedback = Feedback {
+                notice: None,
+                error: Some(message.into()),
+                opinion,
+            };
+            show_page(
+                &mut conn,
+                staff,
+                csrf,
+                id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                feedback,
+            )
+            .await
+        }
+    }
+}
+
+pub async fn review(
+    pool: web::Data<PgPool>,
+    staff: Staff,
+    csrf: CsrfToken,
+    id: web::Path<Uuid>,
+    form: web::Form<ReviewForm>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::ReviewArticles)?;
+    let form = form.into_inner();
+    let mut conn = pool.acquire().await?;
+    let tz = settings::db::load(&mut conn).await?.time_zone;
+    drop(conn);
+    let opinion = form.opinion.clone();
+    let action = match form.decision.as_str() {
+        "pass" => parse_local(&form.publish_at, tz).map(|publish_at| Action::Pass {
+            opinion: form.opinion,
+            publish_at,
+        }),
+        "return" => Ok(Action::Return { note: form.opinion }),
+        "reject" => Ok(Action::Reject { note: form.opinion }),
+        _ => Err("请选择审核结论：通过、退回或不予采用。"),
+    };
+    decide(&pool, &staff, &csrf, *id, &form.decision, action, opinion).await
+}
+
+#[derive(Deserialize)]
+pub struct UnpublishForm {
+    #[serde(default)]
+    reason: String,
+}
+
+pub async fn unpublish(
+    pool: web::Data<PgPool>,
+    staff: Staff,
+    csrf: CsrfToken,
+    id: web::Path<Uuid>,
+    form: web::Form<UnpublishForm>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::PublishArticles)?;
+    let reason = form.into_inner().reason;
+    let action = Ok(Action::Unpublish {
+        reason: reason.clone(),
+    });
+    decide(&pool, &staff, &csrf, *id, "unpublish", action, reason).await
+}
+
+/// A story in a list.
+#[derive(sqlx::FromRow)]
+pub struct ListRow {
+    pub id: Uuid,
+    pub number: i64,
+    pub title: String,
+    pub status: String,
+    pub review_stage: i16,
+    pub stage_count: i32,
+    pub channel_name: String,
+    pub unit_name: String,
+    pub writer_name: String,
+    pub updated_at: DateTime<Utc>,
+    pub view_count: i64,
+    pub latest_note: Option<String>,
+    pub schedule_missed: bool,
+}
+
+pub struct ListLine {
+    pub row: ListRow,
+    pub status_label: &'static str,
+    pub updated: String,
+    pub public_url: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+pub struct QueueQuery {
+    #[serde(default)]
+    unit: String,
+    #[serde(default)]
+    channel: String,
+    #[serde(default)]
+    status: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/articles/list.html")]
+struct ListPage {
+    layout: AdminLayout,
+    mine: Vec<ListLine>,
+    queue: Option<Vec<ListLine>>,
+    queue_counts: (usize, usize),
+    missed: Vec<ListLine>,
+    query: QueueQuery,
+    units: Vec<crate::units::UnitNode>,
+    channels: Vec<channels::db::ChannelNode>,
+    can_write: bool,
+}
+
+const LIST_COLUMNS: &str = "a.id, a.number, a.title, a.status, a.review_stage,
+        cardinality(c.review_stages) as stage_count, c.name as channel_name, n.name as unit_name,
+        w.display_name as writer_name, a.updated_at, a.view_count,
+        (select e.note from review_events e where e.article_id = a.id and e.note <> ''
+         order by e.id desc limit 1) as latest_note,
+        a.schedule_missed
+    from articles a join channels c on c.id = a.channel_id join units n on n.id = a.unit_id
+    join users w on w.id = a.created_by";
+
+pub async fn list(
+    pool: web::Data<PgPool>,
+    staff: Staff,
+    csrf: CsrfToken,
+    query: web::Query<QueueQuery>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::UseBackend)?;
+    let query = query.into_inner();
+    let mut conn = pool.acquire().await?;
+    let layout = AdminLayout::load(&mut conn, &staff, &csrf, "稿件", "/admin/articles").await?;
+    let line = |row: ListRow| {
+        let status = Status::parse(&row.status).unwrap_or(Status::Draft);
+        ListLine {
+            status_label: status.label(),
+            updated: layout.settings.format_time(row.updated_at),
+            public_url: (status == Status::Published).then(|| article_url(row.number)),
+            row,
+        }
+    };
+    let mine: Vec<ListRow> = sqlx::query_as(&format!(
+        "select {LIST_COLUMNS} where a.created_by = $1 order by a.updated_at desc limit 100"
+    ))
+    .bind(staff.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mine = mine.into_iter().map(line).collect();
+
+    let queue = if staff.can(Permission::ReviewArticles) {
+        let roles: &[&str] = if staff.role == Role::ChiefEditor {
+            &["editor", "chief_editor"]
+        } else {
+            &["editor"]
+        };
+        let rows: Vec<ListRow> = sqlx::query_as(&format!(
+            "with recursive scope as (
+                 select id from units where id = $1
+                 union all select u.id from units u join scope s on u.parent_id = s.id
+             )
+             select {LIST_COLUMNS}
+             where a.status in ('submitted', 'in_review')
+               and c.review_stages[a.review_stage + 1] = any($2)
+               and ($3 or a.unit_id in (select id from scope))
+               and a.created_by <> $4
+               and not exists (select 1 from review_events e where e.article_id = a.id and e.actor_id = $4
+                               and e.action = 'pass'
+                               and e.id > coalesce((select max(id) from review_events
+                                                    where article_id = a.id and action = 'submit'), 0))
+               and ($5::uuid is null or a.unit_id = $5)
+               and ($6::uuid is null or a.channel_id = $6)
+               and ($7::text is null or a.status = $7)
+             order by a.updated_at limit 200"
+        ))
+        .bind(staff.unit_id)
+        .bind(roles)
+        .bind(staff.role == Role::ChiefEditor)
+        .bind(staff.id)
+        .bind(query.unit.parse::<Uuid>().ok())
+        .bind(query.channel.parse::<Uuid>().ok())
+        .bind(Status::parse(&query.status).map(Status::as_str))
+        .fetch_all(&mut *conn)
+        .await?;
+        Some(rows.into_iter().map(line).collect::<Vec<_>>())
+    } else {
+        None
+    };
+    let queue_counts = queue.as_ref().map_or((0, 0), |lines: &Vec<ListLine>| {
+        let submitted = lines.iter().filter(|l| l.row.status == "submitted").count();
+        (submitted, lines.len() - submitted)
+    });
+    let missed: Vec<ListRow> = if staff.can(Permission::PublishArticles) {
+        sqlx::query_as(&format!(
+            "select {LIST_COLUMNS} where a.schedule_missed order by a.updated_at desc limit 50"
+        ))
+        .fetch_all(&mut *conn)
+        .await?
+    } else {
+        Vec::new()
+    };
+    let missed = missed.into_iter().map(line).collect();
+    page(&ListPage {
+        units: units::db::tree(&mut conn).await?,
+        channels: channels::db::tree(&mut conn).await?,
+        can_write: staff.can(Permission::WriteArticles),
+        layout,
+        mine,
+        queue,
+        queue_counts,
+        missed,
+        query,
+    })
+}

@@ -1,0 +1,144 @@
+// The article form: editor set-up, author autocomplete, and a local
+// autosave every 30 seconds that survives reloads and expired sessions.
+(function () {
+  "use strict";
+
+  // Paragraphs as <p>, Enter starts a new one; headings are h2 and h3.
+  document.addEventListener("trix-before-initialize", function () {
+    var blocks = window.Trix.config.blockAttributes;
+    blocks["default"].tagName = "p";
+    blocks["default"].breakOnReturn = true;
+    blocks.heading1.tagName = "h2";
+    blocks.heading3 = { tagName: "h3", terminal: true, breakOnReturn: true, group: false };
+    window.Trix.config.lang.heading1 = "小标题";
+  });
+
+  document.addEventListener("trix-initialize", function (event) {
+    var toolbar = event.target.toolbarElement;
+    var h2 = toolbar.querySelector("[data-trix-attribute=heading1]");
+    if (h2 && !toolbar.querySelector("[data-trix-attribute=heading3]")) {
+      var h3 = document.createElement("button");
+      h3.type = "button";
+      h3.className = "trix-button trix-button--text";
+      h3.setAttribute("data-trix-attribute", "heading3");
+      h3.title = "三级标题";
+      h3.tabIndex = -1;
+      h3.textContent = "H3";
+      h2.insertAdjacentElement("afterend", h3);
+    }
+  });
+
+  // Photos arrive with the media library; until then files are refused.
+  document.addEventListener("trix-file-accept", function (event) {
+    event.preventDefault();
+  });
+
+  var form = document.getElementById("article-form");
+  if (!form) { return; }
+
+  var key = "newsdesk:" + form.getAttribute("data-autosave-key");
+  var fields = ["title", "kicker", "subtitle", "summary", "body", "channel_id", "unit_id",
+                "author_byline", "correspondents", "source", "tags"];
+
+  function values() {
+    var data = {};
+    fields.forEach(function (name) {
+      var field = form.elements[name];
+      if (field) { data[name] = field.value; }
+    });
+    return data;
+  }
+
+  function plain(html) {
+    var div = document.createElement("div");
+    div.innerHTML = html || "";
+    return (div.textContent || "").replace(/\s+/g, "");
+  }
+
+  function same(a, b) {
+    return fields.every(function (name) {
+      return name === "body" ? plain(a.body) === plain(b.body) : (a[name] || "") === (b[name] || "");
+    });
+  }
+
+  var initial = values();
+  var stored = null;
+  try { stored = JSON.parse(window.localStorage.getItem(key) || "null"); } catch (e) { stored = null; }
+
+  if (stored && stored.data && !same(stored.data, initial)) {
+    var note = document.getElementById("autosave-note");
+    var when = new Date(stored.at);
+    note.textContent = "发现 " + when.toLocaleString("zh-CN") + " 自动保存的未提交内容。";
+    var restore = document.createElement("button");
+    restore.type = "button";
+    restore.textContent = "恢复";
+    restore.addEventListener("click", function () {
+      fields.forEach(function (name) {
+        var field = form.elements[name];
+        if (!field || stored.data[name] === undefined) { return; }
+        if (name === "body") {
+          var editor = form.querySelector("trix-editor");
+          if (editor && editor.editor) { editor.editor.loadHTML(stored.data.body); }
+          field.value = stored.data.body;
+        } else {
+          field.value = stored.data[name];
+        }
+      });
+      note.hidden = true;
+    });
+    var discard = document.createElement("button");
+    discard.type = "button";
+    discard.textContent = "丢弃";
+    discard.addEventListener("click", function () {
+      window.localStorage.removeItem(key);
+      note.hidden = true;
+    });
+    note.appendChild(restore);
+    note.appendChild(discard);
+    note.hidden = false;
+  } else if (stored) {
+    window.localStorage.removeItem(key);
+  }
+
+  function save() {
+    var data = values();
+    if (same(data, initial)) { return; }
+    try {
+      window.localStorage.setItem(key, JSON.stringify({ at: Date.now(), data: data }));
+    } catch (e) { /* storage full or disabled: nothing to do */ }
+  }
+  window.setInterval(save, 30000);
+  form.addEventListener("submit", save);
+  window.addEventListener("pagehide", save);
+
+  // Author names from the records, offered for the last name being typed.
+  var list = document.getElementById("author-names");
+  var timer = null;
+  function suggest(input) {
+    var text = input.value;
+    var parts = text.split(/[\s,，、]+/);
+    var last = parts[parts.length - 1];
+    var prefix = text.slice(0, text.length - last.length);
+    if (!last) { return; }
+    fetch("/admin/authors?q=" + encodeURIComponent(last), { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.json() : []; })
+      .then(function (authors) {
+        list.innerHTML = "";
+        authors.forEach(function (author) {
+          var option = document.createElement("option");
+          option.value = prefix + author.name;
+          option.label = author.unit ? author.name + "（" + author.unit + "）" : author.name;
+          list.appendChild(option);
+        });
+      })
+      .catch(function () { /* offline: no suggestions */ });
+  }
+  ["author_byline", "correspondents"].forEach(function (name) {
+    var input = form.elements[name];
+    if (!input) { return; }
+    input.addEventListener("input", function () {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(function () { suggest(input); }, 250);
+    });
+  });
+})();

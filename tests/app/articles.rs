@@ -1,0 +1,426 @@
+//! Articles: the form, the review workflow over HTTP, revisions, locking,
+//! scheduling and who sees what.
+
+use crate::helpers::{TestApp, attrs, location, spawn_app, texts};
+
+async fn id_of(app: &TestApp, sql: &str, key: &str) -> String {
+    let id: uuid::Uuid = sqlx::query_scalar(sql)
+        .bind(key)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    id.to_string()
+}
+
+async fn channel(app: &TestApp, slug: &str) -> String {
+    id_of(app, "select id from channels where slug = $1", slug).await
+}
+
+async fn unit(app: &TestApp, name: &str) -> String {
+    id_of(app, "select id from units where name = $1", name).await
+}
+
+/// Writes a story through the form and returns its id.
+async fn write(
+    app: &TestApp,
+    channel_id: &str,
+    unit_id: &str,
+    title: &str,
+    action: &str,
+) -> String {
+    let response = app
+        .post(
+            "/admin/articles/new",
+            &[
+                ("title", title),
+                ("kicker", "迎峰度冬"),
+                ("body", "<p>正文第一段<script>alert(1)</script></p><h2>小标题</h2><p><strong>导语</strong>正文</p>"),
+                ("channel_id", channel_id),
+                ("unit_id", unit_id),
+                ("author_byline", "本报记者 张三 摄影 李四"),
+                ("correspondents", "王五"),
+                ("source", ""),
+                ("tags", "迎峰度冬、电网建设"),
+                ("action", action),
+            ],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 303, "saved");
+    let to = location(&response);
+    to.trim_start_matches("/admin/articles/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+async fn review(app: &TestApp, id: &str, decision: &str, opinion: &str) -> (u16, scraper::Html) {
+    app.post_page(
+        &format!("/admin/articles/{id}/review"),
+        &[("decision", decision), ("opinion", opinion)],
+    )
+    .await
+}
+
+async fn status(app: &TestApp, id: &str) -> (String, i16) {
+    sqlx::query_as("select status, review_stage from articles where id = $1::uuid")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_story_travels_from_correspondent_through_editor_and_chief_to_the_portal() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let (fengcai, root) = (
+        channel(&app, "qiye-fengcai").await,
+        unit(&app, "国家电网").await,
+    );
+    app.login_as("writer", "correspondent").await;
+    let id = write(&app, &fengcai, &root, "变电站迎来冬季首场巡检", "submit").await;
+    assert_eq!(status(&app, &id).await, ("submitted".into(), 0));
+    let stored: String = sqlx::query_scalar("select body_html from articles where id = $1::uuid")
+        .bind(&id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(
+        !stored.contains("script") && stored.contains("<h2>小标题</h2>"),
+        "{stored}"
+    );
+
+    let editor = app.other_client();
+    editor.login_as("editor_a", "editor").await;
+    let (_, queue) = editor.page("/admin/articles").await;
+    assert!(texts(&queue, ".queue td.title a").contains(&"变电站迎来冬季首场巡检".to_string()));
+    let (code, _) = review(&editor, &id, "pass", "事实清楚，同意送终审。").await;
+    assert_eq!(code, 303);
+    assert_eq!(status(&app, &id).await, ("in_review".into(), 1));
+    let (code, html) = review(&editor, &id, "pass", "再次通过").await;
+    assert_eq!(code, 422, "an editor cannot take the chief editor's stage");
+    assert_eq!(texts(&html, ".alert.error"), ["您的角色不能审核这一环节。"]);
+
+    let chief = app.other_client();
+    chief.login_as("chief", "chief_editor").await;
+    let (code, _) = review(&chief, &id, "pass", "同意发布。").await;
+    assert_eq!(code, 303);
+    let (state, number, editors): (String, i64, String) = sqlx::query_as(
+        "select status, number, responsible_editors from articles where id = $1::uuid",
+    )
+    .bind(&id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(state, "published");
+    assert_eq!(editors, "editor_a的姓名 chief的姓名");
+
+    let (code, page) = app.page(&format!("/articles/{number}")).await;
+    assert_eq!(code, 200);
+    let meta = texts(&page, ".meta").join(" ");
+    assert!(
+        meta.contains("作者：本报记者 张三 摄影 李四") && meta.contains("通讯员：王五"),
+        "{meta}"
+    );
+    assert!(
+        meta.contains("来源：电网新闻网"),
+        "the site name is the default source: {meta}"
+    );
+
+    let (_, detail) = app.page(&format!("/admin/articles/{id}")).await;
+    let timeline = texts(&detail, ".timeline li");
+    assert_eq!(timeline.len(), 4, "{timeline:?}");
+    assert!(timeline[1].contains("提交审核") && timeline[2].contains("事实清楚"));
+    let (_, mine) = app.page("/admin/articles").await;
+    assert_eq!(texts(&mine, ".mine td.status"), ["已发布"]);
+    assert_eq!(
+        attrs(&mine, ".mine a[target=_blank]", "href"),
+        [format!("/articles/{number}")]
+    );
+}
+
+#[tokio::test]
+async fn a_returned_story_needs_a_note_and_goes_back_to_its_writer() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let (jiceng, root) = (
+        channel(&app, "jiceng-dongtai").await,
+        unit(&app, "国家电网").await,
+    );
+    app.login_as("writer", "correspondent").await;
+    let id = write(&app, &jiceng, &root, "班组开展技能比武", "submit").await;
+    let editor = app.other_client();
+    editor.login_as("editor_a", "editor").await;
+
+    let (code, html) = review(&editor, &id, "return", "  ").await;
+    assert_eq!(code, 422);
+    assert_eq!(texts(&html, ".alert.error"), ["退回稿件时请写明修改意见。"]);
+    assert_eq!(status(&app, &id).await.0, "submitted", "nothing changed");
+
+    let (code, _) = review(&editor, &id, "return", "请补充比武成绩。").await;
+    assert_eq!(code, 303);
+    assert_eq!(status(&app, &id).await.0, "returned");
+    let (_, mine) = app.page("/admin/articles").await;
+    assert_eq!(texts(&mine, ".mine td.note"), ["请补充比武成绩。"]);
+    assert_eq!(
+        app.get(&format!("/admin/articles/{id}/edit"))
+            .await
+            .status()
+            .as_u16(),
+        200,
+        "the writer edits again"
+    );
+    let (code, html) = review(&editor, &id, "pass", "通过").await;
+    assert_eq!(code, 422, "a returned story is not in review");
+    assert_eq!(texts(&html, ".alert.error"), ["该稿件当前不在审核中。"]);
+}
+
+#[tokio::test]
+async fn separation_of_duties_and_scope_are_enforced_per_stage() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    // 党建 has three stages: editor, editor, chief editor.
+    let dangjian = channel(&app, "dangjian").await;
+    let suzhou = unit(&app, "国网苏州供电公司").await;
+    app.login_as("writer", "correspondent").await;
+    let id = write(&app, &dangjian, &suzhou, "党员服务队走进社区", "submit").await;
+
+    let editor = app.other_client();
+    editor.login_as("editor_a", "editor").await;
+    assert_eq!(review(&editor, &id, "pass", "同意").await.0, 303);
+    let (code, html) = review(&editor, &id, "pass", "同意").await;
+    assert_eq!(code, 422);
+    assert_eq!(
+        texts(&html, ".alert.error"),
+        ["同一人不能审核同一稿件的两个环节。"]
+    );
+
+    // An editor of another branch of the tree does not see the story at all.
+    let elsewhere = app.other_client();
+    elsewhere.login_as("editor_b", "editor").await;
+    sqlx::query("update users set unit_id = (select id from units where name = '国网山东电力') where username = 'editor_b'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(review(&elsewhere, &id, "pass", "同意").await.0, 404);
+    let (_, queue) = elsewhere.page("/admin/articles").await;
+    assert!(texts(&queue, ".queue td.title a").is_empty());
+
+    // A correspondent may not review, nor see another writer's story.
+    let other_writer = app.other_client();
+    other_writer.login_as("writer_b", "correspondent").await;
+    assert_eq!(review(&other_writer, &id, "pass", "同意").await.0, 403);
+    assert_eq!(
+        other_writer.page(&format!("/admin/articles/{id}")).await.0,
+        404
+    );
+    assert_eq!(status(&app, &id).await, ("in_review".into(), 1));
+}
+
+#[tokio::test]
+async fn a_chief_editors_own_story_needs_other_reviewers() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let (yaowen, root) = (channel(&app, "yaowen").await, unit(&app, "国家电网").await);
+    app.login_as("chief", "chief_editor").await;
+    let id = write(&app, &yaowen, &root, "总编撰写的评论", "submit").await;
+    let (code, html) = review(&app, &id, "pass", "同意").await;
+    assert_eq!(code, 422);
+    assert_eq!(texts(&html, ".alert.error"), ["不能审核自己撰写的稿件。"]);
+}
+
+#[tokio::test]
+async fn of_two_saves_of_one_version_exactly_one_wins_and_the_other_keeps_its_text() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let (keji, root) = (channel(&app, "keji").await, unit(&app, "国家电网").await);
+    app.login_as("writer", "correspondent").await;
+    let id = write(&app, &keji, &root, "初稿标题", "save").await;
+    let second_browser = app.other_client();
+    second_browser
+        .login("writer", "writer-Tq7-lamp-horse")
+        .await;
+
+    let save = |client: &TestApp, title: &'static str| {
+        let path = format!("/admin/articles/{id}/edit");
+        let (keji, root) = (keji.clone(), root.clone());
+        let client = client.other_client_sharing_cookies();
+        async move {
+            client
+                .post_page(
+                    &path,
+                    &[
+                        ("title", title),
+                        ("channel_id", &keji),
+                        ("unit_id", &root),
+                        ("version", "1"),
+                        ("action", "save"),
+                    ],
+                )
+                .await
+        }
+    };
+    let (first, second) = tokio::join!(save(&app, "甲的标题"), save(&second_browser, "乙的标题"));
+    let mut codes = [first.0, second.0];
+    codes.sort();
+    assert_eq!(codes, [303, 409], "exactly one save wins");
+    let loser = if first.0 == 409 { &first.1 } else { &second.1 };
+    let kept = attrs(loser, "input[name=title]", "value");
+    assert!(
+        kept == ["甲的标题"] || kept == ["乙的标题"],
+        "the refused text stays in the form: {kept:?}"
+    );
+    assert!(
+        texts(loser, ".alert.warning a")
+            .iter()
+            .any(|t| t.contains("最新版本"))
+    );
+    let revisions: i64 =
+        sqlx::query_scalar("select count(*) from article_revisions where article_id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(revisions, 2);
+}
+
+#[tokio::test]
+async fn the_form_refuses_bad_input_with_the_text_kept() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let root = unit(&app, "国家电网").await;
+    app.login_as("writer", "correspondent").await;
+    let (code, html) = app
+        .post_page(
+            "/admin/articles/new",
+            &[
+                ("title", ""),
+                ("body", "<p>写了很久的正文</p>"),
+                ("channel_id", ""),
+                ("unit_id", &root),
+            ],
+        )
+        .await;
+    assert_eq!(code, 422);
+    assert_eq!(texts(&html, ".alert.error"), ["请填写标题。"]);
+    assert_eq!(
+        attrs(&html, "input[name=body]", "value"),
+        ["<p>写了很久的正文</p>"]
+    );
+    let count: i64 = sqlx::query_scalar("select count(*) from articles where created_by = (select id from users where username = 'writer')")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 0, "nothing half-written");
+}
+
+#[tokio::test]
+async fn every_save_keeps_a_revision_that_can_be_restored() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let (keji, root) = (channel(&app, "keji").await, unit(&app, "国家电网").await);
+    app.login_as("writer", "correspondent").await;
+    let id = write(&app, &keji, &root, "第一版标题", "save").await;
+    let edit = [
+        ("title", "第二版标题"),
+        ("channel_id", keji.as_str()),
+        ("unit_id", root.as_str()),
+        ("version", "1"),
+    ];
+    assert_eq!(
+        app.post(&format!("/admin/articles/{id}/edit"), &edit)
+            .await
+            .status()
+            .as_u16(),
+        303
+    );
+
+    let (code, old) = app.page(&format!("/admin/articles/{id}/revisions/1")).await;
+    assert_eq!(code, 200);
+    assert_eq!(texts(&old, ".preview-title"), ["第一版标题"]);
+    let response = app
+        .post(
+            &format!("/admin/articles/{id}/revisions/1/restore"),
+            &[("version", "2")],
+        )
+        .await;
+    assert_eq!(
+        location(&response),
+        format!("/admin/articles/{id}?done=restored")
+    );
+    let (title, version): (String, i32) =
+        sqlx::query_as("select title, version from articles where id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (title.as_str(), version),
+        ("第一版标题", 3),
+        "restored as a new version"
+    );
+}
+
+#[tokio::test]
+async fn a_scheduled_story_is_published_once_with_two_schedulers_running() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    sqlx::query(
+        "update articles set published_at = now() - interval '1 second' where status = 'scheduled'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let (a, b) = tokio::join!(
+        newsdesk::workflow::db::publish_due(&app.pool, None),
+        newsdesk::workflow::db::publish_due(&app.pool, None)
+    );
+    assert_eq!(a.unwrap() + b.unwrap(), 1, "published once");
+    let events: i64 =
+        sqlx::query_scalar("select count(*) from review_events where action = 'publish_due'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(events, 1);
+    let (_, home) = app.page("/").await;
+    assert!(texts(&home, ".story-title a").contains(&"明日起杭州试点配电网不停电检修".to_string()));
+}
+
+#[tokio::test]
+async fn a_schedule_missed_while_down_is_published_at_start_and_flagged() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    sqlx::query(
+        "update articles set published_at = now() - interval '3 hours' where status = 'scheduled'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let started = chrono::Utc::now() - chrono::Duration::minutes(1);
+    assert_eq!(
+        newsdesk::workflow::db::publish_due(&app.pool, Some(started))
+            .await
+            .unwrap(),
+        1
+    );
+    app.login_as("chief", "chief_editor").await;
+    let (_, list) = app.page("/admin/articles").await;
+    assert_eq!(
+        texts(&list, ".panel.warning li a"),
+        ["明日起杭州试点配电网不停电检修"]
+    );
+}
+
+#[tokio::test]
+async fn author_names_are_offered_from_the_records() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    app.login_as("writer", "correspondent").await;
+    let found: Vec<serde_json::Value> = app.get("/admin/authors?q=王").await.json().await.unwrap();
+    let names: Vec<&str> = found.iter().map(|a| a["name"].as_str().unwrap()).collect();
+    assert!(names.contains(&"王晓峰"), "{names:?}");
+    let staff: Vec<serde_json::Value> = app.get("/admin/authors?q=李").await.json().await.unwrap();
+    assert_eq!(staff[0]["name"], "李明", "staff first");
+    assert_eq!(staff[0]["unit"], "国网威海供电公司");
+}
