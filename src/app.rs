@@ -100,6 +100,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(articles::public::article),
         )
         .route("/healthz", web::get().to(health::healthz))
+        .route("/favicon.ico", web::get().to(assets::favicon))
         .route("/admin", web::get().to(auth::login::dashboard))
         .route("/admin/login", web::get().to(auth::login::login_form))
         .route("/admin/login", web::post().to(auth::login::login))

@@ -64,3 +64,12 @@ pub async fn serve(path: web::Path<(String, String)>) -> Result<HttpResponse, Ap
         ))
         .body(file.data.into_owned()))
 }
+
+/// The site icon, at the address browsers ask for by themselves.
+pub async fn favicon() -> Result<HttpResponse, AppError> {
+    let file = StaticFiles::get("favicon.svg").ok_or(AppError::NotFound)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "image/svg+xml"))
+        .insert_header((CACHE_CONTROL, "public, max-age=86400"))
+        .body(file.data.into_owned()))
+}

@@ -81,3 +81,12 @@ async fn static_files_have_versioned_urls_and_long_cache_lifetimes() {
         assert_eq!(app.get(path).await.status().as_u16(), 404, "{path}");
     }
 }
+
+#[tokio::test]
+async fn the_site_icon_is_served_where_browsers_look() {
+    let app = spawn_app().await;
+    let response = app.get("/favicon.ico").await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(response.headers()["content-type"], "image/svg+xml");
+    assert!(response.text().await.unwrap().starts_with("<svg"));
+}
