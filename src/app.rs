@@ -167,6 +167,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(workflow::admin::unpublish),
         )
         .route(
+            "/admin/articles/{id}/placement",
+            web::post().to(workflow::admin::placement),
+        )
+        .route(
             "/admin/articles/{id}/revisions/{version}",
             web::get().to(articles::show::revision),
         )

@@ -17,8 +17,9 @@ pub enum AppError {
     NotFound,
     #[error("forbidden")]
     Forbidden,
+    /// Not signed in; carries the backend page to return to after login.
     #[error("authentication required")]
-    Unauthenticated,
+    Unauthenticated(Option<String>),
     #[error("the password must be changed first")]
     PasswordChangeRequired,
     #[error("malformed request")]
@@ -72,7 +73,7 @@ impl AppError {
                 "您访问的页面不存在或已被删除，请检查网址是否正确。",
             ),
             AppError::Forbidden => ("无权访问", "您没有执行此操作的权限。"),
-            AppError::Unauthenticated => ("请先登录", "此页面需要登录后才能访问。"),
+            AppError::Unauthenticated(_) => ("请先登录", "此页面需要登录后才能访问。"),
             AppError::PasswordChangeRequired => {
                 ("请先修改密码", "您的密码已被重置，请先设置新密码。")
             }
@@ -92,7 +93,9 @@ impl ResponseError for AppError {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
-            AppError::Unauthenticated | AppError::PasswordChangeRequired => StatusCode::SEE_OTHER,
+            AppError::Unauthenticated(_) | AppError::PasswordChangeRequired => {
+                StatusCode::SEE_OTHER
+            }
             AppError::BadRequest => StatusCode::BAD_REQUEST,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -102,8 +105,12 @@ impl ResponseError for AppError {
     fn error_response(&self) -> HttpResponse {
         // Staff pages send the visitor where the request can succeed.
         let redirect = match self {
-            AppError::Unauthenticated => Some("/admin/login"),
-            AppError::PasswordChangeRequired => Some("/admin/account/password"),
+            AppError::Unauthenticated(None) => Some("/admin/login".to_owned()),
+            AppError::Unauthenticated(Some(next)) => Some(format!(
+                "/admin/login?{}",
+                serde_urlencoded::to_string([("next", next)]).unwrap_or_default()
+            )),
+            AppError::PasswordChangeRequired => Some("/admin/account/password".to_owned()),
             _ => None,
         };
         if let Some(location) = redirect {

@@ -130,6 +130,15 @@ mod tests {
     }
 
     #[test]
+    fn markup_pasted_from_word_is_reduced_to_the_allowed_tags() {
+        let pasted = r#"<p class=MsoNormal style='text-indent:2em'><span lang=EN-US style='font-family:宋体'>国网<o:p></o:p></span><b>要闻</b></p><font color=red>红字</font>"#;
+        assert_eq!(
+            SanitizedHtml::clean(pasted).as_str(),
+            "<p>国网<b>要闻</b></p>红字"
+        );
+    }
+
+    #[test]
     fn plain_text_keeps_blocks_apart_and_decodes_entities() {
         let html =
             SanitizedHtml::clean("<h2>一、概况</h2><p>电压 &lt; 10kV &amp; 安全</p><p>第二段</p>");

@@ -35,6 +35,8 @@ pub struct ArticleRecord {
     pub version: i32,
     pub responsible_editors: String,
     pub schedule_missed: bool,
+    pub is_headline: bool,
+    pub is_recommended: bool,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -47,7 +49,7 @@ const RECORD_SQL: &str =
                   from article_tags at join tags t on t.id = at.tag_id
                   where at.article_id = a.id), '') as tags,
         a.status, a.review_stage, a.published_at, a.version, a.responsible_editors,
-        a.schedule_missed, a.updated_at
+        a.schedule_missed, a.is_headline, a.is_recommended, a.updated_at
     from articles a
     join channels c on c.id = a.channel_id
     join units n on n.id = a.unit_id

@@ -60,6 +60,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("channel.deactivate", "停用栏目"),
     ("channel.activate", "启用栏目"),
     ("channel.delete", "删除栏目"),
+    ("article.placement", "设置头条推荐"),
     ("settings.update", "修改站点设置"),
 ];
 

@@ -103,18 +103,19 @@ impl FromRequest for Staff {
         let pool = req.app_data::<web::Data<PgPool>>().cloned();
         let token = req.cookie(COOKIE).map(|cookie| cookie.value().to_owned());
         let path = req.path().to_owned();
+        let next = return_path(req);
         let trust_proxy = req
             .app_data::<web::Data<AppState>>()
             .is_some_and(|state| state.trust_proxy);
         let client_ip = client_ip(req, trust_proxy);
         Box::pin(async move {
             let pool = pool.ok_or_else(|| AppError::Internal(anyhow::anyhow!("no pool")))?;
-            let token = token.ok_or(AppError::Unauthenticated)?;
+            let token = token.ok_or_else(|| AppError::Unauthenticated(next.clone()))?;
             let token_hash = hash_token(&token);
             let mut conn = pool.acquire().await?;
             let row = lookup(&mut conn, &token_hash)
                 .await?
-                .ok_or(AppError::Unauthenticated)?;
+                .ok_or(AppError::Unauthenticated(next))?;
             let role = Role::parse(&row.role).ok_or(AppError::Forbidden)?;
             if row.must_change_password && !PASSWORD_CHANGE_PATHS.contains(&path.as_str()) {
                 return Err(AppError::PasswordChangeRequired);
@@ -131,6 +132,28 @@ impl FromRequest for Staff {
             })
         })
     }
+}
+
+/// Where to come back after logging in: the page asked for, or for a form
+/// posted after the session ended, the page the form was on (its text waits
+/// there in the browser's autosave).
+fn return_path(req: &HttpRequest) -> Option<String> {
+    let candidate = if req.method() == actix_web::http::Method::GET {
+        req.uri().path_and_query().map(|pq| pq.as_str().to_owned())
+    } else {
+        let referer = req
+            .headers()
+            .get(actix_web::http::header::REFERER)?
+            .to_str()
+            .ok()?;
+        let host = req.connection_info().host().to_owned();
+        let (_, rest) = referer.split_once("://")?;
+        rest.strip_prefix(host.as_str()).map(str::to_owned)
+    }?;
+    (candidate.starts_with("/admin")
+        && candidate != "/admin"
+        && !candidate.starts_with("/admin/login"))
+    .then_some(candidate)
 }
 
 /// Opens a session and returns the token for the cookie.

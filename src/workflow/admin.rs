@@ -308,3 +308,81 @@ pub async fn list(
         query,
     })
 }
+
+#[derive(Deserialize)]
+pub struct PlacementForm {
+    is_headline: Option<String>,
+    is_recommended: Option<String>,
+    #[serde(default)]
+    responsible_editors: String,
+}
+
+/// Chief editors set the headline (头条) and recommended (推荐) slots and
+/// may correct the 责编 line.
+pub async fn placement(
+    pool: web::Data<PgPool>,
+    staff: Staff,
+    csrf: CsrfToken,
+    id: web::Path<Uuid>,
+    form: web::Form<PlacementForm>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::PublishArticles)?;
+    let form = form.into_inner();
+    let editors = form
+        .responsible_editors
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if editors.chars().count() > 100 {
+        let mut conn = pool.acquire().await?;
+        let feedback = Feedback {
+            error: Some("责编不超过 100 个字。".into()),
+            ..Feedback::default()
+        };
+        return show_page(
+            &mut conn,
+            &staff,
+            &csrf,
+            *id,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            feedback,
+        )
+        .await;
+    }
+    let mut tx = pool.begin().await?;
+    let title: String = sqlx::query_scalar(
+        "update articles set is_headline = $2, is_recommended = $3, responsible_editors = $4
+         where id = $1 returning title",
+    )
+    .bind(*id)
+    .bind(form.is_headline.is_some())
+    .bind(form.is_recommended.is_some())
+    .bind(&editors)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let detail = format!(
+        "头条：{}；推荐：{}；责编：{}",
+        if form.is_headline.is_some() {
+            "是"
+        } else {
+            "否"
+        },
+        if form.is_recommended.is_some() {
+            "是"
+        } else {
+            "否"
+        },
+        editors
+    );
+    crate::audit::record(
+        &mut tx,
+        &crate::audit::Actor::staff(&staff),
+        "article.placement",
+        &title,
+        &detail,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(see_other(&format!("/admin/articles/{id}?done=placed")))
+}

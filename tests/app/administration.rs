@@ -235,11 +235,8 @@ const ROUTES: &[(&str, &[&str])] = &[
 async fn each_role_reaches_exactly_its_routes() {
     let app = spawn_app().await;
     for path in ROUTES.iter().map(|(path, _)| path) {
-        assert_eq!(
-            location(&app.get(path).await),
-            "/admin/login",
-            "anonymous on {path}"
-        );
+        let to = location(&app.get(path).await);
+        assert!(to.starts_with("/admin/login"), "anonymous on {path}: {to}");
     }
     for role in ["admin", "chief_editor", "editor", "correspondent"] {
         let client = app.other_client();

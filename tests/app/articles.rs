@@ -424,3 +424,94 @@ async fn author_names_are_offered_from_the_records() {
     assert_eq!(staff[0]["name"], "李明", "staff first");
     assert_eq!(staff[0]["unit"], "国网威海供电公司");
 }
+
+#[tokio::test]
+async fn the_last_stage_schedules_a_later_time_and_refuses_a_past_one() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let id: uuid::Uuid = sqlx::query_scalar("select id from articles where status = 'in_review'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let id = id.to_string();
+    app.login_as("chief", "chief_editor").await;
+    let path = format!("/admin/articles/{id}/review");
+
+    let (code, html) = app
+        .post_page(
+            &path,
+            &[
+                ("decision", "pass"),
+                ("opinion", "同意"),
+                ("publish_at", "2020-01-01T08:00"),
+            ],
+        )
+        .await;
+    assert_eq!(code, 422);
+    assert_eq!(
+        texts(&html, ".alert.error"),
+        ["定时发布的时间必须晚于现在。"]
+    );
+    assert_eq!(
+        texts(&html, "textarea[name=opinion]"),
+        ["同意"],
+        "the opinion is kept"
+    );
+
+    let (code, _) = app
+        .post_page(
+            &path,
+            &[
+                ("decision", "pass"),
+                ("opinion", "同意"),
+                ("publish_at", "2099-06-01T09:30"),
+            ],
+        )
+        .await;
+    assert_eq!(code, 303);
+    let (state, at): (String, chrono::DateTime<chrono::Utc>) =
+        sqlx::query_as("select status, published_at from articles where id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(state, "scheduled");
+    assert_eq!(
+        at.to_rfc3339(),
+        "2099-06-01T01:30:00+00:00",
+        "read in the site's time zone"
+    );
+}
+
+#[tokio::test]
+async fn chief_editors_set_headline_recommended_and_responsible_editors() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let id: uuid::Uuid = sqlx::query_scalar("select id from articles where title like '苏南%'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let path = format!("/admin/articles/{id}/placement");
+    let editor = app.other_client();
+    editor.login_as("editor_a", "editor").await;
+    let fields = [
+        ("is_headline", "on"),
+        ("is_recommended", "on"),
+        ("responsible_editors", "陈编辑  王总编"),
+    ];
+    assert_eq!(editor.post(&path, &fields).await.status().as_u16(), 403);
+
+    app.login_as("chief", "chief_editor").await;
+    assert_eq!(app.post(&path, &fields).await.status().as_u16(), 303);
+    let (headline, recommended, editors): (bool, bool, String) = sqlx::query_as(
+        "select is_headline, is_recommended, responsible_editors from articles where id = $1",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (headline, recommended, editors.as_str()),
+        (true, true, "陈编辑 王总编")
+    );
+}

@@ -331,3 +331,47 @@ async fn sessions_and_logout_hold_across_instances() {
     );
     assert_eq!(location(&first.get("/admin").await), "/admin/login");
 }
+
+#[tokio::test]
+async fn after_logging_in_again_the_visitor_returns_to_the_page_they_were_on() {
+    let app = spawn_app().await;
+    app.ensure_root_unit().await;
+    let password = app.create_staff("he", "admin").await;
+    let response = app.get("/admin/users?role=editor").await;
+    assert_eq!(
+        location(&response),
+        "/admin/login?next=%2Fadmin%2Fusers%3Frole%3Deditor"
+    );
+
+    // A form posted after the session ended goes back to the page of the
+    // form, where the browser's autosave offers the text again.
+    let token = app.csrf().await;
+    let response = app
+        .client
+        .post(app.url("/admin/articles/new"))
+        .header("referer", app.url("/admin/articles/new"))
+        .form(&[("title", "断线前写的稿子"), ("csrf_token", &token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        location(&response),
+        "/admin/login?next=%2Fadmin%2Farticles%2Fnew"
+    );
+    let (_, form) = app
+        .page("/admin/login?next=%2Fadmin%2Farticles%2Fnew")
+        .await;
+    let next = crate::helpers::attrs(&form, "input[name=next]", "value");
+    assert_eq!(next, ["/admin/articles/new"]);
+    let response = app
+        .post(
+            "/admin/login",
+            &[
+                ("username", "he"),
+                ("password", &password),
+                ("next", &next[0]),
+            ],
+        )
+        .await;
+    assert_eq!(location(&response), "/admin/articles/new");
+}
