@@ -3,7 +3,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use nix::sys::signal::{Signal, kill};
@@ -17,17 +17,44 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start_newsdesk(data_dir: &Path, port: u16, log: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+/// A running `newsdesk`; if the test fails half-way, dropping it stops the
+/// process (and so its PostgreSQL), so nothing is left running.
+struct Running(Option<Child>);
+
+impl Running {
+    fn pid(&self) -> Pid {
+        Pid::from_raw(self.0.as_ref().expect("running").id() as i32)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.0.take() {
+            let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
+            for _ in 0..100 {
+                if child.try_wait().ok().flatten().is_some() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn start_newsdesk(data_dir: &Path, port: u16, log: &Path) -> Running {
+    let child = Command::new(env!("CARGO_BIN_EXE_newsdesk"))
         .env_remove("DATABASE_URL")
         .env_remove("NEWSDESK_SECRET_KEY")
         .env("NEWSDESK_DATA_DIR", data_dir)
         .env("NEWSDESK_BIND", format!("127.0.0.1:{port}"))
         .env("NEWSDESK_LOG_FORMAT", "json")
         .stdout(std::fs::File::create(log).unwrap())
-        .stderr(Stdio::inherit())
+        .stderr(std::fs::File::create(log.with_extension("err")).unwrap())
         .spawn()
-        .unwrap()
+        .unwrap();
+    Running(Some(child))
 }
 
 async fn wait_until_healthy(port: u16) {
@@ -42,7 +69,8 @@ async fn wait_until_healthy(port: u16) {
     panic!("newsdesk did not become healthy within a minute");
 }
 
-fn stop(mut child: Child) {
+fn stop(mut running: Running) {
+    let mut child = running.0.take().expect("running");
     // A second SIGTERM during a shutdown already under way changes nothing.
     let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
     let status = child.wait().unwrap();
@@ -74,6 +102,36 @@ async fn serve_runs_its_own_postgres_seeds_the_demo_and_stops_it_on_sigterm() {
         home.contains("山东电网全力保障冬季电力供应"),
         "demo stories on the home page"
     );
+
+    // Graceful shutdown: a request still being served when SIGTERM arrives
+    // (held up here by a table lock) gets its answer before the exit.
+    let options = sqlx::postgres::PgConnectOptions::new()
+        .socket(data_dir.join("postgres/run"))
+        .username(newsdesk::db::cluster::SUPERUSER)
+        .database(newsdesk::db::cluster::DATABASE);
+    let mut locker = <sqlx::PgConnection as sqlx::Connection>::connect_with(&options)
+        .await
+        .unwrap();
+    let mut lock = sqlx::Connection::begin(&mut locker).await.unwrap();
+    sqlx::query("lock table settings in access exclusive mode")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let in_flight = tokio::spawn(reqwest::get(format!("http://127.0.0.1:{port}/")));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    kill(child.pid(), Signal::SIGTERM).unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        !in_flight.is_finished(),
+        "the request was waiting when the signal came"
+    );
+    lock.rollback().await.unwrap();
+    let response = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request is answered");
+    assert_eq!(response.status(), 200);
+    drop(locker);
     stop(child);
 
     assert!(!pid_file.exists(), "PostgreSQL stopped with Newsdesk");
