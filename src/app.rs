@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::error::AppError;
 use crate::secret::SecretKey;
 use crate::web::{assets, csrf, health, telemetry};
-use crate::{audit, auth, channels, settings, units, users, workflow};
+use crate::{audit, auth, channels, media, settings, units, users, workflow};
 
 /// Largest url-encoded form body (an article with a long body fits).
 const FORM_LIMIT: usize = 256 * 1024;
@@ -25,6 +25,8 @@ pub struct AppState {
     pub secret: SecretKey,
     /// Whether X-Forwarded-For comes from a trusted reverse proxy.
     pub trust_proxy: bool,
+    /// Where uploaded photos are kept (shared by every instance).
+    pub media_dir: std::path::PathBuf,
 }
 
 /// A bound, not yet running, Newsdesk server.
@@ -45,6 +47,7 @@ impl Application {
         let state = web::Data::new(AppState {
             secret,
             trust_proxy: config.trust_proxy,
+            media_dir: config.data_dir.join("media"),
         });
         let mut server = HttpServer::new(move || {
             App::new()
@@ -101,6 +104,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/healthz", web::get().to(health::healthz))
         .route("/favicon.ico", web::get().to(assets::favicon))
+        .route("/media/{name}", web::get().to(media::admin::serve))
+        .route("/admin/media", web::get().to(media::admin::library))
+        .route("/admin/media", web::post().to(media::admin::upload))
+        .route("/admin/media/{id}", web::post().to(media::admin::update))
         .route("/admin", web::get().to(auth::login::dashboard))
         .route("/admin/login", web::get().to(auth::login::login_form))
         .route("/admin/login", web::post().to(auth::login::login))

@@ -8,6 +8,7 @@ pub mod channels;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod media;
 pub mod secret;
 pub mod seed;
 pub mod settings;

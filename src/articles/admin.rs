@@ -30,9 +30,31 @@ struct FormPage {
     form: ArticleForm,
     channels: Vec<ChannelNode>,
     units: Vec<UnitNode>,
+    /// Photos offered as the cover: the writer's recent uploads and the
+    /// current cover.
+    covers: Vec<CoverChoice>,
     error: Option<String>,
     /// Shown when a newer version was saved by someone else meanwhile.
     newer: bool,
+}
+
+#[derive(sqlx::FromRow)]
+pub struct CoverChoice {
+    pub id: Uuid,
+    pub original_ext: String,
+    pub derived_ext: String,
+    pub caption: String,
+}
+
+impl CoverChoice {
+    pub fn thumb(&self) -> String {
+        crate::media::url(
+            self.id,
+            crate::media::Size::Thumb,
+            &self.derived_ext,
+            &self.original_ext,
+        )
+    }
 }
 
 async fn form_page(
@@ -49,7 +71,17 @@ async fn form_page(
     } else {
         "写稿"
     };
+    let covers = sqlx::query_as(
+        "select id, original_ext, derived_ext, caption from media
+         where uploaded_by = $1 or id = $2::uuid
+         order by (id = $2::uuid) desc, created_at desc limit 12",
+    )
+    .bind(staff.id)
+    .bind(form.cover_media_id.parse::<Uuid>().ok())
+    .fetch_all(&mut *conn)
+    .await?;
     let page = FormPage {
+        covers,
         layout: AdminLayout::load(conn, staff, csrf, title, "/admin/articles").await?,
         newer: status == StatusCode::CONFLICT,
         article,
@@ -82,7 +114,10 @@ fn form_of(record: &ArticleRecord) -> ArticleForm {
         correspondents: record.correspondents.clone(),
         source: record.source.clone(),
         tags: record.tags.clone(),
-        cover_media_id: String::new(),
+        cover_media_id: record
+            .cover_media_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
         version: record.version.to_string(),
         action: String::new(),
     }
@@ -124,6 +159,15 @@ async fn parse(
     }
     if !units::db::is_active(conn, input.unit_id).await? {
         return Ok(Err("单位不存在或已停用。".into()));
+    }
+    if let Some(cover) = input.cover_media_id {
+        let exists: bool = sqlx::query_scalar("select exists (select 1 from media where id = $1)")
+            .bind(cover)
+            .fetch_one(&mut *conn)
+            .await?;
+        if !exists {
+            return Ok(Err("封面图片不存在，请重新选择。".into()));
+        }
     }
     Ok(Ok(input))
 }
@@ -323,6 +367,7 @@ struct RevisionRow {
     correspondents: String,
     source: String,
     tags: String,
+    cover_media_id: Option<Uuid>,
 }
 
 /// Restores an old revision as a new one (nothing is overwritten).
@@ -338,7 +383,7 @@ pub async fn restore(
     let record = editable(&mut conn, &staff, id).await?;
     let old: RevisionRow = sqlx::query_as(
         "select title, kicker, subtitle, summary, body_html, channel_id, unit_id, author_byline,
-                correspondents, source, tags
+                correspondents, source, tags, cover_media_id
          from article_revisions where article_id = $1 and version = $2",
     )
     .bind(id)
@@ -358,6 +403,10 @@ pub async fn restore(
         correspondents: old.correspondents,
         source: old.source,
         tags: old.tags,
+        cover_media_id: old
+            .cover_media_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
         ..ArticleForm::default()
     };
     let input = parse(&mut conn, &old)

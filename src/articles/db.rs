@@ -5,8 +5,8 @@ use uuid::Uuid;
 
 use super::{ArticleListItem, PublishedArticle};
 
-const LIST_COLUMNS: &str =
-    "a.number, a.title, a.summary, c.name as channel_name, c.slug as channel_slug, a.published_at";
+const LIST_COLUMNS: &str = "a.number, a.title, a.summary, c.name as channel_name, c.slug as channel_slug,
+     a.published_at, m.id as cover_id, m.original_ext as cover_original_ext, m.derived_ext as cover_derived_ext";
 
 /// The newest published stories across the site.
 pub async fn latest_published(
@@ -16,6 +16,7 @@ pub async fn latest_published(
     sqlx::query_as(&format!(
         "select {LIST_COLUMNS}
          from articles a join channels c on c.id = a.channel_id
+         left join media m on m.id = a.cover_media_id
          where a.status = 'published'
          order by a.published_at desc, a.number desc
          limit $1"
@@ -42,6 +43,7 @@ pub async fn published_in_channel(
          )
          select {LIST_COLUMNS}
          from articles a join channels c on c.id = a.channel_id
+         left join media m on m.id = a.cover_media_id
          where a.status = 'published' and a.channel_id in (select id from tree)
            and ($2::bigint is null or (a.published_at, a.number) <
                 (select published_at, number from articles where number = $2))

@@ -84,6 +84,8 @@ pub struct ArticleInput {
     pub source: String,
     pub tags: Vec<String>,
     pub credits: Vec<Credit>,
+    /// The cover photo, checked against the media library by the caller.
+    pub cover_media_id: Option<Uuid>,
 }
 
 fn short_text(value: &str, max: usize, what: &'static str) -> Result<String, String> {
@@ -112,9 +114,13 @@ impl ArticleForm {
             .trim()
             .parse()
             .map_err(|_| "请选择单位。".to_string())?;
-        if !self.cover_media_id.trim().is_empty() {
-            return Err("封面图片不存在，请重新选择。".into());
-        }
+        let cover_media_id = match self.cover_media_id.trim() {
+            "" => None,
+            id => Some(
+                id.parse()
+                    .map_err(|_| "封面图片不存在，请重新选择。".to_string())?,
+            ),
+        };
         let body = SanitizedHtml::clean(&self.body);
         let body_text = body.plain_text();
         let source = match self.source.trim() {
@@ -138,6 +144,7 @@ impl ArticleForm {
             source,
             tags: parse_tags(&self.tags)?,
             credits,
+            cover_media_id,
         })
     }
 }

@@ -24,6 +24,26 @@ pub struct ArticleListItem {
     pub channel_name: String,
     pub channel_slug: String,
     pub published_at: DateTime<Utc>,
+    pub cover_id: Option<Uuid>,
+    pub cover_original_ext: Option<String>,
+    pub cover_derived_ext: Option<String>,
+}
+
+impl ArticleListItem {
+    /// The cover's thumbnail URL, when the story has a cover.
+    pub fn cover_thumb(&self) -> Option<String> {
+        let (id, original, derived) = (
+            self.cover_id?,
+            self.cover_original_ext.as_deref()?,
+            self.cover_derived_ext.as_deref()?,
+        );
+        Some(crate::media::url(
+            id,
+            crate::media::Size::Thumb,
+            derived,
+            original,
+        ))
+    }
 }
 
 /// A published story with everything its public page shows.

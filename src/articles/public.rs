@@ -23,11 +23,13 @@ pub struct StoryLink {
     pub channel_name: String,
     pub channel_url: String,
     pub date: String,
+    pub cover: Option<String>,
 }
 
 impl StoryLink {
     fn new(item: ArticleListItem, settings: &SiteSettings) -> Self {
         StoryLink {
+            cover: item.cover_thumb(),
             url: article_url(item.number),
             date: settings.format_date(item.published_at),
             channel_url: channel_url(&item.channel_slug),

@@ -37,6 +37,7 @@ pub struct ArticleRecord {
     pub schedule_missed: bool,
     pub is_headline: bool,
     pub is_recommended: bool,
+    pub cover_media_id: Option<Uuid>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -49,7 +50,7 @@ const RECORD_SQL: &str =
                   from article_tags at join tags t on t.id = at.tag_id
                   where at.article_id = a.id), '') as tags,
         a.status, a.review_stage, a.published_at, a.version, a.responsible_editors,
-        a.schedule_missed, a.is_headline, a.is_recommended, a.updated_at
+        a.schedule_missed, a.is_headline, a.is_recommended, a.cover_media_id, a.updated_at
     from articles a
     join channels c on c.id = a.channel_id
     join units n on n.id = a.unit_id
@@ -83,8 +84,8 @@ pub async fn insert(
 ) -> sqlx::Result<Uuid> {
     let id: Uuid = sqlx::query_scalar(
         "insert into articles (channel_id, unit_id, created_by, title, kicker, subtitle, summary, body_html,
-                               body_text, author_byline, correspondents, source)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) returning id",
+                               body_text, author_byline, correspondents, source, cover_media_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) returning id",
     )
     .bind(input.channel_id)
     .bind(input.unit_id)
@@ -98,6 +99,7 @@ pub async fn insert(
     .bind(&input.author_byline)
     .bind(&input.correspondents)
     .bind(&input.source)
+    .bind(input.cover_media_id)
     .fetch_one(&mut *conn)
     .await?;
     replace_details(conn, id, input).await?;
@@ -115,7 +117,7 @@ pub async fn update(
     let new_version: Option<i32> = sqlx::query_scalar(
         "update articles set channel_id = $2, unit_id = $3, title = $4, kicker = $5, subtitle = $6,
                 summary = $7, body_html = $8, body_text = $9, author_byline = $10, correspondents = $11,
-                source = $12, version = version + 1
+                source = $12, cover_media_id = $14, version = version + 1
          where id = $1 and version = $13
          returning version",
     )
@@ -132,6 +134,7 @@ pub async fn update(
     .bind(&input.correspondents)
     .bind(&input.source)
     .bind(version)
+    .bind(input.cover_media_id)
     .fetch_optional(&mut *conn)
     .await?;
     if new_version.is_some() {
@@ -233,8 +236,9 @@ pub async fn save_revision(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "insert into article_revisions (article_id, version, saved_by, channel_id, unit_id, title, kicker,
-                                        subtitle, summary, body_html, author_byline, correspondents, source, tags)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                                        subtitle, summary, body_html, author_byline, correspondents, source, tags,
+                                        cover_media_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(id)
     .bind(version)
@@ -250,6 +254,7 @@ pub async fn save_revision(
     .bind(&input.correspondents)
     .bind(&input.source)
     .bind(input.tags.join("，"))
+    .bind(input.cover_media_id)
     .execute(conn)
     .await?;
     Ok(())

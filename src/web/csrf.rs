@@ -3,7 +3,8 @@
 //!
 //! Each browser gets a random seed in the `nd_csrf` cookie (HttpOnly,
 //! SameSite=Lax); its pages carry `HMAC(secret key, seed)` as a hidden
-//! `csrf_token` field (or an `X-CSRF-Token` header for scripts). The
+//! `csrf_token` field (or an `X-CSRF-Token` header for scripts, or the
+//! action URL's query for file uploads without scripts). The
 //! middleware checks every non-GET request before any handler runs: a
 //! foreign Origin, a missing or wrong token gets 403 and nothing is done.
 //! The seed is replaced at login and logout.
@@ -94,12 +95,21 @@ async fn submitted_token(req: &mut ServiceRequest) -> Option<String> {
     if let Some(value) = req.headers().get(HEADER) {
         return value.to_str().ok().map(str::to_owned);
     }
-    let is_form = req
+    let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+        .unwrap_or_default()
+        .to_owned();
+    // A file upload form without scripts names the token in its action URL.
+    if content_type.starts_with("multipart/form-data") {
+        return serde_urlencoded::from_str::<Vec<(String, String)>>(req.query_string())
+            .ok()?
+            .into_iter()
+            .find(|(key, _)| key == FIELD)
+            .map(|(_, value)| value);
+    }
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
         return None;
     }
     let body = req.extract::<Bytes>().await.ok()?;

@@ -11,6 +11,8 @@
     blocks.heading1.tagName = "h2";
     blocks.heading3 = { tagName: "h3", terminal: true, breakOnReturn: true, group: false };
     window.Trix.config.lang.heading1 = "小标题";
+    // A photo without a caption shows none (not its file name and size).
+    window.Trix.config.attachments.preview.caption = { name: false, size: false };
   });
 
   document.addEventListener("trix-initialize", function (event) {
@@ -28,9 +30,41 @@
     }
   });
 
-  // Photos arrive with the media library; until then files are refused.
+  // Photos: only the types the server takes; each is uploaded at once and
+  // becomes a figure with its caption (Trix's caption field).
   document.addEventListener("trix-file-accept", function (event) {
-    event.preventDefault();
+    if (!/^image\/(jpeg|png|webp|gif)$/.test(event.file.type)) { event.preventDefault(); }
+  });
+  document.addEventListener("trix-attachment-add", function (event) {
+    var attachment = event.attachment;
+    if (!attachment.file) { return; }
+    window.NewsdeskUpload([attachment.file], {}, function (percent) { attachment.setUploadProgress(percent); })
+      .then(function (files) {
+        attachment.setAttributes({ url: files[0].url });
+      })
+      .catch(function (message) {
+        attachment.remove();
+        window.alert(message);
+      });
+  });
+
+  // Stored bodies hold plain <figure><img><figcaption>; the editor needs
+  // them as attachments to keep photo and caption together.
+  document.addEventListener("trix-before-initialize", function (event) {
+    var input = document.getElementById(event.target.getAttribute("input"));
+    if (!input || input.value.indexOf("<figure") < 0) { return; }
+    var holder = document.createElement("div");
+    holder.innerHTML = input.value;
+    Array.prototype.forEach.call(holder.querySelectorAll("figure"), function (figure) {
+      var img = figure.querySelector("img");
+      if (!img) { return; }
+      var caption = figure.querySelector("figcaption");
+      figure.setAttribute("data-trix-attachment", JSON.stringify({
+        contentType: "image", url: img.getAttribute("src")
+      }));
+      figure.setAttribute("data-trix-attributes", JSON.stringify({ caption: caption ? caption.textContent : "" }));
+    });
+    input.value = holder.innerHTML;
   });
 
   var form = document.getElementById("article-form");

@@ -515,3 +515,59 @@ async fn chief_editors_set_headline_recommended_and_responsible_editors() {
         (true, true, "陈编辑 王总编")
     );
 }
+
+#[tokio::test]
+async fn a_cover_photo_is_chosen_in_the_form_and_shown_in_lists() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let (yaowen, root) = (channel(&app, "yaowen").await, unit(&app, "国家电网").await);
+    app.login_as("chief", "chief_editor").await;
+    let uploaded: serde_json::Value =
+        crate::media::upload(&app, "封面.jpg", crate::media::jpeg_with_gps(800, 500))
+            .await
+            .json()
+            .await
+            .unwrap();
+    let cover = uploaded["files"][0]["id"].as_str().unwrap().to_string();
+
+    let (_, form) = app.page("/admin/articles/new").await;
+    assert!(
+        attrs(&form, "input[name=cover_media_id]", "value").contains(&cover),
+        "offered in the form"
+    );
+    let fields = |cover: &str| {
+        vec![
+            ("title".to_string(), "有封面的要闻".to_string()),
+            ("channel_id".to_string(), yaowen.clone()),
+            ("unit_id".to_string(), root.clone()),
+            ("cover_media_id".to_string(), cover.to_string()),
+            ("action".to_string(), "save".to_string()),
+        ]
+    };
+    let bad = fields("00000000-0000-0000-0000-000000000000");
+    let bad: Vec<(&str, &str)> = bad.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (code, html) = app.post_page("/admin/articles/new", &bad).await;
+    assert_eq!(code, 422);
+    assert_eq!(
+        texts(&html, ".alert.error"),
+        ["封面图片不存在，请重新选择。"]
+    );
+
+    let good = fields(&cover);
+    let good: Vec<(&str, &str)> = good.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    assert_eq!(
+        app.post("/admin/articles/new", &good)
+            .await
+            .status()
+            .as_u16(),
+        303
+    );
+    sqlx::query("update articles set status = 'published', published_at = now() where title = '有封面的要闻'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (_, home) = app.page("/").await;
+    let covers = attrs(&home, "img.story-cover", "src");
+    assert_eq!(covers, [format!("/media/{cover}-thumb.jpg")]);
+    assert_eq!(app.get(&covers[0]).await.status().as_u16(), 200);
+}

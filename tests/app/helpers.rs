@@ -227,6 +227,8 @@ pub struct TestApp {
     pub database: std::sync::Arc<TestDatabase>,
     /// The installation's key, shared by every instance of it.
     pub secret: SecretKey,
+    /// The data folder (uploaded photos), shared by every instance.
+    pub data_dir: std::sync::Arc<tempfile::TempDir>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -239,7 +241,8 @@ pub async fn spawn_app() -> TestApp {
 /// lead through a proxy).
 pub async fn spawn_app_on(database: TestDatabase, options: PgConnectOptions) -> TestApp {
     let secret = SecretKey::generate();
-    let address = start_instance(options, secret.clone());
+    let data_dir = std::sync::Arc::new(tempfile::tempdir().expect("a data folder"));
+    let address = start_instance(options, secret.clone(), data_dir.path());
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -254,12 +257,18 @@ pub async fn spawn_app_on(database: TestDatabase, options: PgConnectOptions) -> 
         pool,
         database: std::sync::Arc::new(database),
         secret,
+        data_dir,
     }
 }
 
 /// Starts one more instance of the app on `options` and returns its address.
-fn start_instance(options: PgConnectOptions, secret: SecretKey) -> String {
+fn start_instance(
+    options: PgConnectOptions,
+    secret: SecretKey,
+    data_dir: &std::path::Path,
+) -> String {
     let mut config = Config::defaults();
+    config.data_dir = data_dir.to_path_buf();
     config.bind = "127.0.0.1:0".parse().unwrap();
     config.workers = 1;
     config.shutdown_timeout = 1;
@@ -406,6 +415,7 @@ impl TestApp {
             pool: self.pool.clone(),
             database: self.database.clone(),
             secret: self.secret.clone(),
+            data_dir: self.data_dir.clone(),
         }
     }
 
@@ -418,6 +428,7 @@ impl TestApp {
             pool: self.pool.clone(),
             database: self.database.clone(),
             secret: self.secret.clone(),
+            data_dir: self.data_dir.clone(),
         }
     }
 
@@ -425,11 +436,16 @@ impl TestApp {
     /// database and secret key (as behind a load balancer).
     pub fn second_instance(&self) -> TestApp {
         TestApp {
-            address: start_instance(self.database.options.clone(), self.secret.clone()),
+            address: start_instance(
+                self.database.options.clone(),
+                self.secret.clone(),
+                self.data_dir.path(),
+            ),
             client: self.client.clone(),
             pool: self.pool.clone(),
             database: self.database.clone(),
             secret: self.secret.clone(),
+            data_dir: self.data_dir.clone(),
         }
     }
 }

@@ -10,6 +10,7 @@ mod channels;
 mod cli;
 mod health;
 mod login;
+mod media;
 mod migrations;
 mod observability;
 mod portal;
