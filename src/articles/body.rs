@@ -51,7 +51,9 @@ pub struct SanitizedHtml(String);
 
 impl SanitizedHtml {
     pub fn clean(html: &str) -> Self {
-        SanitizedHtml(SANITIZER.clean(html).to_string())
+        let clean = SANITIZER.clean(html).to_string();
+        // Editors leave empty paragraphs around photos and at the end.
+        SanitizedHtml(clean.replace("<p></p>", "").replace("<p><br></p>", ""))
     }
 
     pub fn as_str(&self) -> &str {
@@ -127,6 +129,17 @@ mod tests {
     fn javascript_links_are_dropped() {
         let html = SanitizedHtml::clean(r#"<a href="javascript:alert(1)">点</a>"#);
         assert!(!html.as_str().contains("javascript"), "{}", html.as_str());
+    }
+
+    #[test]
+    fn empty_paragraphs_are_dropped() {
+        let html = SanitizedHtml::clean(
+            "<p>导语</p><p></p><figure><img src=\"/media/a.jpg\"></figure><p><br></p>",
+        );
+        assert_eq!(
+            html.as_str(),
+            "<p>导语</p><figure><img src=\"/media/a.jpg\"></figure>"
+        );
     }
 
     #[test]
