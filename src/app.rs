@@ -185,6 +185,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
             "/admin/articles/{id}/revisions/{version}/restore",
             web::post().to(articles::admin::restore),
         )
+        .route(
+            "/admin/articles/{id}/diff",
+            web::get().to(articles::diff::compare),
+        )
         .route("/admin/authors", web::get().to(articles::admin::authors))
         .route("/admin/units", web::get().to(units::admin::list))
         .route("/admin/units", web::post().to(units::admin::create))

@@ -5,6 +5,7 @@ pub mod access;
 pub mod admin;
 pub mod body;
 pub mod db;
+pub mod diff;
 pub mod form;
 pub mod public;
 pub mod show;

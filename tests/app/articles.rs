@@ -571,3 +571,53 @@ async fn a_cover_photo_is_chosen_in_the_form_and_shown_in_lists() {
     assert_eq!(covers, [format!("/media/{cover}-thumb.jpg")]);
     assert_eq!(app.get(&covers[0]).await.status().as_u16(), 200);
 }
+
+#[tokio::test]
+async fn two_revisions_are_compared_character_by_character() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let (keji, root) = (channel(&app, "keji").await, unit(&app, "国家电网").await);
+    app.login_as("writer", "correspondent").await;
+    let id = write(
+        &app,
+        &keji,
+        &root,
+        "国网山东电力提前部署迎峰度冬工作",
+        "save",
+    )
+    .await;
+    let edit = [
+        ("title", "国网山东电力全面部署迎峰度冬工作"),
+        ("channel_id", keji.as_str()),
+        ("unit_id", root.as_str()),
+        (
+            "body",
+            "<p>正文第一段</p><h2>小标题</h2><p><strong>导语</strong>正文有改动</p>",
+        ),
+        ("author_byline", "本报记者 张三 摄影 李四"),
+        ("correspondents", "王五"),
+        ("tags", "迎峰度冬、电网建设"),
+        ("kicker", "迎峰度冬"),
+        ("version", "1"),
+    ];
+    assert_eq!(
+        app.post(&format!("/admin/articles/{id}/edit"), &edit)
+            .await
+            .status()
+            .as_u16(),
+        303
+    );
+    let (code, html) = app
+        .page(&format!("/admin/articles/{id}/diff?from=1&to=2"))
+        .await;
+    assert_eq!(code, 200);
+    assert_eq!(texts(&html, "ins"), ["新增的文字", "全面", "有改动"]);
+    assert_eq!(texts(&html, "del"), ["删去的文字", "提前"]);
+    assert_eq!(texts(&html, "tr:not(.unchanged) th"), ["标题", "正文"]);
+    assert_eq!(
+        app.page(&format!("/admin/articles/{id}/diff?from=1&to=9"))
+            .await
+            .0,
+        404
+    );
+}
