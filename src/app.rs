@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::error::AppError;
 use crate::secret::SecretKey;
 use crate::web::{assets, csrf, health, telemetry};
-use crate::{audit, auth, channels, media, settings, units, users, workflow};
+use crate::{audit, auth, channels, media, notifications, settings, units, users, workflow};
 
 /// Largest url-encoded form body (an article with a long body fits).
 const FORM_LIMIT: usize = 256 * 1024;
@@ -190,6 +190,11 @@ fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(articles::diff::compare),
         )
         .route("/admin/authors", web::get().to(articles::admin::authors))
+        .route("/admin/notifications", web::get().to(notifications::list))
+        .route(
+            "/admin/notifications/{id}",
+            web::get().to(notifications::open),
+        )
         .route("/admin/units", web::get().to(units::admin::list))
         .route("/admin/units", web::post().to(units::admin::create))
         .route("/admin/units/{id}/edit", web::get().to(units::admin::edit))

@@ -9,6 +9,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod media;
+pub mod notifications;
 pub mod secret;
 pub mod seed;
 pub mod settings;

@@ -72,6 +72,7 @@ const ADMIN_NAV: &[(&str, &str, Permission)] = &[
     ("栏目管理", "/admin/channels", Permission::ManageChannels),
     ("站点设置", "/admin/settings", Permission::ManageSettings),
     ("审计日志", "/admin/audit", Permission::ReadAuditLog),
+    ("通知", "/admin/notifications", Permission::UseBackend),
     ("个人设置", "/admin/account", Permission::UseBackend),
 ];
 
@@ -84,6 +85,8 @@ pub struct AdminLayout {
     pub role_label: &'static str,
     pub nav: Vec<AdminNavItem>,
     pub csrf_token: String,
+    /// Unread notifications, counted in the header.
+    pub unread: i64,
 }
 
 impl AdminLayout {
@@ -111,6 +114,7 @@ impl AdminLayout {
                 .collect()
         };
         Ok(AdminLayout {
+            unread: crate::notifications::unread_count(conn, staff.id).await?,
             settings,
             page_title: title.to_owned(),
             staff_name: Some(staff.display_name.clone()),
@@ -133,6 +137,7 @@ impl AdminLayout {
             role_label: "",
             nav: Vec::new(),
             csrf_token: csrf.0.clone(),
+            unread: 0,
         })
     }
 

@@ -50,7 +50,8 @@ pub async fn apply(
         stage: matches!(action, "pass" | "return" | "reject").then_some(record.review_stage),
         note,
     };
-    store::record_event(conn, record.id, &event).await
+    store::record_event(conn, record.id, &event).await?;
+    crate::notifications::story_moved(conn, record, outcome.status, outcome.stage, note).await
 }
 
 /// Publishes every scheduled story whose time has come. Each row is claimed
@@ -87,6 +88,9 @@ pub async fn publish_due(
             note,
         };
         store::record_event(&mut tx, *id, &event).await?;
+        if let Some(record) = store::record(&mut tx, *id).await? {
+            crate::notifications::story_moved(&mut tx, &record, Status::Published, 0, "").await?;
+        }
         if *missed {
             tracing::warn!(article = %id, "published a schedule missed while the server was down");
         }

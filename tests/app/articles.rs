@@ -621,3 +621,120 @@ async fn two_revisions_are_compared_character_by_character() {
         404
     );
 }
+
+async fn notified(app: &TestApp, username: &str) -> Vec<(String, String, String)> {
+    sqlx::query_as(
+        "select n.message, n.note, n.link from notifications n join users u on u.id = n.user_id
+         where u.username = $1 order by n.id",
+    )
+    .bind(username)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn notifications_reach_the_right_people_and_no_one_else() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let (fengcai, suzhou) = (
+        channel(&app, "qiye-fengcai").await,
+        unit(&app, "国网苏州供电公司").await,
+    );
+    let editor = app.other_client();
+    editor.login_as("editor_a", "editor").await;
+    let elsewhere = app.other_client();
+    elsewhere.login_as("editor_b", "editor").await;
+    sqlx::query("update users set unit_id = (select id from units where name = '国网山东电力') where username = 'editor_b'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let chief = app.other_client();
+    chief.login_as("chief", "chief_editor").await;
+    app.login_as("writer", "correspondent").await;
+
+    let id = write(&app, &fengcai, &suzhou, "苏州营业厅延长服务时间", "submit").await;
+    let arrivals = notified(&app, "editor_a").await;
+    assert_eq!(arrivals.len(), 1);
+    assert_eq!(
+        arrivals[0].0,
+        "新稿件待审（第 1 审）：苏州营业厅延长服务时间"
+    );
+    assert!(
+        notified(&app, "editor_b").await.is_empty(),
+        "outside the unit subtree"
+    );
+    assert!(
+        notified(&app, "chief").await.is_empty(),
+        "not the chief editor's stage yet"
+    );
+    assert!(notified(&app, "writer").await.is_empty());
+
+    assert_eq!(review(&editor, &id, "pass", "同意").await.0, 303);
+    assert_eq!(
+        notified(&app, "chief").await.len(),
+        1,
+        "the story reached the chief editor's stage"
+    );
+    assert_eq!(
+        review(&chief, &id, "return", "请补充服务时间调整的依据。")
+            .await
+            .0,
+        303
+    );
+    let told = notified(&app, "writer").await;
+    assert_eq!(told.len(), 1);
+    assert_eq!(
+        (told[0].0.as_str(), told[0].1.as_str()),
+        (
+            "稿件被退回修改：苏州营业厅延长服务时间",
+            "请补充服务时间调整的依据。"
+        )
+    );
+
+    // The counter in the header, and reading marks it read.
+    let (_, page) = app.page("/admin").await;
+    assert_eq!(texts(&page, ".bell .count"), ["1"]);
+    let (_, list) = app.page("/admin/notifications").await;
+    let link = attrs(&list, ".notifications li.unread a", "href");
+    assert_eq!(link.len(), 1);
+    assert_eq!(
+        location(&app.get(&link[0]).await),
+        format!("/admin/articles/{id}")
+    );
+    let (_, page) = app.page("/admin").await;
+    assert!(texts(&page, ".bell .count").is_empty());
+    assert_eq!(
+        elsewhere.get(&link[0]).await.status().as_u16(),
+        404,
+        "someone else's notification"
+    );
+
+    // Published: the writer gets the public link.
+    app.post(
+        &format!("/admin/articles/{id}/edit"),
+        &[
+            ("title", "苏州营业厅延长服务时间"),
+            ("channel_id", &fengcai),
+            ("unit_id", &suzhou),
+            ("version", "1"),
+            ("action", "submit"),
+        ],
+    )
+    .await;
+    assert_eq!(review(&editor, &id, "pass", "同意").await.0, 303);
+    assert_eq!(review(&chief, &id, "pass", "同意发布").await.0, 303);
+    let number: i64 = sqlx::query_scalar("select number from articles where id = $1::uuid")
+        .bind(&id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let last = notified(&app, "writer").await.pop().unwrap();
+    assert_eq!(
+        (last.0.as_str(), last.2),
+        (
+            "稿件已发布：苏州营业厅延长服务时间",
+            format!("/articles/{number}")
+        )
+    );
+}

@@ -1,0 +1,231 @@
+//! Newsroom notifications: the writer hears when a story is returned,
+//! rejected or published; reviewers hear when a story arrives at a stage
+//! they act on. Written in the transaction of the step that causes them.
+
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::articles::public::article_url;
+use crate::articles::store::ArticleRecord;
+use crate::auth::login::see_other;
+use crate::auth::{Permission, Staff};
+use crate::error::AppError;
+use crate::web::csrf::CsrfToken;
+use crate::web::layout::AdminLayout;
+use crate::web::page;
+use crate::workflow::Status;
+
+async fn notify(
+    conn: &mut PgConnection,
+    users: &[Uuid],
+    article: &ArticleRecord,
+    message: &str,
+    note: &str,
+    link: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into notifications (user_id, article_id, message, note, link)
+         select user_id, $2, $3, $4, $5 from unnest($1::uuid[]) as user_id",
+    )
+    .bind(users)
+    .bind(article.id)
+    .bind(message)
+    .bind(note)
+    .bind(link)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Active staff who act on `stage_role` for a story of `unit_id`: chief
+/// editors for their stages; for editors' stages, the editors whose unit
+/// is the story's unit or above it.
+async fn reviewers(
+    conn: &mut PgConnection,
+    stage_role: &str,
+    unit_id: Uuid,
+    except: Uuid,
+) -> sqlx::Result<Vec<Uuid>> {
+    sqlx::query_scalar(
+        "with recursive above as (
+             select id, parent_id from units where id = $2
+             union all
+             select u.id, u.parent_id from units u join above a on u.id = a.parent_id
+         )
+         select id from users
+         where active and id <> $3 and role = $1
+           and ($1 = 'chief_editor' or unit_id in (select id from above))",
+    )
+    .bind(stage_role)
+    .bind(unit_id)
+    .bind(except)
+    .fetch_all(conn)
+    .await
+}
+
+/// Tells the people concerned about a story that moved to `status` at
+/// review stage `stage`.
+pub async fn story_moved(
+    conn: &mut PgConnection,
+    article: &ArticleRecord,
+    status: Status,
+    stage: usize,
+    note: &str,
+) -> sqlx::Result<()> {
+    let backend = format!("/admin/articles/{}", article.id);
+    match status {
+        Status::Submitted | Status::InReview => {
+            let Some(role) = article.review_stages.get(stage) else {
+                return Ok(());
+            };
+            let users = reviewers(conn, role, article.unit_id, article.created_by).await?;
+            let message = format!("新稿件待审（第 {} 审）：{}", stage + 1, article.title);
+            notify(conn, &users, article, &message, "", &backend).await
+        }
+        Status::Returned => {
+            let message = format!("稿件被退回修改：{}", article.title);
+            notify(
+                conn,
+                &[article.created_by],
+                article,
+                &message,
+                note,
+                &backend,
+            )
+            .await
+        }
+        Status::Rejected => {
+            let message = format!("稿件未被采用：{}", article.title);
+            notify(
+                conn,
+                &[article.created_by],
+                article,
+                &message,
+                note,
+                &backend,
+            )
+            .await
+        }
+        Status::Published => {
+            let message = format!("稿件已发布：{}", article.title);
+            notify(
+                conn,
+                &[article.created_by],
+                article,
+                &message,
+                note,
+                &article_url(article.number),
+            )
+            .await
+        }
+        Status::Scheduled => {
+            let message = format!("稿件已通过终审，将定时发布：{}", article.title);
+            notify(
+                conn,
+                &[article.created_by],
+                article,
+                &message,
+                note,
+                &backend,
+            )
+            .await
+        }
+        Status::Unpublished => {
+            let message = format!("稿件已被撤下：{}", article.title);
+            notify(
+                conn,
+                &[article.created_by],
+                article,
+                &message,
+                note,
+                &backend,
+            )
+            .await
+        }
+        Status::Draft => Ok(()),
+    }
+}
+
+/// Unread notifications of a user, for the counter in the header.
+pub async fn unread_count(conn: &mut PgConnection, user_id: Uuid) -> sqlx::Result<i64> {
+    sqlx::query_scalar("select count(*) from notifications where user_id = $1 and read_at is null")
+        .bind(user_id)
+        .fetch_one(conn)
+        .await
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    message: String,
+    note: String,
+    created_at: DateTime<Utc>,
+    read_at: Option<DateTime<Utc>>,
+}
+
+pub struct Line {
+    pub id: i64,
+    pub message: String,
+    pub note: String,
+    pub at: String,
+    pub unread: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/notifications/list.html")]
+struct ListPage {
+    layout: AdminLayout,
+    lines: Vec<Line>,
+}
+
+/// GET /admin/notifications: the latest hundred, unread ones marked.
+pub async fn list(
+    pool: web::Data<PgPool>,
+    staff: Staff,
+    csrf: CsrfToken,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::UseBackend)?;
+    let mut conn = pool.acquire().await?;
+    let layout =
+        AdminLayout::load(&mut conn, &staff, &csrf, "通知", "/admin/notifications").await?;
+    let rows: Vec<Row> = sqlx::query_as(
+        "select id, message, note, created_at, read_at from notifications
+         where user_id = $1 order by id desc limit 100",
+    )
+    .bind(staff.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let lines = rows
+        .into_iter()
+        .map(|row| Line {
+            id: row.id,
+            message: row.message,
+            note: row.note,
+            at: layout.settings.format_time(row.created_at),
+            unread: row.read_at.is_none(),
+        })
+        .collect();
+    page(&ListPage { layout, lines })
+}
+
+/// GET /admin/notifications/{id}: marks it read and opens what it is about.
+pub async fn open(
+    pool: web::Data<PgPool>,
+    staff: Staff,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::UseBackend)?;
+    let link: String = sqlx::query_scalar(
+        "update notifications set read_at = coalesce(read_at, now())
+         where id = $1 and user_id = $2 returning link",
+    )
+    .bind(*id)
+    .bind(staff.id)
+    .fetch_optional(&**pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    Ok(see_other(&link))
+}
