@@ -225,6 +225,17 @@ pub async fn logout(
 struct Dashboard {
     layout: AdminLayout,
     display_name: String,
+    /// The writer's month so far, for staff who write.
+    month: Option<MonthTotals>,
+}
+
+/// A writer's stories this month (in the site's time zone).
+#[derive(sqlx::FromRow)]
+pub struct MonthTotals {
+    pub written: i64,
+    pub submitted: i64,
+    pub published: i64,
+    pub views: i64,
 }
 
 pub async fn dashboard(
@@ -234,9 +245,31 @@ pub async fn dashboard(
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::UseBackend)?;
     let mut conn = pool.acquire().await?;
+    let layout = AdminLayout::load(&mut conn, &staff, &csrf, "工作台", "/admin").await?;
+    let month = if staff.can(Permission::WriteArticles) {
+        let tz = layout.settings.time_zone.name();
+        let totals: MonthTotals = sqlx::query_as(
+            "select count(*) as written,
+                    count(*) filter (where exists (select 1 from review_events e
+                                                   where e.article_id = a.id and e.action = 'submit')) as submitted,
+                    count(*) filter (where a.status = 'published') as published,
+                    coalesce(sum(a.view_count) filter (where a.status = 'published'), 0)::bigint as views
+             from articles a
+             where a.created_by = $1
+               and a.created_at >= date_trunc('month', now() at time zone $2) at time zone $2",
+        )
+        .bind(staff.id)
+        .bind(tz)
+        .fetch_one(&mut *conn)
+        .await?;
+        Some(totals)
+    } else {
+        None
+    };
     page(&Dashboard {
-        layout: AdminLayout::load(&mut conn, &staff, &csrf, "工作台", "/admin").await?,
+        layout,
         display_name: staff.display_name,
+        month,
     })
 }
 

@@ -738,3 +738,31 @@ async fn notifications_reach_the_right_people_and_no_one_else() {
         )
     );
 }
+
+#[tokio::test]
+async fn the_writers_dashboard_counts_this_months_stories() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let (keji, root) = (channel(&app, "keji").await, unit(&app, "国家电网").await);
+    app.login_as("writer", "correspondent").await;
+    write(&app, &keji, &root, "草稿一篇", "save").await;
+    let submitted = write(&app, &keji, &root, "已提交一篇", "submit").await;
+    write(&app, &keji, &root, "上月的稿件", "save").await;
+    sqlx::query(
+        "update articles set created_at = now() - interval '40 days' where title = '上月的稿件'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("update articles set status = 'published', published_at = now(), view_count = 120 where id = $1::uuid")
+        .bind(&submitted)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (_, dashboard) = app.page("/admin").await;
+    let totals: Vec<String> = [".written", ".submitted", ".published", ".views"]
+        .iter()
+        .map(|class| texts(&dashboard, &format!(".totals dd{class}")).join(""))
+        .collect();
+    assert_eq!(totals, ["2", "1", "1", "120"]);
+}
