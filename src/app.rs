@@ -189,6 +189,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
             "/admin/articles/{id}/diff",
             web::get().to(articles::diff::compare),
         )
+        .route(
+            "/admin/articles/{id}/correction",
+            web::post().to(articles::correction::review),
+        )
         .route("/admin/authors", web::get().to(articles::admin::authors))
         .route("/admin/notifications", web::get().to(notifications::list))
         .route(

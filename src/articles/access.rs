@@ -41,6 +41,8 @@ pub struct Access {
     pub edit: bool,
     /// May decide on the current review stage (the workflow has the last word).
     pub review: bool,
+    /// May propose a correction of the published story.
+    pub correct: bool,
 }
 
 pub async fn access(
@@ -56,7 +58,12 @@ pub async fn access(
         .is_some_and(|stage| workflow::may_act_on(staff.role, *stage));
     let reviewing = matches!(status, Status::Submitted | Status::InReview);
     let review = reviewing && at_stage && scope && staff.can(Permission::ReviewArticles);
+    let correct = status == Status::Published
+        && (own || scope)
+        && staff.can(Permission::WriteArticles)
+        && (own || staff.can(Permission::ReviewArticles));
     Ok(Access {
+        correct,
         view: own || scope,
         edit: (own && matches!(status, Status::Draft | Status::Returned)) || review,
         review,

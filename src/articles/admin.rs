@@ -38,6 +38,15 @@ struct FormPage {
     newer: bool,
 }
 
+impl FormPage {
+    /// Editing a published story proposes a correction.
+    fn correcting(&self) -> bool {
+        self.article
+            .as_ref()
+            .is_some_and(|article| article.status == "published")
+    }
+}
+
 #[derive(sqlx::FromRow)]
 pub struct CoverChoice {
     pub id: Uuid,
@@ -57,7 +66,7 @@ impl CoverChoice {
     }
 }
 
-async fn form_page(
+pub(super) async fn form_page(
     conn: &mut PgConnection,
     staff: &Staff,
     csrf: &CsrfToken,
@@ -120,6 +129,7 @@ fn form_of(record: &ArticleRecord) -> ArticleForm {
             .unwrap_or_default(),
         version: record.version.to_string(),
         action: String::new(),
+        correction_note: String::new(),
     }
 }
 
@@ -140,7 +150,7 @@ pub async fn new_form(
 }
 
 /// Checks the typed form against the stored channels and units.
-async fn parse(
+pub(super) async fn parse(
     conn: &mut PgConnection,
     form: &ArticleForm,
 ) -> Result<Result<ArticleInput, String>, AppError> {
@@ -259,7 +269,7 @@ async fn editable(
     if !access.view {
         return Err(AppError::NotFound);
     }
-    if !access.edit {
+    if !access.edit && !access.correct {
         return Err(AppError::Forbidden);
     }
     Ok(record)
@@ -313,6 +323,10 @@ pub async fn update(
             .await;
         }
     };
+    if record.status == "published" {
+        return super::correction::propose(&pool, &mut conn, &staff, &csrf, record, form, input)
+            .await;
+    }
     let version: i32 = form
         .version
         .trim()

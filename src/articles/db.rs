@@ -64,7 +64,7 @@ pub async fn published_by_number(
     sqlx::query_as(
         "select a.id, a.number, a.channel_id, a.title, a.kicker, a.subtitle, a.summary, a.body_html,
                 a.source, u.name as unit_name,
-                a.published_at, a.view_count
+                a.published_at, a.view_count, a.correction_note, a.corrected_at
          from articles a join units u on u.id = a.unit_id
          where a.number = $1 and a.status = 'published'",
     )

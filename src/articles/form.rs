@@ -59,6 +59,9 @@ pub struct ArticleForm {
     /// `save` keeps a draft; `submit` sends it to review.
     #[serde(default)]
     pub action: String,
+    /// For a published story: the public correction note (更正说明).
+    #[serde(default)]
+    pub correction_note: String,
 }
 
 /// One person credited on a story, with the byline's designation.

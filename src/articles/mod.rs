@@ -4,6 +4,7 @@
 pub mod access;
 pub mod admin;
 pub mod body;
+pub mod correction;
 pub mod db;
 pub mod diff;
 pub mod form;
@@ -62,6 +63,8 @@ pub struct PublishedArticle {
     pub unit_name: String,
     pub published_at: DateTime<Utc>,
     pub view_count: i64,
+    pub correction_note: String,
+    pub corrected_at: Option<DateTime<Utc>>,
 }
 
 impl PublishedArticle {

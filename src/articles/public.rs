@@ -136,6 +136,8 @@ struct ArticlePage {
     byline: String,
     /// 通讯员: the credited correspondents.
     correspondents: String,
+    /// The date of the last public correction (更正), when there is one.
+    corrected: Option<String>,
     body: SanitizedHtml,
     breadcrumb: Vec<Crumb>,
     published: String,
@@ -165,6 +167,10 @@ pub async fn article(
         .collect::<Vec<_>>()
         .join(" ");
     page(&ArticlePage {
+        corrected: article
+            .corrected_at
+            .filter(|_| !article.correction_note.is_empty())
+            .map(|at| layout.settings.format_date(at)),
         byline: super::form::byline(&writers),
         correspondents,
         layout: layout

@@ -60,6 +60,10 @@ pub struct ShowPage {
     pub can_unpublish: bool,
     /// Chief editors place stories in the headline and recommended slots.
     pub can_place: bool,
+    /// A correction under review, and whether the visitor may decide on it.
+    pub correction: Option<super::correction::OpenCorrection>,
+    pub correction_stage: String,
+    pub can_review_correction: bool,
     pub last_stage: bool,
     pub timeline: Vec<TimelineEntry>,
     pub revisions: Vec<RevisionLine>,
@@ -77,6 +81,10 @@ fn action_label(action: &str) -> &'static str {
         "return" => "退回修改",
         "reject" => "不予采用",
         "publish_due" => "定时发布",
+        "correction_submit" => "提交更正",
+        "correction_pass" => "更正审核通过",
+        "correction_applied" => "更正已生效",
+        "correction_rejected" => "更正未通过",
         "unpublish" => "撤稿",
         _ => "其他操作",
     }
@@ -90,6 +98,7 @@ fn notice_text(done: Option<&str>) -> Option<String> {
         "reviewed" => "审核意见已提交。",
         "unpublished" => "稿件已撤下。",
         "placed" => "头条、推荐与责编已保存。",
+        "correction" => "更正已提交审核；审核通过前，网站上仍显示原稿。",
         "restored" => "已将所选版本恢复为最新版本。",
         "stale" => "恢复失败：稿件刚被他人修改，请刷新后重试。",
         _ => return None,
@@ -177,6 +186,25 @@ pub async fn show_page(
         _ => String::new(),
     };
     let credits = store::credits(conn, id).await?;
+    let correction = super::correction::open_correction(conn, id).await?;
+    let correction_role = correction
+        .as_ref()
+        .and_then(|c| stages.get(c.stage as usize).copied());
+    let can_review_correction = match (&correction, correction_role) {
+        (Some(c), Some(role)) => {
+            staff.can(Permission::ReviewArticles)
+                && crate::workflow::may_act_on(staff.role, role)
+                && c.proposed_by != staff.id
+                && access::in_scope(conn, staff, article.unit_id).await?
+        }
+        _ => false,
+    };
+    let correction_stage = match (&correction, correction_role) {
+        (Some(c), Some(role)) => {
+            format!("第 {}/{} 审（{}）", c.stage + 1, stages.len(), role.label())
+        }
+        _ => String::new(),
+    };
     let page = ShowPage {
         body: SanitizedHtml::clean(&article.body_html),
         status_label: state.label(),
@@ -185,6 +213,9 @@ pub async fn show_page(
         public_url: (state == Status::Published).then(|| article_url(article.number)),
         can_unpublish: state == Status::Published && staff.role == Role::ChiefEditor,
         can_place: staff.can(Permission::PublishArticles),
+        correction,
+        correction_stage,
+        can_review_correction,
         last_stage: article.review_stage as usize + 1 == stages.len(),
         access,
         article,

@@ -766,3 +766,87 @@ async fn the_writers_dashboard_counts_this_months_stories() {
         .collect();
     assert_eq!(totals, ["2", "1", "1", "120"]);
 }
+
+#[tokio::test]
+async fn a_correction_stays_invisible_until_approved_then_replaces_the_text_with_its_note() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let (id, number, channel_id, unit_id): (uuid::Uuid, i64, uuid::Uuid, uuid::Uuid) = sqlx::query_as(
+        "select id, number, channel_id, unit_id from articles where title = '山东电网全力保障冬季电力供应'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let (channel_id, unit_id) = (channel_id.to_string(), unit_id.to_string());
+    app.login_as("editor_a", "editor").await;
+    let correction = [
+        ("title", "山东电网全力保障今冬电力供应"),
+        ("channel_id", channel_id.as_str()),
+        ("unit_id", unit_id.as_str()),
+        ("body", "<p>更正后的正文。</p>"),
+        ("version", "1"),
+        ("correction_note", "原文标题中“冬季”应为“今冬”。"),
+        ("action", "correct"),
+    ];
+    let response = app
+        .post(&format!("/admin/articles/{id}/edit"), &correction)
+        .await;
+    assert_eq!(
+        location(&response),
+        format!("/admin/articles/{id}?done=correction")
+    );
+    let (_, live) = app.page(&format!("/articles/{number}")).await;
+    assert_eq!(
+        texts(&live, "h1.title"),
+        ["山东电网全力保障冬季电力供应"],
+        "the live text stays"
+    );
+    assert!(texts(&live, ".correction-note").is_empty());
+
+    let (code, _) = app
+        .post_page(&format!("/admin/articles/{id}/edit"), &correction)
+        .await;
+    assert_eq!(code, 409, "one correction under review at a time");
+
+    let decide = |client: &TestApp, decision: &'static str| {
+        let path = format!("/admin/articles/{id}/correction");
+        let client = client.other_client_sharing_cookies();
+        async move {
+            client
+                .post_page(&path, &[("decision", decision), ("opinion", "核实无误")])
+                .await
+        }
+    };
+    let (code, html) = decide(&app, "pass").await;
+    assert_eq!(code, 422);
+    assert_eq!(texts(&html, ".alert.error"), ["不能审核自己撰写的稿件。"]);
+
+    let second_editor = app.other_client();
+    second_editor.login_as("editor_b", "editor").await;
+    assert_eq!(decide(&second_editor, "pass").await.0, 303);
+    let (_, still) = app.page(&format!("/articles/{number}")).await;
+    assert_eq!(
+        texts(&still, "h1.title"),
+        ["山东电网全力保障冬季电力供应"],
+        "not yet at the last stage"
+    );
+
+    let chief = app.other_client();
+    chief.login_as("chief", "chief_editor").await;
+    assert_eq!(decide(&chief, "pass").await.0, 303);
+    let (_, corrected) = app.page(&format!("/articles/{number}")).await;
+    assert_eq!(
+        texts(&corrected, "h1.title"),
+        ["山东电网全力保障今冬电力供应"]
+    );
+    let note = texts(&corrected, ".correction-note").join("");
+    assert!(note.contains("原文标题中“冬季”应为“今冬”。"), "{note}");
+    assert_eq!(texts(&corrected, ".article-body p"), ["更正后的正文。"]);
+    let (status, version): (String, i32) =
+        sqlx::query_as("select status, version from articles where id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), version), ("published", 2));
+}
