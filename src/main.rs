@@ -73,6 +73,10 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
             pool.clone(),
             std::time::Duration::from_secs(15),
         ));
+        tokio::spawn(newsdesk::notifications::mail::run_mailer(
+            pool.clone(),
+            std::time::Duration::from_secs(30),
+        ));
         let app = Application::build(config, pool, secret)?;
         tracing::info!(
             "Newsdesk is serving http://{}:{}/",

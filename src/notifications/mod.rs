@@ -2,6 +2,8 @@
 //! rejected or published; reviewers hear when a story arrives at a stage
 //! they act on. Written in the transaction of the step that causes them.
 
+pub mod mail;
+
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::{DateTime, Utc};

@@ -38,6 +38,14 @@ pub struct SettingsForm {
     #[serde(default)]
     anonymous_comments: Option<String>,
     #[serde(default)]
+    site_url: String,
+    #[serde(default)]
+    smtp_host: String,
+    #[serde(default)]
+    smtp_port: String,
+    #[serde(default)]
+    smtp_from: String,
+    #[serde(default)]
     version: String,
 }
 
@@ -52,6 +60,10 @@ impl SettingsForm {
             session_absolute_hours: settings.session_absolute_hours.to_string(),
             upload_max_mb: settings.upload_max_mb.to_string(),
             anonymous_comments: settings.anonymous_comments.then(|| "on".into()),
+            site_url: settings.site_url.clone(),
+            smtp_host: settings.smtp_host.clone(),
+            smtp_port: settings.smtp_port.to_string(),
+            smtp_from: settings.smtp_from.clone(),
             version,
         }
     }

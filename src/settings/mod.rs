@@ -20,6 +20,12 @@ pub struct SiteSettings {
     pub session_absolute_hours: i64,
     pub upload_max_mb: i64,
     pub anonymous_comments: bool,
+    /// Public address of the site, for links in e-mails (https://news.example.com).
+    pub site_url: String,
+    /// SMTP relay for notification e-mails; e-mail is off while empty.
+    pub smtp_host: String,
+    pub smtp_port: i64,
+    pub smtp_from: String,
 }
 
 impl Default for SiteSettings {
@@ -33,6 +39,10 @@ impl Default for SiteSettings {
             session_absolute_hours: 12,
             upload_max_mb: 10,
             anonymous_comments: true,
+            site_url: String::new(),
+            smtp_host: String::new(),
+            smtp_port: 25,
+            smtp_from: String::new(),
         }
     }
 }
@@ -58,6 +68,10 @@ impl SiteSettings {
                     parse_into(&value, &mut settings.session_absolute_hours)
                 }
                 "upload_max_mb" => parse_into(&value, &mut settings.upload_max_mb),
+                "site_url" => settings.site_url = value,
+                "smtp_host" => settings.smtp_host = value,
+                "smtp_port" => parse_into(&value, &mut settings.smtp_port),
+                "smtp_from" => settings.smtp_from = value,
                 _ => {}
             }
         }

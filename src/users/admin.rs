@@ -9,7 +9,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::db::{self, NewUser, UserFilter, UserRow};
-use super::{Role, parse_display_name, parse_username, password};
+use super::{Role, parse_display_name, parse_email, parse_username, password};
 use crate::audit::{self, Actor};
 use crate::auth::login::see_other;
 use crate::auth::{Permission, Staff, session, throttle};
@@ -142,6 +142,8 @@ pub struct UserForm {
     #[serde(default)]
     unit_id: String,
     #[serde(default)]
+    email: String,
+    #[serde(default)]
     version: String,
 }
 
@@ -188,11 +190,20 @@ async fn form_page(
 }
 
 /// The fields shared by create and edit, checked.
-fn parse_fields(form: &UserForm) -> Result<(String, Role, Uuid), &'static str> {
-    let display_name = parse_display_name(&form.display_name)?;
-    let role = Role::parse(&form.role).ok_or("请选择角色。")?;
-    let unit_id = form.unit_id.parse().map_err(|_| "请选择所属单位。")?;
-    Ok((display_name, role, unit_id))
+struct Fields {
+    display_name: String,
+    role: Role,
+    unit_id: Uuid,
+    email: String,
+}
+
+fn parse_fields(form: &UserForm) -> Result<Fields, &'static str> {
+    Ok(Fields {
+        display_name: parse_display_name(&form.display_name)?,
+        role: Role::parse(&form.role).ok_or("请选择角色。")?,
+        unit_id: form.unit_id.parse().map_err(|_| "请选择所属单位。")?,
+        email: parse_email(&form.email)?,
+    })
 }
 
 pub async fn new_form(
@@ -266,7 +277,15 @@ pub async fn create(
     let mut conn = pool.acquire().await?;
     let parsed =
         parse_username(&form.username).and_then(|username| Ok((username, parse_fields(&form)?)));
-    let (username, (display_name, role, unit_id)) = match parsed {
+    let (
+        username,
+        Fields {
+            display_name,
+            role,
+            unit_id,
+            email,
+        },
+    ) = match parsed {
         Ok(parsed) => parsed,
         Err(message) => {
             return form_page(
@@ -303,6 +322,7 @@ pub async fn create(
         unit_id,
         password_hash: &hash,
         must_change_password: true,
+        email: &email,
     };
     match db::insert(&mut tx, &new_user).await {
         Err(error) if is_unique_violation(&error) => {
@@ -356,6 +376,7 @@ pub async fn edit(
         display_name: user.display_name.clone(),
         role: user.role.clone(),
         unit_id: user.unit_id.to_string(),
+        email: user.email.clone(),
         version: user.version.to_string(),
     };
     form_page(
@@ -395,7 +416,12 @@ pub async fn update(
         )
         .await
     };
-    let (display_name, role, unit_id) = match parse_fields(&form) {
+    let Fields {
+        display_name,
+        role,
+        unit_id,
+        email,
+    } = match parse_fields(&form) {
         Ok(fields) => fields,
         Err(message) => return refuse(&mut conn, StatusCode::UNPROCESSABLE_ENTITY, message).await,
     };
@@ -417,7 +443,7 @@ pub async fn update(
         return refuse(&mut conn, StatusCode::UNPROCESSABLE_ENTITY, LAST_ADMIN).await;
     }
     let updated = sqlx::query(
-        "update users set display_name = $2, role = $3, unit_id = $4, version = version + 1
+        "update users set display_name = $2, role = $3, unit_id = $4, email = $6, version = version + 1
          where id = $1 and version = $5",
     )
     .bind(user.id)
@@ -425,6 +451,7 @@ pub async fn update(
     .bind(role.as_str())
     .bind(unit_id)
     .bind(version)
+    .bind(&email)
     .execute(&mut *tx)
     .await?;
     if updated.rows_affected() == 0 {

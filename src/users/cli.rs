@@ -43,6 +43,7 @@ pub async fn create_user(
         unit_id,
         password_hash: &hash,
         must_change_password: false,
+        email: "",
     };
     match db::insert(&mut tx, &new_user).await {
         Err(error) if is_unique_violation(&error) => {

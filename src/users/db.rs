@@ -13,6 +13,7 @@ pub struct UserRow {
     pub role: String,
     pub unit_id: Uuid,
     pub unit_name: String,
+    pub email: String,
     pub active: bool,
     pub must_change_password: bool,
     pub version: i32,
@@ -21,7 +22,7 @@ pub struct UserRow {
 }
 
 const USER_COLUMNS: &str =
-    "u.id, u.username, u.display_name, u.role, u.unit_id, n.name as unit_name,
+    "u.id, u.username, u.display_name, u.role, u.unit_id, n.name as unit_name, u.email,
      u.active, u.must_change_password, u.version, u.created_at, u.last_login_at";
 
 /// Filters of the user list; empty means any.
@@ -85,12 +86,13 @@ pub struct NewUser<'a> {
     pub unit_id: Uuid,
     pub password_hash: &'a str,
     pub must_change_password: bool,
+    pub email: &'a str,
 }
 
 pub async fn insert(conn: &mut PgConnection, user: &NewUser<'_>) -> sqlx::Result<Uuid> {
     sqlx::query_scalar(
-        "insert into users (username, display_name, role, unit_id, password_hash, must_change_password)
-         values ($1, $2, $3, $4, $5, $6) returning id",
+        "insert into users (username, display_name, role, unit_id, password_hash, must_change_password, email)
+         values ($1, $2, $3, $4, $5, $6, $7) returning id",
     )
     .bind(user.username)
     .bind(user.display_name)
@@ -98,6 +100,7 @@ pub async fn insert(conn: &mut PgConnection, user: &NewUser<'_>) -> sqlx::Result
     .bind(user.unit_id)
     .bind(user.password_hash)
     .bind(user.must_change_password)
+    .bind(user.email)
     .fetch_one(conn)
     .await
 }

@@ -78,3 +78,19 @@ pub fn parse_display_name(name: &str) -> Result<String, &'static str> {
     }
     Ok(name.to_owned())
 }
+
+/// Parses an optional e-mail address for notifications.
+pub fn parse_email(email: &str) -> Result<String, &'static str> {
+    let email = email.trim();
+    if email.is_empty() {
+        return Ok(String::new());
+    }
+    let valid = email.len() <= 100
+        && email.parse::<lettre::Address>().is_ok()
+        && !email.chars().any(char::is_whitespace);
+    if valid {
+        Ok(email.to_owned())
+    } else {
+        Err("电子邮箱格式不正确。")
+    }
+}

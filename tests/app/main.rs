@@ -10,6 +10,7 @@ mod channels;
 mod cli;
 mod health;
 mod login;
+mod mail;
 mod media;
 mod migrations;
 mod observability;

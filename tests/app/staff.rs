@@ -467,3 +467,33 @@ async fn the_create_user_command_reads_the_password_from_standard_input() {
         303
     );
 }
+
+#[tokio::test]
+async fn a_staff_email_address_is_checked_and_kept() {
+    let app = spawn_app().await;
+    app.login_as("admin", "admin").await;
+    let unit = root_unit(&app).await;
+    let fields = |email: &'static str| {
+        [
+            ("username", "mailer"),
+            ("display_name", "邮件用户"),
+            ("role", "editor"),
+            ("unit_id", unit.as_str()),
+            ("email", email),
+        ]
+    };
+    let (status, html) = app
+        .post_page("/admin/users/new", &fields("not an address"))
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(texts(&html, ".alert.error"), ["电子邮箱格式不正确。"]);
+    let (status, _) = app
+        .post_page("/admin/users/new", &fields("editor@example.com"))
+        .await;
+    assert_eq!(status, 200);
+    let email: String = sqlx::query_scalar("select email from users where username = 'mailer'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(email, "editor@example.com");
+}
