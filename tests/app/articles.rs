@@ -850,3 +850,39 @@ async fn a_correction_stays_invisible_until_approved_then_replaces_the_text_with
             .unwrap();
     assert_eq!((status.as_str(), version), ("published", 2));
 }
+
+#[tokio::test]
+async fn unpublishing_needs_a_reason_kept_on_record() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let (id, number): (uuid::Uuid, i64) =
+        sqlx::query_as("select id, number from articles where title like '配电网故障自愈%'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    app.login_as("chief", "chief_editor").await;
+    let path = format!("/admin/articles/{id}/unpublish");
+    let (code, html) = app.post_page(&path, &[("reason", " ")]).await;
+    assert_eq!(code, 422);
+    assert_eq!(texts(&html, ".alert.error"), ["撤稿时请写明原因。"]);
+    assert_eq!(
+        app.post(&path, &[("reason", "数据需要重新核实")])
+            .await
+            .status()
+            .as_u16(),
+        303
+    );
+    assert_eq!(
+        app.page(&format!("/articles/{number}")).await.0,
+        404,
+        "no longer public"
+    );
+    let note: String = sqlx::query_scalar(
+        "select note from review_events where article_id = $1 and action = 'unpublish'",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(note, "数据需要重新核实");
+}
