@@ -87,67 +87,18 @@ pub async fn story_moved(
             let message = format!("新稿件待审（第 {} 审）：{}", stage + 1, article.title);
             notify(conn, &users, article, &message, "", &backend).await
         }
-        Status::Returned => {
-            let message = format!("稿件被退回修改：{}", article.title);
-            notify(
-                conn,
-                &[article.created_by],
-                article,
-                &message,
-                note,
-                &backend,
-            )
-            .await
-        }
-        Status::Rejected => {
-            let message = format!("稿件未被采用：{}", article.title);
-            notify(
-                conn,
-                &[article.created_by],
-                article,
-                &message,
-                note,
-                &backend,
-            )
-            .await
-        }
-        Status::Published => {
-            let message = format!("稿件已发布：{}", article.title);
-            notify(
-                conn,
-                &[article.created_by],
-                article,
-                &message,
-                note,
-                &article_url(article.number),
-            )
-            .await
-        }
-        Status::Scheduled => {
-            let message = format!("稿件已通过终审，将定时发布：{}", article.title);
-            notify(
-                conn,
-                &[article.created_by],
-                article,
-                &message,
-                note,
-                &backend,
-            )
-            .await
-        }
-        Status::Unpublished => {
-            let message = format!("稿件已被撤下：{}", article.title);
-            notify(
-                conn,
-                &[article.created_by],
-                article,
-                &message,
-                note,
-                &backend,
-            )
-            .await
-        }
         Status::Draft => Ok(()),
+        writer_news => {
+            let (what, link) = match writer_news {
+                Status::Returned => ("稿件被退回修改", backend),
+                Status::Rejected => ("稿件未被采用", backend),
+                Status::Published => ("稿件已发布", article_url(article.number)),
+                Status::Scheduled => ("稿件已通过终审，将定时发布", backend),
+                _ => ("稿件已被撤下", backend),
+            };
+            let message = format!("{what}：{}", article.title);
+            notify(conn, &[article.created_by], article, &message, note, &link).await
+        }
     }
 }
 
