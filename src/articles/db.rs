@@ -64,11 +64,106 @@ pub async fn published_by_number(
     sqlx::query_as(
         "select a.id, a.number, a.channel_id, a.title, a.kicker, a.subtitle, a.summary, a.body_html,
                 a.source, u.name as unit_name,
-                a.published_at, a.view_count, a.correction_note, a.corrected_at
+                a.published_at, a.view_count, a.correction_note, a.corrected_at,
+                a.responsible_editors
          from articles a join units u on u.id = a.unit_id
          where a.number = $1 and a.status = 'published'",
     )
     .bind(number)
     .fetch_optional(conn)
+    .await
+}
+
+/// A linked story title, for 上一篇 / 下一篇, 相关阅读 and 推荐阅读.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TitleLink {
+    pub number: i64,
+    pub title: String,
+}
+
+/// Counts a reading and returns the new count.
+pub async fn count_view(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "update articles set view_count = view_count + 1 where id = $1 returning view_count",
+    )
+    .bind(id)
+    .fetch_one(conn)
+    .await
+}
+
+pub async fn tags_of(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "select t.name from article_tags at join tags t on t.id = at.tag_id
+         where at.article_id = $1 order by at.position",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await
+}
+
+/// The published stories just before and just after one in its channel.
+pub async fn neighbours(
+    conn: &mut PgConnection,
+    channel_id: Uuid,
+    published_at: chrono::DateTime<chrono::Utc>,
+    number: i64,
+) -> sqlx::Result<(Option<TitleLink>, Option<TitleLink>)> {
+    let earlier = sqlx::query_as(
+        "select number, title from articles
+         where channel_id = $1 and status = 'published' and (published_at, number) < ($2, $3)
+         order by published_at desc, number desc limit 1",
+    )
+    .bind(channel_id)
+    .bind(published_at)
+    .bind(number)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let later = sqlx::query_as(
+        "select number, title from articles
+         where channel_id = $1 and status = 'published' and (published_at, number) > ($2, $3)
+         order by published_at, number limit 1",
+    )
+    .bind(channel_id)
+    .bind(published_at)
+    .bind(number)
+    .fetch_optional(conn)
+    .await?;
+    Ok((earlier, later))
+}
+
+/// Published stories sharing the most tags with `id`, newest first among equals.
+pub async fn related(
+    conn: &mut PgConnection,
+    id: Uuid,
+    limit: i64,
+) -> sqlx::Result<Vec<TitleLink>> {
+    sqlx::query_as(
+        "select a.number, a.title from article_tags mine
+         join article_tags other on other.tag_id = mine.tag_id and other.article_id <> mine.article_id
+         join articles a on a.id = other.article_id and a.status = 'published'
+         where mine.article_id = $1
+         group by a.id, a.number, a.title, a.published_at
+         order by count(*) desc, a.published_at desc limit $2",
+    )
+    .bind(id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// The newest stories in the recommended slot (推荐), but `except`.
+pub async fn recommended(
+    conn: &mut PgConnection,
+    except: Uuid,
+    limit: i64,
+) -> sqlx::Result<Vec<TitleLink>> {
+    sqlx::query_as(
+        "select number, title from articles
+         where status = 'published' and is_recommended and id <> $1
+         order by published_at desc limit $2",
+    )
+    .bind(except)
+    .bind(limit)
+    .fetch_all(conn)
     .await
 }

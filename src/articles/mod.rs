@@ -65,6 +65,7 @@ pub struct PublishedArticle {
     pub view_count: i64,
     pub correction_note: String,
     pub corrected_at: Option<DateTime<Utc>>,
+    pub responsible_editors: String,
 }
 
 impl PublishedArticle {

@@ -138,6 +138,14 @@ struct ArticlePage {
     correspondents: String,
     /// The date of the last public correction (更正), when there is one.
     corrected: Option<String>,
+    views: i64,
+    tags: Vec<String>,
+    earlier: Option<db::TitleLink>,
+    later: Option<db::TitleLink>,
+    related: Vec<db::TitleLink>,
+    recommended: Vec<db::TitleLink>,
+    /// The text read aloud by 听新闻.
+    spoken: String,
     body: SanitizedHtml,
     breadcrumb: Vec<Crumb>,
     published: String,
@@ -166,7 +174,26 @@ pub async fn article(
         .map(|c| c.name)
         .collect::<Vec<_>>()
         .join(" ");
+    let views = db::count_view(&mut conn, article.id).await?;
+    let tags = db::tags_of(&mut conn, article.id).await?;
+    let (earlier, later) = db::neighbours(
+        &mut conn,
+        article.channel_id,
+        article.published_at,
+        article.number,
+    )
+    .await?;
+    let related = db::related(&mut conn, article.id, 6).await?;
+    let recommended = db::recommended(&mut conn, article.id, 6).await?;
+    let spoken = format!("{}。{}", article.title, body.plain_text());
     page(&ArticlePage {
+        views,
+        tags,
+        earlier,
+        later,
+        related,
+        recommended,
+        spoken,
         corrected: article
             .corrected_at
             .filter(|_| !article.correction_note.is_empty())

@@ -49,6 +49,11 @@ impl PublicLayout {
         assets::asset_url("css/site.css")
     }
 
+    /// The versioned URL of a static file.
+    pub fn asset(&self, path: &str) -> String {
+        assets::asset_url(path)
+    }
+
     pub fn is_active(&self, slug: &str) -> bool {
         self.active_channel.as_deref() == Some(slug)
     }

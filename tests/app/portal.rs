@@ -198,3 +198,73 @@ async fn an_internal_failure_gets_the_chinese_500_page_without_its_cause() {
     assert_eq!(texts(&html, "h1"), ["服务器内部错误"]);
     assert!(!body.contains("settings"), "the cause is logged, not shown");
 }
+
+#[tokio::test]
+async fn the_article_page_shows_its_whole_anatomy() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    // Two 要闻 stories, one older; they share a tag; a third is recommended.
+    sqlx::query(
+        "insert into articles (channel_id, unit_id, created_by, title, status, published_at, is_recommended)
+         select channel_id, unit_id, created_by, '较早的要闻', 'published', published_at - interval '1 day', false
+         from articles where title = '山东电网全力保障冬季电力供应'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into article_tags (article_id, tag_id, position)
+         select a.id, t.id, 5 from articles a, tags t where a.title = '较早的要闻' and t.name = '迎峰度冬'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("update articles set is_recommended = true where title like '苏南%'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let number: i64 = sqlx::query_scalar(
+        "select number from articles where title = '山东电网全力保障冬季电力供应'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let path = format!("/articles/{number}");
+
+    let (_, first) = app.page(&path).await;
+    let (_, html) = app.page(&path).await;
+    let views = |html: &scraper::Html| texts(html, ".views").join("");
+    let (before, after) = (views(&first), views(&html));
+    assert_ne!(
+        before, after,
+        "each reading is counted: {before} then {after}"
+    );
+
+    assert_eq!(texts(&html, ".tags .tag"), ["迎峰度冬", "电力保供"]);
+    assert_eq!(texts(&html, ".editors"), ["责编：陈编辑 刘总编"]);
+    assert!(texts(&html, ".copyright")[0].starts_with("版权所有"));
+    assert_eq!(texts(&html, ".prev-next a[rel=prev]"), ["较早的要闻"]);
+    assert_eq!(texts(&html, ".prev-next p")[1], "下一篇：没有了");
+    assert_eq!(texts(&html, ".related li a"), ["较早的要闻"]);
+    assert_eq!(
+        texts(&html, ".recommended li a"),
+        ["苏南五百千伏输变电工程全线贯通"]
+    );
+    let spoken = attrs(&html, "#listen", "data-text");
+    assert!(
+        spoken[0].starts_with("山东电网全力保障冬季电力供应。本报讯"),
+        "{spoken:?}"
+    );
+    assert_eq!(
+        attrs(&html, "meta[property='og:title']", "content"),
+        ["山东电网全力保障冬季电力供应"]
+    );
+
+    let lonely: i64 =
+        sqlx::query_scalar("select number from articles where title like '党员服务队%'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let (_, html) = app.page(&format!("/articles/{lonely}")).await;
+    assert_eq!(texts(&html, ".related .empty"), ["无相关信息"]);
+}
