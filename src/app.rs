@@ -102,6 +102,9 @@ fn routes(cfg: &mut web::ServiceConfig) {
             "/articles/{number}",
             web::get().to(articles::public::article),
         )
+        .route("/tags/{name}", web::get().to(articles::public::tag))
+        .route("/units/{id}", web::get().to(articles::public::unit))
+        .route("/authors/{id}", web::get().to(articles::public::author))
         .route("/healthz", web::get().to(health::healthz))
         .route("/favicon.ico", web::get().to(assets::favicon))
         .route("/media/{name}", web::get().to(media::admin::serve))

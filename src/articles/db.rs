@@ -26,31 +26,56 @@ pub async fn latest_published(
     .await
 }
 
-/// Published stories of a channel and all its sub-channels, newest first,
-/// one page at a time: `before` is the number of the last story of the
-/// previous page (keyset pagination stays stable while stories are published).
-pub async fn published_in_channel(
+/// Which published stories a list shows; every set field must hold.
+#[derive(Debug, Default, Clone)]
+pub struct Listing {
+    /// A channel and all its sub-channels.
+    pub channel: Option<Uuid>,
+    /// A unit and all the units below it.
+    pub unit: Option<Uuid>,
+    pub tag: Option<String>,
+    /// Stories crediting this author.
+    pub author: Option<Uuid>,
+}
+
+/// Published stories of a listing, newest first, one page at a time:
+/// `before` is the number of the last story of the previous page (keyset
+/// pagination stays stable while stories are published).
+pub async fn published(
     conn: &mut PgConnection,
-    channel_id: Uuid,
+    listing: &Listing,
     before: Option<i64>,
     limit: i64,
 ) -> sqlx::Result<Vec<ArticleListItem>> {
     sqlx::query_as(&format!(
-        "with recursive tree as (
+        "with recursive channel_tree as (
              select id from channels where id = $1
              union all
-             select c.id from channels c join tree t on c.parent_id = t.id
+             select c.id from channels c join channel_tree t on c.parent_id = t.id
+         ), unit_tree as (
+             select id from units where id = $2
+             union all
+             select u.id from units u join unit_tree t on u.parent_id = t.id
          )
          select {LIST_COLUMNS}
          from articles a join channels c on c.id = a.channel_id
          left join media m on m.id = a.cover_media_id
-         where a.status = 'published' and a.channel_id in (select id from tree)
-           and ($2::bigint is null or (a.published_at, a.number) <
-                (select published_at, number from articles where number = $2))
+         where a.status = 'published'
+           and ($1::uuid is null or a.channel_id in (select id from channel_tree))
+           and ($2::uuid is null or a.unit_id in (select id from unit_tree))
+           and ($3::text is null or exists (select 1 from article_tags at join tags t on t.id = at.tag_id
+                                           where at.article_id = a.id and t.name = $3))
+           and ($4::uuid is null or exists (select 1 from article_authors aa
+                                           where aa.article_id = a.id and aa.author_id = $4))
+           and ($5::bigint is null or (a.published_at, a.number) <
+                (select published_at, number from articles where number = $5))
          order by a.published_at desc, a.number desc
-         limit $3"
+         limit $6"
     ))
-    .bind(channel_id)
+    .bind(listing.channel)
+    .bind(listing.unit)
+    .bind(&listing.tag)
+    .bind(listing.author)
     .bind(before)
     .bind(limit)
     .fetch_all(conn)
@@ -62,7 +87,7 @@ pub async fn published_by_number(
     number: i64,
 ) -> sqlx::Result<Option<PublishedArticle>> {
     sqlx::query_as(
-        "select a.id, a.number, a.channel_id, a.title, a.kicker, a.subtitle, a.summary, a.body_html,
+        "select a.id, a.number, a.channel_id, a.unit_id, a.title, a.kicker, a.subtitle, a.summary, a.body_html,
                 a.source, u.name as unit_name,
                 a.published_at, a.view_count, a.correction_note, a.corrected_at,
                 a.responsible_editors

@@ -54,6 +54,7 @@ pub struct PublishedArticle {
     pub id: Uuid,
     pub number: i64,
     pub channel_id: Uuid,
+    pub unit_id: Uuid,
     pub title: String,
     pub kicker: String,
     pub subtitle: String,

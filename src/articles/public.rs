@@ -4,6 +4,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 use sqlx::PgPool;
+use uuid::Uuid;
 
 use super::{ArticleListItem, PublishedArticle, SanitizedHtml, db};
 use crate::channels::{self, Crumb, NavChannel};
@@ -13,7 +14,7 @@ use crate::web::layout::PublicLayout;
 use crate::web::page;
 
 const HOME_STORIES: i64 = 20;
-const CHANNEL_PAGE_SIZE: i64 = 20;
+const PAGE_SIZE: i64 = 20;
 
 /// A story in a list, ready to show.
 pub struct StoryLink {
@@ -75,6 +76,140 @@ pub struct ChannelQuery {
     before: Option<i64>,
 }
 
+/// One page of a listing and the link to the next, if there is more.
+async fn one_page(
+    conn: &mut sqlx::PgConnection,
+    listing: &db::Listing,
+    before: Option<i64>,
+    base_url: &str,
+    settings: &SiteSettings,
+) -> sqlx::Result<(Vec<StoryLink>, Option<String>)> {
+    let items = db::published(conn, listing, before, PAGE_SIZE + 1).await?;
+    let next_page = (items.len() as i64 > PAGE_SIZE)
+        .then(|| format!("{base_url}?before={}", items[PAGE_SIZE as usize - 1].number));
+    let stories = items
+        .into_iter()
+        .take(PAGE_SIZE as usize)
+        .map(|item| StoryLink::new(item, settings))
+        .collect();
+    Ok((stories, next_page))
+}
+
+#[derive(Template)]
+#[template(path = "public/listing.html")]
+struct ListingPage {
+    layout: PublicLayout,
+    kind: &'static str,
+    name: String,
+    stories: Vec<StoryLink>,
+    next_page: Option<String>,
+}
+
+async fn listing_page(
+    pool: &PgPool,
+    kind: &'static str,
+    name: String,
+    listing: db::Listing,
+    before: Option<i64>,
+    base_url: &str,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = pool.acquire().await?;
+    let layout = PublicLayout::load(&mut conn).await?;
+    let (stories, next_page) =
+        one_page(&mut conn, &listing, before, base_url, &layout.settings).await?;
+    let description = format!("{kind}：{name} - {}", layout.settings.site_name);
+    page(&ListingPage {
+        layout: layout.titled(format!("{kind}：{name}"), description),
+        kind,
+        name,
+        stories,
+        next_page,
+    })
+}
+
+/// /tags/{name}: published stories with a tag.
+pub async fn tag(
+    pool: web::Data<PgPool>,
+    name: web::Path<String>,
+    query: web::Query<ChannelQuery>,
+) -> Result<HttpResponse, AppError> {
+    let name = name.into_inner();
+    let exists: bool = sqlx::query_scalar("select exists (select 1 from tags where name = $1)")
+        .bind(&name)
+        .fetch_one(&**pool)
+        .await?;
+    if !exists {
+        return Err(AppError::NotFound);
+    }
+    let listing = db::Listing {
+        tag: Some(name.clone()),
+        ..db::Listing::default()
+    };
+    let base = tag_url(&name);
+    listing_page(&pool, "标签", name, listing, query.before, &base).await
+}
+
+/// /units/{id}: published stories of a unit and the units below it.
+pub async fn unit(
+    pool: web::Data<PgPool>,
+    id: web::Path<Uuid>,
+    query: web::Query<ChannelQuery>,
+) -> Result<HttpResponse, AppError> {
+    let name: String = sqlx::query_scalar("select name from units where id = $1")
+        .bind(*id)
+        .fetch_optional(&**pool)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let listing = db::Listing {
+        unit: Some(*id),
+        ..db::Listing::default()
+    };
+    listing_page(
+        &pool,
+        "单位",
+        name,
+        listing,
+        query.before,
+        &format!("/units/{id}"),
+    )
+    .await
+}
+
+/// /authors/{id}: published stories crediting an author.
+pub async fn author(
+    pool: web::Data<PgPool>,
+    id: web::Path<Uuid>,
+    query: web::Query<ChannelQuery>,
+) -> Result<HttpResponse, AppError> {
+    let name: String = sqlx::query_scalar("select name from authors where id = $1")
+        .bind(*id)
+        .fetch_optional(&**pool)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let listing = db::Listing {
+        author: Some(*id),
+        ..db::Listing::default()
+    };
+    listing_page(
+        &pool,
+        "作者",
+        name,
+        listing,
+        query.before,
+        &format!("/authors/{id}"),
+    )
+    .await
+}
+
+/// The URL of a tag's page (the name percent-encoded).
+pub fn tag_url(name: &str) -> String {
+    let encoded = serde_urlencoded::to_string([("", name)]).unwrap_or_default();
+    format!(
+        "/tags/{}",
+        encoded.trim_start_matches('=').replace('+', "%20")
+    )
+}
+
 #[derive(Template)]
 #[template(path = "public/channel.html")]
 struct ChannelPage {
@@ -98,21 +233,18 @@ pub async fn channel(
     let layout = PublicLayout::load(&mut conn).await?;
     let breadcrumb = channels::db::breadcrumb(&mut conn, channel.id).await?;
     let children = channels::db::children(&mut conn, channel.id).await?;
-    let items =
-        db::published_in_channel(&mut conn, channel.id, query.before, CHANNEL_PAGE_SIZE + 1)
-            .await?;
-    let next_page = (items.len() as i64 > CHANNEL_PAGE_SIZE).then(|| {
-        format!(
-            "{}?before={}",
-            channel_url(&channel.slug),
-            items[CHANNEL_PAGE_SIZE as usize - 1].number
-        )
-    });
-    let stories = items
-        .into_iter()
-        .take(CHANNEL_PAGE_SIZE as usize)
-        .map(|item| StoryLink::new(item, &layout.settings))
-        .collect();
+    let listing = db::Listing {
+        channel: Some(channel.id),
+        ..db::Listing::default()
+    };
+    let (stories, next_page) = one_page(
+        &mut conn,
+        &listing,
+        query.before,
+        &channel_url(&channel.slug),
+        &layout.settings,
+    )
+    .await?;
     let top = breadcrumb.first().map(|crumb| crumb.slug.clone());
     let description = format!("{} - {}", channel.name, layout.settings.site_name);
     page(&ChannelPage {
@@ -133,13 +265,14 @@ struct ArticlePage {
     layout: PublicLayout,
     article: PublishedArticle,
     /// 作者: the credited authors other than correspondents, with designations.
-    byline: String,
+    byline: Vec<BylinePart>,
     /// 通讯员: the credited correspondents.
-    correspondents: String,
+    correspondents: Vec<BylinePart>,
     /// The date of the last public correction (更正), when there is one.
     corrected: Option<String>,
     views: i64,
-    tags: Vec<String>,
+    /// Each tag with its page.
+    tags: Vec<(String, String)>,
     earlier: Option<db::TitleLink>,
     later: Option<db::TitleLink>,
     related: Vec<db::TitleLink>,
@@ -165,17 +298,20 @@ pub async fn article(
     let top = breadcrumb.first().map(|crumb| crumb.slug.clone());
     let published = layout.settings.format_time(article.published_at);
     let body = article.body();
-    let credits = super::store::credits(&mut conn, article.id).await?;
+    let credits = credited(&mut conn, article.id).await?;
     let (correspondents, writers): (Vec<_>, Vec<_>) = credits
         .into_iter()
-        .partition(|credit| credit.role == "通讯员");
-    let correspondents = correspondents
-        .into_iter()
-        .map(|c| c.name)
-        .collect::<Vec<_>>()
-        .join(" ");
+        .partition(|(_, role, _)| role == "通讯员");
+    let correspondents = byline_parts(correspondents, false);
     let views = db::count_view(&mut conn, article.id).await?;
-    let tags = db::tags_of(&mut conn, article.id).await?;
+    let tags = db::tags_of(&mut conn, article.id)
+        .await?
+        .into_iter()
+        .map(|tag| {
+            let url = tag_url(&tag);
+            (tag, url)
+        })
+        .collect();
     let (earlier, later) = db::neighbours(
         &mut conn,
         article.channel_id,
@@ -198,7 +334,7 @@ pub async fn article(
             .corrected_at
             .filter(|_| !article.correction_note.is_empty())
             .map(|at| layout.settings.format_date(at)),
-        byline: super::form::byline(&writers),
+        byline: byline_parts(writers, true),
         correspondents,
         layout: layout
             .titled(article.title.clone(), article.summary.clone())
@@ -208,4 +344,45 @@ pub async fn article(
         published,
         article,
     })
+}
+
+/// A piece of a public byline: a designation, or a name linking to the
+/// author's page.
+pub struct BylinePart {
+    pub text: String,
+    pub href: Option<String>,
+}
+
+async fn credited(
+    conn: &mut sqlx::PgConnection,
+    article_id: Uuid,
+) -> sqlx::Result<Vec<(Uuid, String, String)>> {
+    sqlx::query_as(
+        "select au.id, aa.role, au.name from article_authors aa join authors au on au.id = aa.author_id
+         where aa.article_id = $1 order by aa.position",
+    )
+    .bind(article_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Names with their author pages; with `designations`, each change of
+/// designation is written once before its names (本报记者 张三 李四 摄影 王五).
+fn byline_parts(credits: Vec<(Uuid, String, String)>, designations: bool) -> Vec<BylinePart> {
+    let mut parts = Vec::new();
+    let mut last_role = String::new();
+    for (id, role, name) in credits {
+        if designations && role != last_role && role != "作者" {
+            parts.push(BylinePart {
+                text: role.clone(),
+                href: None,
+            });
+        }
+        last_role = role;
+        parts.push(BylinePart {
+            text: name,
+            href: Some(format!("/authors/{id}")),
+        });
+    }
+    parts
 }

@@ -268,3 +268,55 @@ async fn the_article_page_shows_its_whole_anatomy() {
     let (_, html) = app.page(&format!("/articles/{lonely}")).await;
     assert_eq!(texts(&html, ".related .empty"), ["无相关信息"]);
 }
+
+#[tokio::test]
+async fn tag_unit_and_author_pages_list_their_stories() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let number: i64 =
+        sqlx::query_scalar("select number from articles where title like '带电作业班组%'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let (_, article) = app.page(&format!("/articles/{number}")).await;
+
+    let tag = attrs(&article, ".tags a.tag", "href")
+        .into_iter()
+        .next()
+        .unwrap();
+    let (status, html) = app.page(&tag).await;
+    assert_eq!(status, 200);
+    assert_eq!(texts(&html, "h1"), ["标签：带电作业"]);
+    assert_eq!(
+        texts(&html, ".story-title a"),
+        ["带电作业班组：在高压线上守护万家灯火"]
+    );
+
+    // 国网山东电力 holds the stories of its own and of the units below it.
+    let shandong: uuid::Uuid =
+        sqlx::query_scalar("select id from units where name = '国网山东电力'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let (_, html) = app.page(&format!("/units/{shandong}")).await;
+    let titles = texts(&html, ".story-title a");
+    assert_eq!(titles.len(), 3, "{titles:?}");
+    assert!(titles.contains(&"带电作业班组：在高压线上守护万家灯火".to_string()));
+
+    let correspondent = attrs(&article, ".correspondents a", "href");
+    assert_eq!(correspondent.len(), 1);
+    let (_, html) = app.page(&correspondent[0]).await;
+    assert_eq!(texts(&html, "h1"), ["作者：李明"]);
+    assert!(
+        texts(&html, ".story-title a")
+            .contains(&"带电作业班组：在高压线上守护万家灯火".to_string())
+    );
+
+    assert_eq!(app.page("/tags/不存在的标签").await.0, 404);
+    assert_eq!(
+        app.page("/units/00000000-0000-0000-0000-000000000000")
+            .await
+            .0,
+        404
+    );
+}
