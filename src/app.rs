@@ -96,7 +96,7 @@ impl Application {
 
 /// The route table.
 fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/", web::get().to(articles::public::home))
+    cfg.route("/", web::get().to(articles::home::home))
         .route("/channels/{slug}", web::get().to(articles::public::channel))
         .route(
             "/articles/{number}",

@@ -1,5 +1,6 @@
 //! Queries on articles.
 
+use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -188,6 +189,87 @@ pub async fn recommended(
          order by published_at desc limit $2",
     )
     .bind(except)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// A story in one of the home page's blocks.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BlockItem {
+    pub number: i64,
+    pub title: String,
+    pub summary: String,
+    pub published_at: DateTime<Utc>,
+    pub view_count: i64,
+    pub cover_id: Option<Uuid>,
+    pub cover_original_ext: Option<String>,
+    pub cover_derived_ext: Option<String>,
+    /// The top-level channel, for the per-channel blocks.
+    pub top_slug: Option<String>,
+}
+
+const BLOCK_COLUMNS: &str = "a.number, a.title, a.summary, a.published_at, a.view_count,
+     m.id as cover_id, m.original_ext as cover_original_ext, m.derived_ext as cover_derived_ext";
+
+/// The newest stories flagged `flag` (is_headline or is_recommended).
+pub async fn flagged(
+    conn: &mut PgConnection,
+    headline: bool,
+    limit: i64,
+) -> sqlx::Result<Vec<BlockItem>> {
+    sqlx::query_as(&format!(
+        "select {BLOCK_COLUMNS}, null::text as top_slug
+         from articles a left join media m on m.id = a.cover_media_id
+         where a.status = 'published' and (case when $1 then a.is_headline else a.is_recommended end)
+         order by a.published_at desc limit $2"
+    ))
+    .bind(headline)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// The latest `per` stories of each active top-level channel (its
+/// sub-channels included), in one query.
+pub async fn latest_by_top_channel(
+    conn: &mut PgConnection,
+    per: i64,
+) -> sqlx::Result<Vec<BlockItem>> {
+    sqlx::query_as(&format!(
+        "with recursive tree as (
+             select id, slug as top_slug from channels where parent_id is null and active
+             union all
+             select c.id, t.top_slug from channels c join tree t on c.parent_id = t.id where c.active
+         )
+         select number, title, summary, published_at, view_count, cover_id, cover_original_ext,
+                cover_derived_ext, top_slug
+         from (select {BLOCK_COLUMNS}, t.top_slug,
+                      row_number() over (partition by t.top_slug order by a.published_at desc, a.number desc) as rank
+               from articles a join tree t on t.id = a.channel_id
+               left join media m on m.id = a.cover_media_id
+               where a.status = 'published') ranked
+         where rank <= $1
+         order by top_slug, published_at desc"
+    ))
+    .bind(per)
+    .fetch_all(conn)
+    .await
+}
+
+/// The most-read stories among those published in the last `days` days.
+pub async fn most_read(
+    conn: &mut PgConnection,
+    days: i32,
+    limit: i64,
+) -> sqlx::Result<Vec<BlockItem>> {
+    sqlx::query_as(&format!(
+        "select {BLOCK_COLUMNS}, null::text as top_slug
+         from articles a left join media m on m.id = a.cover_media_id
+         where a.status = 'published' and a.published_at > now() - make_interval(days => $1)
+         order by a.view_count desc, a.published_at desc limit $2"
+    ))
+    .bind(days)
     .bind(limit)
     .fetch_all(conn)
     .await

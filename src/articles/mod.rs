@@ -8,6 +8,7 @@ pub mod correction;
 pub mod db;
 pub mod diff;
 pub mod form;
+pub mod home;
 pub mod public;
 pub mod show;
 pub mod store;

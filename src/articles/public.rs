@@ -13,7 +13,6 @@ use crate::settings::SiteSettings;
 use crate::web::layout::PublicLayout;
 use crate::web::page;
 
-const HOME_STORIES: i64 = 20;
 const PAGE_SIZE: i64 = 20;
 
 /// A story in a list, ready to show.
@@ -28,7 +27,7 @@ pub struct StoryLink {
 }
 
 impl StoryLink {
-    fn new(item: ArticleListItem, settings: &SiteSettings) -> Self {
+    pub fn new(item: ArticleListItem, settings: &SiteSettings) -> Self {
         StoryLink {
             cover: item.cover_thumb(),
             url: article_url(item.number),
@@ -47,28 +46,6 @@ pub fn article_url(number: i64) -> String {
 
 pub fn channel_url(slug: &str) -> String {
     format!("/channels/{slug}")
-}
-
-#[derive(Template)]
-#[template(path = "public/home.html")]
-struct HomePage {
-    layout: PublicLayout,
-    stories: Vec<StoryLink>,
-}
-
-pub async fn home(pool: web::Data<PgPool>) -> Result<HttpResponse, AppError> {
-    let mut conn = pool.acquire().await?;
-    let layout = PublicLayout::load(&mut conn).await?;
-    let items = db::latest_published(&mut conn, HOME_STORIES).await?;
-    let stories = items
-        .into_iter()
-        .map(|item| StoryLink::new(item, &layout.settings))
-        .collect();
-    let description = format!("{}：新闻、企业风采与基层动态", layout.settings.site_name);
-    page(&HomePage {
-        layout: layout.titled("首页", description),
-        stories,
-    })
 }
 
 #[derive(Deserialize)]

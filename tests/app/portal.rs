@@ -31,7 +31,7 @@ async fn an_empty_site_renders_its_layout() {
     assert_eq!(status, 200);
     assert_eq!(texts(&html, ".site-name"), ["电网新闻网"]);
     assert_eq!(texts(&html, ".channel-nav a"), ["首页"]);
-    assert_eq!(texts(&html, ".empty"), ["暂无已发布的稿件。"]);
+    assert_eq!(texts(&html, ".latest .empty"), ["暂无已发布的稿件。"]);
 }
 
 #[tokio::test]
@@ -318,5 +318,51 @@ async fn tag_unit_and_author_pages_list_their_stories() {
             .await
             .0,
         404
+    );
+}
+
+#[tokio::test]
+async fn the_home_page_has_its_headline_channels_and_rankings() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    sqlx::query("update articles set is_recommended = true where title like '苏南%'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("update articles set view_count = 9999 where title like '苏州供电%'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (status, home) = app.page("/").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        texts(&home, ".headline-title a"),
+        ["山东电网全力保障冬季电力供应"],
+        "the 头条"
+    );
+    assert_eq!(
+        texts(&home, ".recommended-slot li a"),
+        ["苏南五百千伏输变电工程全线贯通"]
+    );
+    let blocks = texts(&home, ".channel-block .block-title a:first-child");
+    assert_eq!(blocks, ["要闻", "电网", "科技", "党建"]);
+    let dianwang = texts(&home, ".channel-block:nth-child(2) .title-list a");
+    assert_eq!(
+        dianwang.len(),
+        3,
+        "stories of the sub-channels count: {dianwang:?}"
+    );
+    let week = scraper::Selector::parse(".rankings ol").unwrap();
+    let top_of_week = home
+        .select(&week)
+        .nth(1)
+        .unwrap()
+        .text()
+        .collect::<String>();
+    assert!(
+        top_of_week
+            .trim_start()
+            .starts_with("苏州供电推出“一网通办”用电服务"),
+        "{top_of_week}"
     );
 }

@@ -1,0 +1,132 @@
+//! The home page: the headline block (头条), the recommended slot, the
+//! latest stories of each top-level channel, the newest stories and the
+//! most-read lists (点击排行) of today, this week and this month.
+
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use sqlx::PgPool;
+
+use super::db::{self, BlockItem};
+use super::public::{StoryLink, article_url, channel_url};
+use crate::channels::NavChannel;
+use crate::error::AppError;
+use crate::media::{self, Size};
+use crate::settings::SiteSettings;
+use crate::web::layout::PublicLayout;
+use crate::web::page;
+
+const LATEST: i64 = 12;
+const PER_CHANNEL: i64 = 6;
+
+/// A story in a home page block, ready to show.
+pub struct Teaser {
+    pub url: String,
+    pub title: String,
+    pub summary: String,
+    pub date: String,
+    pub views: i64,
+    pub cover: Option<String>,
+}
+
+impl Teaser {
+    fn new(item: &BlockItem, settings: &SiteSettings, size: Size) -> Self {
+        let cover = match (
+            item.cover_id,
+            &item.cover_original_ext,
+            &item.cover_derived_ext,
+        ) {
+            (Some(id), Some(original), Some(derived)) => {
+                Some(media::url(id, size, derived, original))
+            }
+            _ => None,
+        };
+        Teaser {
+            url: article_url(item.number),
+            title: item.title.clone(),
+            summary: item.summary.clone(),
+            date: settings.format_date(item.published_at),
+            views: item.view_count,
+            cover,
+        }
+    }
+}
+
+pub struct ChannelBlock {
+    pub name: String,
+    pub url: String,
+    pub stories: Vec<Teaser>,
+}
+
+pub struct Ranking {
+    pub label: &'static str,
+    pub stories: Vec<Teaser>,
+}
+
+#[derive(Template)]
+#[template(path = "public/home.html")]
+struct HomePage {
+    layout: PublicLayout,
+    headline: Option<Teaser>,
+    more_headlines: Vec<Teaser>,
+    recommended: Vec<Teaser>,
+    latest: Vec<StoryLink>,
+    channels: Vec<ChannelBlock>,
+    rankings: Vec<Ranking>,
+}
+
+pub async fn home(pool: web::Data<PgPool>) -> Result<HttpResponse, AppError> {
+    let mut conn = pool.acquire().await?;
+    let layout = PublicLayout::load(&mut conn).await?;
+    let settings = &layout.settings;
+    let mut headlines = db::flagged(&mut conn, true, 4).await?.into_iter();
+    let headline = headlines
+        .next()
+        .map(|item| Teaser::new(&item, settings, Size::Display));
+    let more_headlines = headlines
+        .map(|item| Teaser::new(&item, settings, Size::Thumb))
+        .collect();
+    let recommended = db::flagged(&mut conn, false, 6)
+        .await?
+        .iter()
+        .map(|item| Teaser::new(item, settings, Size::Thumb))
+        .collect();
+    let latest = db::latest_published(&mut conn, LATEST)
+        .await?
+        .into_iter()
+        .map(|item| StoryLink::new(item, settings))
+        .collect();
+    let by_channel = db::latest_by_top_channel(&mut conn, PER_CHANNEL).await?;
+    let channels = layout
+        .nav
+        .iter()
+        .map(|NavChannel { name, slug }| ChannelBlock {
+            name: name.clone(),
+            url: channel_url(slug),
+            stories: by_channel
+                .iter()
+                .filter(|item| item.top_slug.as_deref() == Some(slug.as_str()))
+                .map(|item| Teaser::new(item, settings, Size::Thumb))
+                .collect(),
+        })
+        .filter(|block| !block.stories.is_empty())
+        .collect();
+    let mut rankings = Vec::new();
+    for (label, days) in [("今日", 1), ("本周", 7), ("本月", 30)] {
+        let stories = db::most_read(&mut conn, days, 10)
+            .await?
+            .iter()
+            .map(|item| Teaser::new(item, settings, Size::Thumb))
+            .collect();
+        rankings.push(Ranking { label, stories });
+    }
+    let description = format!("{}：新闻、企业风采与基层动态", settings.site_name);
+    page(&HomePage {
+        layout: layout.titled("首页", description),
+        headline,
+        more_headlines,
+        recommended,
+        latest,
+        channels,
+        rankings,
+    })
+}
