@@ -14,7 +14,7 @@ use crate::articles;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::secret::SecretKey;
-use crate::web::{assets, csrf, health, telemetry};
+use crate::web::{assets, csrf, health, telemetry, variant};
 use crate::{audit, auth, channels, media, notifications, settings, units, users, workflow};
 
 /// Largest url-encoded form body (an article with a long body fits).
@@ -51,6 +51,7 @@ impl Application {
         });
         let mut server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(variant::variants))
                 .wrap(from_fn(csrf::protect))
                 .wrap(from_fn(telemetry::request_id_header))
                 .wrap(metrics.clone())

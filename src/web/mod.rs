@@ -7,6 +7,7 @@ pub mod csrf;
 pub mod health;
 pub mod layout;
 pub mod telemetry;
+pub mod variant;
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;

@@ -366,3 +366,55 @@ async fn the_home_page_has_its_headline_channels_and_rankings() {
         "{top_of_week}"
     );
 }
+
+#[tokio::test]
+async fn every_public_page_has_a_traditional_twin() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    sqlx::query(
+        "update articles set title = '国家干部的头发与皇后的一只猫' where title like '党员服务队%'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let (_, simplified) = app.page("/").await;
+    assert_eq!(
+        attrs(&simplified, "a.variant-switch", "href"),
+        ["/zh-hant/"]
+    );
+    assert_eq!(
+        attrs(&simplified, "link[hreflang='zh-Hant']", "href"),
+        ["/zh-hant/"]
+    );
+
+    let (status, home) = app.page("/zh-hant/").await;
+    assert_eq!(status, 200);
+    assert_eq!(texts(&home, ".site-name"), ["電網新聞網"]);
+    assert_eq!(attrs(&home, "html", "lang"), ["zh-Hant"]);
+    assert_eq!(attrs(&home, "a.variant-switch", "href"), ["/"]);
+    assert!(
+        attrs(&home, ".channel-nav a", "href").contains(&"/zh-hant/channels/yaowen".to_string())
+    );
+    let css = attrs(&home, "link[rel=stylesheet]", "href");
+    assert!(css[0].starts_with("/static/"), "files are shared: {css:?}");
+    assert!(texts(&home, ".story-title a").contains(&"國家幹部的頭髮與皇后的一隻貓".to_string()));
+
+    let number: i64 =
+        sqlx::query_scalar("select number from articles where title like '国家干部%'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let (status, article) = app.page(&format!("/zh-hant/articles/{number}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        texts(&article, "h1.title"),
+        ["國家幹部的頭髮與皇后的一隻貓"]
+    );
+    assert_eq!(
+        attrs(&article, "a.variant-switch", "href"),
+        [format!("/articles/{number}")]
+    );
+    let (status, missing) = app.page("/zh-hant/no-such-page").await;
+    assert_eq!(status, 404);
+    assert_eq!(texts(&missing, "h1"), ["頁面不存在"]);
+}

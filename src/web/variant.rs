@@ -1,0 +1,167 @@
+//! 简 / 繁: every public page also exists in Traditional Chinese under the
+//! `/zh-hant` prefix. The page is rendered once, in Simplified Chinese, and
+//! converted on the way out by a phrase-level converter built on OpenCC's
+//! dictionaries (hanconv, Taiwan standard characters without Taiwan
+//! vocabulary); its internal links stay in the variant. Every public page
+//! gets the switch link and hreflang alternates.
+
+use actix_web::body::{BoxBody, MessageBody, to_bytes};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Uri;
+use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage};
+
+pub const PREFIX: &str = "/zh-hant";
+/// Where the layout asks for the switch link and the alternates.
+pub const SWITCH_SLOT: &str = "<!--variant-switch-->";
+pub const ALTERNATES_SLOT: &str = "<!--variant-alternates-->";
+
+/// Which script a page is served in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    Simplified,
+    Traditional,
+}
+
+/// Paths that have no Traditional twin (the backend, files, probes).
+fn untouched(path: &str) -> bool {
+    [
+        "/admin",
+        "/static/",
+        "/media/",
+        "/healthz",
+        "/metrics",
+        "/favicon.ico",
+    ]
+    .iter()
+    .any(|prefix| path.starts_with(prefix))
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Converts a rendered Simplified page into its Traditional twin.
+pub fn to_traditional(html: &str) -> String {
+    let converted = hanconv::s2tw(html).replacen("lang=\"zh-CN\"", "lang=\"zh-Hant\"", 1);
+    let linked = converted.replace("href=\"/", &format!("href=\"{PREFIX}/"));
+    ["static/", "media/", "admin", "favicon.ico"]
+        .iter()
+        .fold(linked, |html, keep| {
+            html.replace(
+                &format!("href=\"{PREFIX}/{keep}"),
+                &format!("href=\"/{keep}"),
+            )
+        })
+}
+
+/// Fills the layout's slots with the switch link and the alternates.
+fn fill_slots(html: &str, plain_path: &str, variant: Variant) -> String {
+    let simplified = escape(plain_path);
+    let traditional = escape(&format!("{PREFIX}{plain_path}"));
+    let switch = match variant {
+        Variant::Simplified => format!(
+            "<a class=\"variant-switch\" href=\"{traditional}\" hreflang=\"zh-Hant\" lang=\"zh-Hant\">繁體</a>"
+        ),
+        Variant::Traditional => format!(
+            "<a class=\"variant-switch\" href=\"{simplified}\" hreflang=\"zh-CN\" lang=\"zh-CN\">简体</a>"
+        ),
+    };
+    let alternates = format!(
+        "<link rel=\"alternate\" hreflang=\"zh-CN\" href=\"{simplified}\">\
+         <link rel=\"alternate\" hreflang=\"zh-Hant\" href=\"{traditional}\">"
+    );
+    html.replacen(SWITCH_SLOT, &switch, 1)
+        .replacen(ALTERNATES_SLOT, &alternates, 1)
+}
+
+/// The middleware: serves `/zh-hant/...` from the Simplified route and
+/// converts the page; fills the switch slots of every public page.
+pub async fn variants(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let path = req.path().to_owned();
+    if untouched(&path) {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
+    let variant = if path == PREFIX || path.starts_with(&format!("{PREFIX}/")) {
+        Variant::Traditional
+    } else {
+        Variant::Simplified
+    };
+    let plain_path = match variant {
+        Variant::Traditional => match &path[PREFIX.len()..] {
+            "" => "/".to_owned(),
+            rest => rest.to_owned(),
+        },
+        Variant::Simplified => path.clone(),
+    };
+    if variant == Variant::Traditional {
+        let query = req.query_string().to_owned();
+        let target = if query.is_empty() {
+            plain_path.clone()
+        } else {
+            format!("{plain_path}?{query}")
+        };
+        if let Ok(uri) = target.parse::<Uri>() {
+            req.match_info_mut().get_mut().update(&uri);
+            req.head_mut().uri = uri;
+        }
+        req.extensions_mut().insert(variant);
+    }
+    let response = next.call(req).await?;
+    let is_html = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/html"));
+    if !is_html {
+        return Ok(response.map_into_boxed_body());
+    }
+    let (request, response) = response.into_parts();
+    let (mut head, body) = response.into_parts();
+    let bytes = to_bytes(body)
+        .await
+        .map_err(|_| actix_web::error::ErrorInternalServerError("body"))?;
+    let html = String::from_utf8_lossy(&bytes);
+    // Slots are filled after conversion: their links name both variants.
+    let html = match variant {
+        Variant::Traditional => fill_slots(&to_traditional(&html), &plain_path, variant),
+        Variant::Simplified => fill_slots(&html, &plain_path, variant),
+    };
+    head.headers_mut().remove(CONTENT_LENGTH);
+    head.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    let response = head.set_body(BoxBody::new(html));
+    Ok(ServiceResponse::new(request, response))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_classic_phrase_traps_convert_correctly() {
+        let converted = to_traditional("国家干部的头发，皇后养了一只猫，电网发展");
+        assert_eq!(converted, "國家幹部的頭髮，皇后養了一隻貓，電網發展");
+    }
+
+    #[test]
+    fn internal_links_stay_in_the_variant_but_files_do_not() {
+        let html = r#"<a href="/channels/yaowen">要闻</a><link href="/static/x/css/site.css"><img src="/media/a.jpg"><a href="/admin">后台</a>"#;
+        let converted = to_traditional(html);
+        assert!(
+            converted.contains(r#"href="/zh-hant/channels/yaowen""#),
+            "{converted}"
+        );
+        assert!(converted.contains(r#"href="/static/x/css/site.css""#));
+        assert!(converted.contains(r#"href="/admin""#));
+    }
+}
