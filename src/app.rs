@@ -103,6 +103,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
             "/articles/{number}",
             web::get().to(articles::public::article),
         )
+        .route("/feed.xml", web::get().to(articles::feeds::feed))
+        .route("/sitemap.xml", web::get().to(articles::feeds::sitemap))
         .route("/tags/{name}", web::get().to(articles::public::tag))
         .route("/units/{id}", web::get().to(articles::public::unit))
         .route("/authors/{id}", web::get().to(articles::public::author))

@@ -7,6 +7,7 @@ pub mod body;
 pub mod correction;
 pub mod db;
 pub mod diff;
+pub mod feeds;
 pub mod form;
 pub mod home;
 pub mod public;

@@ -418,3 +418,31 @@ async fn every_public_page_has_a_traditional_twin() {
     assert_eq!(status, 404);
     assert_eq!(texts(&missing, "h1"), ["頁面不存在"]);
 }
+
+#[tokio::test]
+async fn the_feed_and_the_sitemap_list_published_stories_escaped() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    sqlx::query("update articles set title = '电网<建设> & 安全' where title like '苏南%'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let response = app.get("/feed.xml").await;
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/xml; charset=utf-8"
+    );
+    let feed = response.text().await.unwrap();
+    assert_eq!(feed.matches("<item>").count(), 6, "published stories only");
+    assert!(
+        feed.contains("电网&#60;建设&#62; &#38; 安全")
+            || feed.contains("电网&lt;建设&gt; &amp; 安全"),
+        "{feed}"
+    );
+    assert!(
+        !feed.contains("带电作业中心开展冬季安全培训"),
+        "drafts stay out"
+    );
+    let sitemap = app.get("/sitemap.xml").await.text().await.unwrap();
+    assert_eq!(sitemap.matches("<url>").count(), 7, "home and six stories");
+}
