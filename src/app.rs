@@ -15,7 +15,9 @@ use crate::config::Config;
 use crate::error::AppError;
 use crate::secret::SecretKey;
 use crate::web::{assets, csrf, health, telemetry, variant};
-use crate::{audit, auth, channels, media, notifications, settings, units, users, workflow};
+use crate::{
+    audit, auth, channels, media, notifications, settings, topics, units, users, workflow,
+};
 
 /// Largest url-encoded form body (an article with a long body fits).
 const FORM_LIMIT: usize = 256 * 1024;
@@ -105,6 +107,19 @@ fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/feed.xml", web::get().to(articles::feeds::feed))
         .route("/sitemap.xml", web::get().to(articles::feeds::sitemap))
+        .route("/topics/{slug}", web::get().to(topics::show))
+        .route("/admin/topics", web::get().to(topics::admin::index))
+        .route("/admin/topics", web::post().to(topics::admin::create))
+        .route("/admin/topics/{id}", web::get().to(topics::admin::edit))
+        .route("/admin/topics/{id}", web::post().to(topics::admin::update))
+        .route(
+            "/admin/topics/{id}/stories",
+            web::post().to(topics::admin::add_story),
+        )
+        .route(
+            "/admin/topics/{id}/stories/{article}",
+            web::post().to(topics::admin::arrange),
+        )
         .route("/tags/{name}", web::get().to(articles::public::tag))
         .route("/units/{id}", web::get().to(articles::public::unit))
         .route("/authors/{id}", web::get().to(articles::public::author))

@@ -13,6 +13,7 @@ pub mod notifications;
 pub mod secret;
 pub mod seed;
 pub mod settings;
+pub mod topics;
 pub mod tree;
 pub mod units;
 pub mod users;

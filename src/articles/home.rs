@@ -72,6 +72,7 @@ struct HomePage {
     latest: Vec<StoryLink>,
     channels: Vec<ChannelBlock>,
     rankings: Vec<Ranking>,
+    topics: Vec<crate::topics::Topic>,
 }
 
 pub async fn home(pool: web::Data<PgPool>) -> Result<HttpResponse, AppError> {
@@ -119,6 +120,11 @@ pub async fn home(pool: web::Data<PgPool>) -> Result<HttpResponse, AppError> {
             .collect();
         rankings.push(Ranking { label, stories });
     }
+    let topics = crate::topics::list(&mut conn, true)
+        .await?
+        .into_iter()
+        .take(6)
+        .collect();
     let description = format!("{}：新闻、企业风采与基层动态", settings.site_name);
     page(&HomePage {
         layout: layout.titled("首页", description),
@@ -128,5 +134,6 @@ pub async fn home(pool: web::Data<PgPool>) -> Result<HttpResponse, AppError> {
         latest,
         channels,
         rankings,
+        topics,
     })
 }

@@ -61,6 +61,8 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("channel.activate", "启用栏目"),
     ("channel.delete", "删除栏目"),
     ("article.placement", "设置头条推荐"),
+    ("topic.create", "创建专题"),
+    ("topic.update", "修改专题"),
     ("settings.update", "修改站点设置"),
 ];
 

@@ -71,6 +71,7 @@ const ADMIN_NAV: &[(&str, &str, Permission)] = &[
     ("工作台", "/admin", Permission::UseBackend),
     ("稿件", "/admin/articles", Permission::UseBackend),
     ("图片库", "/admin/media", Permission::WriteArticles),
+    ("专题", "/admin/topics", Permission::PublishArticles),
     ("用户管理", "/admin/users", Permission::ManageUsers),
     ("登录锁定", "/admin/users/locks", Permission::ManageUsers),
     ("单位管理", "/admin/units", Permission::ManageUnits),

@@ -446,3 +446,88 @@ async fn the_feed_and_the_sitemap_list_published_stories_escaped() {
     let sitemap = app.get("/sitemap.xml").await.text().await.unwrap();
     assert_eq!(sitemap.matches("<url>").count(), 7, "home and six stories");
 }
+
+#[tokio::test]
+async fn chief_editors_curate_special_topics_in_their_order() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let numbers: Vec<i64> = sqlx::query_scalar(
+        "select number from articles where title like '山东电网%' or title like '苏南%' order by title",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let editor = app.other_client();
+    editor.login_as("editor_a", "editor").await;
+    assert_eq!(
+        editor
+            .post(
+                "/admin/topics",
+                &[("title", "迎峰度冬"), ("slug", "dudong")]
+            )
+            .await
+            .status()
+            .as_u16(),
+        403
+    );
+
+    app.login_as("chief", "chief_editor").await;
+    let response = app
+        .post(
+            "/admin/topics",
+            &[("title", "迎峰度冬保供电"), ("slug", "dudong")],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 303);
+    let edit = crate::helpers::location(&response);
+    let (status, html) = app
+        .post_page("/admin/topics", &[("title", "重复"), ("slug", "dudong")])
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(texts(&html, ".alert.error"), ["专题标识已被使用。"]);
+
+    for number in &numbers {
+        let number = number.to_string();
+        assert_eq!(
+            app.post(&format!("{edit}/stories"), &[("number", &number)])
+                .await
+                .status()
+                .as_u16(),
+            303
+        );
+    }
+    let (status, _) = app
+        .post_page(&format!("{edit}/stories"), &[("number", "999999")])
+        .await;
+    assert_eq!(status, 422);
+    let (_, public) = app.page("/topics/dudong").await;
+    let first_order = texts(&public, ".topic-stories .story-title a");
+    assert_eq!(first_order.len(), 2);
+
+    // Move the second story up: the order flips.
+    let (_, page) = app.page(&edit).await;
+    let arrange = attrs(&page, ".topic-stories form", "action");
+    let second = &arrange[3];
+    assert_eq!(
+        app.post(second, &[("action", "up")])
+            .await
+            .status()
+            .as_u16(),
+        303
+    );
+    let (_, public) = app.page("/topics/dudong").await;
+    let flipped = texts(&public, ".topic-stories .story-title a");
+    assert_eq!(flipped, [first_order[1].clone(), first_order[0].clone()]);
+    let (_, home) = app.page("/").await;
+    assert_eq!(texts(&home, ".topics li a"), ["迎峰度冬保供电"]);
+
+    // A topic taken offline disappears for readers.
+    assert_eq!(
+        app.post(&edit, &[("title", "迎峰度冬保供电"), ("slug", "dudong")])
+            .await
+            .status()
+            .as_u16(),
+        303
+    );
+    assert_eq!(app.page("/topics/dudong").await.0, 404);
+}
