@@ -16,7 +16,7 @@ use crate::error::AppError;
 use crate::secret::SecretKey;
 use crate::web::{assets, csrf, health, telemetry, variant};
 use crate::{
-    audit, auth, channels, media, notifications, settings, topics, units, users, workflow,
+    audit, auth, channels, media, notifications, search, settings, topics, units, users, workflow,
 };
 
 /// Largest url-encoded form body (an article with a long body fits).
@@ -108,6 +108,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/feed.xml", web::get().to(articles::feeds::feed))
         .route("/sitemap.xml", web::get().to(articles::feeds::sitemap))
         .route("/topics/{slug}", web::get().to(topics::show))
+        .route("/search", web::get().to(search::search))
         .route("/admin/topics", web::get().to(topics::admin::index))
         .route("/admin/topics", web::post().to(topics::admin::create))
         .route("/admin/topics/{id}", web::get().to(topics::admin::edit))

@@ -10,6 +10,7 @@ pub mod db;
 pub mod error;
 pub mod media;
 pub mod notifications;
+pub mod search;
 pub mod secret;
 pub mod seed;
 pub mod settings;

@@ -69,6 +69,10 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
             let logins = seed::seed_demo(&pool).await?;
             print_logins(&logins);
         }
+        let indexed = newsdesk::search::backfill(&pool).await?;
+        if indexed > 0 {
+            tracing::info!(indexed, "indexed stories for search");
+        }
         tokio::spawn(newsdesk::workflow::db::run_scheduler(
             pool.clone(),
             std::time::Duration::from_secs(15),

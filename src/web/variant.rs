@@ -48,7 +48,9 @@ fn escape(text: &str) -> String {
 /// Converts a rendered Simplified page into its Traditional twin.
 pub fn to_traditional(html: &str) -> String {
     let converted = hanconv::s2tw(html).replacen("lang=\"zh-CN\"", "lang=\"zh-Hant\"", 1);
-    let linked = converted.replace("href=\"/", &format!("href=\"{PREFIX}/"));
+    let linked = converted
+        .replace("href=\"/", &format!("href=\"{PREFIX}/"))
+        .replace("action=\"/search", &format!("action=\"{PREFIX}/search"));
     ["static/", "media/", "admin", "favicon.ico"]
         .iter()
         .fold(linked, |html, keep| {

@@ -531,3 +531,52 @@ async fn chief_editors_curate_special_topics_in_their_order() {
     );
     assert_eq!(app.page("/topics/dudong").await.0, 404);
 }
+
+#[tokio::test]
+async fn readers_find_published_stories_by_words_in_either_script() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let (status, html) = app.page("/search?q=故障自愈").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        texts(&html, ".search-results .story-title a"),
+        ["配电网故障自愈技术在杭州全面推广"]
+    );
+    assert!(
+        !texts(&html, ".snippet mark").is_empty(),
+        "the words are marked in the snippet"
+    );
+
+    let (_, traditional) = app.page("/search?q=故障自癒").await;
+    assert_eq!(
+        texts(&traditional, ".search-results .story-title a"),
+        ["配电网故障自愈技术在杭州全面推广"]
+    );
+
+    let (_, drafts) = app.page("/search?q=安全培训").await;
+    assert!(
+        !texts(&drafts, ".search-results .story-title a")
+            .contains(&"带电作业中心开展冬季安全培训".to_string()),
+        "drafts are not found"
+    );
+    let (_, nothing) = app.page("/search?q=火星探测").await;
+    assert_eq!(
+        texts(&nothing, ".empty"),
+        ["没有找到与“火星探测”相关的稿件。"]
+    );
+
+    // Stories stored before search existed are indexed at start-up.
+    sqlx::query("update articles set search_vector = null")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(newsdesk::search::backfill(&app.pool).await.unwrap(), 13);
+    let (_, again) = app.page("/search?q=故障自愈").await;
+    assert_eq!(
+        texts(&again, ".search-results .story-title a").len(),
+        1,
+        "backfilled"
+    );
+    let (status, _) = app.page("/zh-hant/search?q=電網").await;
+    assert_eq!(status, 200);
+}
