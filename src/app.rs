@@ -1,6 +1,8 @@
 //! The application: shared state, the one route table, and the HTTP server.
 
 use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::{Compress, DefaultHeaders, from_fn};
@@ -11,9 +13,11 @@ use sqlx::PgPool;
 use tracing_actix_web::TracingLogger;
 
 use crate::articles;
+use crate::articles::views::ViewCounter;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::secret::SecretKey;
+use crate::web::cache::{self, PageCache};
 use crate::web::{assets, csrf, health, telemetry, variant};
 use crate::{
     audit, auth, channels, media, notifications, search, settings, topics, units, users, workflow,
@@ -35,6 +39,8 @@ pub struct AppState {
 pub struct Application {
     port: u16,
     server: Server,
+    pool: PgPool,
+    views: web::Data<ViewCounter>,
 }
 
 impl Application {
@@ -45,15 +51,27 @@ impl Application {
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let port = listener.local_addr()?.port();
         let metrics = metrics()?;
+        let cache = Arc::new(PageCache::new(config.page_cache_mb * 1024 * 1024));
+        tokio::spawn(cache::listen(pool.clone(), cache.clone()));
+        let views = web::Data::new(ViewCounter::default());
+        tokio::spawn(articles::views::run_flusher(
+            pool.clone(),
+            views.clone().into_inner(),
+            Duration::from_secs(config.view_flush_seconds.max(1)),
+        ));
+        let cache = web::Data::from(cache);
+        let stopped_pool = pool.clone();
         let pool = web::Data::new(pool);
         let state = web::Data::new(AppState {
             secret,
             trust_proxy: config.trust_proxy,
             media_dir: config.data_dir.join("media"),
         });
+        let counter = views.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(variant::variants))
+                .wrap(from_fn(cache::serve))
                 .wrap(from_fn(csrf::protect))
                 .wrap(from_fn(telemetry::request_id_header))
                 .wrap(metrics.clone())
@@ -62,6 +80,8 @@ impl Application {
                 .wrap(TracingLogger::<telemetry::RequestSpan>::new())
                 .app_data(pool.clone())
                 .app_data(state.clone())
+                .app_data(cache.clone())
+                .app_data(counter.clone())
                 .app_data(
                     web::QueryConfig::default().error_handler(|_, _| AppError::NotFound.into()),
                 )
@@ -84,6 +104,8 @@ impl Application {
         Ok(Application {
             port,
             server: server.run(),
+            pool: stopped_pool,
+            views,
         })
     }
 
@@ -91,9 +113,14 @@ impl Application {
         self.port
     }
 
-    /// Serves until Ctrl-C or SIGTERM, then lets in-flight requests finish.
+    /// Serves until Ctrl-C or SIGTERM, then lets in-flight requests finish
+    /// and writes the view counts still in memory.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        if let Err(error) = self.views.flush(&self.pool).await {
+            tracing::warn!(%error, "could not write the last view counts");
+        }
+        served
     }
 }
 

@@ -107,6 +107,24 @@ pub struct Config {
     )]
     pub shutdown_timeout: u64,
 
+    /// Memory for rendered public pages, in MiB (0 turns the page cache off).
+    #[arg(
+        long,
+        env = "NEWSDESK_PAGE_CACHE_MB",
+        default_value_t = 64,
+        global = true
+    )]
+    pub page_cache_mb: usize,
+
+    /// Seconds between writes of the view counts counted in memory.
+    #[arg(
+        long,
+        env = "NEWSDESK_VIEW_FLUSH_SECONDS",
+        default_value_t = 5,
+        global = true
+    )]
+    pub view_flush_seconds: u64,
+
     /// Log filter in tracing's env-filter syntax, e.g. `info,sqlx=warn`.
     #[arg(
         long,

@@ -107,16 +107,6 @@ pub struct TitleLink {
     pub title: String,
 }
 
-/// Counts a reading and returns the new count.
-pub async fn count_view(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "update articles set view_count = view_count + 1 where id = $1 returning view_count",
-    )
-    .bind(id)
-    .fetch_one(conn)
-    .await
-}
-
 pub async fn tags_of(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar(
         "select t.name from article_tags at join tags t on t.id = at.tag_id
@@ -157,21 +147,43 @@ pub async fn neighbours(
     Ok((earlier, later))
 }
 
-/// Published stories sharing the most tags with `id`, newest first among equals.
+/// Published stories related to `id` (相关阅读): those sharing its tags
+/// (each shared tag weighs most) and those whose text shares the words of
+/// its title (`words`, see `search::similarity_query`), ranked by both, then
+/// newest first. Each tag and the text search contribute a bounded set of
+/// candidates, so popular tags and frequent words stay cheap.
 pub async fn related(
     conn: &mut PgConnection,
     id: Uuid,
+    words: Option<&str>,
     limit: i64,
 ) -> sqlx::Result<Vec<TitleLink>> {
     sqlx::query_as(
-        "select a.number, a.title from article_tags mine
-         join article_tags other on other.tag_id = mine.tag_id and other.article_id <> mine.article_id
-         join articles a on a.id = other.article_id and a.status = 'published'
-         where mine.article_id = $1
-         group by a.id, a.number, a.title, a.published_at
-         order by count(*) desc, a.published_at desc limit $2",
+        "with tagged as (
+             select other.article_id as id, count(*)::float8 as score
+             from article_tags mine
+             cross join lateral (select article_id from article_tags t
+                                 where t.tag_id = mine.tag_id and t.article_id <> mine.article_id
+                                 limit 500) other
+             where mine.article_id = $1
+             group by other.article_id
+         ), worded as (
+             select c.id, ts_rank(c.search_vector, to_tsquery('simple', $2)) as score
+             from (select a.id, a.search_vector from articles a
+                   where $2::text is not null and a.status = 'published' and a.id <> $1
+                     and a.search_vector @@ to_tsquery('simple', $2)
+                   order by a.published_at desc limit 200) c
+         ), scored as (
+             select id, sum(score) as score
+             from (select id, score from tagged union all select id, score from worded) s
+             group by id
+         )
+         select a.number, a.title from scored
+         join articles a on a.id = scored.id and a.status = 'published'
+         order by scored.score desc, a.published_at desc limit $3",
     )
     .bind(id)
+    .bind(words)
     .bind(limit)
     .fetch_all(conn)
     .await
@@ -257,19 +269,25 @@ pub async fn latest_by_top_channel(
     .await
 }
 
-/// The most-read stories among those published in the last `days` days.
+/// The most-read stories of the last `days` days (today counting as one),
+/// by the readings counted on those days in the site's time zone; the
+/// count shown is that of the period.
 pub async fn most_read(
     conn: &mut PgConnection,
-    days: i32,
+    since: chrono::NaiveDate,
     limit: i64,
 ) -> sqlx::Result<Vec<BlockItem>> {
-    sqlx::query_as(&format!(
-        "select {BLOCK_COLUMNS}, null::text as top_slug
-         from articles a left join media m on m.id = a.cover_media_id
-         where a.status = 'published' and a.published_at > now() - make_interval(days => $1)
-         order by a.view_count desc, a.published_at desc limit $2"
-    ))
-    .bind(days)
+    sqlx::query_as(
+        "select a.number, a.title, a.summary, a.published_at, v.views as view_count,
+                m.id as cover_id, m.original_ext as cover_original_ext,
+                m.derived_ext as cover_derived_ext, null::text as top_slug
+         from (select article_id, sum(views)::bigint as views from article_views
+               where day >= $1 group by article_id) v
+         join articles a on a.id = v.article_id and a.status = 'published'
+         left join media m on m.id = a.cover_media_id
+         order by v.views desc, a.published_at desc limit $2",
+    )
+    .bind(since)
     .bind(limit)
     .fetch_all(conn)
     .await

@@ -111,9 +111,13 @@ pub async fn home(pool: web::Data<PgPool>) -> Result<HttpResponse, AppError> {
         })
         .filter(|block| !block.stories.is_empty())
         .collect();
+    let today = chrono::Utc::now()
+        .with_timezone(&settings.time_zone)
+        .date_naive();
     let mut rankings = Vec::new();
-    for (label, days) in [("今日", 1), ("本周", 7), ("本月", 30)] {
-        let stories = db::most_read(&mut conn, days, 10)
+    for (label, days) in [("今日", 0), ("本周", 6), ("本月", 29)] {
+        let since = today - chrono::Days::new(days);
+        let stories = db::most_read(&mut conn, since, 10)
             .await?
             .iter()
             .map(|item| Teaser::new(item, settings, Size::Thumb))

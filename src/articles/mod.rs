@@ -13,6 +13,7 @@ pub mod home;
 pub mod public;
 pub mod show;
 pub mod store;
+pub mod views;
 
 pub use body::SanitizedHtml;
 

@@ -247,6 +247,8 @@ struct ArticlePage {
     correspondents: Vec<BylinePart>,
     /// The date of the last public correction (更正), when there is one.
     corrected: Option<String>,
+    /// The count when the page was rendered; the page cache fills in the
+    /// current one.
     views: i64,
     /// Each tag with its page.
     tags: Vec<(String, String)>,
@@ -280,7 +282,7 @@ pub async fn article(
         .into_iter()
         .partition(|(_, role, _)| role == "通讯员");
     let correspondents = byline_parts(correspondents, false);
-    let views = db::count_view(&mut conn, article.id).await?;
+    let views = article.view_count;
     let tags = db::tags_of(&mut conn, article.id)
         .await?
         .into_iter()
@@ -296,7 +298,8 @@ pub async fn article(
         article.number,
     )
     .await?;
-    let related = db::related(&mut conn, article.id, 6).await?;
+    let similar = crate::search::similarity_query(&article.title);
+    let related = db::related(&mut conn, article.id, similar.as_deref(), 6).await?;
     let recommended = db::recommended(&mut conn, article.id, 6).await?;
     let spoken = format!("{}。{}", article.title, body.plain_text());
     page(&ArticlePage {

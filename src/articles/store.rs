@@ -103,7 +103,7 @@ pub async fn insert(
     .fetch_one(&mut *conn)
     .await?;
     replace_details(conn, id, input).await?;
-    crate::search::index(conn, id, &input.title, &input.body_text).await?;
+    crate::search::index(conn, id, &input.title, &input.summary, &input.body_text).await?;
     Ok(id)
 }
 
@@ -140,7 +140,7 @@ pub async fn update(
     .await?;
     if new_version.is_some() {
         replace_details(conn, id, input).await?;
-        crate::search::index(conn, id, &input.title, &input.body_text).await?;
+        crate::search::index(conn, id, &input.title, &input.summary, &input.body_text).await?;
     }
     Ok(new_version)
 }

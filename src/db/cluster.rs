@@ -24,6 +24,8 @@ const MAX_SOCKET_PATH: usize = 107;
 pub struct PgBinaries {
     initdb: PathBuf,
     pg_ctl: PathBuf,
+    /// Whether the pg_stat_statements module is installed beside them.
+    stat_statements: bool,
 }
 
 impl PgBinaries {
@@ -45,6 +47,10 @@ impl PgBinaries {
             .map(|dir| PgBinaries {
                 initdb: dir.join("initdb"),
                 pg_ctl: dir.join("pg_ctl"),
+                stat_statements: std::fs::canonicalize(dir.join("pg_ctl")).is_ok_and(|real| {
+                    real.with_file_name("../lib/pg_stat_statements.so")
+                        .is_file()
+                }),
             })
             .context(
                 "PostgreSQL server programs (initdb, pg_ctl) not found: install PostgreSQL \
@@ -202,10 +208,15 @@ impl PrivateCluster {
             tracing::warn!("adopting a PostgreSQL server left running by an earlier run");
             return Ok(());
         }
-        let options = format!(
+        let mut options = format!(
             "-c listen_addresses='' -c unix_socket_directories='{}' -c unix_socket_permissions=0700",
             self.socket_dir().display()
         );
+        // Statement statistics, for finding slow or repeated queries
+        // (`create extension pg_stat_statements` in a database to read them).
+        if self.bins.stat_statements {
+            options.push_str(" -c shared_preload_libraries=pg_stat_statements");
+        }
         let output = self
             .command(&self.bins.pg_ctl)
             .arg("start")

@@ -43,6 +43,23 @@ pub fn words(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// A query matching stories that share any of the distinctive words (two
+/// characters or more, not numbers) of `title`, for 相关阅读; None when the
+/// title has none.
+pub fn similarity_query(title: &str) -> Option<String> {
+    let mut found: Vec<String> = Vec::new();
+    for word in words(title) {
+        if word.chars().count() >= 2
+            && !word.chars().all(|c| c.is_ascii_digit())
+            && !found.contains(&word)
+        {
+            found.push(word);
+        }
+    }
+    found.truncate(MAX_QUERY_WORDS);
+    (!found.is_empty()).then(|| found.join(" | "))
+}
+
 /// The words a query asks for (each must occur), from Simplified or
 /// Traditional input.
 pub fn query_words(query: &str) -> Vec<String> {
@@ -63,13 +80,17 @@ pub fn query_words(query: &str) -> Vec<String> {
     found
 }
 
-/// (Re)computes the search vector of one story.
+/// (Re)computes the search vector of one story: the title weighs most,
+/// the summary and the body count alike.
 pub async fn index(
     conn: &mut PgConnection,
     id: Uuid,
     title: &str,
+    summary: &str,
     body_text: &str,
 ) -> sqlx::Result<()> {
+    let mut text = words(summary);
+    text.extend(words(body_text));
     sqlx::query(
         "update articles set search_vector =
              setweight(to_tsvector('simple', $2), 'A') || setweight(to_tsvector('simple', $3), 'B')
@@ -77,7 +98,7 @@ pub async fn index(
     )
     .bind(id)
     .bind(words(title).join(" "))
-    .bind(words(body_text).join(" "))
+    .bind(text.join(" "))
     .execute(conn)
     .await?;
     Ok(())
@@ -89,8 +110,8 @@ pub async fn backfill(pool: &PgPool) -> sqlx::Result<usize> {
     let mut done = 0;
     loop {
         let mut tx = pool.begin().await?;
-        let batch: Vec<(Uuid, String, String)> = sqlx::query_as(
-            "select id, title, body_text from articles where search_vector is null
+        let batch: Vec<(Uuid, String, String, String)> = sqlx::query_as(
+            "select id, title, summary, body_text from articles where search_vector is null
              limit 200 for update skip locked",
         )
         .fetch_all(&mut *tx)
@@ -98,8 +119,8 @@ pub async fn backfill(pool: &PgPool) -> sqlx::Result<usize> {
         if batch.is_empty() {
             return Ok(done);
         }
-        for (id, title, body) in &batch {
-            index(&mut tx, *id, title, body).await?;
+        for (id, title, summary, body) in &batch {
+            index(&mut tx, *id, title, summary, body).await?;
         }
         tx.commit().await?;
         done += batch.len();

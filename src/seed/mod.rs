@@ -220,6 +220,19 @@ async fn insert_stories(
         .bind(story.hours_ago * 37 % 1000 + 50)
         .execute(&mut *conn)
         .await?;
+        // The readings, spread over the days since publication.
+        sqlx::query(
+            "insert into article_views (article_id, day, views)
+             select id, day::date, greatest(1, view_count / (1 + $2 / 24))
+             from articles, generate_series((now() - make_interval(hours => $2::int)) at time zone (select value from settings where key = 'time_zone'),
+                                            now() at time zone (select value from settings where key = 'time_zone'), interval '1 day') as day
+             where id = $1
+             on conflict do nothing",
+        )
+        .bind(id)
+        .bind(story.hours_ago)
+        .execute(&mut *conn)
+        .await?;
     }
     for &(status, title, channel, writer, unit, note) in stories::IN_PROGRESS {
         let form = ArticleForm {

@@ -2,6 +2,7 @@
 //! public pages, versioned static assets, request ids and health checks.
 
 pub mod assets;
+pub mod cache;
 pub mod client;
 pub mod csrf;
 pub mod health;

@@ -24,8 +24,17 @@ pub enum Variant {
     Traditional,
 }
 
+/// A path without the Traditional prefix.
+pub fn plain_path(path: &str) -> &str {
+    match path.strip_prefix(PREFIX) {
+        Some("") => "/",
+        Some(rest) if rest.starts_with('/') => rest,
+        _ => path,
+    }
+}
+
 /// Paths that have no Traditional twin (the backend, files, probes).
-fn untouched(path: &str) -> bool {
+pub fn untouched(path: &str) -> bool {
     [
         "/admin",
         "/static/",

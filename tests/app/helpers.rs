@@ -148,6 +148,13 @@ fn template() -> &'static str {
                 .unwrap();
             let mut conn = PgConnection::connect_with(&options).await.unwrap();
             db::MIGRATOR.run(&mut conn).await.unwrap();
+            // For the tests that count a page's queries; absent on servers
+            // started without the module.
+            let _ = sqlx::raw_sql(
+                "create schema monitoring; create extension pg_stat_statements schema monitoring",
+            )
+            .execute(&mut conn)
+            .await;
             conn.close().await.unwrap();
         });
         name
@@ -232,17 +239,32 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// The app with some of its configuration changed.
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let database = TestDatabase::create().await;
     let options = database.options.clone();
-    spawn_app_on(database, options).await
+    spawn_configured(database, options, configure).await
 }
 
 /// Starts the app on `database`, connecting through `options` (which may
 /// lead through a proxy).
 pub async fn spawn_app_on(database: TestDatabase, options: PgConnectOptions) -> TestApp {
+    spawn_configured(database, options, |_| {}).await
+}
+
+async fn spawn_configured(
+    database: TestDatabase,
+    options: PgConnectOptions,
+    configure: impl FnOnce(&mut Config),
+) -> TestApp {
     let secret = SecretKey::generate();
     let data_dir = std::sync::Arc::new(tempfile::tempdir().expect("a data folder"));
-    let address = start_instance(options, secret.clone(), data_dir.path());
+    let mut config = instance_config(data_dir.path());
+    configure(&mut config);
+    let address = start_instance(options, secret.clone(), &config);
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
@@ -261,19 +283,20 @@ pub async fn spawn_app_on(database: TestDatabase, options: PgConnectOptions) -> 
     }
 }
 
-/// Starts one more instance of the app on `options` and returns its address.
-fn start_instance(
-    options: PgConnectOptions,
-    secret: SecretKey,
-    data_dir: &std::path::Path,
-) -> String {
+/// The configuration of a test instance: any free port, one worker.
+fn instance_config(data_dir: &std::path::Path) -> Config {
     let mut config = Config::defaults();
     config.data_dir = data_dir.to_path_buf();
     config.bind = "127.0.0.1:0".parse().unwrap();
     config.workers = 1;
     config.shutdown_timeout = 1;
+    config
+}
+
+/// Starts one more instance of the app on `options` and returns its address.
+fn start_instance(options: PgConnectOptions, secret: SecretKey, config: &Config) -> String {
     let pool = db::pool(options, 5);
-    let app = Application::build(&config, pool, secret).expect("cannot build the app");
+    let app = Application::build(config, pool, secret).expect("cannot build the app");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     address
@@ -439,7 +462,7 @@ impl TestApp {
             address: start_instance(
                 self.database.options.clone(),
                 self.secret.clone(),
-                self.data_dir.path(),
+                &instance_config(self.data_dir.path()),
             ),
             client: self.client.clone(),
             pool: self.pool.clone(),

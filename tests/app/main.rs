@@ -6,6 +6,7 @@ mod proxy;
 
 mod administration;
 mod articles;
+mod cache;
 mod channels;
 mod cli;
 mod health;

@@ -1,4 +1,5 @@
-use crate::helpers::{attrs, spawn_app, texts};
+use crate::helpers::{attrs, spawn_app, spawn_app_with, texts};
+use newsdesk::articles::public::tag_url;
 
 #[tokio::test]
 async fn an_unknown_page_gets_the_chinese_404_page() {
@@ -119,24 +120,98 @@ async fn the_article_page_shows_breadcrumb_meta_and_sanitised_body() {
 }
 
 #[tokio::test]
-async fn drafts_are_not_public() {
-    let app = spawn_app().await;
+async fn stories_not_published_appear_on_no_public_surface() {
+    // Without the page cache: the status changes below bypass the app.
+    let app = spawn_app_with(|config| config.page_cache_mb = 0).await;
     newsdesk::seed::seed_demo(&app.pool).await.unwrap();
-    let number: i64 = sqlx::query_scalar(
-        "update articles set status = 'draft', published_at = null
-         where title like '苏州供电%' returning number",
+    let (id, number, title): (uuid::Uuid, i64, String) =
+        sqlx::query_as("select id, number, title from articles where title like '苏州供电%'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    // A neighbour in the same channel that shares every tag of the story:
+    // while the story is public it is the neighbour's related and adjacent.
+    let neighbour: i64 = sqlx::query_scalar(
+        "insert into articles (channel_id, unit_id, created_by, title, status, published_at)
+         select channel_id, unit_id, created_by, '同栏目的另一篇稿件', 'published', published_at - interval '1 hour'
+         from articles where id = $1 returning number",
     )
+    .bind(id)
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    let (status, _) = app.page(&format!("/articles/{number}")).await;
-    assert_eq!(status, 404);
-    let (_, home) = app.page("/").await;
-    assert!(
-        !texts(&home, ".story-title a")
-            .iter()
-            .any(|t| t.starts_with("苏州供电"))
-    );
+    sqlx::query(
+        "insert into article_tags (article_id, tag_id, position)
+         select n.id, t.tag_id, 9 from articles n, article_tags t
+         where n.number = $1 and t.article_id = $2 on conflict do nothing",
+    )
+    .bind(neighbour)
+    .bind(id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let (tag, unit, author, channel): (String, uuid::Uuid, uuid::Uuid, String) = sqlx::query_as(
+        "select t.name, a.unit_id, aa.author_id, c.slug from articles a
+         join article_tags at on at.article_id = a.id join tags t on t.id = at.tag_id
+         join article_authors aa on aa.article_id = a.id join channels c on c.id = a.channel_id
+         where a.id = $1 limit 1",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let word = "一网通办";
+    let surfaces = [
+        "/".to_string(),
+        format!("/channels/{channel}"),
+        tag_url(&tag),
+        format!("/units/{unit}"),
+        format!("/authors/{author}"),
+        format!("/search?q={word}"),
+        "/feed.xml".to_string(),
+        "/sitemap.xml".to_string(),
+        format!("/articles/{neighbour}"),
+        "/zh-hant/".to_string(),
+    ];
+    let shows = |body: &str| {
+        body.contains(&title)
+            || body.contains(&format!("/articles/{number}\""))
+            || body.contains(&format!("/articles/{number}<"))
+    };
+    for path in &surfaces {
+        let body = app.get(path).await.text().await.unwrap();
+        assert!(shows(&body), "while published, {path} shows the story");
+    }
+    for (status, published_at) in [
+        ("draft", "null"),
+        ("in_review", "null"),
+        ("scheduled", "now() + interval '1 day'"),
+        ("unpublished", "published_at"),
+    ] {
+        sqlx::query(&format!(
+            "update articles set status = '{status}', published_at = {published_at} where id = $1"
+        ))
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            app.page(&format!("/articles/{number}")).await.0,
+            404,
+            "{status}"
+        );
+        for path in &surfaces {
+            let body = app.get(path).await.text().await.unwrap();
+            assert!(!shows(&body), "a story {status} shows on {path}");
+        }
+        sqlx::query(
+            "update articles set status = 'published', published_at = now() - interval '5 hours' where id = $1",
+        )
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    }
 }
 
 #[tokio::test]
@@ -245,7 +320,12 @@ async fn the_article_page_shows_its_whole_anatomy() {
     assert!(texts(&html, ".copyright")[0].starts_with("版权所有"));
     assert_eq!(texts(&html, ".prev-next a[rel=prev]"), ["较早的要闻"]);
     assert_eq!(texts(&html, ".prev-next p")[1], "下一篇：没有了");
-    assert_eq!(texts(&html, ".related li a"), ["较早的要闻"]);
+    let related = texts(&html, ".related li a");
+    assert_eq!(related[0], "较早的要闻", "a shared tag ranks first");
+    assert!(
+        related.contains(&"配电网故障自愈技术在杭州全面推广".to_string()),
+        "a story sharing title words (电网) relates without a tag: {related:?}"
+    );
     assert_eq!(
         texts(&html, ".recommended li a"),
         ["苏南五百千伏输变电工程全线贯通"]
@@ -262,6 +342,20 @@ async fn the_article_page_shows_its_whole_anatomy() {
 
     let lonely: i64 =
         sqlx::query_scalar("select number from articles where title like '党员服务队%'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    sqlx::query(
+        "insert into articles (channel_id, unit_id, created_by, title, status, published_at)
+         select channel_id, unit_id, created_by, '冰雪奇缘观后感', 'published', published_at
+         from articles where number = $1",
+    )
+    .bind(lonely)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let lonely: i64 =
+        sqlx::query_scalar("select number from articles where title = '冰雪奇缘观后感'")
             .fetch_one(&app.pool)
             .await
             .unwrap();
@@ -329,10 +423,15 @@ async fn the_home_page_has_its_headline_channels_and_rankings() {
         .execute(&app.pool)
         .await
         .unwrap();
-    sqlx::query("update articles set view_count = 9999 where title like '苏州供电%'")
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "insert into article_views (article_id, day, views)
+         select id, (now() at time zone 'Asia/Shanghai')::date - 2, 9999 from articles
+         where title like '苏州供电%'
+         on conflict (article_id, day) do update set views = 9999",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
     let (status, home) = app.page("/").await;
     assert_eq!(status, 200);
     assert_eq!(

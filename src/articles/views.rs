@@ -1,0 +1,175 @@
+//! View counts without a database write per reading: each instance counts
+//! readings in memory and adds them to the stories (and to the per-day
+//! counts behind the most-read lists) in one statement every few seconds,
+//! and once more when it stops. Clients that declare themselves bots are
+//! not counted.
+
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex, PoisonError};
+use std::time::Duration;
+
+use chrono::Utc;
+use sqlx::PgPool;
+
+use crate::settings;
+
+static BOTS: LazyLock<isbot::Bots> = LazyLock::new(isbot::Bots::default);
+
+/// Whether a User-Agent header declares a crawler, a monitor or a preview
+/// fetcher rather than a reader.
+pub fn is_bot(user_agent: &str) -> bool {
+    BOTS.is_bot(user_agent)
+}
+
+/// Totals learnt at the last flushes are kept for at most this many stories.
+const KNOWN_TOTALS: usize = 50_000;
+
+/// The readings an instance has counted and not yet written.
+#[derive(Default)]
+pub struct ViewCounter {
+    pending: Mutex<HashMap<i64, i64>>,
+    /// Totals the database returned at recent flushes, which include the
+    /// readings of every instance.
+    totals: Mutex<HashMap<i64, i64>>,
+}
+
+impl ViewCounter {
+    /// Counts one reading of the story numbered `number`.
+    pub fn record(&self, number: i64) {
+        *self
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(number)
+            .or_default() += 1;
+    }
+
+    /// The best current count of a story whose page was rendered when the
+    /// database held `rendered`.
+    pub fn estimate(&self, number: i64, rendered: i64) -> i64 {
+        let known = self
+            .totals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&number)
+            .copied()
+            .unwrap_or(0);
+        let pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&number)
+            .copied()
+            .unwrap_or(0);
+        rendered.max(known) + pending
+    }
+
+    /// Writes the pending readings in one transaction; on failure they are
+    /// kept for the next attempt. Returns how many readings were written.
+    pub async fn flush(&self, pool: &PgPool) -> sqlx::Result<i64> {
+        let batch: Vec<(i64, i64)> = {
+            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut batch: Vec<_> = pending.drain().collect();
+            batch.sort_unstable();
+            batch
+        };
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        match write(pool, &batch).await {
+            Ok(totals) => {
+                let mut known = self.totals.lock().unwrap_or_else(PoisonError::into_inner);
+                if known.len() + totals.len() > KNOWN_TOTALS {
+                    known.clear();
+                }
+                known.extend(totals);
+                Ok(batch.iter().map(|(_, n)| n).sum())
+            }
+            Err(error) => {
+                let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+                for (number, n) in batch {
+                    *pending.entry(number).or_default() += n;
+                }
+                Err(error)
+            }
+        }
+    }
+}
+
+/// Adds the readings to the stories' totals and to today's counts (in the
+/// site's time zone); returns the new totals. Rows are locked in number
+/// order, so instances flushing together cannot deadlock.
+async fn write(pool: &PgPool, batch: &[(i64, i64)]) -> sqlx::Result<Vec<(i64, i64)>> {
+    let (numbers, counts): (Vec<i64>, Vec<i64>) = batch.iter().copied().unzip();
+    let mut tx = pool.begin().await?;
+    let zone = settings::db::load(&mut tx).await?.time_zone;
+    let today = Utc::now().with_timezone(&zone).date_naive();
+    sqlx::query(
+        "select 1 from articles where number = any($1) and status = 'published'
+         order by number for update",
+    )
+    .bind(&numbers)
+    .execute(&mut *tx)
+    .await?;
+    let totals = sqlx::query_as(
+        "with counted as (
+             update articles a set view_count = a.view_count + v.n
+             from unnest($1::bigint[], $2::bigint[]) as v(number, n)
+             where a.number = v.number and a.status = 'published'
+             returning a.id, a.number, a.view_count, v.n
+         ), daily as (
+             insert into article_views (article_id, day, views)
+             select id, $3, n from counted
+             on conflict (article_id, day) do update set views = article_views.views + excluded.views
+         )
+         select number, view_count from counted",
+    )
+    .bind(&numbers)
+    .bind(&counts)
+    .bind(today)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(totals)
+}
+
+/// Flushes the counter every `every` until the process stops.
+pub async fn run_flusher(pool: PgPool, counter: std::sync::Arc<ViewCounter>, every: Duration) {
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        if let Err(error) = counter.flush(&pool).await {
+            tracing::warn!(%error, "could not write view counts; keeping them for the next try");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn crawlers_are_told_from_readers() {
+        assert!(is_bot(
+            "Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/search/spider.html)"
+        ));
+        assert!(is_bot(
+            "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+        ));
+        assert!(!is_bot(
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Mobile Safari/537.36"
+        ));
+    }
+
+    #[test]
+    fn estimates_add_pending_readings_to_the_best_known_total() {
+        let counter = ViewCounter::default();
+        counter.record(7);
+        counter.record(7);
+        assert_eq!(counter.estimate(7, 40), 42);
+        counter.totals.lock().unwrap().insert(7, 50);
+        assert_eq!(counter.estimate(7, 40), 52);
+        assert_eq!(counter.estimate(8, 3), 3);
+    }
+}

@@ -1,0 +1,311 @@
+//! The page cache, validators, batched view counts, and the number of
+//! queries each public page makes.
+
+use std::time::{Duration, Instant};
+
+use crate::helpers::{TestApp, spawn_app, spawn_app_with, texts};
+
+/// Waits until the app listens for page changes (its cache is in use).
+async fn until_caching(app: &TestApp, path: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let response = app.get(path).await;
+        if response.headers().get("x-cache").map(|v| v.as_bytes()) == Some(b"hit") {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{path} never came from the cache"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until `path` on `app` satisfies `check`.
+async fn until_page(app: &TestApp, path: &str, check: impl Fn(u16, &scraper::Html) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, html) = app.page(path).await;
+        if check(status, &html) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{path} did not change (status {status})"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn story(app: &TestApp, title_prefix: &str) -> (uuid::Uuid, i64) {
+    sqlx::query_as("select id, number from articles where title like $1 || '%'")
+        .bind(title_prefix)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn public_pages_carry_an_etag_and_answer_304() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let (_, number) = story(&app, "山东电网").await;
+    for path in [
+        "/".to_string(),
+        format!("/articles/{number}"),
+        "/zh-hant/channels/yaowen".to_string(),
+    ] {
+        let response = app.get(&path).await;
+        assert_eq!(response.status(), 200);
+        let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+        let again = app
+            .client
+            .get(app.url(&path))
+            .header("If-None-Match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304, "{path}");
+        assert!(again.bytes().await.unwrap().is_empty());
+        let stale = app
+            .client
+            .get(app.url(&path))
+            .header("If-None-Match", "\"0000000000000000\"")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stale.status(), 200, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn cached_pages_are_refreshed_on_every_instance_when_stories_change() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let other = app.second_instance();
+    let (id, number) = story(&app, "配电网故障自愈").await;
+    let article = format!("/articles/{number}");
+    for instance in [&app, &other] {
+        until_caching(instance, &article).await;
+        until_caching(instance, "/").await;
+    }
+
+    // An edit of the live text (as an approved correction makes it).
+    sqlx::query("update articles set title = '配电网自愈技术全面推广' where id = $1")
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    for instance in [&app, &other] {
+        until_page(instance, &article, |_, html| {
+            texts(html, "h1.title") == ["配电网自愈技术全面推广"]
+        })
+        .await;
+    }
+
+    // Unpublishing through the backend of one instance: that instance
+    // drops its pages at once, the other as soon as it hears of it.
+    app.login_as("chief", "chief_editor").await;
+    let response = app
+        .post(
+            &format!("/admin/articles/{id}/unpublish"),
+            &[("reason", "数据需要重新核实")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(app.page(&article).await.0, 404, "at once on this instance");
+    until_page(&other, &article, |status, _| status == 404).await;
+    until_page(&other, "/", |_, html| {
+        !texts(html, "a").contains(&"配电网自愈技术全面推广".to_string())
+    })
+    .await;
+
+    // Publishing by the scheduler, which no request announces.
+    until_caching(&other, "/").await;
+    sqlx::query(
+        "update articles set status = 'scheduled', published_at = now() - interval '1 second'
+         where id = $1",
+    )
+    .bind(id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    newsdesk::workflow::db::publish_due(&app.pool, None)
+        .await
+        .unwrap();
+    until_page(&other, &article, |status, _| status == 200).await;
+}
+
+#[tokio::test]
+async fn readings_are_written_in_batches_and_bots_are_not_counted() {
+    let app = spawn_app_with(|config| config.view_flush_seconds = 3600).await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let (id, number) = story(&app, "山东电网").await;
+    let stored = || async {
+        sqlx::query_scalar::<_, i64>("select view_count from articles where id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    let before = stored().await;
+    let path = format!("/articles/{number}");
+    let mut shown = Vec::new();
+    for _ in 0..3 {
+        let (_, html) = app.page(&path).await;
+        shown.push(texts(&html, ".views").join(""));
+    }
+    assert_eq!(
+        shown,
+        (1..=3)
+            .map(|n| format!("阅读：{}", before + n))
+            .collect::<Vec<_>>(),
+        "each reading shows at once"
+    );
+    assert_eq!(stored().await, before, "no write per reading");
+
+    // An instance that writes every second, read by readers and by bots.
+    let frequent = spawn_app_with(|config| config.view_flush_seconds = 1).await;
+    newsdesk::seed::seed_demo(&frequent.pool).await.unwrap();
+    let (id, number) = story(&frequent, "山东电网").await;
+    let path = format!("/articles/{number}");
+    let before: i64 = sqlx::query_scalar("select view_count from articles where id = $1")
+        .bind(id)
+        .fetch_one(&frequent.pool)
+        .await
+        .unwrap();
+    for agent in [
+        "Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/search/spider.html)",
+        "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/130.0 Safari/537.36",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",
+    ] {
+        let response = frequent
+            .client
+            .get(frequent.url(&path))
+            .header("User-Agent", agent)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (total, today): (i64, i64) = sqlx::query_as(
+            "select a.view_count, coalesce((select sum(views)::bigint from article_views v
+                                            where v.article_id = a.id and v.day = (now() at time zone 'Asia/Shanghai')::date), 0)
+             from articles a where a.id = $1",
+        )
+        .bind(id)
+        .fetch_one(&frequent.pool)
+        .await
+        .unwrap();
+        if total > before {
+            assert_eq!(total, before + 2, "two readers, two bots");
+            assert!(today >= 2, "today's readings are kept for the rankings");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the readings were never written");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Statements the app has run on the test's database so far.
+async fn statements(app: &TestApp) -> i64 {
+    sqlx::query_scalar(
+        "select coalesce(sum(calls), 0)::bigint from monitoring.pg_stat_statements s
+         join pg_database d on d.oid = s.dbid
+         where d.datname = current_database() and s.query not ilike '%pg_stat_statements%'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .expect("the test cluster loads pg_stat_statements")
+}
+
+async fn queries_of(app: &TestApp, path: &str) -> i64 {
+    let before = statements(app).await;
+    let response = app.get(path).await;
+    assert_eq!(response.status(), 200, "{path}");
+    statements(app).await - before
+}
+
+#[tokio::test]
+async fn no_public_page_makes_a_query_per_story_it_lists() {
+    let app = spawn_app_with(|config| {
+        config.page_cache_mb = 0;
+        config.view_flush_seconds = 3600;
+    })
+    .await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let (_, number) = story(&app, "山东电网").await;
+    let (tag, unit, author): (String, uuid::Uuid, uuid::Uuid) = sqlx::query_as(
+        "select t.name, a.unit_id, aa.author_id from articles a
+         join article_tags at on at.article_id = a.id join tags t on t.id = at.tag_id
+         join article_authors aa on aa.article_id = a.id
+         where a.number = $1 limit 1",
+    )
+    .bind(number)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let tag = newsdesk::articles::public::tag_url(&tag);
+    let pages = [
+        "/".to_string(),
+        format!("/articles/{number}"),
+        "/channels/yaowen".to_string(),
+        tag,
+        format!("/units/{unit}"),
+        format!("/authors/{author}"),
+        "/search?q=电网".to_string(),
+        "/feed.xml".to_string(),
+        "/sitemap.xml".to_string(),
+        "/zh-hant/".to_string(),
+    ];
+    app.get("/").await;
+    let mut few = Vec::new();
+    for page in &pages {
+        few.push(queries_of(&app, page).await);
+    }
+
+    // Thirty more published stories of the same channel, unit, tag and author.
+    sqlx::query(
+        "insert into articles (title, body_html, body_text, channel_id, unit_id, created_by, status,
+                               published_at, summary, search_vector)
+         select '新增稿件' || g, '<p>电网</p>', '电网', a.channel_id, a.unit_id, a.created_by,
+                'published', now() - make_interval(mins => g), '摘要', to_tsvector('simple', '电网')
+         from articles a, generate_series(1, 30) g where a.number = $1",
+    )
+    .bind(number)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into article_tags (article_id, tag_id, position)
+         select n.id, at.tag_id, 0 from articles n, articles a join article_tags at on at.article_id = a.id
+         where a.number = $1 and n.title like '新增稿件%'
+         on conflict do nothing",
+    )
+    .bind(number)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into article_authors (article_id, author_id, role, position)
+         select n.id, aa.author_id, aa.role, 0 from articles n, articles a
+         join article_authors aa on aa.article_id = a.id
+         where a.number = $1 and n.title like '新增稿件%'
+         on conflict do nothing",
+    )
+    .bind(number)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let mut many = Vec::new();
+    for page in &pages {
+        many.push(queries_of(&app, page).await);
+    }
+    assert_eq!(few, many, "queries per page of {pages:?}");
+    for (page, count) in pages.iter().zip(&few) {
+        assert!(*count <= 12, "{page} makes {count} queries");
+    }
+}
