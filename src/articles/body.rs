@@ -53,7 +53,8 @@ impl SanitizedHtml {
     pub fn clean(html: &str) -> Self {
         let clean = SANITIZER.clean(html).to_string();
         // Editors leave empty paragraphs around photos and at the end.
-        SanitizedHtml(clean.replace("<p></p>", "").replace("<p><br></p>", ""))
+        let clean = clean.replace("<p></p>", "").replace("<p><br></p>", "");
+        SanitizedHtml(describe_photos(&clean))
     }
 
     pub fn as_str(&self) -> &str {
@@ -90,6 +91,40 @@ impl fmt::Display for SanitizedHtml {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// Gives each photo without a text alternative its caption as one, or an
+/// empty one (decorative) when it has no caption, so that screen readers
+/// neither skip a described photo nor read out its file name. Works on the
+/// sanitiser's output, whose markup is normalised.
+fn describe_photos(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find("<img ") {
+        out.push_str(&rest[..start]);
+        let Some(length) = rest[start..].find('>') else {
+            break;
+        };
+        let tag = &rest[start..start + length + 1];
+        rest = &rest[start + length + 1..];
+        if tag.contains(" alt=") {
+            out.push_str(tag);
+            continue;
+        }
+        let caption = rest
+            .split("</figure>")
+            .next()
+            .and_then(|figure| figure.split_once("<figcaption>"))
+            .and_then(|(_, caption)| caption.split_once("</figcaption>"))
+            .map(|(caption, _)| ammonia::Builder::empty().clean(caption).to_string())
+            .unwrap_or_default();
+        out.push_str("<img alt=\"");
+        out.push_str(&caption.replace('"', "&quot;"));
+        out.push_str("\" ");
+        out.push_str(&tag["<img ".len()..]);
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Undoes the escaping ammonia applies to text.
@@ -138,7 +173,18 @@ mod tests {
         );
         assert_eq!(
             html.as_str(),
-            "<p>导语</p><figure><img src=\"/media/a.jpg\"></figure>"
+            "<p>导语</p><figure><img alt=\"\" src=\"/media/a.jpg\"></figure>"
+        );
+    }
+
+    #[test]
+    fn photos_are_described_by_their_captions() {
+        let html = SanitizedHtml::clean(
+            r#"<figure><img src="/media/a.jpg"><figcaption>巡检人员在<strong>"雪线"</strong>上</figcaption></figure><figure><img src="/media/b.jpg" alt="塔"></figure>"#,
+        );
+        assert_eq!(
+            html.as_str(),
+            r#"<figure><img alt="巡检人员在&quot;雪线&quot;上" src="/media/a.jpg"><figcaption>巡检人员在<strong>"雪线"</strong>上</figcaption></figure><figure><img src="/media/b.jpg" alt="塔"></figure>"#
         );
     }
 
