@@ -20,7 +20,8 @@ use crate::secret::SecretKey;
 use crate::web::cache::{self, PageCache};
 use crate::web::{assets, csrf, health, telemetry, variant};
 use crate::{
-    audit, auth, channels, media, notifications, search, settings, topics, units, users, workflow,
+    audit, auth, channels, comments, media, notifications, readers, search, settings, topics,
+    units, users, workflow,
 };
 
 /// Largest url-encoded form body (an article with a long body fits).
@@ -33,6 +34,8 @@ pub struct AppState {
     pub trust_proxy: bool,
     /// Where uploaded photos are kept (shared by every instance).
     pub media_dir: std::path::PathBuf,
+    /// The answer to every captcha, for automated tests (loopback only).
+    pub test_captcha: Option<String>,
 }
 
 /// A bound, not yet running, Newsdesk server.
@@ -66,6 +69,7 @@ impl Application {
             secret,
             trust_proxy: config.trust_proxy,
             media_dir: config.data_dir.join("media"),
+            test_captcha: test_captcha(config)?,
         });
         let counter = views.clone();
         let mut server = HttpServer::new(move || {
@@ -131,6 +135,36 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/articles/{number}",
             web::get().to(articles::public::article),
+        )
+        .route(
+            "/articles/{number}/comments",
+            web::post().to(comments::post),
+        )
+        .route("/captcha/new", web::get().to(comments::captcha::fresh))
+        .route(
+            "/captcha/{name}",
+            web::get().to(comments::captcha::serve_image),
+        )
+        .route("/comments/{id}/report", web::post().to(comments::report))
+        .route(
+            "/comments/{id}/delete",
+            web::post().to(comments::delete_own),
+        )
+        .route("/register", web::get().to(readers::register_form))
+        .route("/register", web::post().to(readers::register))
+        .route("/login", web::get().to(readers::login_form))
+        .route("/login", web::post().to(readers::login))
+        .route("/logout", web::post().to(readers::logout))
+        .route("/account", web::get().to(readers::account))
+        .route("/admin/comments", web::get().to(comments::admin::queue))
+        .route("/admin/comments", web::post().to(comments::admin::moderate))
+        .route(
+            "/admin/sensitive-words",
+            web::get().to(comments::admin::words),
+        )
+        .route(
+            "/admin/sensitive-words",
+            web::post().to(comments::admin::change_words),
         )
         .route("/feed.xml", web::get().to(articles::feeds::feed))
         .route("/sitemap.xml", web::get().to(articles::feeds::sitemap))
@@ -276,6 +310,22 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/settings", web::get().to(settings::admin::edit))
         .route("/admin/settings", web::post().to(settings::admin::update))
         .route("/static/{version}/{path:.*}", web::get().to(assets::serve));
+}
+
+/// NEWSDESK_TEST_CAPTCHA, accepted only on a loopback address.
+fn test_captcha(config: &Config) -> anyhow::Result<Option<String>> {
+    let Some(answer) = config.test_captcha.clone().filter(|a| !a.trim().is_empty()) else {
+        return Ok(None);
+    };
+    if !config.bind.ip().is_loopback() {
+        anyhow::bail!(
+            "NEWSDESK_TEST_CAPTCHA is for automated tests only and needs a loopback address, \
+             but the server would listen on {}",
+            config.bind
+        );
+    }
+    tracing::warn!("NEWSDESK_TEST_CAPTCHA is set: every captcha accepts the test answer");
+    Ok(Some(answer.trim().to_owned()))
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

@@ -125,6 +125,16 @@ pub struct Config {
     )]
     pub view_flush_seconds: u64,
 
+    /// For automated tests only: makes this value the answer to every
+    /// captcha. Refused unless the server listens on a loopback address.
+    #[arg(
+        long,
+        env = "NEWSDESK_TEST_CAPTCHA",
+        hide_env_values = true,
+        global = true
+    )]
+    pub test_captcha: Option<String>,
+
     /// Log filter in tracing's env-filter syntax, e.g. `info,sqlx=warn`.
     #[arg(
         long,

@@ -22,6 +22,9 @@ pub enum AppError {
     Unauthenticated(Option<String>),
     #[error("the password must be changed first")]
     PasswordChangeRequired,
+    /// A reader page asked for without a reader session.
+    #[error("reader login required")]
+    ReaderLoginRequired,
     #[error("malformed request")]
     BadRequest,
     #[error("CSRF token missing or wrong")]
@@ -73,7 +76,9 @@ impl AppError {
                 "您访问的页面不存在或已被删除，请检查网址是否正确。",
             ),
             AppError::Forbidden => ("无权访问", "您没有执行此操作的权限。"),
-            AppError::Unauthenticated(_) => ("请先登录", "此页面需要登录后才能访问。"),
+            AppError::Unauthenticated(_) | AppError::ReaderLoginRequired => {
+                ("请先登录", "此页面需要登录后才能访问。")
+            }
             AppError::PasswordChangeRequired => {
                 ("请先修改密码", "您的密码已被重置，请先设置新密码。")
             }
@@ -93,9 +98,9 @@ impl ResponseError for AppError {
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
-            AppError::Unauthenticated(_) | AppError::PasswordChangeRequired => {
-                StatusCode::SEE_OTHER
-            }
+            AppError::Unauthenticated(_)
+            | AppError::PasswordChangeRequired
+            | AppError::ReaderLoginRequired => StatusCode::SEE_OTHER,
             AppError::BadRequest => StatusCode::BAD_REQUEST,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -111,6 +116,7 @@ impl ResponseError for AppError {
                 serde_urlencoded::to_string([("next", next)]).unwrap_or_default()
             )),
             AppError::PasswordChangeRequired => Some("/admin/account/password".to_owned()),
+            AppError::ReaderLoginRequired => Some("/login?next=/account".to_owned()),
             _ => None,
         };
         if let Some(location) = redirect {

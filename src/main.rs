@@ -135,9 +135,7 @@ fn print_logins(logins: &[seed::DemoLogin]) {
     for login in logins {
         println!(
             "  {:<14} {:<14} {}",
-            login.role.label(),
-            login.username,
-            login.password
+            login.role, login.username, login.password
         );
     }
 }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{ArticleListItem, PublishedArticle};
 
 const LIST_COLUMNS: &str = "a.number, a.title, a.summary, c.name as channel_name, c.slug as channel_slug,
-     a.published_at, m.id as cover_id, m.original_ext as cover_original_ext, m.derived_ext as cover_derived_ext";
+     a.published_at, a.comment_count, m.id as cover_id, m.original_ext as cover_original_ext, m.derived_ext as cover_derived_ext";
 
 /// The newest published stories across the site.
 pub async fn latest_published(
@@ -90,7 +90,7 @@ pub async fn published_by_number(
     sqlx::query_as(
         "select a.id, a.number, a.channel_id, a.unit_id, a.title, a.kicker, a.subtitle, a.summary, a.body_html,
                 a.source, u.name as unit_name,
-                a.published_at, a.view_count, a.correction_note, a.corrected_at,
+                a.published_at, a.view_count, a.comment_count, a.correction_note, a.corrected_at,
                 a.responsible_editors
          from articles a join units u on u.id = a.unit_id
          where a.number = $1 and a.status = 'published'",

@@ -29,6 +29,7 @@ pub struct ArticleListItem {
     pub channel_name: String,
     pub channel_slug: String,
     pub published_at: DateTime<Utc>,
+    pub comment_count: i32,
     pub cover_id: Option<Uuid>,
     pub cover_original_ext: Option<String>,
     pub cover_derived_ext: Option<String>,
@@ -67,6 +68,8 @@ pub struct PublishedArticle {
     pub unit_name: String,
     pub published_at: DateTime<Utc>,
     pub view_count: i64,
+    /// Approved comments, kept by the database.
+    pub comment_count: i32,
     pub correction_note: String,
     pub corrected_at: Option<DateTime<Utc>>,
     pub responsible_editors: String,

@@ -1,5 +1,6 @@
 //! The reader's pages: the home page, channel pages and article pages.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -8,10 +9,11 @@ use uuid::Uuid;
 
 use super::{ArticleListItem, PublishedArticle, SanitizedHtml, db};
 use crate::channels::{self, Crumb, NavChannel};
+use crate::comments;
 use crate::error::AppError;
 use crate::settings::SiteSettings;
 use crate::web::layout::PublicLayout;
-use crate::web::page;
+use crate::web::{page, render};
 
 const PAGE_SIZE: i64 = 20;
 
@@ -24,12 +26,14 @@ pub struct StoryLink {
     pub channel_url: String,
     pub date: String,
     pub cover: Option<String>,
+    pub comments: i32,
 }
 
 impl StoryLink {
     pub fn new(item: ArticleListItem, settings: &SiteSettings) -> Self {
         StoryLink {
             cover: item.cover_thumb(),
+            comments: item.comment_count,
             url: article_url(item.number),
             date: settings.format_date(item.published_at),
             channel_url: channel_url(&item.channel_slug),
@@ -261,13 +265,41 @@ struct ArticlePage {
     body: SanitizedHtml,
     breadcrumb: Vec<Crumb>,
     published: String,
+    section: comments::Section,
+    draft: comments::Draft,
+    /// The name of the comment the form replies to.
+    replying_to: Option<String>,
+    comment_notice: Option<&'static str>,
+    allow_anonymous: bool,
+}
+
+/// The article page's query: a page of comments, the notice after posting,
+/// the comment being replied to.
+#[derive(Debug, Default, Deserialize)]
+pub struct ArticleQuery {
+    pub comments_before: Option<Uuid>,
+    pub comment: Option<String>,
+    pub reply: Option<Uuid>,
 }
 
 pub async fn article(
     pool: web::Data<PgPool>,
     number: web::Path<String>,
+    query: web::Query<ArticleQuery>,
 ) -> Result<HttpResponse, AppError> {
     let number: i64 = number.parse().map_err(|_| AppError::NotFound)?;
+    render_article(&pool, number, &query, None, StatusCode::OK).await
+}
+
+/// Renders a published story's page; with `draft`, the comment form comes
+/// back filled in with the refusal's reason.
+pub async fn render_article(
+    pool: &PgPool,
+    number: i64,
+    query: &ArticleQuery,
+    draft: Option<comments::Draft>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
     let mut conn = pool.acquire().await?;
     let article = db::published_by_number(&mut conn, number)
         .await?
@@ -301,29 +333,57 @@ pub async fn article(
     let similar = crate::search::similarity_query(&article.title);
     let related = db::related(&mut conn, article.id, similar.as_deref(), 6).await?;
     let recommended = db::recommended(&mut conn, article.id, 6).await?;
+    let section = comments::section(
+        &mut conn,
+        article.id,
+        article.number,
+        i64::from(article.comment_count),
+        query.comments_before,
+        &layout.settings,
+    )
+    .await?;
+    let mut draft = draft.unwrap_or_default();
+    if draft.parent_id.is_empty()
+        && let Some(reply) = query.reply
+    {
+        draft.parent_id = reply.to_string();
+    }
+    let replying_to = section
+        .comments
+        .iter()
+        .find(|c| c.id.to_string() == draft.parent_id)
+        .map(|c| c.name.clone());
     let spoken = format!("{}。{}", article.title, body.plain_text());
-    page(&ArticlePage {
-        views,
-        tags,
-        earlier,
-        later,
-        related,
-        recommended,
-        spoken,
-        corrected: article
-            .corrected_at
-            .filter(|_| !article.correction_note.is_empty())
-            .map(|at| layout.settings.format_date(at)),
-        byline: byline_parts(writers, true),
-        correspondents,
-        layout: layout
-            .titled(article.title.clone(), article.summary.clone())
-            .in_channel(top),
-        body,
-        breadcrumb,
-        published,
-        article,
-    })
+    render(
+        status,
+        &ArticlePage {
+            views,
+            tags,
+            earlier,
+            later,
+            related,
+            recommended,
+            spoken,
+            corrected: article
+                .corrected_at
+                .filter(|_| !article.correction_note.is_empty())
+                .map(|at| layout.settings.format_date(at)),
+            byline: byline_parts(writers, true),
+            correspondents,
+            comment_notice: comments::notice(query.comment.as_deref()),
+            allow_anonymous: layout.settings.anonymous_comments,
+            layout: layout
+                .titled(article.title.clone(), article.summary.clone())
+                .in_channel(top),
+            body,
+            breadcrumb,
+            published,
+            article,
+            section,
+            draft,
+            replying_to,
+        },
+    )
 }
 
 /// A piece of a public byline: a designation, or a name linking to the

@@ -64,6 +64,13 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("topic.create", "创建专题"),
     ("topic.update", "修改专题"),
     ("settings.update", "修改站点设置"),
+    ("comment.approve", "通过评论"),
+    ("comment.reject", "拒绝评论"),
+    ("comment.spam", "标为垃圾评论"),
+    ("comment.pin", "置顶评论"),
+    ("comment.unpin", "取消置顶评论"),
+    ("sensitive_word.add", "添加敏感词"),
+    ("sensitive_word.remove", "删除敏感词"),
 ];
 
 pub fn action_label(action: &str) -> &str {

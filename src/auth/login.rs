@@ -29,6 +29,11 @@ const WRONG_CREDENTIALS: &str = "用户名或密码错误。";
 static DUMMY_HASH: LazyLock<String> =
     LazyLock::new(|| password::hash("no such account: dummy password").expect("hashing works"));
 
+/// A hash to verify against when an account does not exist.
+pub fn dummy_hash() -> String {
+    DUMMY_HASH.clone()
+}
+
 #[derive(Template)]
 #[template(path = "admin/auth/login.html")]
 struct LoginPage {

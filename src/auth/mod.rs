@@ -20,6 +20,8 @@ pub enum Permission {
     ReviewArticles,
     /// Final review, publishing, unpublishing, headline slots.
     PublishArticles,
+    /// Approve, reject and pin reader comments.
+    ModerateComments,
     ManageUsers,
     ManageUnits,
     ManageChannels,
@@ -36,6 +38,7 @@ const GRANTS: &[(Permission, &[Role])] = &[
     (WriteArticles, &[ChiefEditor, Editor, Correspondent]),
     (ReviewArticles, &[ChiefEditor, Editor]),
     (PublishArticles, &[ChiefEditor]),
+    (ModerateComments, &[ChiefEditor, Editor]),
     (ManageUsers, &[Admin]),
     (ManageUnits, &[Admin]),
     (ManageChannels, &[Admin]),

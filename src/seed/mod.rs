@@ -18,9 +18,13 @@ use crate::users::{Role, password};
 /// A demo account and its freshly generated password, printed once.
 pub struct DemoLogin {
     pub username: &'static str,
-    pub role: Role,
+    /// The role's name (读者 for the reader account).
+    pub role: &'static str,
     pub password: String,
 }
+
+/// The demo reader account.
+const READER: &str = "reader1";
 
 /// Units as (name, parent name).
 const UNITS: &[(&str, Option<&str>)] = &[
@@ -92,7 +96,9 @@ pub async fn is_empty(pool: &PgPool) -> anyhow::Result<bool> {
 pub async fn seed_demo(pool: &PgPool) -> anyhow::Result<Vec<DemoLogin>> {
     let logins: Vec<DemoLogin> = STAFF
         .iter()
-        .map(|&(username, _, role, _)| DemoLogin {
+        .map(|&(username, _, role, _)| (username, role.label()))
+        .chain([(READER, "读者")])
+        .map(|(username, role)| DemoLogin {
             username,
             role,
             password: password::generate(14),
@@ -138,8 +144,156 @@ pub async fn seed_demo(pool: &PgPool) -> anyhow::Result<Vec<DemoLogin>> {
         user_ids.insert(username, id);
     }
     insert_stories(&mut tx, &units, &channels, &user_ids).await?;
+    let reader_hash = hashes.last().context("the reader's password")?;
+    insert_comments(&mut tx, reader_hash, user_ids["bianji"]).await?;
     tx.commit().await?;
     Ok(logins)
+}
+
+/// A reader, sensitive words, and comments in every state on the headline
+/// story: approved (one pinned, one with a reply), pending, held by a
+/// sensitive word, reported, rejected, spam, and deleted by its reader.
+async fn insert_comments(
+    conn: &mut PgConnection,
+    reader_hash: &str,
+    editor: Uuid,
+) -> anyhow::Result<()> {
+    use sha2::{Digest, Sha256};
+    let address = |n: u8| Sha256::digest([b'd', b'e', b'm', b'o', n]).to_vec()[..16].to_vec();
+    let reader: Uuid = sqlx::query_scalar(
+        "insert into readers (username, password_hash, client_hash) values ($1, $2, $3) returning id",
+    )
+    .bind(READER)
+    .bind(reader_hash)
+    .bind(address(1))
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query("insert into sensitive_words (word) values ('代开发票'), ('赌博')")
+        .execute(&mut *conn)
+        .await?;
+    let article: Uuid = sqlx::query_scalar(
+        "select id from articles where status = 'published' and is_headline
+         order by published_at desc limit 1",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
+    // (body, by the reader, status, held for, pinned, reports, minutes ago, reply to)
+    type DemoComment = (
+        &'static str,
+        bool,
+        &'static str,
+        &'static str,
+        bool,
+        i32,
+        i32,
+        Option<usize>,
+    );
+    let comments: &[DemoComment] = &[
+        (
+            "保供电的一线职工辛苦了！寒冬里守护万家灯火，向你们致敬。",
+            true,
+            "approved",
+            "",
+            true,
+            0,
+            90,
+            None,
+        ),
+        (
+            "我们小区上周刚换了新变压器，晚上用电高峰再也不跳闸了。",
+            false,
+            "approved",
+            "",
+            false,
+            0,
+            60,
+            None,
+        ),
+        (
+            "感谢留言，供电服务热线 95598 全天有人值守。",
+            false,
+            "approved",
+            "",
+            false,
+            0,
+            45,
+            Some(1),
+        ),
+        (
+            "希望农村电网改造也能加快进度。",
+            true,
+            "approved",
+            "",
+            false,
+            2,
+            30,
+            None,
+        ),
+        (
+            "这篇报道很及时，期待更多一线故事。",
+            false,
+            "pending",
+            "",
+            false,
+            0,
+            20,
+            None,
+        ),
+        (
+            "专业代开发票，联系微信。",
+            false,
+            "pending",
+            "代开发票",
+            false,
+            0,
+            15,
+            None,
+        ),
+        ("写的什么东西！", false, "rejected", "", false, 0, 12, None),
+        (
+            "点击领取免费流量 http://spam.example",
+            false,
+            "spam",
+            "",
+            false,
+            0,
+            10,
+            None,
+        ),
+        ("发错文章了，删掉。", true, "deleted", "", false, 0, 5, None),
+    ];
+    let mut ids: Vec<Uuid> = Vec::new();
+    for (n, &(body, by_reader, status, held, pinned, reports, minutes, reply_to)) in
+        comments.iter().enumerate()
+    {
+        let moderated = matches!(status, "approved" | "rejected" | "spam").then_some(editor);
+        let id: Uuid = sqlx::query_scalar(
+            "insert into comments (article_id, parent_id, reader_id, author_name, anonymous, body, status,
+                                   held_for, pinned, report_count, client_hash, body_hash, created_at,
+                                   moderated_at, moderated_by)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+                     now() - make_interval(mins => $13), case when $14::uuid is null then null else now() end, $14)
+             returning id",
+        )
+        .bind(article)
+        .bind(reply_to.map(|index| ids[index]))
+        .bind(by_reader.then_some(reader))
+        .bind(if by_reader { READER } else { crate::comments::ANONYMOUS_NAME })
+        .bind(!by_reader)
+        .bind(body)
+        .bind(status)
+        .bind(held)
+        .bind(pinned)
+        .bind(reports)
+        .bind(address(if by_reader { 1 } else { 2 + n as u8 }))
+        .bind(Sha256::digest(body.as_bytes()).to_vec())
+        .bind(minutes)
+        .bind(moderated)
+        .fetch_one(&mut *conn)
+        .await?;
+        ids.push(id);
+    }
+    Ok(())
 }
 
 async fn insert_units(conn: &mut PgConnection) -> anyhow::Result<HashMap<&'static str, Uuid>> {

@@ -31,7 +31,10 @@ use lru::LruCache;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 
+use crate::app::AppState;
 use crate::articles::views::{self, ViewCounter};
+use crate::comments::captcha;
+use crate::readers;
 use crate::web::csrf::CsrfToken;
 use crate::web::variant;
 
@@ -41,6 +44,11 @@ pub const CHANNEL: &str = "newsdesk_pages";
 const TTL: Duration = Duration::from_secs(60);
 /// The slot for the browser's CSRF token.
 pub const CSRF_SLOT: &str = "<!--nd:csrf-->";
+/// The slot for a fresh captcha id.
+pub const CAPTCHA_SLOT: &str = "<!--nd:captcha-->";
+/// Around the comment form's login fields, replaced for a signed-in reader.
+const READER_START: &str = "<!--nd:reader-->";
+const READER_END: &str = "<!--/nd:reader-->";
 /// The slot for an article's view count: `<!--nd:views=N-->`, where N is the
 /// count when the page was rendered.
 const VIEWS_SLOT: &str = "<!--nd:views=";
@@ -183,7 +191,10 @@ async fn subscribe(pool: &PgPool) -> sqlx::Result<PgListener> {
 /// (too many distinct pages to be worth keeping).
 fn cacheable_path(path: &str) -> bool {
     let plain = variant::plain_path(path);
-    !variant::untouched(plain) && !plain.starts_with("/search") && !plain.starts_with("/captcha")
+    !variant::untouched(plain)
+        && !["/search", "/captcha", "/register", "/login", "/account"]
+            .iter()
+            .any(|prefix| plain.starts_with(prefix))
 }
 
 /// The number of the story an `/articles/{number}` path shows.
@@ -202,18 +213,84 @@ fn is_html(response: &HttpResponse<BoxBody>) -> bool {
         .is_some_and(|value| value.starts_with("text/html"))
 }
 
+/// What differs per request in a page.
+#[derive(Default)]
+struct Personal {
+    token: Option<CsrfToken>,
+    captcha: Option<String>,
+    /// The signed-in reader's name, where the page has the reader slot.
+    reader: Option<String>,
+    traditional: bool,
+    views: Option<(Arc<ViewCounter>, i64)>,
+}
+
+/// Gathers the per-request values a page's slots need (a database query
+/// only for a page with the reader slot and a browser with a reader
+/// session).
+async fn personal(req: &ServiceRequest, body: &str) -> Personal {
+    let token = req.extensions().get::<CsrfToken>().cloned();
+    let captcha = body.contains(CAPTCHA_SLOT).then(|| {
+        req.app_data::<web::Data<AppState>>()
+            .map(|state| captcha::issue(state.secret.as_bytes()))
+            .unwrap_or_default()
+    });
+    let mut reader = None;
+    if body.contains(READER_START)
+        && let Some(cookie) = req.cookie(readers::COOKIE)
+        && let Some(pool) = req.app_data::<web::Data<PgPool>>()
+        && let Ok(mut conn) = pool.acquire().await
+    {
+        reader = readers::lookup(&mut conn, cookie.value())
+            .await
+            .ok()
+            .flatten()
+            .map(|reader| reader.username);
+    }
+    let views = req
+        .app_data::<web::Data<ViewCounter>>()
+        .map(|counter| counter.clone().into_inner())
+        .zip(article_number(req.path()));
+    Personal {
+        token,
+        captcha,
+        reader,
+        traditional: variant::plain_path(req.path()) != req.path(),
+        views,
+    }
+}
+
 /// Fills the per-request slots of a page.
-fn fill(body: &str, token: Option<&CsrfToken>, views: Option<(&ViewCounter, i64)>) -> String {
-    let mut html = match token {
-        Some(token) if body.contains(CSRF_SLOT) => body.replace(CSRF_SLOT, &token.0),
-        _ => body.to_owned(),
-    };
+fn fill(body: &str, personal: &Personal) -> String {
+    let mut html = body.to_owned();
+    if let Some(token) = &personal.token
+        && html.contains(CSRF_SLOT)
+    {
+        html = html.replace(CSRF_SLOT, &token.0);
+    }
+    if let Some(captcha) = &personal.captcha {
+        html = html.replace(CAPTCHA_SLOT, captcha);
+    }
+    if let Some(name) = &personal.reader
+        && let Some(start) = html.find(READER_START)
+        && let Some(length) = html[start..].find(READER_END)
+    {
+        let state = format!(
+            "<p class=\"reader-state\">已登录：<strong>{}</strong> · <a href=\"/account\">我的评论</a></p>",
+            variant::escape(name)
+        );
+        let state = if personal.traditional {
+            variant::to_traditional(&state)
+        } else {
+            state
+        };
+        html.replace_range(start..start + length + READER_END.len(), &state);
+    }
     if let Some(start) = html.find(VIEWS_SLOT) {
         let digits = start + VIEWS_SLOT.len();
         if let Some(length) = html[digits..].find("-->") {
             let rendered = html[digits..digits + length].parse().unwrap_or(0);
-            let count = match views {
-                Some((counter, number)) => counter.estimate(number, rendered),
+            let count = match &personal.views {
+                Some((counter, number)) => counter.estimate(*number, rendered),
                 None => rendered,
             };
             html.replace_range(start..digits + length + 3, &count.to_string());
@@ -251,15 +328,15 @@ fn matches_etag(req: &ServiceRequest, etag: &str) -> bool {
 }
 
 /// Builds the answer to a page request from the unfilled `body`.
-fn respond(
+async fn respond(
     req: ServiceRequest,
     mut head: HttpResponse<()>,
     body: &str,
     hash: u64,
     hit: bool,
 ) -> ServiceResponse<BoxBody> {
-    let token = req.extensions().get::<CsrfToken>().cloned();
-    let tag = etag(hash, body, token.as_ref());
+    let personal = personal(&req, body).await;
+    let tag = etag(hash, body, personal.token.as_ref());
     let headers = head.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert(
@@ -270,16 +347,14 @@ fn respond(
         headers.insert(header::ETAG, value);
     }
     headers.remove(header::CONTENT_LENGTH);
-    let counter = req.app_data::<web::Data<ViewCounter>>().cloned();
-    let number = article_number(req.path());
-    if let (Some(counter), Some(number)) = (&counter, number) {
+    if let Some((counter, number)) = &personal.views {
         let reader = req
             .headers()
             .get(header::USER_AGENT)
             .and_then(|value| value.to_str().ok())
             .is_none_or(|agent| !views::is_bot(agent));
         if reader && req.method() == Method::GET {
-            counter.record(number);
+            counter.record(*number);
         }
     }
     if matches_etag(&req, &tag) {
@@ -288,10 +363,38 @@ fn respond(
         let response = head.set_body(BoxBody::new(()));
         return ServiceResponse::new(req.into_parts().0, response);
     }
-    let views = counter.as_ref().map(|c| &***c).zip(number);
-    let html = fill(body, token.as_ref(), views);
+    let html = fill(body, &personal);
     let response = head.set_body(BoxBody::new(html));
     ServiceResponse::new(req.into_parts().0, response)
+}
+
+/// Fills the slots of a page that is neither cached nor validated (a
+/// form posted back with a message, an error page, a private page).
+async fn personalised(
+    req: ServiceRequest,
+    mut head: HttpResponse<()>,
+    body: &str,
+) -> ServiceResponse<BoxBody> {
+    let mut personal = personal(&req, body).await;
+    personal.views = None;
+    head.headers_mut().remove(header::CONTENT_LENGTH);
+    let response = head.set_body(BoxBody::new(fill(body, &personal)));
+    ServiceResponse::new(req.into_parts().0, response)
+}
+
+async fn body_of(body: BoxBody) -> Result<Arc<str>, Error> {
+    let bytes = to_bytes(body)
+        .await
+        .map_err(|_| actix_web::error::ErrorInternalServerError("body"))?;
+    Ok(String::from_utf8_lossy(&bytes).into())
+}
+
+fn no_store(response: &HttpResponse<BoxBody>) -> bool {
+    response
+        .headers()
+        .get(header::CACHE_CONTROL)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.contains("no-store") || value.contains("private"))
 }
 
 fn headers_for_304(headers: &mut header::HeaderMap) {
@@ -307,55 +410,50 @@ pub async fn serve(
         .app_data::<web::Data<PageCache>>()
         .cloned()
         .expect("PageCache is registered");
-    let reading = matches!(*req.method(), Method::GET | Method::HEAD);
-    if !reading {
+    let path = req.path().to_owned();
+    if variant::untouched(variant::plain_path(&path)) {
         let response = next.call(req).await?;
-        if response.status().as_u16() < 400 {
+        if !matches!(*response.request().method(), Method::GET | Method::HEAD)
+            && response.status().as_u16() < 400
+        {
             cache.invalidate();
         }
         return Ok(response.map_into_boxed_body());
     }
-    let path = req.path().to_owned();
-    if variant::untouched(variant::plain_path(&path)) {
-        return Ok(next.call(req).await?.map_into_boxed_body());
-    }
+    let reading = matches!(*req.method(), Method::GET | Method::HEAD);
     let key = match req.query_string() {
         "" => path.clone(),
         query => format!("{path}?{query}"),
     };
-    let storable = cacheable_path(&path) && req.method() == Method::GET;
+    let storable = reading && cacheable_path(&path) && req.method() == Method::GET;
     if storable && let Some((body, hash)) = cache.get(&key) {
         let mut head = HttpResponse::Ok();
         head.content_type("text/html; charset=utf-8");
         let head = head.finish().drop_body();
-        return Ok(respond(req, head, &body, hash, true));
+        return Ok(respond(req, head, &body, hash, true).await);
     }
     let generation = cache.generation.load(Ordering::Acquire);
     let response = next.call(req).await?.map_into_boxed_body();
+    if !reading && response.status().as_u16() < 400 {
+        cache.invalidate();
+    }
     if !is_html(response.response()) {
         return Ok(response);
     }
     let (req, response) = response.into_parts();
     let status = response.status();
-    let stores = storable && status == StatusCode::OK && response.cookies().next().is_none();
+    let private = no_store(&response) || response.cookies().next().is_some();
     let (head, body) = response.into_parts();
-    let bytes = to_bytes(body)
-        .await
-        .map_err(|_| actix_web::error::ErrorInternalServerError("body"))?;
-    let body: Arc<str> = String::from_utf8_lossy(&bytes).into();
+    let body = body_of(body).await?;
+    let req = ServiceRequest::from_request(req);
+    if !reading || status != StatusCode::OK || private {
+        return Ok(personalised(req, head, &body).await);
+    }
     let hash = hash_of(&body);
-    if stores {
+    if storable {
         cache.put(key, body.clone(), hash, generation);
     }
-    let req = ServiceRequest::from_request(req);
-    if status != StatusCode::OK {
-        // Error pages are filled but carry no validator and count no view.
-        let token = req.extensions().get::<CsrfToken>().cloned();
-        let html = fill(&body, token.as_ref(), None);
-        let response = head.set_body(BoxBody::new(html));
-        return Ok(ServiceResponse::new(req.into_parts().0, response));
-    }
-    Ok(respond(req, head, &body, hash, false))
+    Ok(respond(req, head, &body, hash, false).await)
 }
 
 #[cfg(test)]
@@ -364,15 +462,23 @@ mod tests {
 
     #[test]
     fn slots_are_filled_with_the_token_and_the_current_count() {
-        let counter = ViewCounter::default();
+        let counter = Arc::new(ViewCounter::default());
         counter.record(5);
-        let token = CsrfToken("abc".into());
+        let personal = Personal {
+            token: Some(CsrfToken("abc".into())),
+            captcha: Some("9-c-s".into()),
+            reader: Some("reader<1>".into()),
+            traditional: false,
+            views: Some((counter, 5)),
+        };
         let html = fill(
-            "<input value=\"<!--nd:csrf-->\"><span>阅读：<!--nd:views=41--></span>",
-            Some(&token),
-            Some((&counter, 5)),
+            "<input value=\"<!--nd:csrf-->\"><img src=\"/captcha/<!--nd:captcha-->.png\"><!--nd:reader--><input name=\"password\"><!--/nd:reader--><span>阅读：<!--nd:views=41--></span>",
+            &personal,
         );
-        assert_eq!(html, "<input value=\"abc\"><span>阅读：42</span>");
+        assert_eq!(
+            html,
+            "<input value=\"abc\"><img src=\"/captcha/9-c-s.png\"><p class=\"reader-state\">已登录：<strong>reader&lt;1&gt;</strong> · <a href=\"/account\">我的评论</a></p><span>阅读：42</span>"
+        );
     }
 
     #[test]

@@ -47,7 +47,8 @@ pub fn untouched(path: &str) -> bool {
     .any(|prefix| path.starts_with(prefix))
 }
 
-fn escape(text: &str) -> String {
+/// Escapes text for an HTML attribute or element.
+pub fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('"', "&quot;")
         .replace('<', "&lt;")

@@ -9,6 +9,7 @@ mod articles;
 mod cache;
 mod channels;
 mod cli;
+mod comments;
 mod health;
 mod login;
 mod mail;

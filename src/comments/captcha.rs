@@ -1,0 +1,236 @@
+//! The captcha in front of comments and registration.
+//!
+//! A captcha id is `expiry-nonce-signature`, signed with the installation's
+//! secret key, so any instance can issue one without writing anything and
+//! check one issued by another. The answer is derived from the nonce with
+//! the same key. Answering uses it up: its nonce is recorded in the database
+//! until it expires, so an answered captcha can never be replayed, on any
+//! instance. Captchas last five minutes; answers ignore case.
+//!
+//! For automated tests, NEWSDESK_TEST_CAPTCHA makes one value the answer to
+//! every captcha (the server only accepts that on a loopback address).
+
+use std::io::Cursor;
+
+use actix_web::{HttpResponse, web};
+use chrono::Utc;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::Sha256;
+use sqlx::PgConnection;
+use subtle::ConstantTimeEq;
+
+use crate::app::AppState;
+use crate::error::AppError;
+
+/// How long a captcha can be answered, in seconds.
+pub const LIFETIME: i64 = 300;
+const LENGTH: usize = 5;
+/// Letters and digits that cannot be mistaken for one another.
+const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXY3456789";
+
+fn mac(secret: &[u8], purpose: &str, data: &str) -> [u8; 32] {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(purpose.as_bytes());
+    mac.update(b"\0");
+    mac.update(data.as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
+fn signature(secret: &[u8], expiry: i64, nonce: &str) -> String {
+    hex::encode(&mac(secret, "newsdesk captcha id", &format!("{expiry}-{nonce}"))[..10])
+}
+
+/// A new captcha id.
+pub fn issue(secret: &[u8]) -> String {
+    issue_expiring(secret, Utc::now().timestamp() + LIFETIME)
+}
+
+/// A new captcha id that expires at `expiry` (seconds since 1970).
+pub fn issue_expiring(secret: &[u8], expiry: i64) -> String {
+    let mut bytes = [0u8; 12];
+    rand::rng().fill_bytes(&mut bytes);
+    let nonce = hex::encode(bytes);
+    format!("{expiry}-{nonce}-{}", signature(secret, expiry, &nonce))
+}
+
+/// The answer to a genuine captcha id (what its image shows).
+pub fn answer_of(secret: &[u8], id: &str) -> Option<String> {
+    parse(secret, id).map(|(_, nonce)| answer(secret, nonce))
+}
+
+/// The expiry and nonce of a genuine id.
+fn parse<'a>(secret: &[u8], id: &'a str) -> Option<(i64, &'a str)> {
+    let mut parts = id.splitn(3, '-');
+    let (expiry, nonce, signed) = (parts.next()?, parts.next()?, parts.next()?);
+    let expiry: i64 = expiry.parse().ok()?;
+    let expected = signature(secret, expiry, nonce);
+    bool::from(expected.as_bytes().ct_eq(signed.as_bytes())).then_some((expiry, nonce))
+}
+
+/// The characters the image of `nonce` shows.
+fn answer(secret: &[u8], nonce: &str) -> String {
+    mac(secret, "newsdesk captcha answer", nonce)
+        .iter()
+        .take(LENGTH)
+        .map(|byte| ALPHABET[usize::from(*byte) % ALPHABET.len()] as char)
+        .collect()
+}
+
+/// Why an answer was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Wrong,
+    Expired,
+    Used,
+}
+
+impl Refusal {
+    pub fn message(self) -> &'static str {
+        match self {
+            Refusal::Wrong => "验证码不正确，请重新输入。",
+            Refusal::Expired => "验证码已过期，请重新输入新的验证码。",
+            Refusal::Used => "验证码已使用过，请重新输入新的验证码。",
+        }
+    }
+}
+
+/// Checks a form's answer with the installation's key (and the test
+/// answer, when set); uses the captcha up, right or wrong.
+pub async fn check_form(
+    conn: &mut PgConnection,
+    state: &AppState,
+    id: &str,
+    given: &str,
+) -> Result<Result<(), Refusal>, sqlx::Error> {
+    check(
+        conn,
+        state.secret.as_bytes(),
+        state.test_captcha.as_deref(),
+        id,
+        given,
+    )
+    .await
+}
+
+/// Checks an answer and uses the captcha up, right or wrong.
+pub async fn check(
+    conn: &mut PgConnection,
+    secret: &[u8],
+    test_answer: Option<&str>,
+    id: &str,
+    given: &str,
+) -> Result<Result<(), Refusal>, sqlx::Error> {
+    let Some((expiry, nonce)) = parse(secret, id.trim()) else {
+        return Ok(Err(Refusal::Wrong));
+    };
+    if expiry <= Utc::now().timestamp() {
+        return Ok(Err(Refusal::Expired));
+    }
+    let fresh = sqlx::query(
+        "insert into captcha_uses (nonce, expires_at) values ($1, to_timestamp($2))
+         on conflict do nothing",
+    )
+    .bind(nonce)
+    .bind(expiry as f64)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    if nonce.starts_with('0') {
+        sqlx::query("delete from captcha_uses where expires_at < now()")
+            .execute(&mut *conn)
+            .await?;
+    }
+    if !fresh {
+        return Ok(Err(Refusal::Used));
+    }
+    let expected = test_answer.map_or_else(|| answer(secret, nonce), str::to_owned);
+    let given = given.trim();
+    if !given.is_empty() && given.eq_ignore_ascii_case(&expected) {
+        Ok(Ok(()))
+    } else {
+        Ok(Err(Refusal::Wrong))
+    }
+}
+
+/// The PNG image of a captcha: its characters drawn in varied colours and
+/// angles, with a wavy distortion, lines, ellipses and noise.
+pub fn image(secret: &[u8], id: &str) -> Option<Vec<u8>> {
+    let (_, nonce) = parse(secret, id)?;
+    let captcha = captcha_rs::CaptchaBuilder::new()
+        .text(answer(secret, nonce))
+        .width(150)
+        .height(50)
+        .complexity(3)
+        .distortion(4)
+        .interference_lines(3)
+        .interference_ellipses(2)
+        .build();
+    let mut png = Vec::new();
+    captcha
+        .image
+        .write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png)
+        .ok()?;
+    Some(png)
+}
+
+/// GET /captcha/{id}.png
+pub async fn serve_image(
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let id = name
+        .strip_suffix(".png")
+        .ok_or(AppError::NotFound)?
+        .to_owned();
+    let secret = state.secret.clone();
+    let png = web::block(move || image(secret.as_bytes(), &id))
+        .await
+        .map_err(|error| AppError::Internal(error.into()))?
+        .ok_or(AppError::NotFound)?;
+    Ok(HttpResponse::Ok()
+        .content_type("image/png")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(png))
+}
+
+/// GET /captcha/new: a fresh captcha for the page's refresh link.
+pub async fn fresh(state: web::Data<AppState>) -> HttpResponse {
+    let id = issue(state.secret.as_bytes());
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(serde_json::json!({ "id": id, "image": format!("/captcha/{id}.png") }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_signed_and_answers_derived_from_them() {
+        let id = issue(b"key one");
+        let (expiry, nonce) = parse(b"key one", &id).expect("genuine");
+        assert!(expiry > Utc::now().timestamp());
+        assert!(
+            parse(b"key two", &id).is_none(),
+            "another installation's id"
+        );
+        let forged = format!("{}-{nonce}-{}", expiry + 600, &id[id.len() - 20..]);
+        assert!(parse(b"key one", &forged).is_none(), "a lengthened expiry");
+        let text = answer(b"key one", nonce);
+        assert_eq!(text.len(), LENGTH);
+        assert_eq!(text, answer(b"key one", nonce));
+        assert_ne!(text, answer(b"key two", nonce));
+    }
+
+    #[test]
+    fn the_image_is_a_png() {
+        let id = issue(b"key");
+        let png = image(b"key", &id).unwrap();
+        assert!(png.starts_with(b"\x89PNG"));
+        let decoded = image::load_from_memory(&png).unwrap();
+        assert_eq!((decoded.width(), decoded.height()), (150, 50));
+        assert!(image(b"key", "1-2-3").is_none());
+    }
+}

@@ -1,0 +1,501 @@
+//! Reader accounts (role reader): registration with a captcha, login and
+//! logout on the public site, and the reader's own comments, which they can
+//! delete. Readers are kept apart from staff: their own table, their own
+//! sessions and cookie, so a reader can never reach the backend.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::cookie::{Cookie, SameSite, time};
+use actix_web::dev::Payload;
+use actix_web::http::StatusCode;
+use actix_web::http::header::LOCATION;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use askama::Template;
+use rand::RngCore;
+use serde::Deserialize;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::auth::session::hash_token;
+use crate::auth::throttle;
+use crate::comments::{self, captcha};
+use crate::error::AppError;
+use crate::users::{self, password};
+use crate::web::client::client_ip;
+use crate::web::csrf::{self, CsrfToken};
+use crate::web::layout::PublicLayout;
+use crate::web::render;
+
+pub const COOKIE: &str = "nd_reader";
+/// Reader sessions last 30 days from their last use.
+const SESSION_DAYS: i64 = 30;
+
+/// The signed-in reader of a request.
+#[derive(Debug, Clone)]
+pub struct Reader {
+    pub id: Uuid,
+    pub username: String,
+    pub token_hash: Vec<u8>,
+}
+
+/// The reader a session token belongs to, touching the session.
+pub async fn lookup(conn: &mut PgConnection, token: &str) -> sqlx::Result<Option<Reader>> {
+    let token_hash = hash_token(token);
+    let row: Option<(Uuid, String)> = sqlx::query_as(
+        "update reader_sessions s set last_seen_at = now()
+         from readers r
+         where s.token_hash = $1 and r.id = s.reader_id and r.active
+           and s.last_seen_at > now() - make_interval(days => $2)
+         returning r.id, r.username",
+    )
+    .bind(&token_hash)
+    .bind(SESSION_DAYS as i32)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(id, username)| Reader {
+        id,
+        username,
+        token_hash,
+    }))
+}
+
+impl FromRequest for Reader {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let pool = req.app_data::<web::Data<PgPool>>().cloned();
+        let token = req.cookie(COOKIE).map(|cookie| cookie.value().to_owned());
+        Box::pin(async move {
+            let login = || AppError::ReaderLoginRequired;
+            let (pool, token) = (pool.ok_or_else(login)?, token.ok_or_else(login)?);
+            let mut conn = pool.acquire().await?;
+            lookup(&mut conn, &token).await?.ok_or_else(login)
+        })
+    }
+}
+
+/// Opens a session for `reader_id`; returns the cookie.
+pub async fn start_session(
+    conn: &mut PgConnection,
+    reader_id: Uuid,
+    secure: bool,
+) -> sqlx::Result<Cookie<'static>> {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = hex::encode(bytes);
+    sqlx::query("insert into reader_sessions (token_hash, reader_id) values ($1, $2)")
+        .bind(hash_token(&token))
+        .bind(reader_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "delete from reader_sessions where last_seen_at < now() - make_interval(days => $1)",
+    )
+    .bind(SESSION_DAYS as i32)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Cookie::build(COOKIE, token)
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .max_age(time::Duration::days(SESSION_DAYS))
+        .finish())
+}
+
+fn removal_cookie() -> Cookie<'static> {
+    Cookie::build(COOKIE, "")
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .max_age(time::Duration::ZERO)
+        .finish()
+}
+
+fn throttle_key(username: &str) -> String {
+    format!("reader:{}", username.trim().to_lowercase())
+}
+
+/// Checks a reader's username and password, counting failures against
+/// the account and the address like staff logins. The error is the
+/// message for the form.
+pub async fn authenticate(
+    pool: &PgPool,
+    username: &str,
+    typed: String,
+    ip: &str,
+) -> Result<Result<Uuid, String>, AppError> {
+    let keys = [throttle_key(username), throttle::address_key(ip)];
+    let mut conn = pool.acquire().await?;
+    if let Some(until) = throttle::locked_until(&mut conn, &keys).await? {
+        let minutes = ((until - chrono::Utc::now()).num_seconds() + 59) / 60;
+        return Ok(Err(format!(
+            "登录失败次数过多，请于 {} 分钟后再试。",
+            minutes.max(1)
+        )));
+    }
+    let account: Option<(Uuid, String, bool)> = sqlx::query_as(
+        "select id, password_hash, active from readers where lower(username) = lower($1)",
+    )
+    .bind(username.trim())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let stored = account
+        .as_ref()
+        .map_or_else(crate::auth::login::dummy_hash, |(_, hash, _)| hash.clone());
+    let matches = web::block(move || password::verify(&typed, &stored)).await?;
+    match account {
+        Some((id, _, true)) if matches => {
+            throttle::clear(&mut conn, &keys[0]).await?;
+            Ok(Ok(id))
+        }
+        _ => {
+            let mut tx = pool.begin().await?;
+            throttle::record_failure(&mut tx, &keys[0], throttle::ACCOUNT).await?;
+            throttle::record_failure(&mut tx, &keys[1], throttle::ADDRESS).await?;
+            tx.commit().await?;
+            Ok(Err("用户名或密码错误。".to_owned()))
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "public/reader_form.html")]
+struct ReaderForm {
+    layout: PublicLayout,
+    registering: bool,
+    username: String,
+    next: String,
+    error: Option<String>,
+    csrf_token: String,
+    captcha_id: String,
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    #[serde(default)]
+    next: String,
+}
+
+/// Only pages of this site are followed after login.
+fn safe_next(next: &str) -> &str {
+    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
+        next
+    } else {
+        "/"
+    }
+}
+
+/// What the register or login form shows.
+struct Shown<'a> {
+    registering: bool,
+    username: String,
+    next: &'a str,
+    error: Option<String>,
+}
+
+async fn form_page(
+    pool: &PgPool,
+    state: &AppState,
+    csrf: &CsrfToken,
+    shown: Shown<'_>,
+    status: StatusCode,
+) -> Result<HttpResponse, AppError> {
+    let Shown {
+        registering,
+        username,
+        next,
+        error,
+    } = shown;
+    let mut conn = pool.acquire().await?;
+    let title = if registering {
+        "读者注册"
+    } else {
+        "读者登录"
+    };
+    let layout = PublicLayout::load(&mut conn).await?;
+    let description = format!("{title} - {}", layout.settings.site_name);
+    let page = ReaderForm {
+        layout: layout.titled(title, description),
+        registering,
+        username,
+        next: safe_next(next).to_owned(),
+        error,
+        csrf_token: csrf.0.clone(),
+        captcha_id: captcha::issue(state.secret.as_bytes()),
+    };
+    let mut response = render(status, &page)?;
+    response.headers_mut().insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
+}
+
+async fn blank_form(
+    pool: &PgPool,
+    state: &AppState,
+    csrf: &CsrfToken,
+    next: &str,
+    registering: bool,
+) -> Result<HttpResponse, AppError> {
+    let shown = Shown {
+        registering,
+        username: String::new(),
+        next,
+        error: None,
+    };
+    form_page(pool, state, csrf, shown, StatusCode::OK).await
+}
+
+/// GET /register
+pub async fn register_form(
+    pool: web::Data<PgPool>,
+    state: web::Data<AppState>,
+    csrf: CsrfToken,
+    query: web::Query<NextQuery>,
+) -> Result<HttpResponse, AppError> {
+    blank_form(&pool, &state, &csrf, &query.next, true).await
+}
+
+/// GET /login
+pub async fn login_form(
+    pool: web::Data<PgPool>,
+    state: web::Data<AppState>,
+    csrf: CsrfToken,
+    query: web::Query<NextQuery>,
+) -> Result<HttpResponse, AppError> {
+    blank_form(&pool, &state, &csrf, &query.next, false).await
+}
+
+#[derive(Deserialize)]
+pub struct AccountForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_again: String,
+    #[serde(default)]
+    captcha_id: String,
+    #[serde(default)]
+    captcha_answer: String,
+    #[serde(default)]
+    next: String,
+}
+
+fn signed_in(next: &str, cookie: Cookie<'static>, secure: bool) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((LOCATION, safe_next(next)))
+        .cookie(cookie)
+        .cookie(csrf::cookie(csrf::new_seed(), secure))
+        .finish()
+}
+
+/// POST /register
+pub async fn register(
+    req: HttpRequest,
+    pool: web::Data<PgPool>,
+    state: web::Data<AppState>,
+    csrf: CsrfToken,
+    form: web::Form<AccountForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let refuse = async |message: &str, status: StatusCode| {
+        form_page(
+            &pool,
+            &state,
+            &csrf,
+            Shown {
+                registering: true,
+                username: form.username.trim().to_owned(),
+                next: &form.next,
+                error: Some(message.to_owned()),
+            },
+            status,
+        )
+        .await
+    };
+    let mut conn = pool.acquire().await?;
+    let checked =
+        captcha::check_form(&mut conn, &state, &form.captcha_id, &form.captcha_answer).await?;
+    if let Err(refusal) = checked {
+        return refuse(refusal.message(), StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let username = match users::parse_username(&form.username) {
+        Ok(username) => username,
+        Err(message) => return refuse(message, StatusCode::UNPROCESSABLE_ENTITY).await,
+    };
+    if form.password != form.password_again {
+        return refuse("两次输入的密码不一致。", StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    if let Err(message) = password::check_policy(&form.password, &username) {
+        return refuse(message, StatusCode::UNPROCESSABLE_ENTITY).await;
+    }
+    let typed = form.password.clone();
+    let hash = web::block(move || password::hash(&typed))
+        .await?
+        .map_err(AppError::Internal)?;
+    let ip = client_ip(&req, state.trust_proxy);
+    let secure = crate::settings::db::load(&mut conn).await?.cookie_secure;
+    let mut tx = pool.begin().await?;
+    let created: Result<Uuid, sqlx::Error> = sqlx::query_scalar(
+        "insert into readers (username, password_hash, client_hash) values ($1, $2, $3) returning id",
+    )
+    .bind(&username)
+    .bind(&hash)
+    .bind(comments::client_hash(state.secret.as_bytes(), &ip))
+    .fetch_one(&mut *tx)
+    .await;
+    let id = match created {
+        Ok(id) => id,
+        Err(error) if crate::error::is_unique_violation(&error) => {
+            return refuse(
+                "该用户名已被注册，请换一个。",
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let cookie = start_session(&mut tx, id, secure).await?;
+    tx.commit().await?;
+    Ok(signed_in(&form.next, cookie, secure))
+}
+
+/// POST /login
+pub async fn login(
+    req: HttpRequest,
+    pool: web::Data<PgPool>,
+    state: web::Data<AppState>,
+    csrf: CsrfToken,
+    form: web::Form<AccountForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    let ip = client_ip(&req, state.trust_proxy);
+    let outcome = authenticate(&pool, &form.username, form.password.clone(), &ip).await?;
+    let id = match outcome {
+        Ok(id) => id,
+        Err(message) => {
+            return form_page(
+                &pool,
+                &state,
+                &csrf,
+                Shown {
+                    registering: false,
+                    username: form.username.trim().to_owned(),
+                    next: &form.next,
+                    error: Some(message),
+                },
+                StatusCode::UNAUTHORIZED,
+            )
+            .await;
+        }
+    };
+    let mut tx = pool.begin().await?;
+    let secure = crate::settings::db::load(&mut tx).await?.cookie_secure;
+    if let Some(previous) = req.cookie(COOKIE) {
+        end_session(&mut tx, &hash_token(previous.value())).await?;
+    }
+    let cookie = start_session(&mut tx, id, secure).await?;
+    tx.commit().await?;
+    Ok(signed_in(&form.next, cookie, secure))
+}
+
+async fn end_session(conn: &mut PgConnection, token_hash: &[u8]) -> sqlx::Result<()> {
+    sqlx::query("delete from reader_sessions where token_hash = $1")
+        .bind(token_hash)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// POST /logout
+pub async fn logout(
+    req: HttpRequest,
+    pool: web::Data<PgPool>,
+    reader: Option<Reader>,
+) -> Result<HttpResponse, AppError> {
+    if let Some(reader) = reader {
+        let mut conn = pool.acquire().await?;
+        end_session(&mut conn, &reader.token_hash).await?;
+    }
+    Ok(HttpResponse::SeeOther()
+        .insert_header((LOCATION, "/"))
+        .cookie(removal_cookie())
+        .cookie(csrf::cookie(
+            csrf::new_seed(),
+            req.connection_info().scheme() == "https",
+        ))
+        .finish())
+}
+
+/// A comment on the reader's own page.
+#[derive(sqlx::FromRow)]
+struct OwnComment {
+    id: Uuid,
+    body: String,
+    status: String,
+    created_at: chrono::DateTime<chrono::Utc>,
+    number: i64,
+    title: String,
+}
+
+#[derive(Template)]
+#[template(path = "public/my_comments.html")]
+struct MyComments {
+    layout: PublicLayout,
+    username: String,
+    comments: Vec<(OwnComment, String)>,
+    csrf_token: String,
+}
+
+impl MyComments {
+    fn status_label(status: &str) -> &'static str {
+        comments::status_label(status)
+    }
+}
+
+/// GET /account: the reader's comments, newest first.
+pub async fn account(
+    pool: web::Data<PgPool>,
+    csrf: CsrfToken,
+    reader: Reader,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = pool.acquire().await?;
+    let layout = PublicLayout::load(&mut conn).await?;
+    let rows: Vec<OwnComment> = sqlx::query_as(
+        "select c.id, c.body, c.status, c.created_at, a.number, a.title
+         from comments c join articles a on a.id = c.article_id
+         where c.reader_id = $1 and c.status <> 'deleted'
+         order by c.created_at desc limit 100",
+    )
+    .bind(reader.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let comments = rows
+        .into_iter()
+        .map(|row| {
+            let time = layout.settings.format_time(row.created_at);
+            (row, time)
+        })
+        .collect();
+    let description = format!("我的评论 - {}", layout.settings.site_name);
+    let mut response = render(
+        StatusCode::OK,
+        &MyComments {
+            layout: layout.titled("我的评论", description),
+            username: reader.username,
+            comments,
+            csrf_token: csrf.0,
+        },
+    )?;
+    response.headers_mut().insert(
+        actix_web::http::header::CACHE_CONTROL,
+        actix_web::http::header::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
+}
