@@ -38,6 +38,9 @@ pub struct ChannelForm {
     stage2: String,
     #[serde(default)]
     stage3: String,
+    /// pre (先审后发) or post (先发后审).
+    #[serde(default)]
+    comment_moderation: String,
     #[serde(default)]
     version: String,
 }
@@ -52,6 +55,7 @@ impl Default for ChannelForm {
             stage1: "editor".into(),
             stage2: "chief_editor".into(),
             stage3: String::new(),
+            comment_moderation: "pre".into(),
             version: String::new(),
         }
     }
@@ -64,6 +68,7 @@ struct ChannelFields {
     parent_id: Option<Uuid>,
     sort_order: i32,
     stages: Vec<&'static str>,
+    comment_moderation: &'static str,
 }
 
 impl ChannelForm {
@@ -88,12 +93,18 @@ impl ChannelForm {
             .into_iter()
             .map(StageRole::as_str)
             .collect();
+        let comment_moderation = match self.comment_moderation.trim() {
+            "" | "pre" => "pre",
+            "post" => "post",
+            _ => return Err("评论审核方式无效。"),
+        };
         Ok(ChannelFields {
             name,
             slug,
             parent_id,
             sort_order,
             stages,
+            comment_moderation,
         })
     }
 }
@@ -188,13 +199,15 @@ pub async fn create(
     };
     let mut tx = pool.begin().await?;
     let inserted = sqlx::query(
-        "insert into channels (name, slug, parent_id, sort_order, review_stages) values ($1, $2, $3, $4, $5)",
+        "insert into channels (name, slug, parent_id, sort_order, review_stages, comment_moderation)
+         values ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&fields.name)
     .bind(&fields.slug)
     .bind(fields.parent_id)
     .bind(fields.sort_order)
     .bind(&fields.stages)
+    .bind(fields.comment_moderation)
     .execute(&mut *tx)
     .await;
     if let Err(error) = inserted {
@@ -273,6 +286,7 @@ async fn edit_page(
         stage1: channel.stage(0).to_owned(),
         stage2: channel.stage(1).to_owned(),
         stage3: channel.stage(2).to_owned(),
+        comment_moderation: channel.comment_moderation.clone(),
         version: version.to_string(),
     });
     let page = EditPage {
@@ -339,7 +353,7 @@ pub async fn update(
     }
     let updated = sqlx::query(
         "update channels set name = $2, slug = $3, parent_id = $4, sort_order = $5, review_stages = $6,
-                             version = version + 1
+                             comment_moderation = $8, version = version + 1
          where id = $1 and version = $7",
     )
     .bind(id)
@@ -349,6 +363,7 @@ pub async fn update(
     .bind(fields.sort_order)
     .bind(&fields.stages)
     .bind(version)
+    .bind(fields.comment_moderation)
     .execute(&mut *tx)
     .await;
     let updated = match updated {

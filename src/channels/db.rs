@@ -62,6 +62,7 @@ pub struct ChannelNode {
     pub depth: i32,
     pub sort_order: i32,
     pub review_stages: Vec<String>,
+    pub comment_moderation: String,
     pub active: bool,
     pub article_count: i64,
     pub child_count: i64,
@@ -105,7 +106,8 @@ pub async fn tree(conn: &mut PgConnection) -> sqlx::Result<Vec<ChannelNode>> {
              select c.id, w.path || (to_char(c.sort_order, 'S0000000000') || c.name), w.depth + 1
              from channels c join walk w on c.parent_id = w.id
          )
-         select c.id, c.parent_id, c.name, c.slug, w.depth, c.sort_order, c.review_stages, c.active,
+         select c.id, c.parent_id, c.name, c.slug, w.depth, c.sort_order, c.review_stages,
+                c.comment_moderation, c.active,
                 (select count(*) from articles where channel_id = c.id) as article_count,
                 (select count(*) from channels where parent_id = c.id) as child_count
          from walk w join channels c on c.id = w.id

@@ -466,15 +466,49 @@ async fn rate_limits_duplicates_and_the_honeypot_hold() {
 #[tokio::test]
 async fn a_sensitive_word_holds_a_comment_even_where_comments_show_at_once() {
     let (app, number) = app_with_story().await;
-    sqlx::query(
-        "update channels set comment_moderation = 'post'
-         where id = (select channel_id from articles where number = $1)",
-    )
-    .bind(number)
-    .execute(&app.pool)
-    .await
-    .unwrap();
     app.login_as("admin1", "admin").await;
+    // The channel switches to post-moderation in its form.
+    let channel: uuid::Uuid =
+        sqlx::query_scalar("select channel_id from articles where number = $1")
+            .bind(number)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let edit = format!("/admin/channels/{channel}/edit");
+    let (_, form) = app.page(&edit).await;
+    let value = |name: &str| attrs(&form, &format!("input[name={name}]"), "value")[0].clone();
+    let selected = |name: &str| {
+        attrs(
+            &form,
+            &format!("select[name={name}] option[selected]"),
+            "value",
+        )
+        .pop()
+        .unwrap_or_default()
+    };
+    assert_eq!(selected("comment_moderation"), "pre", "the default");
+    let fields = [
+        ("name", value("name")),
+        ("slug", value("slug")),
+        ("sort_order", value("sort_order")),
+        ("version", value("version")),
+        ("parent_id", selected("parent_id")),
+        ("stage1", selected("stage1")),
+        ("stage2", selected("stage2")),
+        ("stage3", selected("stage3")),
+        ("comment_moderation", "post".to_string()),
+    ];
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(app.post(&edit, &fields).await.status(), 303);
+    let (_, form) = app.page(&edit).await;
+    assert_eq!(
+        attrs(
+            &form,
+            "select[name=comment_moderation] option[selected]",
+            "value"
+        ),
+        ["post"]
+    );
     let response = app
         .post("/admin/sensitive-words", &[("add", "代开发票\n赌博")])
         .await;
