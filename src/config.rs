@@ -28,6 +28,16 @@ pub enum Command {
     Migrate,
     /// Fill an empty database with demo units, channels, users and stories.
     SeedDemo,
+    /// Fill a new database with a newsroom at scale (for benchmarks): about
+    /// 500 units, 40 channels, 2,000 staff and the stories and comments asked for.
+    Generate {
+        /// Published stories to write.
+        #[arg(long)]
+        articles: u64,
+        /// Reader comments to add.
+        #[arg(long, default_value_t = 0)]
+        comments: u64,
+    },
     /// Create a staff account; the password is read from standard input.
     CreateUser {
         /// Login name (2 to 32 letters, digits, `_`, `.` or `-`).

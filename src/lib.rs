@@ -9,6 +9,7 @@ pub mod comments;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod generate;
 pub mod media;
 pub mod notifications;
 pub mod readers;

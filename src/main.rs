@@ -18,6 +18,7 @@ async fn main() -> ExitCode {
         Command::Serve => serve(&cli.config).await,
         Command::Migrate => migrate(&cli.config).await,
         Command::SeedDemo => seed_demo(&cli.config).await,
+        Command::Generate { articles, comments } => generate(&cli.config, articles, comments).await,
         Command::CreateUser {
             username,
             role,
@@ -106,6 +107,31 @@ async fn seed_demo(config: &Config) -> anyhow::Result<()> {
     with_database(config, |pool| async move {
         let logins = seed::seed_demo(&pool).await?;
         print_logins(&logins);
+        Ok(())
+    })
+    .await
+}
+
+async fn generate(config: &Config, articles: u64, comments: u64) -> anyhow::Result<()> {
+    with_database(config, |pool| async move {
+        let bar = indicatif::ProgressBar::new(articles).with_style(
+            indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{wide_bar}] {pos}/{len} 篇 ({per_sec}, 剩余 {eta})",
+            )?,
+        );
+        let summary =
+            newsdesk::generate::generate(&pool, articles, comments, |done| bar.set_position(done))
+                .await?;
+        bar.finish();
+        println!(
+            "Generated {} units, {} channels, {} staff, {} stories and {} comments in {:.0} s.",
+            summary.units,
+            summary.channels,
+            summary.users,
+            summary.articles,
+            summary.comments,
+            summary.seconds
+        );
         Ok(())
     })
     .await

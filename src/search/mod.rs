@@ -104,6 +104,54 @@ pub async fn index(
     Ok(())
 }
 
+/// The search vector `index` stores for a story, in tsvector's text form,
+/// computed here (for bulk loads that do not go through PostgreSQL's
+/// parser): title words weigh A from position 1, summary and body words
+/// weigh B after them; positions stop at 16,383 and a word keeps at most
+/// 256 of them, as in PostgreSQL.
+pub fn vector_literal(title: &str, summary: &str, body_text: &str) -> String {
+    const MAX_POSITION: usize = 16_383;
+    const MAX_POSITIONS: usize = 256;
+    let mut lexemes: std::collections::BTreeMap<String, Vec<(usize, char)>> =
+        std::collections::BTreeMap::new();
+    let title = words(title);
+    let offset = title.len().min(MAX_POSITION);
+    let mut rest = words(summary);
+    rest.extend(words(body_text));
+    let weighted = title
+        .into_iter()
+        .enumerate()
+        .map(|(i, word)| (word, (i + 1).min(MAX_POSITION), 'A'))
+        .chain(rest.into_iter().enumerate().map(|(i, word)| {
+            (
+                word,
+                ((i + 1).min(MAX_POSITION) + offset).min(MAX_POSITION),
+                'B',
+            )
+        }));
+    for (word, position, weight) in weighted {
+        let positions = lexemes.entry(word).or_default();
+        if positions.len() < MAX_POSITIONS && positions.last().map(|p| p.0) != Some(position) {
+            positions.push((position, weight));
+        }
+    }
+    let mut out = String::new();
+    for (word, positions) in lexemes {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push('\'');
+        out.push_str(&word);
+        out.push_str("':");
+        let list: Vec<String> = positions
+            .iter()
+            .map(|(position, weight)| format!("{position}{weight}"))
+            .collect();
+        out.push_str(&list.join(","));
+    }
+    out
+}
+
 /// Indexes stories that have no search vector yet (those stored before
 /// search existed); run at start-up. Returns how many were indexed.
 pub async fn backfill(pool: &PgPool) -> sqlx::Result<usize> {

@@ -172,3 +172,86 @@ async fn serve_runs_its_own_postgres_seeds_the_demo_and_stops_it_on_sigterm() {
     );
     assert!(!pid_file.exists());
 }
+
+#[tokio::test]
+async fn generate_fills_a_new_database_that_the_site_serves() {
+    let app = crate::helpers::spawn_app().await;
+    let output = Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+        .args(["generate", "--articles", "1000", "--comments", "500"])
+        .env("DATABASE_URL", app.database.url())
+        .env("NEWSDESK_DATA_DIR", std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let counts: (i64, i64, i64, i64, i64, i64) = sqlx::query_as(
+        "select (select count(*) from articles where status = 'published'),
+                (select count(*) from units), (select count(*) from channels),
+                (select count(*) from users),
+                (select count(*) from articles a where (select count(*) from review_events e
+                                                        where e.article_id = a.id) >= 4),
+                (select count(*) from articles where length(body_text) between 1500 and 4800)",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(counts.0, 1000);
+    assert!((450..=600).contains(&counts.1), "{} units", counts.1);
+    assert_eq!((counts.2, counts.3), (40, 2000));
+    assert_eq!(counts.4, 1000, "every story has its review history");
+    assert_eq!(counts.5, 1000, "1,500 to 4,000 characters");
+    let (approved, counted): (i64, i64) = sqlx::query_as(
+        "select (select count(*) from comments where status = 'approved'),
+                (select coalesce(sum(comment_count), 0) from articles)",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(approved, counted, "comment counts match the comments");
+
+    // The vectors computed in bulk are the ones the app computes.
+    let (id, title, summary, body, vector): (uuid::Uuid, String, String, String, String) =
+        sqlx::query_as(
+            "select id, title, summary, body_text, search_vector::text from articles limit 1",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let mut conn = app.pool.acquire().await.unwrap();
+    newsdesk::search::index(&mut conn, id, &title, &summary, &body)
+        .await
+        .unwrap();
+    let indexed: String =
+        sqlx::query_scalar("select search_vector::text from articles where id = $1")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+    assert_eq!(vector, indexed);
+    let index: bool = sqlx::query_scalar(
+        "select exists (select 1 from pg_indexes where indexname = 'articles_search')",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert!(index, "indexes are built again after the load");
+
+    let (status, html) = app.page("/search?q=电网").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        crate::helpers::texts(&html, ".search-results .story-title a").len(),
+        20
+    );
+    assert_eq!(app.page("/channels/yaowen").await.0, 200);
+
+    let again = Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+        .args(["generate", "--articles", "10"])
+        .env("DATABASE_URL", app.database.url())
+        .env("NEWSDESK_DATA_DIR", std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert!(!again.status.success(), "a used database is refused");
+}
