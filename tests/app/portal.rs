@@ -679,3 +679,98 @@ async fn readers_find_published_stories_by_words_in_either_script() {
     let (status, _) = app.page("/zh-hant/search?q=電網").await;
     assert_eq!(status, 200);
 }
+
+#[tokio::test]
+async fn search_filters_by_channel_unit_and_date_and_ranks_by_relevance() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    // Thirty stories mention 电网 once in the body, newer than the one with
+    // 电网 in its title and body many times.
+    sqlx::query(
+        "insert into articles (channel_id, unit_id, created_by, title, body_text, status, published_at, search_vector)
+         select a.channel_id, a.unit_id, a.created_by, '普通稿件' || g, '提到电网一次', 'published',
+                now() - make_interval(mins => g),
+                setweight(to_tsvector('simple', '普通 稿件'), 'A') || setweight(to_tsvector('simple', '提到 电网 一次'), 'B')
+         from articles a, generate_series(1, 30) g where a.title like '配电网故障自愈%'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "update articles set search_vector = setweight(to_tsvector('simple', '电网 电网 大事'), 'A')
+                                           || setweight(to_tsvector('simple', '电网 电网 电网 电网'), 'B'),
+                             published_at = now() - interval '3 days'
+         where title like '山东电网%'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+
+    let (_, newest) = app.page("/search?q=电网").await;
+    let titles = texts(&newest, ".search-results .story-title a");
+    assert_eq!(titles.len(), 20, "one page");
+    assert!(
+        titles[0].starts_with("普通稿件"),
+        "newest first: {titles:?}"
+    );
+    assert!(
+        texts(&newest, ".found")[0].starts_with("找到 "),
+        "{:?}",
+        texts(&newest, ".found")
+    );
+
+    let (_, ranked) = app.page("/search?q=电网&order=relevance").await;
+    assert_eq!(
+        texts(&ranked, ".search-results .story-title a")[0],
+        "山东电网全力保障冬季电力供应",
+        "the most relevant first"
+    );
+    let next = attrs(&ranked, ".pager a[rel=next]", "href");
+    assert!(
+        next[0].contains("order=relevance") && next[0].contains("page=2"),
+        "{next:?}"
+    );
+    let (_, second) = app.page(&next[0]).await;
+    assert!(!texts(&second, ".search-results .story-title a").is_empty());
+
+    // Channel (with sub-channels), unit and date filters.
+    let (_, keji) = app.page("/search?q=电网&channel=keji").await;
+    let keji_titles = texts(&keji, ".search-results .story-title a");
+    assert!(
+        keji_titles
+            .iter()
+            .all(|t| t.starts_with("普通稿件") || t.starts_with("配电网")),
+        "{keji_titles:?}"
+    );
+    assert_eq!(texts(&keji, ".found"), ["找到 31 条结果"]);
+    let shandong: String =
+        sqlx::query_scalar("select id::text from units where name = '国网山东电力'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let (_, by_unit) = app.page(&format!("/search?q=电网&unit={shandong}")).await;
+    let unit_titles = texts(&by_unit, ".search-results .story-title a");
+    assert!(unit_titles.contains(&"山东电网全力保障冬季电力供应".to_string()));
+    assert!(
+        !unit_titles.iter().any(|t| t.starts_with("苏南")),
+        "{unit_titles:?}"
+    );
+    let day = (chrono::Utc::now() - chrono::Duration::days(3))
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .format("%Y-%m-%d")
+        .to_string();
+    let (_, dated) = app
+        .page(&format!("/search?q=电网&from={day}&to={day}"))
+        .await;
+    assert_eq!(
+        texts(&dated, ".search-results .story-title a"),
+        ["山东电网全力保障冬季电力供应"]
+    );
+    let (status, bad) = app.page("/search?q=电网&from=2026-13-45").await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        texts(&bad, ".alert.error"),
+        ["日期格式应为 年-月-日，例如 2026-01-31。"]
+    );
+    assert_eq!(attrs(&bad, "input[name=from]", "value"), ["2026-13-45"]);
+}
