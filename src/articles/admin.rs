@@ -95,12 +95,12 @@ pub(super) async fn form_page(
         newer: status == StatusCode::CONFLICT,
         article,
         form,
-        channels: channels::db::tree(conn)
+        channels: channels::db::tree(conn, false)
             .await?
             .into_iter()
             .filter(|c| c.active)
             .collect(),
-        units: units::db::tree(conn)
+        units: units::db::tree(conn, false)
             .await?
             .into_iter()
             .filter(|u| u.active)

@@ -136,7 +136,7 @@ async fn list_page(
 ) -> Result<HttpResponse, AppError> {
     let page = ChannelsPage {
         layout: AdminLayout::load(conn, staff, csrf, "栏目管理", "/admin/channels").await?,
-        channels: db::tree(conn).await?,
+        channels: db::tree(conn, true).await?,
         stage_roles: STAGE_ROLES,
         form,
         error,
@@ -264,7 +264,7 @@ async fn edit_page(
     form: Option<ChannelForm>,
     error: Option<String>,
 ) -> Result<HttpResponse, AppError> {
-    let tree = db::tree(conn).await?;
+    let tree = db::tree(conn, true).await?;
     let channel = tree
         .iter()
         .find(|c| c.id == id)

@@ -97,7 +97,9 @@ impl ChannelNode {
 }
 
 /// Every channel in tree order (siblings by sort order, then name).
-pub async fn tree(conn: &mut PgConnection) -> sqlx::Result<Vec<ChannelNode>> {
+/// Every channel in tree order; with `counts`, the number of stories of
+/// each (one pass over the stories, for the channels page).
+pub async fn tree(conn: &mut PgConnection, counts: bool) -> sqlx::Result<Vec<ChannelNode>> {
     sqlx::query_as(
         "with recursive walk as (
              select id, array[to_char(sort_order, 'S0000000000') || name] as path, 0 as depth
@@ -108,11 +110,14 @@ pub async fn tree(conn: &mut PgConnection) -> sqlx::Result<Vec<ChannelNode>> {
          )
          select c.id, c.parent_id, c.name, c.slug, w.depth, c.sort_order, c.review_stages,
                 c.comment_moderation, c.active,
-                (select count(*) from articles where channel_id = c.id) as article_count,
+                coalesce(a.n, 0) as article_count,
                 (select count(*) from channels where parent_id = c.id) as child_count
          from walk w join channels c on c.id = w.id
+         left join (select channel_id, count(*) as n from articles where $1 group by channel_id) a
+                on a.channel_id = c.id
          order by w.path",
     )
+    .bind(counts)
     .fetch_all(conn)
     .await
 }

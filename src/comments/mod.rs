@@ -216,79 +216,57 @@ struct Author {
     signed_in: bool,
 }
 
-/// POST /articles/{number}/comments
-pub async fn post(
-    req: HttpRequest,
-    pool: web::Data<PgPool>,
-    state: web::Data<AppState>,
-    reader: Option<Reader>,
-    number: web::Path<String>,
-    form: web::Form<CommentForm>,
-) -> Result<HttpResponse, AppError> {
-    let number: i64 = number.parse().map_err(|_| AppError::NotFound)?;
-    let form = form.into_inner();
-    let mut conn = pool.acquire().await?;
-    let target: Target = sqlx::query_as(
-        "select a.id, c.comment_moderation from articles a join channels c on c.id = a.channel_id
-         where a.number = $1 and a.status = 'published'",
-    )
-    .bind(number)
-    .fetch_optional(&mut *conn)
-    .await?
-    .ok_or(AppError::NotFound)?;
-    drop(conn);
-    let refuse = async |message: &str, status: StatusCode| {
-        public::render_article(
-            &pool,
-            number,
-            &ArticleQuery::default(),
-            Some(form.draft(message)),
-            status,
-        )
-        .await
-    };
-    if !form.website.is_empty() {
-        tracing::info!("dropped a comment that filled in the honeypot");
-        return Ok(see_other(&format!(
-            "{}?comment=pending#comments",
-            public::article_url(number)
-        )));
-    }
-    let ip = client_ip(&req, state.trust_proxy);
-    let client = client_hash(state.secret.as_bytes(), &ip);
-    let mut conn = pool.acquire().await?;
-    let checked =
-        captcha::check_form(&mut conn, &state, &form.captcha_id, &form.captcha_answer).await?;
-    if let Err(refusal) = checked {
-        return refuse(refusal.message(), StatusCode::UNPROCESSABLE_ENTITY).await;
+/// A refusal of a comment: the message for the form and the status.
+type Refusal = (String, StatusCode);
+
+fn refusal(message: &str, status: StatusCode) -> Result<Result<Accepted, Refusal>, AppError> {
+    Ok(Err((message.to_owned(), status)))
+}
+
+/// A stored comment: shown at once or waiting, and the session opened by
+/// logging in with the form.
+struct Accepted {
+    shown: bool,
+    cookie: Option<actix_web::cookie::Cookie<'static>>,
+}
+
+/// Checks a comment against every rule and stores it, on one connection.
+async fn accept(
+    conn: &mut PgConnection,
+    state: &AppState,
+    reader: Option<&Reader>,
+    target: &Target,
+    form: &CommentForm,
+    ip: &str,
+) -> Result<Result<Accepted, Refusal>, AppError> {
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
+    let client = client_hash(state.secret.as_bytes(), ip);
+    let checked = captcha::check_form(conn, state, &form.captcha_id, &form.captcha_answer).await?;
+    if let Err(refused) = checked {
+        return refusal(refused.message(), unprocessable);
     }
     let body = form.body.trim();
     if body.is_empty() {
-        return refuse("请填写评论内容。", StatusCode::UNPROCESSABLE_ENTITY).await;
+        return refusal("请填写评论内容。", unprocessable);
     }
     if body.chars().count() > MAX_LENGTH {
-        return refuse(
+        return refusal(
             &format!("评论内容不能超过 {MAX_LENGTH} 个字。"),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+            unprocessable,
+        );
     }
-    let settings = crate::settings::db::load(&mut conn).await?;
+    let settings = crate::settings::db::load(conn).await?;
     let author = if form.anonymous.is_some() {
         if !settings.anonymous_comments {
-            return refuse(
-                "本站目前不允许匿名评论，请登录后发表。",
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
+            return refusal("本站目前不允许匿名评论，请登录后发表。", unprocessable);
         }
         Author {
-            reader_id: reader.as_ref().map(|r| r.id),
+            reader_id: reader.map(|r| r.id),
             name: ANONYMOUS_NAME.to_owned(),
             anonymous: true,
             signed_in: false,
         }
-    } else if let Some(reader) = &reader {
+    } else if let Some(reader) = reader {
         Author {
             reader_id: Some(reader.id),
             name: reader.username.clone(),
@@ -303,9 +281,9 @@ pub async fn post(
             } else {
                 "请填写读者用户名和密码后发表。"
             };
-            return refuse(message, StatusCode::UNPROCESSABLE_ENTITY).await;
+            return refusal(message, unprocessable);
         }
-        match readers::authenticate(&pool, username, form.password.clone(), &ip).await? {
+        match readers::authenticate(conn, username, form.password.clone(), ip).await? {
             Ok(id) => {
                 let name: String = sqlx::query_scalar("select username from readers where id = $1")
                     .bind(id)
@@ -318,7 +296,7 @@ pub async fn post(
                     signed_in: true,
                 }
             }
-            Err(message) => return refuse(&message, StatusCode::UNAUTHORIZED).await,
+            Err(message) => return refusal(&message, StatusCode::UNAUTHORIZED),
         }
     };
     let parent_id = match form.parent_id.trim() {
@@ -334,11 +312,7 @@ pub async fn post(
             .fetch_one(&mut *conn)
             .await?;
             if !valid {
-                return refuse(
-                    "要回复的评论不存在或已不再显示。",
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                )
-                .await;
+                return refusal("要回复的评论不存在或已不再显示。", unprocessable);
             }
             parent
         }
@@ -356,7 +330,7 @@ pub async fn post(
     .fetch_one(&mut *conn)
     .await?;
     if by_address >= RATE_LIMIT || by_reader >= RATE_LIMIT {
-        return refuse("评论过于频繁，请稍后再试。", StatusCode::TOO_MANY_REQUESTS).await;
+        return refusal("评论过于频繁，请稍后再试。", StatusCode::TOO_MANY_REQUESTS);
     }
     let hash = body_hash(body);
     let duplicate: bool = sqlx::query_scalar(
@@ -372,15 +346,15 @@ pub async fn post(
     .fetch_one(&mut *conn)
     .await?;
     if duplicate {
-        return refuse("请勿重复发表相同的评论。", StatusCode::CONFLICT).await;
+        return refusal("请勿重复发表相同的评论。", StatusCode::CONFLICT);
     }
-    let held = words::load(&mut conn).await?.find(body).join("、");
+    let held = words::load(conn).await?.find(body).join("、");
     let status = if held.is_empty() && target.comment_moderation == "post" {
         "approved"
     } else {
         "pending"
     };
-    let mut tx = pool.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     sqlx::query(
         "insert into comments (article_id, parent_id, reader_id, author_name, anonymous, body,
                                status, held_for, client_hash, body_hash)
@@ -403,20 +377,61 @@ pub async fn post(
         None => None,
     };
     tx.commit().await?;
-    let outcome = if status == "approved" {
-        "posted"
-    } else {
-        "pending"
-    };
-    let mut response = HttpResponse::SeeOther();
-    response.insert_header((
-        LOCATION,
-        format!("{}?comment={outcome}#comments", public::article_url(number)),
-    ));
-    if let Some(cookie) = cookie {
-        response.cookie(cookie);
+    Ok(Ok(Accepted {
+        shown: status == "approved",
+        cookie,
+    }))
+}
+
+/// POST /articles/{number}/comments
+pub async fn post(
+    req: HttpRequest,
+    pool: web::Data<PgPool>,
+    state: web::Data<AppState>,
+    reader: Option<Reader>,
+    number: web::Path<String>,
+    form: web::Form<CommentForm>,
+) -> Result<HttpResponse, AppError> {
+    let number: i64 = number.parse().map_err(|_| AppError::NotFound)?;
+    let form = form.into_inner();
+    let mut conn = pool.acquire().await?;
+    let target: Target = sqlx::query_as(
+        "select a.id, c.comment_moderation from articles a join channels c on c.id = a.channel_id
+         where a.number = $1 and a.status = 'published'",
+    )
+    .bind(number)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let article = public::article_url(number);
+    if !form.website.is_empty() {
+        tracing::info!("dropped a comment that filled in the honeypot");
+        return Ok(see_other(&format!("{article}?comment=pending#comments")));
     }
-    Ok(response.finish())
+    let ip = client_ip(&req, state.trust_proxy);
+    let outcome = accept(&mut conn, &state, reader.as_ref(), &target, &form, &ip).await?;
+    drop(conn);
+    match outcome {
+        Ok(accepted) => {
+            let outcome = if accepted.shown { "posted" } else { "pending" };
+            let mut response = HttpResponse::SeeOther();
+            response.insert_header((LOCATION, format!("{article}?comment={outcome}#comments")));
+            if let Some(cookie) = accepted.cookie {
+                response.cookie(cookie);
+            }
+            Ok(response.finish())
+        }
+        Err((message, status)) => {
+            public::render_article(
+                &pool,
+                number,
+                &ArticleQuery::default(),
+                Some(form.draft(&message)),
+                status,
+            )
+            .await
+        }
+    }
 }
 
 fn see_other(location: &str) -> HttpResponse {

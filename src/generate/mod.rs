@@ -147,17 +147,28 @@ pub async fn generate(
     let mut written = 0u64;
     let mut pending = std::collections::VecDeque::new();
     let mut batch_number = 0u64;
-    while written < articles || !pending.is_empty() {
+    // One story in 200 more is still in review (submitted, or passed by an
+    // editor and waiting for a chief editor); it comes last, so that the
+    // published stories are numbered 1 to N.
+    let waiting = articles.div_ceil(200);
+    let mut queued = 0u64;
+    while queued < articles + waiting || !pending.is_empty() {
         // Two batches are written while the previous one is loaded.
-        while pending.len() < 2 && batch_number * BATCH < articles {
-            let size = BATCH.min(articles - batch_number * BATCH);
+        while pending.len() < 2 && queued < articles + waiting {
+            let in_review = queued >= articles;
+            let size = if in_review {
+                waiting
+            } else {
+                BATCH.min(articles - queued)
+            };
             let corpus = corpus.clone();
             let newsroom = newsroom.clone();
             let seed = batch_number;
             pending.push_back(tokio::task::spawn_blocking(move || {
-                write_batch(&corpus, &newsroom, size, seed, now)
+                write_batch(&corpus, &newsroom, size, seed, now, in_review)
             }));
             batch_number += 1;
+            queued += size;
         }
         let Some(next) = pending.pop_front() else {
             break;
@@ -182,7 +193,7 @@ pub async fn generate(
             batch.events,
         )
         .await?;
-        written += batch.count;
+        written += batch.published;
         progress(written);
     }
     insert_comments(&mut conn, &mut rng, comments).await?;
@@ -273,7 +284,7 @@ fn row(out: &mut String, fields: &[Option<&str>]) {
 }
 
 struct Batch {
-    count: u64,
+    published: u64,
     articles: String,
     tags: String,
     authors: String,
@@ -291,10 +302,11 @@ fn write_batch(
     size: u64,
     seed: u64,
     now: DateTime<Utc>,
+    in_review: bool,
 ) -> Batch {
     let mut rng = StdRng::seed_from_u64(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 42);
     let mut batch = Batch {
-        count: size,
+        published: if in_review { 0 } else { size },
         articles: String::with_capacity(size as usize * 20_000),
         tags: String::new(),
         authors: String::new(),
@@ -311,10 +323,24 @@ fn write_batch(
         let channel = newsroom.channels[(rng.random::<f64>().powi(2)
             * newsroom.channels.len() as f64) as usize
             % newsroom.channels.len()];
-        let published = now - Duration::seconds(rng.random_range(60..ARCHIVE_DAYS * 86_400));
+        let published = if in_review {
+            now - Duration::minutes(rng.random_range(1..600))
+        } else {
+            now - Duration::seconds(rng.random_range(60..ARCHIVE_DAYS * 86_400))
+        };
+        let stage = if in_review { rng.random_range(0..2) } else { 1 };
+        let status = match (in_review, stage) {
+            (false, _) => "published",
+            (true, 0) => "submitted",
+            (true, _) => "in_review",
+        };
         let created = published - Duration::minutes(rng.random_range(60..4_320));
         let views = (rng.random::<f64>() * 9.0).exp() as i64;
-        let editors = format!("{} {}", editor.name, chief.name);
+        let editors = match status {
+            "published" => format!("{} {}", editor.name, chief.name),
+            "in_review" => editor.name.clone(),
+            _ => String::new(),
+        };
         let vector = crate::search::vector_literal(&story.title, &story.summary, &story.body_text);
         row(
             &mut batch.articles,
@@ -329,10 +355,10 @@ fn write_batch(
                 Some(&story.body_text),
                 Some(&format!("本网记者 {}", writer.name)),
                 Some("电网新闻网"),
-                Some("published"),
-                Some("1"),
-                Some(&time(published)),
-                Some(&views.to_string()),
+                Some(status),
+                Some(&stage.to_string()),
+                (!in_review).then(|| time(published)).as_deref(),
+                Some(&if in_review { 0 } else { views }.to_string()),
                 Some(&editors),
                 Some(&time(created)),
                 Some(&time(published)),

@@ -371,7 +371,7 @@ async fn library_page(
     };
     let page = LibraryPage {
         max_mb: layout.settings.upload_max_mb,
-        units: crate::units::db::tree(conn).await?,
+        units: crate::units::db::tree(conn, false).await?,
         layout,
         query,
         entries,

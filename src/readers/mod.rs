@@ -123,14 +123,13 @@ fn throttle_key(username: &str) -> String {
 /// the account and the address like staff logins. The error is the
 /// message for the form.
 pub async fn authenticate(
-    pool: &PgPool,
+    conn: &mut PgConnection,
     username: &str,
     typed: String,
     ip: &str,
 ) -> Result<Result<Uuid, String>, AppError> {
     let keys = [throttle_key(username), throttle::address_key(ip)];
-    let mut conn = pool.acquire().await?;
-    if let Some(until) = throttle::locked_until(&mut conn, &keys).await? {
+    if let Some(until) = throttle::locked_until(&mut *conn, &keys).await? {
         let minutes = ((until - chrono::Utc::now()).num_seconds() + 59) / 60;
         return Ok(Err(format!(
             "登录失败次数过多，请于 {} 分钟后再试。",
@@ -149,11 +148,11 @@ pub async fn authenticate(
     let matches = web::block(move || password::verify(&typed, &stored)).await?;
     match account {
         Some((id, _, true)) if matches => {
-            throttle::clear(&mut conn, &keys[0]).await?;
+            throttle::clear(&mut *conn, &keys[0]).await?;
             Ok(Ok(id))
         }
         _ => {
-            let mut tx = pool.begin().await?;
+            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
             throttle::record_failure(&mut tx, &keys[0], throttle::ACCOUNT).await?;
             throttle::record_failure(&mut tx, &keys[1], throttle::ADDRESS).await?;
             tx.commit().await?;
@@ -295,6 +294,53 @@ fn signed_in(next: &str, cookie: Cookie<'static>, secure: bool) -> HttpResponse 
         .finish()
 }
 
+/// Creates the account a registration form asks for, or says why not.
+async fn create_account(
+    conn: &mut PgConnection,
+    state: &AppState,
+    form: &AccountForm,
+    ip: &str,
+) -> Result<Result<Cookie<'static>, &'static str>, AppError> {
+    let checked = captcha::check_form(conn, state, &form.captcha_id, &form.captcha_answer).await?;
+    if let Err(refusal) = checked {
+        return Ok(Err(refusal.message()));
+    }
+    let username = match users::parse_username(&form.username) {
+        Ok(username) => username,
+        Err(message) => return Ok(Err(message)),
+    };
+    if form.password != form.password_again {
+        return Ok(Err("两次输入的密码不一致。"));
+    }
+    if let Err(message) = password::check_policy(&form.password, &username) {
+        return Ok(Err(message));
+    }
+    let typed = form.password.clone();
+    let hash = web::block(move || password::hash(&typed))
+        .await?
+        .map_err(AppError::Internal)?;
+    let secure = crate::settings::db::load(conn).await?.cookie_secure;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let created: Result<Uuid, sqlx::Error> = sqlx::query_scalar(
+        "insert into readers (username, password_hash, client_hash) values ($1, $2, $3) returning id",
+    )
+    .bind(&username)
+    .bind(&hash)
+    .bind(comments::client_hash(state.secret.as_bytes(), ip))
+    .fetch_one(&mut *tx)
+    .await;
+    let id = match created {
+        Ok(id) => id,
+        Err(error) if crate::error::is_unique_violation(&error) => {
+            return Ok(Err("该用户名已被注册，请换一个。"));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    let cookie = start_session(&mut tx, id, secure).await?;
+    tx.commit().await?;
+    Ok(Ok(cookie))
+}
+
 /// POST /register
 pub async fn register(
     req: HttpRequest,
@@ -304,66 +350,31 @@ pub async fn register(
     form: web::Form<AccountForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let refuse = async |message: &str, status: StatusCode| {
-        form_page(
-            &pool,
-            &state,
-            &csrf,
-            Shown {
-                registering: true,
-                username: form.username.trim().to_owned(),
-                next: &form.next,
-                error: Some(message.to_owned()),
-            },
-            status,
-        )
-        .await
-    };
-    let mut conn = pool.acquire().await?;
-    let checked =
-        captcha::check_form(&mut conn, &state, &form.captcha_id, &form.captcha_answer).await?;
-    if let Err(refusal) = checked {
-        return refuse(refusal.message(), StatusCode::UNPROCESSABLE_ENTITY).await;
-    }
-    let username = match users::parse_username(&form.username) {
-        Ok(username) => username,
-        Err(message) => return refuse(message, StatusCode::UNPROCESSABLE_ENTITY).await,
-    };
-    if form.password != form.password_again {
-        return refuse("两次输入的密码不一致。", StatusCode::UNPROCESSABLE_ENTITY).await;
-    }
-    if let Err(message) = password::check_policy(&form.password, &username) {
-        return refuse(message, StatusCode::UNPROCESSABLE_ENTITY).await;
-    }
-    let typed = form.password.clone();
-    let hash = web::block(move || password::hash(&typed))
-        .await?
-        .map_err(AppError::Internal)?;
     let ip = client_ip(&req, state.trust_proxy);
-    let secure = crate::settings::db::load(&mut conn).await?.cookie_secure;
-    let mut tx = pool.begin().await?;
-    let created: Result<Uuid, sqlx::Error> = sqlx::query_scalar(
-        "insert into readers (username, password_hash, client_hash) values ($1, $2, $3) returning id",
-    )
-    .bind(&username)
-    .bind(&hash)
-    .bind(comments::client_hash(state.secret.as_bytes(), &ip))
-    .fetch_one(&mut *tx)
-    .await;
-    let id = match created {
-        Ok(id) => id,
-        Err(error) if crate::error::is_unique_violation(&error) => {
-            return refuse(
-                "该用户名已被注册，请换一个。",
+    let mut conn = pool.acquire().await?;
+    let outcome = create_account(&mut conn, &state, &form, &ip).await?;
+    drop(conn);
+    match outcome {
+        Ok(cookie) => {
+            let secure = cookie.secure().unwrap_or(false);
+            Ok(signed_in(&form.next, cookie, secure))
+        }
+        Err(message) => {
+            form_page(
+                &pool,
+                &state,
+                &csrf,
+                Shown {
+                    registering: true,
+                    username: form.username.trim().to_owned(),
+                    next: &form.next,
+                    error: Some(message.to_owned()),
+                },
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
-            .await;
+            .await
         }
-        Err(error) => return Err(error.into()),
-    };
-    let cookie = start_session(&mut tx, id, secure).await?;
-    tx.commit().await?;
-    Ok(signed_in(&form.next, cookie, secure))
+    }
 }
 
 /// POST /login
@@ -376,10 +387,12 @@ pub async fn login(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let ip = client_ip(&req, state.trust_proxy);
-    let outcome = authenticate(&pool, &form.username, form.password.clone(), &ip).await?;
+    let mut conn = pool.acquire().await?;
+    let outcome = authenticate(&mut conn, &form.username, form.password.clone(), &ip).await?;
     let id = match outcome {
         Ok(id) => id,
         Err(message) => {
+            drop(conn);
             return form_page(
                 &pool,
                 &state,
@@ -395,7 +408,7 @@ pub async fn login(
             .await;
         }
     };
-    let mut tx = pool.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let secure = crate::settings::db::load(&mut tx).await?.cookie_secure;
     if let Some(previous) = req.cookie(COOKIE) {
         end_session(&mut tx, &hash_token(previous.value())).await?;

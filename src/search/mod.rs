@@ -505,7 +505,7 @@ pub async fn search(
             .map(|word| format!("'{word}'"))
             .collect::<Vec<_>>()
             .join(" & ");
-        let mut tx = pool.begin().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         sqlx::query("set local jit = off").execute(&mut *tx).await?;
         let total = count(&mut tx, &tsquery, &filters).await?;
         let rare = matches!(total, Count::Exact(_));

@@ -70,7 +70,7 @@ async fn list_page(
 ) -> Result<HttpResponse, AppError> {
     let page = UnitsPage {
         layout: AdminLayout::load(conn, staff, csrf, "单位管理", "/admin/units").await?,
-        units: db::tree(conn).await?,
+        units: db::tree(conn, true).await?,
         form,
         error,
         notice,
@@ -200,7 +200,7 @@ struct EditPage {
 }
 
 async fn find(conn: &mut PgConnection, id: Uuid) -> Result<(UnitNode, Vec<UnitNode>), AppError> {
-    let tree = db::tree(conn).await?;
+    let tree = db::tree(conn, true).await?;
     let unit = tree
         .iter()
         .find(|unit| unit.id == id)

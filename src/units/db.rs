@@ -5,9 +5,10 @@ use uuid::Uuid;
 
 use super::UnitNode;
 
-/// Every unit in tree order (siblings by sort order, then name), with the
-/// number of users, articles and child units of each.
-pub async fn tree(conn: &mut PgConnection) -> sqlx::Result<Vec<UnitNode>> {
+/// Every unit in tree order (siblings by sort order, then name); with
+/// `counts`, the number of users, articles and child units of each (one
+/// pass over the stories, for the units page; pickers go without).
+pub async fn tree(conn: &mut PgConnection, counts: bool) -> sqlx::Result<Vec<UnitNode>> {
     sqlx::query_as(
         "with recursive walk as (
              select id, parent_id, name, active, version, 0 as depth,
@@ -20,10 +21,14 @@ pub async fn tree(conn: &mut PgConnection) -> sqlx::Result<Vec<UnitNode>> {
          )
          select w.id, w.parent_id, w.name, w.depth, w.active, w.version,
                 (select count(*) from users where unit_id = w.id) as user_count,
-                (select count(*) from articles where unit_id = w.id) as article_count,
+                coalesce(a.n, 0) as article_count,
                 (select count(*) from units where parent_id = w.id) as child_count
-         from walk w order by w.path",
+         from walk w
+         left join (select unit_id, count(*) as n from articles where $1 group by unit_id) a
+                on a.unit_id = w.id
+         order by w.path",
     )
+    .bind(counts)
     .fetch_all(conn)
     .await
 }

@@ -120,7 +120,7 @@ pub async fn list(
         .collect();
     let notice = notice_text(query.done.as_deref());
     page(&ListPage {
-        units: units::db::tree(&mut conn).await?,
+        units: units::db::tree(&mut conn, false).await?,
         layout,
         query,
         roles: Role::ALL,
@@ -173,7 +173,7 @@ async fn form_page(
     } else {
         "新建用户"
     };
-    let units = units::db::tree(conn)
+    let units = units::db::tree(conn, false)
         .await?
         .into_iter()
         .filter(|unit| unit.active)
@@ -517,7 +517,7 @@ pub async fn set_active(
         let layout =
             AdminLayout::load(&mut conn, &staff, &csrf, "用户管理", "/admin/users").await?;
         let page = ListPage {
-            units: units::db::tree(&mut conn).await?,
+            units: units::db::tree(&mut conn, false).await?,
             layout,
             query: ListQuery::default(),
             roles: Role::ALL,

@@ -297,8 +297,8 @@ pub async fn list(
     };
     let missed = missed.into_iter().map(line).collect();
     page(&ListPage {
-        units: units::db::tree(&mut conn).await?,
-        channels: channels::db::tree(&mut conn).await?,
+        units: units::db::tree(&mut conn, false).await?,
+        channels: channels::db::tree(&mut conn, false).await?,
         can_write: staff.can(Permission::WriteArticles),
         layout,
         mine,

@@ -191,9 +191,10 @@ async fn generate_fills_a_new_database_that_the_site_serves() {
         "select (select count(*) from articles where status = 'published'),
                 (select count(*) from units), (select count(*) from channels),
                 (select count(*) from users),
-                (select count(*) from articles a where (select count(*) from review_events e
-                                                        where e.article_id = a.id) >= 4),
-                (select count(*) from articles where length(body_text) between 1500 and 4800)",
+                (select count(*) from articles a where a.status = 'published'
+                   and (select count(*) from review_events e where e.article_id = a.id) >= 4),
+                (select count(*) from articles where status = 'published'
+                   and length(body_text) between 1500 and 4800)",
     )
     .fetch_one(&app.pool)
     .await
@@ -202,6 +203,19 @@ async fn generate_fills_a_new_database_that_the_site_serves() {
     assert!((450..=600).contains(&counts.1), "{} units", counts.1);
     assert_eq!((counts.2, counts.3), (40, 2000));
     assert_eq!(counts.4, 1000, "every story has its review history");
+    let waiting: i64 = sqlx::query_scalar(
+        "select count(*) from articles where status in ('submitted', 'in_review')",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(waiting, 5, "one story in 200 more waits for review");
+    let highest: i64 =
+        sqlx::query_scalar("select max(number) from articles where status = 'published'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(highest, 1000, "published stories are numbered 1 to N");
     assert_eq!(counts.5, 1000, "1,500 to 4,000 characters");
     let (approved, counted): (i64, i64) = sqlx::query_as(
         "select (select count(*) from comments where status = 'approved'),
@@ -254,4 +268,20 @@ async fn generate_fills_a_new_database_that_the_site_serves() {
         .output()
         .unwrap();
     assert!(!again.status.success(), "a used database is refused");
+}
+
+#[test]
+fn the_benchmark_script_is_valid_shell() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let status = Command::new("bash")
+        .args(["-n", &format!("{root}/bench/run.sh")])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for script in ["report", "plain", "articles", "captchas", "comments"] {
+        assert!(
+            Path::new(&format!("{root}/bench/{script}.lua")).is_file(),
+            "{script}.lua"
+        );
+    }
 }

@@ -1,0 +1,3 @@
+-- One URL, as given on the command line.
+package.path = package.path .. ";bench/?.lua"
+done = require("report").done

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Load benchmark: bench/run.sh [STORIES]   (default 10000)
+#
+# Builds the release binary, generates a data set of STORIES published
+# stories (2 comments per story) under target/bench/STORIES, or reuses it,
+# starts the server on it and measures each page with wrk; prints one table
+# (requests per second, p50 / p95 / p99 latency, errors, throughput as a
+# share of a constant route of the same server in the same run) and the
+# server's peak memory.
+#
+# Settings: BENCH_SECONDS (10 per page), BENCH_CONNECTIONS (64),
+# BENCH_DATA_DIR (target/bench/STORIES), BENCH_PORT (18080).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+STORIES=${1:-10000}
+SECONDS_EACH=${BENCH_SECONDS:-10}
+CONNECTIONS=${BENCH_CONNECTIONS:-64}
+DATA=${BENCH_DATA_DIR:-target/bench/$STORIES}
+PORT=${BENCH_PORT:-18080}
+BASE="http://127.0.0.1:$PORT"
+ANSWER=BENCH
+BIN=target/release/newsdesk
+WORK=$(mktemp -d)
+SERVER=""
+
+cleanup() {
+  if [ -n "$SERVER" ] && kill -0 "$SERVER" 2>/dev/null; then
+    kill -TERM "$SERVER"
+    wait "$SERVER" || true
+  fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+if ! command -v wrk >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+fi
+cargo build --release --quiet
+
+export NEWSDESK_DATA_DIR="$DATA" NEWSDESK_DEMO=false NEWSDESK_LOG=warn
+mkdir -p "$DATA"
+if [ ! -e "$DATA/generated" ]; then
+  "$BIN" generate --articles "$STORIES" --comments $((STORIES * 2))
+  touch "$DATA/generated"
+fi
+if [ ! -e "$DATA/editor-password" ]; then
+  password="Bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  echo "$password" | "$BIN" create-user --username bench-editor --role editor --display-name 压测编辑
+  echo "$password" >"$DATA/editor-password"
+fi
+
+start() { # $1: page cache MiB
+  NEWSDESK_BIND="127.0.0.1:$PORT" NEWSDESK_TEST_CAPTCHA=$ANSWER NEWSDESK_TRUST_PROXY=true \
+    NEWSDESK_PAGE_CACHE_MB="$1" "$BIN" serve >>"$DATA/server.log" 2>&1 &
+  SERVER=$!
+  for _ in $(seq 1 600); do
+    curl -fs "$BASE/healthz" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "the server did not start; see $DATA/server.log" >&2
+  exit 1
+}
+
+stop() {
+  kill -TERM "$SERVER"
+  wait "$SERVER" || true
+  SERVER=""
+}
+
+peak_memory() {
+  awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$SERVER/status"
+}
+
+declare -a NAMES=() RESULTS=() HEADER=()
+measure() { # name script url [script arguments...]; HEADER: extra wrk options
+  local name=$1 script=$2 url=$3
+  shift 3
+  # A second of warming up (not for posting: captcha ids are used once).
+  if [ "$script" != comments.lua ]; then
+    wrk -t2 -c"$CONNECTIONS" -d1s "${HEADER[@]}" -s "bench/$script" "$url" -- "$@" >/dev/null 2>&1 || true
+  fi
+  local line
+  line=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --timeout 10s "${HEADER[@]}" -s "bench/$script" "$url" -- "$@" |
+    grep '^RESULT' || echo "RESULT 0 0 0 0 -1 0")
+  NAMES+=("$name")
+  RESULTS+=("$line")
+  echo "  $name: $line" >&2
+}
+
+cookies() { # a curl cookie jar as a Cookie header
+  sed 's/^#HttpOnly_//' "$1" | awk '!/^#/ && NF == 7 { printf "%s%s=%s", sep, $6, $7; sep = "; " }'
+}
+
+start 64
+echo "Measuring $STORIES stories, $CONNECTIONS connections, ${SECONDS_EACH}s per page" >&2
+measure "constant route (/favicon.ico)" plain.lua "$BASE/favicon.ico"
+measure "article, one story (cached)" plain.lua "$BASE/articles/$((STORIES / 2))"
+measure "article, random stories" articles.lua "$BASE/articles/1" "$STORIES"
+measure "home page" plain.lua "$BASE/"
+
+# The 500th page of the largest channel (or its last page when smaller).
+deep="/channels/yaowen"
+pages=1
+while [ "$pages" -lt 500 ]; do
+  next=$(curl -fs "$BASE$deep" | grep -o 'href="/channels/yaowen?before=[0-9]*"' | head -1 | sed 's/href="//; s/"$//' || true)
+  [ -z "$next" ] && break
+  deep=$next
+  pages=$((pages + 1))
+done
+measure "channel page $pages" plain.lua "$BASE$deep"
+
+measure "search 电网 (frequent), newest" plain.lua "$BASE/search?q=%E7%94%B5%E7%BD%91"
+measure "search 日喀则 (rare), newest" plain.lua "$BASE/search?q=%E6%97%A5%E5%96%80%E5%88%99"
+measure "search 电网, relevance" plain.lua "$BASE/search?q=%E7%94%B5%E7%BD%91&order=relevance"
+measure "search 日喀则, relevance" plain.lua "$BASE/search?q=%E6%97%A5%E5%96%80%E5%88%99&order=relevance"
+measure "feed.xml" plain.lua "$BASE/feed.xml"
+
+# The editor's review queue, signed in.
+jar="$WORK/editor.jar"
+token=$(curl -fs -c "$jar" -b "$jar" "$BASE/admin/login" | grep -o 'name="csrf_token" value="[^"]*"' | head -1 | sed 's/.*value="//; s/"$//')
+curl -fs -o /dev/null -c "$jar" -b "$jar" -H "Origin: $BASE" \
+  --data-urlencode "csrf_token=$token" --data-urlencode "username=bench-editor" \
+  --data-urlencode "password=$(cat "$DATA/editor-password")" "$BASE/admin/login"
+HEADER=(-H "Cookie: $(cookies "$jar")")
+measure "review queue (editor)" plain.lua "$BASE/admin/articles"
+HEADER=()
+
+# Comment posting: fresh captcha ids, the test answer, one browser's token.
+ids="$WORK/captchas"
+wrk -t2 -c16 -d"$((SECONDS_EACH + 3))s" -s bench/captchas.lua "$BASE/captcha/new" -- "$ids" >/dev/null
+reader="$WORK/reader.jar"
+form=$(curl -fs -c "$reader" -b "$reader" "$BASE/articles/1")
+csrf=$(echo "$form" | grep -o 'name="csrf_token" value="[^"]*"' | head -1 | sed 's/.*value="//; s/"$//')
+measure "post a comment (test captcha)" comments.lua "$BASE/" \
+  "$ids" "$csrf" "$(cookies "$reader")" "$STORIES" "$ANSWER"
+MEMORY=$(peak_memory)
+stop
+
+start 0
+measure "article, one story (page cache off)" plain.lua "$BASE/articles/$((STORIES / 2))"
+measure "article, random stories (page cache off)" articles.lua "$BASE/articles/1" "$STORIES"
+MEMORY_OFF=$(peak_memory)
+stop
+
+read -r _ constant _ <<<"${RESULTS[0]}"
+printf '\n%s stories, %s connections, %ss per page\n\n' "$STORIES" "$CONNECTIONS" "$SECONDS_EACH"
+printf '| %-42s | %9s | %8s | %8s | %8s | %6s | %8s |\n' page "req/s" "p50 ms" "p95 ms" "p99 ms" errors "% const"
+printf '|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..44})" "-----------" "----------" "----------" "----------" "--------" "----------"
+for i in "${!NAMES[@]}"; do
+  read -r _ rps p50 p95 p99 errors _ <<<"${RESULTS[$i]}"
+  share=$(awk -v a="$rps" -v b="$constant" 'BEGIN { if (b > 0) printf "%.1f", 100 * a / b; else print "-" }')
+  printf '| %-42s | %9s | %8s | %8s | %8s | %6s | %8s |\n' "${NAMES[$i]}" "$rps" "$p50" "$p95" "$p99" "$errors" "$share"
+done
+printf '\nPeak server memory: %s MB (page cache on), %s MB (page cache off)\n' "$MEMORY" "$MEMORY_OFF"
