@@ -164,7 +164,7 @@ pub async fn related(
              from article_tags mine
              cross join lateral (select article_id from article_tags t
                                  where t.tag_id = mine.tag_id and t.article_id <> mine.article_id
-                                 limit 500) other
+                                 limit 100) other
              where mine.article_id = $1
              group by other.article_id
          ), worded as (
@@ -172,11 +172,11 @@ pub async fn related(
              from (select a.id, a.search_vector from articles a
                    where $2::text is not null and a.status = 'published' and a.id <> $1
                      and a.search_vector @@ to_tsquery('simple', $2)
-                   order by a.published_at desc limit 200) c
+                   order by a.published_at desc limit 40) c
          ), scored as (
              select id, sum(score) as score
              from (select id, score from tagged union all select id, score from worded) s
-             group by id
+             group by id order by score desc limit 24
          )
          select a.number, a.title from scored
          join articles a on a.id = scored.id and a.status = 'published'
@@ -243,26 +243,30 @@ pub async fn flagged(
 }
 
 /// The latest `per` stories of each active top-level channel (its
-/// sub-channels included), in one query.
+/// sub-channels included), in one query: for each top-level channel the
+/// newest stories are read in date order until `per` are found, however
+/// many stories the site holds.
 pub async fn latest_by_top_channel(
     conn: &mut PgConnection,
     per: i64,
 ) -> sqlx::Result<Vec<BlockItem>> {
     sqlx::query_as(&format!(
         "with recursive tree as (
-             select id, slug as top_slug from channels where parent_id is null and active
+             select id, id as top_id from channels where parent_id is null and active
              union all
-             select c.id, t.top_slug from channels c join tree t on c.parent_id = t.id where c.active
+             select c.id, t.top_id from channels c join tree t on c.parent_id = t.id where c.active
+         ), tops as (
+             select top_id, array_agg(id) as ids from tree group by top_id
          )
-         select number, title, summary, published_at, view_count, cover_id, cover_original_ext,
-                cover_derived_ext, top_slug
-         from (select {BLOCK_COLUMNS}, t.top_slug,
-                      row_number() over (partition by t.top_slug order by a.published_at desc, a.number desc) as rank
-               from articles a join tree t on t.id = a.channel_id
-               left join media m on m.id = a.cover_media_id
-               where a.status = 'published') ranked
-         where rank <= $1
-         order by top_slug, published_at desc"
+         select {BLOCK_COLUMNS}, top.slug as top_slug
+         from tops join channels top on top.id = tops.top_id
+         cross join lateral (
+             select * from articles a
+             where a.status = 'published' and a.channel_id = any(tops.ids)
+             order by a.published_at desc, a.number desc limit $1
+         ) a
+         left join media m on m.id = a.cover_media_id
+         order by top.slug, a.published_at desc"
     ))
     .bind(per)
     .fetch_all(conn)

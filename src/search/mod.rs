@@ -244,7 +244,7 @@ async fn count(conn: &mut PgConnection, tsquery: &str, filters: &Filters) -> sql
     .fetch_one(&mut *conn)
     .await?;
     let estimate = plan[0]["Plan"]["Plan Rows"].as_f64().unwrap_or(0.0) as i64;
-    if estimate > COUNTED * 4 {
+    if estimate > COUNTED {
         return Ok(Count::About(estimate));
     }
     // Few matches: the word index finds them all at once.

@@ -20,7 +20,8 @@ pub async fn tree(conn: &mut PgConnection, counts: bool) -> sqlx::Result<Vec<Uni
              from units u join walk w on u.parent_id = w.id
          )
          select w.id, w.parent_id, w.name, w.depth, w.active, w.version,
-                (select count(*) from users where unit_id = w.id) as user_count,
+                case when $1 then (select count(*) from users where unit_id = w.id) else 0 end
+                    as user_count,
                 coalesce(a.n, 0) as article_count,
                 (select count(*) from units where parent_id = w.id) as child_count
          from walk w

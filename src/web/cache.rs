@@ -16,6 +16,7 @@
 //! was cached or not: the view count of an article page, counted here for
 //! readers that are not bots, and the browser's CSRF token.
 
+use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -30,6 +31,7 @@ use actix_web::{Error, HttpMessage, HttpResponse, web};
 use lru::LruCache;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
+use tokio::sync::Notify;
 
 use crate::app::AppState;
 use crate::articles::views::{self, ViewCounter};
@@ -72,7 +74,31 @@ pub struct PageCache {
     generation: AtomicU64,
     listening: AtomicBool,
     pages: Mutex<Pages>,
+    /// Pages being rendered: requests for the same page wait for the one
+    /// rendering it instead of all rendering it at once.
+    in_flight: Mutex<HashMap<String, Arc<Notify>>>,
 }
+
+/// A render others may be waiting for; they are woken when it is dropped.
+struct Flight<'a> {
+    cache: &'a PageCache,
+    key: String,
+    done: Arc<Notify>,
+}
+
+impl Drop for Flight<'_> {
+    fn drop(&mut self) {
+        self.cache
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.key);
+        self.done.notify_waiters();
+    }
+}
+
+/// How long a request waits for another's render before rendering itself.
+const WAIT_FOR_RENDER: Duration = Duration::from_secs(5);
 
 impl PageCache {
     /// A cache holding up to `budget` bytes of pages (0 turns caching off).
@@ -85,7 +111,39 @@ impl PageCache {
                 entries: LruCache::unbounded(),
                 bytes: 0,
             }),
+            in_flight: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Becomes the render of `key`, or waits (a while) for the one under
+    /// way and returns its page.
+    async fn render_or_wait(&self, key: &str) -> Result<Flight<'_>, Option<(Arc<str>, u64)>> {
+        let waiting = {
+            let mut flights = self
+                .in_flight
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            match flights.get(key) {
+                Some(done) => done.clone(),
+                None => {
+                    let done = Arc::new(Notify::new());
+                    flights.insert(key.to_owned(), done.clone());
+                    return Ok(Flight {
+                        cache: self,
+                        key: key.to_owned(),
+                        done,
+                    });
+                }
+            }
+        };
+        let notified = waiting.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if let Some(page) = self.get(key) {
+            return Err(Some(page));
+        }
+        let _ = tokio::time::timeout(WAIT_FOR_RENDER, notified).await;
+        Err(self.get(key))
     }
 
     fn enabled(&self) -> bool {
@@ -432,6 +490,20 @@ pub async fn serve(
         let head = head.finish().drop_body();
         return Ok(respond(req, head, &body, hash, true).await);
     }
+    let flight = if storable && cache.enabled() {
+        match cache.render_or_wait(&key).await {
+            Ok(flight) => Some(flight),
+            Err(Some((body, hash))) => {
+                let mut head = HttpResponse::Ok();
+                head.content_type("text/html; charset=utf-8");
+                let head = head.finish().drop_body();
+                return Ok(respond(req, head, &body, hash, true).await);
+            }
+            Err(None) => None,
+        }
+    } else {
+        None
+    };
     let generation = cache.generation.load(Ordering::Acquire);
     let response = next.call(req).await?.map_into_boxed_body();
     if !reading && response.status().as_u16() < 400 {
@@ -453,6 +525,7 @@ pub async fn serve(
     if storable {
         cache.put(key, body.clone(), hash, generation);
     }
+    drop(flight);
     Ok(respond(req, head, &body, hash, false).await)
 }
 
@@ -497,6 +570,26 @@ mod tests {
         assert!(cache.get("/c").is_none());
         cache.put("/d".into(), "d".into(), 5, 0);
         assert!(cache.get("/d").is_none(), "a page of an old generation");
+    }
+
+    #[tokio::test]
+    async fn requests_for_a_page_being_rendered_wait_for_it() {
+        let cache = Arc::new(PageCache::new(1 << 20));
+        cache.listening.store(true, Ordering::Release);
+        let Ok(flight) = cache.render_or_wait("/").await else {
+            panic!("the first renders");
+        };
+        let waiter = {
+            let cache = cache.clone();
+            tokio::spawn(async move { cache.render_or_wait("/").await.err() })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiter.is_finished(), "the second waits");
+        cache.put("/".into(), "page".into(), 9, 0);
+        drop(flight);
+        let page = waiter.await.unwrap().flatten().expect("the rendered page");
+        assert_eq!((&*page.0, page.1), ("page", 9));
+        assert!(cache.get("/").is_some(), "cached now");
     }
 
     #[test]
