@@ -222,11 +222,17 @@ async fn statements(app: &TestApp) -> i64 {
     .expect("the test cluster loads pg_stat_statements")
 }
 
+/// The statements one request for `path` runs (the fewer of two tries, so
+/// that a pool connection's first-use lookups are not counted).
 async fn queries_of(app: &TestApp, path: &str) -> i64 {
-    let before = statements(app).await;
-    let response = app.get(path).await;
-    assert_eq!(response.status(), 200, "{path}");
-    statements(app).await - before
+    let mut fewest = i64::MAX;
+    for _ in 0..2 {
+        let before = statements(app).await;
+        let response = app.get(path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        fewest = fewest.min(statements(app).await - before);
+    }
+    fewest
 }
 
 #[tokio::test]
