@@ -273,26 +273,56 @@ pub async fn latest_by_top_channel(
     .await
 }
 
-/// The most-read stories of the last `days` days (today counting as one),
-/// by the readings counted on those days in the site's time zone; the
-/// count shown is that of the period.
+/// The most-read stories of today, the last 7 days and the last 30 days
+/// (days in the site's time zone, `today` included), by the readings
+/// counted on those days, in one pass over the month's counts; each story
+/// shows its count for the period.
 pub async fn most_read(
     conn: &mut PgConnection,
-    since: chrono::NaiveDate,
+    today: chrono::NaiveDate,
     limit: i64,
-) -> sqlx::Result<Vec<BlockItem>> {
-    sqlx::query_as(
-        "select a.number, a.title, a.summary, a.published_at, v.views as view_count,
+) -> sqlx::Result<[Vec<BlockItem>; 3]> {
+    #[derive(sqlx::FromRow)]
+    struct Ranked {
+        period: i32,
+        #[sqlx(flatten)]
+        item: BlockItem,
+    }
+    let rows: Vec<Ranked> = sqlx::query_as(
+        "with month as (
+             select article_id,
+                    sum(views) filter (where day = $1)::bigint as day_views,
+                    sum(views) filter (where day > $1 - 7)::bigint as week_views,
+                    sum(views)::bigint as month_views
+             from article_views where day > $1 - 30 group by article_id
+         ), ranked as (
+             select 0 as period, article_id, day_views as views from month
+             where day_views > 0 order by day_views desc limit $2 * 2
+         ), week as (
+             select 1 as period, article_id, week_views as views from month
+             where week_views > 0 order by week_views desc limit $2 * 2
+         ), whole as (
+             select 2 as period, article_id, month_views as views from month
+             order by month_views desc limit $2 * 2
+         )
+         select r.period, a.number, a.title, a.summary, a.published_at, r.views as view_count,
                 m.id as cover_id, m.original_ext as cover_original_ext,
                 m.derived_ext as cover_derived_ext, null::text as top_slug
-         from (select article_id, sum(views)::bigint as views from article_views
-               where day >= $1 group by article_id) v
-         join articles a on a.id = v.article_id and a.status = 'published'
+         from (select * from ranked union all select * from week union all select * from whole) r
+         join articles a on a.id = r.article_id and a.status = 'published'
          left join media m on m.id = a.cover_media_id
-         order by v.views desc, a.published_at desc limit $2",
+         order by r.period, r.views desc, a.published_at desc",
     )
-    .bind(since)
+    .bind(today)
     .bind(limit)
     .fetch_all(conn)
-    .await
+    .await?;
+    let mut periods: [Vec<BlockItem>; 3] = Default::default();
+    for row in rows {
+        let list = &mut periods[row.period as usize];
+        if (list.len() as i64) < limit {
+            list.push(row.item);
+        }
+    }
+    Ok(periods)
 }

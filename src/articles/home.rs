@@ -114,16 +114,17 @@ pub async fn home(pool: web::Data<PgPool>) -> Result<HttpResponse, AppError> {
     let today = chrono::Utc::now()
         .with_timezone(&settings.time_zone)
         .date_naive();
-    let mut rankings = Vec::new();
-    for (label, days) in [("今日", 0), ("本周", 6), ("本月", 29)] {
-        let since = today - chrono::Days::new(days);
-        let stories = db::most_read(&mut conn, since, 10)
-            .await?
-            .iter()
-            .map(|item| Teaser::new(item, settings, Size::Thumb))
-            .collect();
-        rankings.push(Ranking { label, stories });
-    }
+    let periods = db::most_read(&mut conn, today, 10).await?;
+    let rankings = [("今日", 0), ("本周", 1), ("本月", 2)]
+        .into_iter()
+        .map(|(label, period)| Ranking {
+            label,
+            stories: periods[period]
+                .iter()
+                .map(|item| Teaser::new(item, settings, Size::Thumb))
+                .collect(),
+        })
+        .collect();
     let topics = crate::topics::list(&mut conn, true)
         .await?
         .into_iter()

@@ -199,7 +199,7 @@ pub struct SearchQuery {
 }
 
 /// Relevance ranks at most this many matches: the newest ones.
-const RANKED: i64 = 1000;
+const RANKED: i64 = 300;
 /// Up to this many matches are counted exactly; beyond, the count is the
 /// planner's estimate.
 const COUNTED: i64 = 5000;
@@ -547,7 +547,7 @@ pub async fn search(
             sqlx::query_as(&format!(
                 "select number, title, body_text, published_at from (
                      select a.number, a.title, a.body_text, a.published_at,
-                            ts_rank_cd(a.search_vector, to_tsquery('simple', $1)) as rank
+                            ts_rank(a.search_vector, to_tsquery('simple', $1)) as rank
                      from articles a where {MATCHES}
                      order by a.published_at desc limit {RANKED}) candidates
                  order by rank desc, published_at desc, number desc

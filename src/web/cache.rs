@@ -159,17 +159,41 @@ impl PageCache {
     }
 
     fn get(&self, key: &str) -> Option<(Arc<str>, u64)> {
+        self.lookup(key)
+            .filter(|(_, _, fresh)| *fresh)
+            .map(|(body, hash, _)| (body, hash))
+    }
+
+    /// A page of the current generation, and whether it is younger than
+    /// the TTL (an older one may still be served while it is rendered
+    /// again: nothing it shows has changed, only its lists may have moved).
+    fn lookup(&self, key: &str) -> Option<(Arc<str>, u64, bool)> {
         if !self.enabled() {
             return None;
         }
         let generation = self.generation.load(Ordering::Acquire);
         let mut pages = self.pages.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = pages.entries.get(key)?;
-        if entry.generation == generation && entry.stored.elapsed() < TTL {
-            Some((entry.body.clone(), entry.hash))
-        } else {
-            None
+        (entry.generation == generation)
+            .then(|| (entry.body.clone(), entry.hash, entry.stored.elapsed() < TTL))
+    }
+
+    /// Becomes the render of `key` unless one is under way.
+    fn try_render(&self, key: &str) -> Option<Flight<'_>> {
+        let mut flights = self
+            .in_flight
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if flights.contains_key(key) {
+            return None;
         }
+        let done = Arc::new(Notify::new());
+        flights.insert(key.to_owned(), done.clone());
+        Some(Flight {
+            cache: self,
+            key: key.to_owned(),
+            done,
+        })
     }
 
     fn put(&self, key: String, body: Arc<str>, hash: u64, generation: u64) {
@@ -484,13 +508,20 @@ pub async fn serve(
         query => format!("{path}?{query}"),
     };
     let storable = reading && cacheable_path(&path) && req.method() == Method::GET;
-    if storable && let Some((body, hash)) = cache.get(&key) {
-        let mut head = HttpResponse::Ok();
-        head.content_type("text/html; charset=utf-8");
-        let head = head.finish().drop_body();
-        return Ok(respond(req, head, &body, hash, true).await);
+    let mut stale_flight = None;
+    if storable && let Some((body, hash, fresh)) = cache.lookup(&key) {
+        // A stale page is served while one request renders it again.
+        stale_flight = if fresh { None } else { cache.try_render(&key) };
+        if stale_flight.is_none() {
+            let mut head = HttpResponse::Ok();
+            head.content_type("text/html; charset=utf-8");
+            let head = head.finish().drop_body();
+            return Ok(respond(req, head, &body, hash, true).await);
+        }
     }
-    let flight = if storable && cache.enabled() {
+    let flight = if stale_flight.is_some() {
+        stale_flight
+    } else if storable && cache.enabled() {
         match cache.render_or_wait(&key).await {
             Ok(flight) => Some(flight),
             Err(Some((body, hash))) => {

@@ -1,0 +1,428 @@
+//! The newsroom's main journeys in a real browser: headless Chromium driven
+//! through chromedriver (both from Debian) against the real app and a real
+//! database. Every page visited is checked for JavaScript errors and failed
+//! requests; screenshots of the key pages at phone and desktop widths are
+//! written under target/screenshots/.
+
+#[path = "../app/helpers.rs"]
+#[allow(dead_code)]
+mod helpers;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
+use fantoccini::{Client, ClientBuilder, Locator};
+use helpers::{TestApp, spawn_app_with};
+use serde_json::json;
+
+const ANSWER: &str = "E2E";
+const PHONE: (u32, u32) = (390, 844);
+const DESKTOP: (u32, u32) = (1280, 900);
+
+/// chromedriver on a free port, stopped with the value.
+struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn driver() -> Driver {
+    let port = free_port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver (Debian: apt-get install chromium chromium-driver fonts-noto-cjk)");
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Driver { child, url }
+}
+
+async fn browser(driver: &Driver) -> Client {
+    let mut capabilities = Capabilities::new();
+    capabilities.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                     "--disable-background-networking", "--disable-dev-shm-usage",
+                     "--lang=zh-CN", "--window-size=1280,900"],
+        }),
+    );
+    capabilities.insert("goog:loggingPrefs".into(), json!({ "browser": "ALL" }));
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(capabilities)
+        .connect(&driver.url)
+        .await
+        .expect("a browser session")
+}
+
+/// chromedriver's log of the page's console and network errors.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type":"browser"}"#.into()))
+    }
+}
+
+/// Fails on any error the page logged: a script error or a failed request.
+async fn assert_clean(client: &Client, context: &str) {
+    let log = client.issue_cmd(BrowserLog).await.expect("the browser log");
+    let errors: Vec<String> = log
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|entry| entry["level"] == "SEVERE")
+        .map(|entry| entry["message"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(errors.is_empty(), "{context}: {errors:#?}");
+}
+
+async fn visit(client: &Client, app: &TestApp, path: &str) {
+    client.goto(&app.url(path)).await.unwrap();
+    assert_clean(client, path).await;
+}
+
+async fn find(client: &Client, css: &str) -> Element {
+    client
+        .wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|error| panic!("{css}: {error}"))
+}
+
+async fn fill(client: &Client, css: &str, text: &str) {
+    let field = find(client, css).await;
+    field.clear().await.unwrap();
+    field.send_keys(text).await.unwrap();
+}
+
+async fn click(client: &Client, css: &str) {
+    find(client, css).await.click().await.unwrap();
+}
+
+async fn text(client: &Client, css: &str) -> String {
+    find(client, css).await.text().await.unwrap()
+}
+
+/// Waits until the page says `expected` somewhere in `css`.
+async fn wait_for_text(client: &Client, css: &str, expected: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let found = client.find_all(Locator::Css(css)).await.unwrap_or_default();
+        for element in found {
+            if element.text().await.unwrap_or_default().contains(expected) {
+                return;
+            }
+        }
+        assert!(Instant::now() < deadline, "{css} never showed {expected}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Screenshots of the current page at phone and desktop widths.
+async fn screenshots(client: &Client, name: &str) {
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&folder).unwrap();
+    for (label, (width, height)) in [("phone", PHONE), ("desktop", DESKTOP)] {
+        client.set_window_size(width, height).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let png = client.screenshot().await.unwrap();
+        std::fs::write(folder.join(format!("{name}-{label}.png")), png).unwrap();
+    }
+    client.set_window_size(DESKTOP.0, DESKTOP.1).await.unwrap();
+}
+
+async fn log_in(client: &Client, app: &TestApp, username: &str, password: &str) {
+    client.delete_all_cookies().await.unwrap();
+    visit(client, app, "/admin/login").await;
+    fill(client, "input[name=username]", username).await;
+    fill(client, "input[name=password]", password).await;
+    click(client, "form button[type=submit]").await;
+    find(client, ".admin-nav").await;
+    assert_clean(client, "after login").await;
+}
+
+/// Selects the option of `select` whose text is `label`.
+async fn choose(client: &Client, select: &str, label: &str) {
+    let options = client
+        .find_all(Locator::Css(&format!("{select} option")))
+        .await
+        .unwrap();
+    for option in options {
+        if option.text().await.unwrap().trim() == label {
+            option.click().await.unwrap();
+            return;
+        }
+    }
+    panic!("{select} has no option {label}");
+}
+
+/// A small JPEG, as a photographer's upload.
+fn photo() -> Vec<u8> {
+    let image = image::RgbImage::from_fn(320, 200, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 120])
+    });
+    let mut bytes = Vec::new();
+    image::DynamicImage::ImageRgb8(image)
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    bytes
+}
+
+#[tokio::test]
+async fn a_story_travels_from_writer_to_reader_and_back_as_a_comment() {
+    let app = spawn_app_with(|config| config.test_captcha = Some(ANSWER.into())).await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let writer = app.create_staff("e2e-writer", "correspondent").await;
+    let editor = app.create_staff("e2e-editor", "editor").await;
+    let chief = app.create_staff("e2e-chief", "chief_editor").await;
+    let driver = driver().await;
+    let client = browser(&driver).await;
+
+    // A correspondent writes a story with a subheading, bold text and a
+    // captioned photo in the editor, and submits it.
+    log_in(&client, &app, "e2e-writer", &writer).await;
+    visit(&client, &app, "/admin/articles/new").await;
+    find(&client, "trix-editor").await;
+    fill(&client, "input[name=title]", "特高压工程全线贯通").await;
+    choose(&client, "select[name=channel_id]", "要闻").await;
+    fill(&client, "input[name=tags]", "电网建设").await;
+    let editor_box = find(&client, "trix-editor").await;
+    editor_box.click().await.unwrap();
+    editor_box
+        .send_keys("本报讯 工程历时十八个月建成投运。\n")
+        .await
+        .unwrap();
+    click(&client, "button[data-trix-attribute=heading1]").await;
+    editor_box.send_keys("一、攻坚克难\n").await.unwrap();
+    click(&client, "button[data-trix-attribute=bold]").await;
+    editor_box.send_keys("关键节点").await.unwrap();
+    click(&client, "button[data-trix-attribute=bold]").await;
+    editor_box.send_keys("全部按期完成。\n").await.unwrap();
+    client
+        .execute(
+            "const bytes = Uint8Array.from(atob(arguments[0]), c => c.charCodeAt(0));
+             const file = new File([bytes], 'tower.jpg', { type: 'image/jpeg' });
+             document.querySelector('trix-editor').editor.insertFile(file);",
+            vec![json!(base64_encode(&photo()))],
+        )
+        .await
+        .unwrap();
+    find(&client, "trix-editor figure img[src^='/media/']").await;
+    click(&client, "trix-editor figure").await;
+    let caption = find(&client, "textarea.attachment__caption-editor").await;
+    caption.send_keys("建设者在铁塔上作业").await.unwrap();
+    editor_box.click().await.unwrap();
+    let body: String = client
+        .execute(
+            "return document.getElementById('article-body').value",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(body.contains("<h2>一、攻坚克难</h2>"), "{body}");
+    assert!(body.contains("<strong>关键节点</strong>"), "{body}");
+    assert!(body.contains("建设者在铁塔上作业"), "{body}");
+    screenshots(&client, "article-form").await;
+    click(&client, "button[name=action][value=submit]").await;
+    wait_for_text(&client, ".status", "已提交").await;
+    assert_clean(&client, "submitted").await;
+    let id: uuid::Uuid =
+        sqlx::query_scalar("select id from articles where title = '特高压工程全线贯通'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+
+    // An editor passes it, a chief editor publishes it.
+    for (username, password) in [("e2e-editor", &editor), ("e2e-chief", &chief)] {
+        log_in(&client, &app, username, password).await;
+        visit(&client, &app, "/admin/articles").await;
+        click(&client, &format!("a[href='/admin/articles/{id}']")).await;
+        fill(&client, ".review-form textarea[name=opinion]", "同意。").await;
+        click(&client, ".review-form button[value=pass]").await;
+        find(&client, ".alert").await;
+        assert_clean(&client, username).await;
+    }
+    let number: i64 =
+        sqlx::query_scalar("select number from articles where id = $1 and status = 'published'")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+
+    // A reader finds it on the home page and reads it.
+    client.delete_all_cookies().await.unwrap();
+    visit(&client, &app, "/").await;
+    screenshots(&client, "home").await;
+    click(&client, &format!("a[href='/articles/{number}']")).await;
+    assert_eq!(text(&client, "h1.title").await, "特高压工程全线贯通");
+    assert_eq!(text(&client, ".article-body h2").await, "一、攻坚克难");
+    assert_eq!(text(&client, ".article-body strong").await, "关键节点");
+    assert_eq!(
+        text(&client, ".article-body figcaption").await,
+        "建设者在铁塔上作业"
+    );
+    let src = find(&client, ".article-body figure img")
+        .await
+        .attr("src")
+        .await
+        .unwrap();
+    assert!(src.unwrap_or_default().starts_with("/media/"));
+    assert_clean(&client, "article page").await;
+    screenshots(&client, "article").await;
+
+    // 听新闻 is offered and toggles between playing and stopped.
+    let listen = find(&client, "#listen").await;
+    if listen.is_displayed().await.unwrap() {
+        click(&client, ".listen-play").await;
+        assert!(
+            find(&client, ".listen-stop")
+                .await
+                .is_displayed()
+                .await
+                .unwrap()
+        );
+        click(&client, ".listen-stop").await;
+        assert!(
+            find(&client, ".listen-play")
+                .await
+                .is_displayed()
+                .await
+                .unwrap()
+        );
+    } else {
+        let speaks: bool = client
+            .execute("return 'speechSynthesis' in window", vec![])
+            .await
+            .unwrap()
+            .as_bool()
+            .unwrap_or(false);
+        assert!(!speaks, "hidden although the browser can speak");
+    }
+
+    // 繁體, then search.
+    click(&client, "a.variant-switch").await;
+    assert_eq!(text(&client, "h1.title").await, "特高壓工程全線貫通");
+    assert_clean(&client, "traditional").await;
+    visit(&client, &app, "/").await;
+    fill(&client, ".site-header input[name=q]", "特高压").await;
+    click(&client, ".site-header .search-form button").await;
+    wait_for_text(
+        &client,
+        ".search-results .story-title a",
+        "特高压工程全线贯通",
+    )
+    .await;
+    assert_clean(&client, "search").await;
+    screenshots(&client, "search").await;
+
+    // A comment through the captcha, approved by the editor, then shown.
+    visit(&client, &app, &format!("/articles/{number}")).await;
+    click(&client, "#comment-form input[name=anonymous]").await;
+    fill(
+        &client,
+        "#comment-form textarea[name=body]",
+        "祝贺工程顺利投运！",
+    )
+    .await;
+    fill(&client, "#comment-form input[name=captcha_answer]", ANSWER).await;
+    click(&client, "#comment-form button[type=submit]").await;
+    wait_for_text(&client, ".comments .alert.success", "审核通过后显示").await;
+    assert_clean(&client, "comment posted").await;
+    log_in(&client, &app, "e2e-editor", &editor).await;
+    visit(&client, &app, "/admin/comments").await;
+    screenshots(&client, "moderation").await;
+    click(&client, ".comments-queue input[name=ids]").await;
+    click(&client, ".bulk-actions button[value=approve]").await;
+    wait_for_text(&client, ".alert.success", "已通过 1 条评论").await;
+    client.delete_all_cookies().await.unwrap();
+    visit(&client, &app, &format!("/articles/{number}")).await;
+    wait_for_text(&client, ".comment-body", "祝贺工程顺利投运！").await;
+    assert_eq!(text(&client, ".comment-total").await, "1");
+
+    client.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn autosave_brings_a_draft_back_after_a_reload() {
+    let app = spawn_app_with(|_| {}).await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let writer = app.create_staff("e2e-writer", "correspondent").await;
+    let driver = driver().await;
+    let client = browser(&driver).await;
+    log_in(&client, &app, "e2e-writer", &writer).await;
+    visit(&client, &app, "/admin/articles/new").await;
+    fill(&client, "input[name=title]", "尚未保存的标题").await;
+    let editor_box = find(&client, "trix-editor").await;
+    editor_box.click().await.unwrap();
+    editor_box.send_keys("尚未保存的正文").await.unwrap();
+    client.refresh().await.unwrap();
+    find(&client, "#autosave-note").await;
+    wait_for_text(&client, "#autosave-note", "自动保存").await;
+    let restore = client
+        .find(Locator::XPath(
+            "//p[@id='autosave-note']/button[text()='恢复']",
+        ))
+        .await
+        .unwrap();
+    restore.click().await.unwrap();
+    let title = find(&client, "input[name=title]")
+        .await
+        .prop("value")
+        .await
+        .unwrap();
+    assert_eq!(title.as_deref(), Some("尚未保存的标题"));
+    wait_for_text(&client, "trix-editor", "尚未保存的正文").await;
+    assert_clean(&client, "restored").await;
+    client.close().await.unwrap();
+}
+
+fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
