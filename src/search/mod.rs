@@ -198,7 +198,9 @@ pub struct SearchQuery {
     to: String,
 }
 
-/// Relevance ranks at most this many matches: the newest ones.
+/// Relevance ranks at most this many matches, the newest ones: stories
+/// with the searched words in the title first, then in the summary (read
+/// from the rows themselves, not from the stored text or its vector).
 const RANKED: i64 = 300;
 /// Up to this many matches are counted exactly; beyond, the count is the
 /// planner's estimate.
@@ -545,13 +547,19 @@ pub async fn search(
         );
         let hits: Vec<Hit> = if relevance {
             sqlx::query_as(&format!(
-                "select number, title, body_text, published_at from (
-                     select a.number, a.title, a.body_text, a.published_at,
-                            ts_rank(a.search_vector, to_tsquery('simple', $1)) as rank
-                     from articles a where {MATCHES}
-                     order by a.published_at desc limit {RANKED}) candidates
-                 order by rank desc, published_at desc, number desc
-                 offset $6 limit $7"
+                "select a.number, a.title, a.body_text, a.published_at from (
+                     select c.id, c.published_at, c.number,
+                            (select count(*) from unnest($8::text[]) w
+                             where position(w in lower(c.title)) > 0) * 3
+                          + (select count(*) from unnest($8::text[]) w
+                             where position(w in lower(c.summary)) > 0) as rank
+                     from (select a.id, a.number, a.title, a.summary, a.published_at
+                           from articles a where {MATCHES}
+                           order by a.published_at desc limit {RANKED}) c
+                     order by rank desc, c.published_at desc, c.number desc
+                     offset $6 limit $7) ranked
+                 join articles a on a.id = ranked.id
+                 order by ranked.rank desc, ranked.published_at desc, ranked.number desc"
             ))
             .bind(&tsquery)
             .bind(filters.channel)
@@ -560,6 +568,7 @@ pub async fn search(
             .bind(filters.to)
             .bind((page - 1) * PAGE_SIZE)
             .bind(PAGE_SIZE + 1)
+            .bind(&terms)
             .fetch_all(&mut *tx)
             .await?
         } else {
