@@ -269,12 +269,13 @@ async fn subscribe(pool: &PgPool) -> sqlx::Result<PgListener> {
     Ok(listener)
 }
 
-/// Public pages: not the backend, files or probes, nor search results
-/// (too many distinct pages to be worth keeping).
+/// Public pages, search results included (readers repeat the words of the
+/// day; the budget bounds the rest): not the backend, files or probes, nor
+/// the reader's own pages.
 fn cacheable_path(path: &str) -> bool {
     let plain = variant::plain_path(path);
     !variant::untouched(plain)
-        && !["/search", "/captcha", "/register", "/login", "/account"]
+        && !["/captcha", "/register", "/login", "/account"]
             .iter()
             .any(|prefix| plain.starts_with(prefix))
 }
@@ -628,7 +629,8 @@ mod tests {
         assert_eq!(article_number("/articles/12"), Some(12));
         assert_eq!(article_number("/zh-hant/articles/12"), Some(12));
         assert_eq!(article_number("/articles/12x"), None);
-        assert!(!cacheable_path("/zh-hant/search"));
+        assert!(cacheable_path("/zh-hant/search"));
+        assert!(!cacheable_path("/account"));
         assert!(!cacheable_path("/admin/articles"));
         assert!(cacheable_path("/zh-hant/channels/yaowen"));
     }

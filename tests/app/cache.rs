@@ -85,9 +85,11 @@ async fn cached_pages_are_refreshed_on_every_instance_when_stories_change() {
     let other = app.second_instance();
     let (id, number) = story(&app, "配电网故障自愈").await;
     let article = format!("/articles/{number}");
+    let search = "/search?q=%E8%87%AA%E6%84%88";
     for instance in [&app, &other] {
         until_caching(instance, &article).await;
         until_caching(instance, "/").await;
+        until_caching(instance, search).await;
     }
 
     // An edit of the live text (as an approved correction makes it).
@@ -115,6 +117,10 @@ async fn cached_pages_are_refreshed_on_every_instance_when_stories_change() {
     assert_eq!(response.status(), 303);
     assert_eq!(app.page(&article).await.0, 404, "at once on this instance");
     until_page(&other, &article, |status, _| status == 404).await;
+    until_page(&other, search, |_, html| {
+        texts(html, ".search-results .story-title a").is_empty()
+    })
+    .await;
     until_page(&other, "/", |_, html| {
         !texts(html, "a").contains(&"配电网自愈技术全面推广".to_string())
     })

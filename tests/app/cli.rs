@@ -117,9 +117,9 @@ async fn serve_runs_its_own_postgres_seeds_the_demo_and_stops_it_on_sigterm() {
         .execute(&mut *lock)
         .await
         .unwrap();
-    // (Search results are never served from the page cache.)
+    // (A search not asked before, so not in the page cache.)
     let in_flight = tokio::spawn(reqwest::get(format!(
-        "http://127.0.0.1:{port}/search?q=%E7%94%B5%E7%BD%91"
+        "http://127.0.0.1:{port}/search?q=%E4%BF%9D%E4%BE%9B"
     )));
     tokio::time::sleep(Duration::from_millis(500)).await;
     kill(child.pid(), Signal::SIGTERM).unwrap();
