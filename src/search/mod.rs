@@ -290,6 +290,14 @@ async fn count(conn: &mut PgConnection, tsquery: &str, filters: &Filters) -> sql
     })
 }
 
+/// A hit with its key, for putting a ranked page back in order.
+#[derive(sqlx::FromRow)]
+struct RankedHit {
+    id: Uuid,
+    #[sqlx(flatten)]
+    hit: Hit,
+}
+
 #[derive(sqlx::FromRow)]
 struct Hit {
     number: i64,
@@ -523,6 +531,16 @@ pub async fn search(
             .map(|word| format!("'{word}'"))
             .collect::<Vec<_>>()
             .join(" & ");
+        // The keyset bound of a next page, read before the plan settings.
+        let bound: Option<(DateTime<Utc>, i64)> = match query.before {
+            Some(before) => {
+                sqlx::query_as("select published_at, number from articles where number = $1")
+                    .bind(before)
+                    .fetch_optional(&mut *conn)
+                    .await?
+            }
+            None => None,
+        };
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         sqlx::query("set local jit = off").execute(&mut *tx).await?;
         let total = count(&mut tx, &tsquery, &filters).await?;
@@ -546,20 +564,16 @@ pub async fn search(
                 .clamp(1, (RANKED / PAGE_SIZE) as u32),
         );
         let hits: Vec<Hit> = if relevance {
-            sqlx::query_as(&format!(
-                "select a.number, a.title, a.body_text, a.published_at from (
-                     select c.id, c.published_at, c.number,
-                            (select count(*) from unnest($8::text[]) w
-                             where position(w in lower(c.title)) > 0) * 3
-                          + (select count(*) from unnest($8::text[]) w
-                             where position(w in lower(c.summary)) > 0) as rank
-                     from (select a.id, a.number, a.title, a.summary, a.published_at
-                           from articles a where {MATCHES}
-                           order by a.published_at desc limit {RANKED}) c
-                     order by rank desc, c.published_at desc, c.number desc
-                     offset $6 limit $7) ranked
-                 join articles a on a.id = ranked.id
-                 order by ranked.rank desc, ranked.published_at desc, ranked.number desc"
+            let ranked: Vec<(Uuid,)> = sqlx::query_as(&format!(
+                "select c.id from (select a.id, a.number, a.title, a.summary, a.published_at
+                                   from articles a where {MATCHES}
+                                   order by a.published_at desc limit {RANKED}) c
+                 order by (select count(*) from unnest($8::text[]) w
+                           where position(w in lower(c.title)) > 0) * 3
+                        + (select count(*) from unnest($8::text[]) w
+                           where position(w in lower(c.summary)) > 0) desc,
+                          c.published_at desc, c.number desc
+                 offset $6 limit $7"
             ))
             .bind(&tsquery)
             .bind(filters.channel)
@@ -570,21 +584,37 @@ pub async fn search(
             .bind(PAGE_SIZE + 1)
             .bind(&terms)
             .fetch_all(&mut *tx)
+            .await?;
+            // The page's stories, by their keys, in the ranked order.
+            sqlx::query("set local enable_indexscan = on")
+                .execute(&mut *tx)
+                .await?;
+            let ids: Vec<Uuid> = ranked.into_iter().map(|(id,)| id).collect();
+            let mut rows: Vec<(Uuid, Hit)> = sqlx::query_as::<_, RankedHit>(
+                "select id, number, title, body_text, published_at from articles where id = any($1)",
+            )
+            .bind(&ids)
+            .fetch_all(&mut *tx)
             .await?
+            .into_iter()
+            .map(|row| (row.id, row.hit))
+            .collect();
+            rows.sort_by_key(|(id, _)| ids.iter().position(|wanted| wanted == id));
+            rows.into_iter().map(|(_, hit)| hit).collect()
         } else {
             sqlx::query_as(&format!(
                 "select a.number, a.title, a.body_text, a.published_at from articles a
                  where {MATCHES}
-                   and ($6::bigint is null or (a.published_at, a.number) <
-                        (select published_at, number from articles where number = $6))
-                 order by a.published_at desc, a.number desc limit $7"
+                   and ($6::timestamptz is null or (a.published_at, a.number) < ($6, $7))
+                 order by a.published_at desc, a.number desc limit $8"
             ))
             .bind(&tsquery)
             .bind(filters.channel)
             .bind(filters.unit)
             .bind(filters.from)
             .bind(filters.to)
-            .bind(query.before)
+            .bind(bound.map(|(at, _)| at))
+            .bind(bound.map(|(_, number)| number))
             .bind(PAGE_SIZE + 1)
             .fetch_all(&mut *tx)
             .await?

@@ -718,6 +718,15 @@ async fn search_filters_by_channel_unit_and_date_and_ranks_by_relevance() {
         "{:?}",
         texts(&newest, ".found")
     );
+    let next = attrs(&newest, ".pager a[rel=next]", "href");
+    assert!(next[0].contains("before="), "{next:?}");
+    let (_, older) = app.page(&next[0]).await;
+    let older_titles = texts(&older, ".search-results .story-title a");
+    assert!(!older_titles.is_empty());
+    assert!(
+        older_titles.iter().all(|t| !titles.contains(t)),
+        "the next page continues: {older_titles:?}"
+    );
 
     let (_, ranked) = app.page("/search?q=电网&order=relevance").await;
     let ranked_titles = texts(&ranked, ".search-results .story-title a");
