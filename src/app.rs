@@ -20,8 +20,8 @@ use crate::secret::SecretKey;
 use crate::web::cache::{self, PageCache};
 use crate::web::{assets, csrf, health, telemetry, variant};
 use crate::{
-    audit, auth, channels, comments, media, notifications, readers, search, settings, topics,
-    units, users, workflow,
+    audit, auth, channels, comments, media, notifications, readers, search, settings, stats,
+    topics, units, users, workflow,
 };
 
 /// Largest url-encoded form body (an article with a long body fits).
@@ -156,6 +156,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/login", web::post().to(readers::login))
         .route("/logout", web::post().to(readers::logout))
         .route("/account", web::get().to(readers::account))
+        .route("/admin/stats", web::get().to(stats::index))
+        .route("/admin/stats.csv", web::get().to(stats::download))
         .route("/admin/comments", web::get().to(comments::admin::queue))
         .route("/admin/comments", web::post().to(comments::admin::moderate))
         .route(

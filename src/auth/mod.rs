@@ -22,6 +22,8 @@ pub enum Permission {
     PublishArticles,
     /// Approve, reject and pin reader comments.
     ModerateComments,
+    /// Contribution statistics (editors: their own units only).
+    ViewStatistics,
     ManageUsers,
     ManageUnits,
     ManageChannels,
@@ -39,6 +41,7 @@ const GRANTS: &[(Permission, &[Role])] = &[
     (ReviewArticles, &[ChiefEditor, Editor]),
     (PublishArticles, &[ChiefEditor]),
     (ModerateComments, &[ChiefEditor, Editor]),
+    (ViewStatistics, &[Admin, ChiefEditor, Editor]),
     (ManageUsers, &[Admin]),
     (ManageUnits, &[Admin]),
     (ManageChannels, &[Admin]),

@@ -19,3 +19,4 @@ mod observability;
 mod portal;
 mod readme;
 mod staff;
+mod stats;

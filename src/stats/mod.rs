@@ -1,0 +1,622 @@
+//! Contribution statistics (稿件统计): for a period (month, quarter, year
+//! or a day range, in the site's time zone) and a scope (a unit subtree, a
+//! channel subtree), what each unit, correspondent and credited author
+//! contributed: submitted, published, returned, rejected, 头条, readings of
+//! the period and approved comments. Every figure is computed by SQL from
+//! the review events, stories, readings and comments: nothing is counted by
+//! hand. A unit's row includes the units below it. Tables download as CSV
+//! (UTF-8 with a BOM, so spreadsheet programs read the Chinese).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use serde::Deserialize;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::auth::{Permission, Staff};
+use crate::error::AppError;
+use crate::users::Role;
+use crate::web::csrf::CsrfToken;
+use crate::web::layout::AdminLayout;
+use crate::web::render;
+
+#[derive(Debug, Default, Deserialize, Clone)]
+pub struct StatsQuery {
+    /// month, quarter, year or range.
+    #[serde(default)]
+    period: String,
+    /// The day the period contains (month, quarter, year), or the first day
+    /// of a range.
+    #[serde(default)]
+    from: String,
+    /// The last day of a range.
+    #[serde(default)]
+    to: String,
+    #[serde(default)]
+    unit: String,
+    #[serde(default)]
+    channel: String,
+    /// units, writers or authors.
+    #[serde(default)]
+    view: String,
+    #[serde(default)]
+    sort: String,
+}
+
+/// A period as days [first, last] and the UTC instants [start, end).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Period {
+    pub first: NaiveDate,
+    pub last: NaiveDate,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+/// The period a query asks for, in `zone`; None when a date is malformed.
+pub fn period(query: &StatsQuery, zone: chrono_tz::Tz, today: NaiveDate) -> Option<Period> {
+    let day = |text: &str| -> Option<NaiveDate> {
+        match text.trim() {
+            "" => Some(today),
+            text => NaiveDate::parse_from_str(text, "%Y-%m-%d").ok(),
+        }
+    };
+    let anchor = day(&query.from)?;
+    let (first, last) = match query.period.as_str() {
+        "year" => (
+            NaiveDate::from_ymd_opt(anchor.year(), 1, 1)?,
+            NaiveDate::from_ymd_opt(anchor.year(), 12, 31)?,
+        ),
+        "quarter" => {
+            let month = (anchor.month0() / 3) * 3 + 1;
+            let first = NaiveDate::from_ymd_opt(anchor.year(), month, 1)?;
+            (
+                first,
+                first
+                    .checked_add_months(chrono::Months::new(3))?
+                    .pred_opt()?,
+            )
+        }
+        "range" => {
+            let last = day(&query.to)?;
+            if last < anchor {
+                return None;
+            }
+            (anchor, last)
+        }
+        _ => {
+            let first = NaiveDate::from_ymd_opt(anchor.year(), anchor.month(), 1)?;
+            (
+                first,
+                first
+                    .checked_add_months(chrono::Months::new(1))?
+                    .pred_opt()?,
+            )
+        }
+    };
+    let instant = |day: NaiveDate| {
+        day.and_hms_opt(0, 0, 0)?
+            .and_local_timezone(zone)
+            .earliest()
+            .map(|at| at.with_timezone(&Utc))
+    };
+    Some(Period {
+        first,
+        last,
+        start: instant(first)?,
+        end: instant(last.succ_opt()?)?,
+    })
+}
+
+/// One row of a table.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Row {
+    pub key: Uuid,
+    pub name: String,
+    pub submitted: i64,
+    pub published: i64,
+    pub returned: i64,
+    pub rejected: i64,
+    pub headlines: i64,
+    pub views: i64,
+    pub comments: i64,
+}
+
+/// The columns, in order: (sort key, heading).
+pub const COLUMNS: &[(&str, &str)] = &[
+    ("submitted", "投稿"),
+    ("published", "采用"),
+    ("returned", "退回"),
+    ("rejected", "未采用"),
+    ("headlines", "头条"),
+    ("views", "阅读量"),
+    ("comments", "评论"),
+];
+
+impl Row {
+    pub fn values(&self) -> [i64; 7] {
+        [
+            self.submitted,
+            self.published,
+            self.returned,
+            self.rejected,
+            self.headlines,
+            self.views,
+            self.comments,
+        ]
+    }
+}
+
+/// Per story in scope: what happened to it in the period.
+const PER_STORY: &str = "
+    with recursive scope_units as (
+        select id from units where id = $3
+        union all select u.id from units u join scope_units s on u.parent_id = s.id
+    ), scope_channels as (
+        select id from channels where id = $4
+        union all select c.id from channels c join scope_channels s on c.parent_id = s.id
+    ), events as (
+        select e.article_id,
+               count(distinct e.article_id) filter (where e.action = 'submit') as submitted,
+               count(distinct e.article_id) filter (where e.to_status = 'published') as published,
+               count(*) filter (where e.action = 'return') as returned,
+               count(*) filter (where e.action = 'reject') as rejected
+        from review_events e
+        where e.at >= $1 and e.at < $2
+        group by e.article_id
+    ), stories as (
+        select a.id, a.unit_id, a.created_by,
+               coalesce(ev.submitted, 0) as submitted, coalesce(ev.published, 0) as published,
+               coalesce(ev.returned, 0) as returned, coalesce(ev.rejected, 0) as rejected,
+               case when a.is_headline and coalesce(ev.published, 0) > 0 then 1 else 0 end as headlines,
+               coalesce((select sum(v.views) from article_views v
+                         where v.article_id = a.id and v.day >= $5 and v.day <= $6), 0)::bigint as views,
+               (select count(*) from comments c where c.article_id = a.id and c.status = 'approved'
+                  and c.created_at >= $1 and c.created_at < $2) as comments
+        from articles a
+        left join events ev on ev.article_id = a.id
+        where a.unit_id in (select id from scope_units)
+          and ($4::uuid is null or a.channel_id in (select id from scope_channels))
+          and (ev.article_id is not null
+               or exists (select 1 from article_views v where v.article_id = a.id
+                          and v.day >= $5 and v.day <= $6)
+               or exists (select 1 from comments c where c.article_id = a.id and c.status = 'approved'
+                          and c.created_at >= $1 and c.created_at < $2))
+    )";
+
+const SUMS: &str = "coalesce(sum(s.submitted), 0)::bigint as submitted,
+     coalesce(sum(s.published), 0)::bigint as published,
+     coalesce(sum(s.returned), 0)::bigint as returned,
+     coalesce(sum(s.rejected), 0)::bigint as rejected,
+     coalesce(sum(s.headlines), 0)::bigint as headlines,
+     coalesce(sum(s.views), 0)::bigint as views,
+     coalesce(sum(s.comments), 0)::bigint as comments";
+
+/// Which table.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum View {
+    /// The scope unit's direct sub-units, each with the units below it.
+    Units,
+    /// Correspondents (the stories' submitters).
+    Writers,
+    /// Credited authors.
+    Authors,
+}
+
+impl View {
+    fn parse(text: &str) -> View {
+        match text {
+            "writers" => View::Writers,
+            "authors" => View::Authors,
+            _ => View::Units,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            View::Units => "units",
+            View::Writers => "writers",
+            View::Authors => "authors",
+        }
+    }
+}
+
+/// A table's rows and its total (the whole scope).
+pub async fn table(
+    conn: &mut PgConnection,
+    period: &Period,
+    unit: Uuid,
+    channel: Option<Uuid>,
+    view: View,
+) -> sqlx::Result<(Vec<Row>, Row)> {
+    let grouped = match view {
+        View::Units => format!(
+            "{PER_STORY}, tree as (
+                 select id as top, id from units where parent_id = $3
+                 union all select t.top, u.id from units u join tree t on u.parent_id = t.id
+             ), parts as (
+                 select $3::uuid as top, $3::uuid as id
+                 union all select top, id from tree
+             )
+             select t.id as key, t.name, {SUMS}
+             from parts p join units t on t.id = p.top
+             left join stories s on s.unit_id = p.id
+             group by t.id, t.name, t.sort_order
+             order by (t.id = $3) desc, t.sort_order, t.name"
+        ),
+        View::Writers => format!(
+            "{PER_STORY}
+             select u.id as key, u.display_name as name, {SUMS}
+             from stories s join users u on u.id = s.created_by
+             group by u.id, u.display_name order by u.display_name"
+        ),
+        View::Authors => format!(
+            "{PER_STORY}
+             select au.id as key, au.name, {SUMS}
+             from stories s join article_authors aa on aa.article_id = s.id
+             join authors au on au.id = aa.author_id
+             group by au.id, au.name order by au.name"
+        ),
+    };
+    fn bound<'q>(
+        sql: &'q str,
+        period: &Period,
+        unit: Uuid,
+        channel: Option<Uuid>,
+    ) -> sqlx::query::QueryAs<'q, sqlx::Postgres, Row, sqlx::postgres::PgArguments> {
+        sqlx::query_as::<_, Row>(sql)
+            .bind(period.start)
+            .bind(period.end)
+            .bind(unit)
+            .bind(channel)
+            .bind(period.first)
+            .bind(period.last)
+    }
+    let rows = bound(&grouped, period, unit, channel)
+        .fetch_all(&mut *conn)
+        .await?;
+    let total_sql =
+        format!("{PER_STORY} select $3::uuid as key, ''::text as name, {SUMS} from stories s");
+    let total = bound(&total_sql, period, unit, channel)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok((rows, total))
+}
+
+/// The unit a staff member may see: editors their own subtree, chief
+/// editors and admins the whole tree. A requested unit outside it is
+/// refused.
+async fn scope_unit(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    requested: &str,
+) -> Result<Uuid, AppError> {
+    let own_root = if staff.role == Role::Editor {
+        staff.unit_id
+    } else {
+        crate::units::db::root(conn)
+            .await?
+            .ok_or(AppError::NotFound)?
+    };
+    let Ok(requested) = requested.trim().parse::<Uuid>() else {
+        return Ok(own_root);
+    };
+    let inside =
+        crate::tree::is_self_or_descendant(conn, crate::tree::Tree::Units, own_root, requested)
+            .await?;
+    if inside {
+        Ok(requested)
+    } else {
+        tracing::warn!(user = %staff.username, "statistics outside the staff member's units");
+        Err(AppError::Forbidden)
+    }
+}
+
+fn sort_rows(rows: &mut [Row], sort: &str) {
+    if let Some(index) = COLUMNS.iter().position(|(key, _)| *key == sort) {
+        rows.sort_by(|a, b| b.values()[index].cmp(&a.values()[index]));
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/stats/index.html")]
+struct StatsPage {
+    layout: AdminLayout,
+    query: StatsQuery,
+    view: &'static str,
+    period_label: String,
+    scope_name: String,
+    units: Vec<(String, String)>,
+    channels: Vec<(String, String)>,
+    columns: &'static [(&'static str, &'static str)],
+    rows: Vec<Row>,
+    total: Row,
+    csv_url: String,
+    drill: bool,
+    error: Option<String>,
+}
+
+impl StatsPage {
+    fn link(&self, changes: &[(&str, &str)]) -> String {
+        let mut fields = vec![
+            ("period", self.query.period.clone()),
+            ("from", self.query.from.clone()),
+            ("to", self.query.to.clone()),
+            ("unit", self.query.unit.clone()),
+            ("channel", self.query.channel.clone()),
+            ("view", self.view.to_owned()),
+            ("sort", self.query.sort.clone()),
+        ];
+        for (key, value) in changes {
+            if let Some(field) = fields.iter_mut().find(|(k, _)| k == key) {
+                field.1 = (*value).to_owned();
+            }
+        }
+        fields.retain(|(_, value)| !value.is_empty());
+        format!(
+            "/admin/stats?{}",
+            serde_urlencoded::to_string(&fields).unwrap_or_default()
+        )
+    }
+
+    fn sort_link(&self, key: &str) -> String {
+        self.link(&[("sort", key)])
+    }
+
+    fn view_link(&self, view: &str) -> String {
+        self.link(&[("view", view), ("sort", "")])
+    }
+
+    fn unit_link(&self, key: &Uuid) -> String {
+        self.link(&[("unit", &key.to_string()), ("view", "units")])
+    }
+}
+
+struct Computed {
+    period: Period,
+    view: View,
+    rows: Vec<Row>,
+    total: Row,
+    scope_name: String,
+}
+
+async fn compute(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    query: &StatsQuery,
+) -> Result<Result<Computed, &'static str>, AppError> {
+    staff.require(Permission::ViewStatistics)?;
+    let settings = crate::settings::db::load(conn).await?;
+    let today = Utc::now().with_timezone(&settings.time_zone).date_naive();
+    let Some(period) = period(query, settings.time_zone, today) else {
+        return Ok(Err("日期格式应为 年-月-日，且截止日期不早于起始日期。"));
+    };
+    let unit = scope_unit(conn, staff, &query.unit).await?;
+    let channel = match query.channel.trim() {
+        "" => None,
+        slug => Some(
+            sqlx::query_scalar("select id from channels where slug = $1")
+                .bind(slug)
+                .fetch_optional(&mut *conn)
+                .await?
+                .ok_or(AppError::NotFound)?,
+        ),
+    };
+    let view = View::parse(&query.view);
+    let (mut rows, total) = table(conn, &period, unit, channel, view).await?;
+    sort_rows(&mut rows, &query.sort);
+    let scope_name = sqlx::query_scalar("select name from units where id = $1")
+        .bind(unit)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(Ok(Computed {
+        period,
+        view,
+        rows,
+        total,
+        scope_name,
+    }))
+}
+
+/// GET /admin/stats
+pub async fn index(
+    pool: web::Data<PgPool>,
+    staff: Staff,
+    csrf: CsrfToken,
+    query: web::Query<StatsQuery>,
+) -> Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let mut conn = pool.acquire().await?;
+    let computed = compute(&mut conn, &staff, &query).await?;
+    let layout = AdminLayout::load(&mut conn, &staff, &csrf, "稿件统计", "/admin/stats").await?;
+    let units = crate::units::db::tree(&mut conn, false)
+        .await?
+        .into_iter()
+        .map(|u| {
+            (
+                u.id.to_string(),
+                format!("{}{}", "　".repeat(u.depth as usize), u.name),
+            )
+        })
+        .collect();
+    let channels = sqlx::query_as("select slug, name from channels order by sort_order, name")
+        .fetch_all(&mut *conn)
+        .await?;
+    let empty = Row {
+        key: Uuid::nil(),
+        name: String::new(),
+        submitted: 0,
+        published: 0,
+        returned: 0,
+        rejected: 0,
+        headlines: 0,
+        views: 0,
+        comments: 0,
+    };
+    let (status, view, period_label, scope_name, rows, total, drill, error) = match computed {
+        Ok(c) => (
+            StatusCode::OK,
+            c.view.as_str(),
+            format!("{} 至 {}", c.period.first, c.period.last),
+            c.scope_name,
+            c.rows,
+            c.total,
+            c.view == View::Units,
+            None,
+        ),
+        Err(message) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            View::parse(&query.view).as_str(),
+            String::new(),
+            String::new(),
+            Vec::new(),
+            empty,
+            false,
+            Some(message.to_owned()),
+        ),
+    };
+    let csv_query = serde_urlencoded::to_string([
+        ("period", query.period.as_str()),
+        ("from", query.from.as_str()),
+        ("to", query.to.as_str()),
+        ("unit", query.unit.as_str()),
+        ("channel", query.channel.as_str()),
+        ("view", view),
+        ("sort", query.sort.as_str()),
+    ])
+    .unwrap_or_default();
+    render(
+        status,
+        &StatsPage {
+            layout,
+            view,
+            period_label,
+            scope_name,
+            units,
+            channels,
+            columns: COLUMNS,
+            rows,
+            total,
+            csv_url: format!("/admin/stats.csv?{csv_query}"),
+            drill,
+            error,
+            query,
+        },
+    )
+}
+
+/// The table as CSV: UTF-8 with a byte-order mark, a header row, one row per
+/// line and the total last.
+pub fn csv(rows: &[Row], total: &Row, first_heading: &str) -> String {
+    let quote = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
+    let mut out = String::from("\u{feff}");
+    out.push_str(&quote(first_heading));
+    for (_, heading) in COLUMNS {
+        out.push(',');
+        out.push_str(&quote(heading));
+    }
+    out.push_str("\r\n");
+    for (name, values) in rows
+        .iter()
+        .map(|row| (row.name.as_str(), row.values()))
+        .chain([("合计", total.values())])
+    {
+        out.push_str(&quote(name));
+        for value in values {
+            out.push(',');
+            out.push_str(&value.to_string());
+        }
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// GET /admin/stats.csv
+pub async fn download(
+    pool: web::Data<PgPool>,
+    staff: Staff,
+    query: web::Query<StatsQuery>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = pool.acquire().await?;
+    let computed = compute(&mut conn, &staff, &query)
+        .await?
+        .map_err(|_| AppError::BadRequest)?;
+    let heading = match computed.view {
+        View::Units => "单位",
+        View::Writers => "通讯员",
+        View::Authors => "作者",
+    };
+    let body = csv(&computed.rows, &computed.total, heading);
+    let name = format!(
+        "stats-{}-{}-{}.csv",
+        computed.view.as_str(),
+        computed.period.first,
+        computed.period.last
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{name}\""),
+        ))
+        .body(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn query(period: &str, from: &str, to: &str) -> StatsQuery {
+        StatsQuery {
+            period: period.into(),
+            from: from.into(),
+            to: to.into(),
+            ..StatsQuery::default()
+        }
+    }
+
+    #[test]
+    fn periods_are_whole_days_in_the_site_time_zone() {
+        let zone = chrono_tz::Asia::Shanghai;
+        let today = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        let month = period(&query("month", "", ""), zone, today).unwrap();
+        assert_eq!(month.first.to_string(), "2026-11-01");
+        assert_eq!(month.last.to_string(), "2026-11-30");
+        assert_eq!(month.start.to_rfc3339(), "2026-10-31T16:00:00+00:00");
+        assert_eq!(month.end.to_rfc3339(), "2026-11-30T16:00:00+00:00");
+        let quarter = period(&query("quarter", "2026-05-10", ""), zone, today).unwrap();
+        assert_eq!(
+            (quarter.first.to_string(), quarter.last.to_string()),
+            ("2026-04-01".into(), "2026-06-30".into())
+        );
+        let year = period(&query("year", "", ""), zone, today).unwrap();
+        assert_eq!(year.last.to_string(), "2026-12-31");
+        assert!(period(&query("range", "2026-03-02", "2026-03-01"), zone, today).is_none());
+        assert!(period(&query("month", "2026-13-01", ""), zone, today).is_none());
+    }
+
+    #[test]
+    fn csv_has_a_bom_a_header_and_the_total() {
+        let row = Row {
+            key: Uuid::nil(),
+            name: "国网\"济南\"供电公司".into(),
+            submitted: 3,
+            published: 2,
+            returned: 1,
+            rejected: 0,
+            headlines: 1,
+            views: 120,
+            comments: 4,
+        };
+        let text = csv(std::slice::from_ref(&row), &row, "单位");
+        assert!(text.starts_with('\u{feff}'));
+        let lines: Vec<&str> = text.trim_start_matches('\u{feff}').split("\r\n").collect();
+        assert_eq!(
+            lines[0],
+            "\"单位\",\"投稿\",\"采用\",\"退回\",\"未采用\",\"头条\",\"阅读量\",\"评论\""
+        );
+        assert_eq!(lines[1], "\"国网\"\"济南\"\"供电公司\",3,2,1,0,1,120,4");
+        assert_eq!(lines[2], "\"合计\",3,2,1,0,1,120,4");
+    }
+}
