@@ -165,24 +165,28 @@ const PER_STORY: &str = "
         from review_events e
         where e.at >= $1 and e.at < $2
         group by e.article_id
+    ), readings as (
+        select article_id, sum(views)::bigint as views from article_views
+        where day >= $5 and day <= $6 group by article_id
+    ), approved as (
+        select article_id, count(*) as comments from comments
+        where status = 'approved' and created_at >= $1 and created_at < $2 group by article_id
+    ), active as (
+        select article_id from events union select article_id from readings
+        union select article_id from approved
     ), stories as (
         select a.id, a.unit_id, a.created_by,
                coalesce(ev.submitted, 0) as submitted, coalesce(ev.published, 0) as published,
                coalesce(ev.returned, 0) as returned, coalesce(ev.rejected, 0) as rejected,
                case when a.is_headline and coalesce(ev.published, 0) > 0 then 1 else 0 end as headlines,
-               coalesce((select sum(v.views) from article_views v
-                         where v.article_id = a.id and v.day >= $5 and v.day <= $6), 0)::bigint as views,
-               (select count(*) from comments c where c.article_id = a.id and c.status = 'approved'
-                  and c.created_at >= $1 and c.created_at < $2) as comments
-        from articles a
+               coalesce(r.views, 0) as views, coalesce(c.comments, 0) as comments
+        from active
+        join articles a on a.id = active.article_id
         left join events ev on ev.article_id = a.id
+        left join readings r on r.article_id = a.id
+        left join approved c on c.article_id = a.id
         where a.unit_id in (select id from scope_units)
           and ($4::uuid is null or a.channel_id in (select id from scope_channels))
-          and (ev.article_id is not null
-               or exists (select 1 from article_views v where v.article_id = a.id
-                          and v.day >= $5 and v.day <= $6)
-               or exists (select 1 from comments c where c.article_id = a.id and c.status = 'approved'
-                          and c.created_at >= $1 and c.created_at < $2))
     )";
 
 const SUMS: &str = "coalesce(sum(s.submitted), 0)::bigint as submitted,
@@ -276,11 +280,39 @@ pub async fn table(
     let rows = bound(&grouped, period, unit, channel)
         .fetch_all(&mut *conn)
         .await?;
-    let total_sql =
-        format!("{PER_STORY} select $3::uuid as key, ''::text as name, {SUMS} from stories s");
-    let total = bound(&total_sql, period, unit, channel)
-        .fetch_one(&mut *conn)
-        .await?;
+    // Units and writers split the scope's stories between their rows, so
+    // the total is their sum; a story may credit several authors.
+    let total = if view == View::Authors {
+        let total_sql =
+            format!("{PER_STORY} select $3::uuid as key, ''::text as name, {SUMS} from stories s");
+        bound(&total_sql, period, unit, channel)
+            .fetch_one(&mut *conn)
+            .await?
+    } else {
+        rows.iter().fold(
+            Row {
+                key: unit,
+                name: String::new(),
+                submitted: 0,
+                published: 0,
+                returned: 0,
+                rejected: 0,
+                headlines: 0,
+                views: 0,
+                comments: 0,
+            },
+            |mut total, row| {
+                total.submitted += row.submitted;
+                total.published += row.published;
+                total.returned += row.returned;
+                total.rejected += row.rejected;
+                total.headlines += row.headlines;
+                total.views += row.views;
+                total.comments += row.comments;
+                total
+            },
+        )
+    };
     Ok((rows, total))
 }
 

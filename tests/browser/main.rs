@@ -236,8 +236,10 @@ async fn a_story_travels_from_writer_to_reader_and_back_as_a_comment() {
         .await
         .unwrap();
     click(&client, "button[data-trix-attribute=heading1]").await;
+    find(&client, "button[data-trix-attribute=heading1].trix-active").await;
     editor_box.send_keys("一、攻坚克难\n").await.unwrap();
     click(&client, "button[data-trix-attribute=bold]").await;
+    find(&client, "button[data-trix-attribute=bold].trix-active").await;
     editor_box.send_keys("关键节点").await.unwrap();
     click(&client, "button[data-trix-attribute=bold]").await;
     editor_box.send_keys("全部按期完成。\n").await.unwrap();
@@ -255,19 +257,31 @@ async fn a_story_travels_from_writer_to_reader_and_back_as_a_comment() {
     let caption = find(&client, "textarea.attachment__caption-editor").await;
     caption.send_keys("建设者在铁塔上作业").await.unwrap();
     editor_box.click().await.unwrap();
-    let body: String = client
-        .execute(
-            "return document.getElementById('article-body').value",
-            vec![],
-        )
-        .await
-        .unwrap()
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
-    assert!(body.contains("<h2>一、攻坚克难</h2>"), "{body}");
-    assert!(body.contains("<strong>关键节点</strong>"), "{body}");
-    assert!(body.contains("建设者在铁塔上作业"), "{body}");
+    // The editor writes its HTML to the form's hidden field as it changes.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let body: String = client
+            .execute(
+                "return document.getElementById('article-body').value",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if body.contains("<h2>一、攻坚克难</h2>")
+            && body.contains("<strong>关键节点</strong>")
+            && body.contains("建设者在铁塔上作业")
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the body lacks the heading, bold text or caption: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     screenshots(&client, "article-form").await;
     click(&client, "button[name=action][value=submit]").await;
     wait_for_text(&client, ".status", "已提交").await;
