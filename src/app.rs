@@ -157,7 +157,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::post().to(readers::logout))
         .route("/account", web::get().to(readers::account))
         .route("/admin/stats", web::get().to(stats::index))
-        .route("/admin/stats.csv", web::get().to(stats::download))
+        .route("/admin/stats.{format}", web::get().to(stats::download))
         .route("/admin/comments", web::get().to(comments::admin::queue))
         .route("/admin/comments", web::post().to(comments::admin::moderate))
         .route(

@@ -5,7 +5,8 @@
 //! the period and approved comments. Every figure is computed by SQL from
 //! the review events, stories, readings and comments: nothing is counted by
 //! hand. A unit's row includes the units below it. Tables download as CSV
-//! (UTF-8 with a BOM, so spreadsheet programs read the Chinese).
+//! (UTF-8 with a BOM, so spreadsheet programs read the Chinese) and as
+//! Excel workbooks (rust_xlsxwriter).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -365,6 +366,7 @@ struct StatsPage {
     rows: Vec<Row>,
     total: Row,
     csv_url: String,
+    xlsx_url: String,
     drill: bool,
     error: Option<String>,
 }
@@ -531,6 +533,7 @@ pub async fn index(
             rows,
             total,
             csv_url: format!("/admin/stats.csv?{csv_query}"),
+            xlsx_url: format!("/admin/stats.xlsx?{csv_query}"),
             drill,
             error,
             query,
@@ -564,12 +567,57 @@ pub fn csv(rows: &[Row], total: &Row, first_heading: &str) -> String {
     out
 }
 
-/// GET /admin/stats.csv
+/// The table as an Excel workbook: one sheet, a bold header row, numbers
+/// as numbers, the total last.
+pub fn xlsx(rows: &[Row], total: &Row, first_heading: &str) -> Result<Vec<u8>, AppError> {
+    let fail = |error: rust_xlsxwriter::XlsxError| AppError::Internal(error.into());
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.set_name("稿件统计").map_err(fail)?;
+    let bold = rust_xlsxwriter::Format::new().set_bold();
+    sheet
+        .write_string_with_format(0, 0, first_heading, &bold)
+        .map_err(fail)?;
+    for (column, (_, heading)) in COLUMNS.iter().enumerate() {
+        sheet
+            .write_string_with_format(0, column as u16 + 1, *heading, &bold)
+            .map_err(fail)?;
+    }
+    for (line, (name, values)) in rows
+        .iter()
+        .map(|row| (row.name.as_str(), row.values()))
+        .chain([("合计", total.values())])
+        .enumerate()
+    {
+        let line = line as u32 + 1;
+        sheet.write_string(line, 0, name).map_err(fail)?;
+        for (column, value) in values.iter().enumerate() {
+            sheet
+                .write_number(line, column as u16 + 1, *value as f64)
+                .map_err(fail)?;
+        }
+    }
+    sheet.set_column_width(0, 28).map_err(fail)?;
+    book.save_to_buffer().map_err(fail)
+}
+
+#[derive(Deserialize)]
+pub struct Format {
+    format: String,
+}
+
+/// GET /admin/stats.{csv,xlsx}
 pub async fn download(
     pool: web::Data<PgPool>,
     staff: Staff,
+    format: web::Path<Format>,
     query: web::Query<StatsQuery>,
 ) -> Result<HttpResponse, AppError> {
+    let excel = match format.format.as_str() {
+        "csv" => false,
+        "xlsx" => true,
+        _ => return Err(AppError::NotFound),
+    };
     let mut conn = pool.acquire().await?;
     let computed = compute(&mut conn, &staff, &query)
         .await?
@@ -579,20 +627,27 @@ pub async fn download(
         View::Writers => "通讯员",
         View::Authors => "作者",
     };
-    let body = csv(&computed.rows, &computed.total, heading);
     let name = format!(
-        "stats-{}-{}-{}.csv",
+        "stats-{}-{}-{}.{}",
         computed.view.as_str(),
         computed.period.first,
-        computed.period.last
+        computed.period.last,
+        format.format
     );
-    Ok(HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            "Content-Disposition",
-            format!("attachment; filename=\"{name}\""),
-        ))
-        .body(body))
+    let mut response = HttpResponse::Ok();
+    response.insert_header((
+        "Content-Disposition",
+        format!("attachment; filename=\"{name}\""),
+    ));
+    if excel {
+        let body = xlsx(&computed.rows, &computed.total, heading)?;
+        Ok(response
+            .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            .body(body))
+    } else {
+        let body = csv(&computed.rows, &computed.total, heading);
+        Ok(response.content_type("text/csv; charset=utf-8").body(body))
+    }
 }
 
 #[cfg(test)]

@@ -198,6 +198,20 @@ async fn editors_see_their_own_units_only_and_tables_download_as_csv() {
     assert_eq!(lines[2], "\"甲公司\",2,1,1,0,1,100,2");
     assert_eq!(lines.last().unwrap(), &"\"合计\",3,1,1,1,1,100,2");
 
+    let response = chief
+        .get("/admin/stats.xlsx?period=month&from=2026-11-15")
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    let workbook = response.bytes().await.unwrap();
+    assert!(workbook.starts_with(b"PK"), "a zip archive");
+    let names = String::from_utf8_lossy(&workbook);
+    assert!(names.contains("xl/worksheets/sheet1.xml"), "one worksheet");
+    assert_eq!(chief.get("/admin/stats.pdf").await.status(), 404);
+
     let writer = app.other_client();
     writer.login_as("writer9", "correspondent").await;
     assert_eq!(writer.get("/admin/stats").await.status(), 403);
