@@ -367,6 +367,7 @@ struct StatsPage {
     total: Row,
     csv_url: String,
     xlsx_url: String,
+    chart_url: String,
     drill: bool,
     error: Option<String>,
 }
@@ -534,6 +535,7 @@ pub async fn index(
             total,
             csv_url: format!("/admin/stats.csv?{csv_query}"),
             xlsx_url: format!("/admin/stats.xlsx?{csv_query}"),
+            chart_url: format!("/admin/stats.svg?{csv_query}"),
             drill,
             error,
             query,
@@ -601,6 +603,45 @@ pub fn xlsx(rows: &[Row], total: &Row, first_heading: &str) -> Result<Vec<u8>, A
     book.save_to_buffer().map_err(fail)
 }
 
+/// The ranking of a table's rows by published stories, as an SVG bar chart
+/// (at most 20 bars), legible in Chinese and printable.
+pub fn ranking_svg(rows: &[Row], title: &str) -> String {
+    const LABELS: usize = 190;
+    const BARS: usize = 400;
+    let mut ranked: Vec<&Row> = rows.iter().collect();
+    ranked.sort_by(|a, b| b.published.cmp(&a.published).then(a.name.cmp(&b.name)));
+    ranked.truncate(20);
+    let most = ranked.iter().map(|r| r.published).max().unwrap_or(0).max(1);
+    let height = 50 + ranked.len() * 26;
+    let width = LABELS + BARS + 70;
+    let escape = crate::web::variant::escape;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
+         viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"{title}\" \
+         font-family=\"Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, sans-serif\" font-size=\"13\">\
+         <title>{title}</title><text x=\"10\" y=\"24\" font-size=\"15\" font-weight=\"bold\">{title}</text>",
+        title = escape(title)
+    );
+    for (index, row) in ranked.iter().enumerate() {
+        let y = 40 + index * 26;
+        let bar = (row.published as usize * BARS) / most as usize;
+        let name = escape(&row.name);
+        svg.push_str(&format!(
+            "<text x=\"{label}\" y=\"{text_y}\" text-anchor=\"end\">{name}</text>\
+             <rect class=\"bar\" x=\"{left}\" y=\"{y}\" width=\"{bar}\" height=\"18\" fill=\"#00706b\">\
+             <title>{name}：{count}</title></rect>\
+             <text x=\"{after}\" y=\"{text_y}\">{count}</text>",
+            label = LABELS - 8,
+            text_y = y + 14,
+            left = LABELS,
+            after = LABELS + bar + 6,
+            count = row.published,
+        ));
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 #[derive(Deserialize)]
 pub struct Format {
     format: String,
@@ -613,11 +654,9 @@ pub async fn download(
     format: web::Path<Format>,
     query: web::Query<StatsQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let excel = match format.format.as_str() {
-        "csv" => false,
-        "xlsx" => true,
-        _ => return Err(AppError::NotFound),
-    };
+    if !matches!(format.format.as_str(), "csv" | "xlsx" | "svg") {
+        return Err(AppError::NotFound);
+    }
     let mut conn = pool.acquire().await?;
     let computed = compute(&mut conn, &staff, &query)
         .await?
@@ -639,14 +678,26 @@ pub async fn download(
         "Content-Disposition",
         format!("attachment; filename=\"{name}\""),
     ));
-    if excel {
-        let body = xlsx(&computed.rows, &computed.total, heading)?;
-        Ok(response
-            .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-            .body(body))
-    } else {
-        let body = csv(&computed.rows, &computed.total, heading);
-        Ok(response.content_type("text/csv; charset=utf-8").body(body))
+    match format.format.as_str() {
+        "xlsx" => {
+            let body = xlsx(&computed.rows, &computed.total, heading)?;
+            Ok(response
+                .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+                .body(body))
+        }
+        "svg" => {
+            let title = format!(
+                "{heading}采用稿件排名（{} 至 {}）",
+                computed.period.first, computed.period.last
+            );
+            Ok(HttpResponse::Ok()
+                .content_type("image/svg+xml; charset=utf-8")
+                .body(ranking_svg(&computed.rows, &title)))
+        }
+        _ => {
+            let body = csv(&computed.rows, &computed.total, heading);
+            Ok(response.content_type("text/csv; charset=utf-8").body(body))
+        }
     }
 }
 

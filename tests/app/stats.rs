@@ -86,6 +86,36 @@ async fn figures_roll_up_the_unit_tree_within_the_site_time_zone() {
         "甲公司 includes 甲一所; 一号稿 was submitted at 00:30 on 1 November in Shanghai"
     );
 
+    let svg = app
+        .get("/admin/stats.svg?period=month&from=2026-11-15")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let chart = roxmltree::Document::parse(&svg).expect("the chart is well-formed XML");
+    let bars: Vec<(String, String)> = chart
+        .descendants()
+        .filter(|node| node.has_tag_name("rect") && node.attribute("class") == Some("bar"))
+        .map(|bar| {
+            let label = bar
+                .children()
+                .find(|child| child.has_tag_name("title"))
+                .and_then(|title| title.text())
+                .unwrap_or_default()
+                .to_owned();
+            (label, bar.attribute("width").unwrap_or_default().to_owned())
+        })
+        .collect();
+    assert_eq!(
+        bars,
+        [
+            ("甲公司：1".to_string(), "400".to_string()),
+            ("乙公司：0".to_string(), "0".to_string()),
+            ("总部：0".to_string(), "0".to_string()),
+        ],
+        "one bar per unit, ranked by published stories"
+    );
+
     let (_, october) = app.page("/admin/stats?period=month&from=2026-10-01").await;
     assert_eq!(
         table(&october).last().unwrap(),
