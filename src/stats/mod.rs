@@ -317,6 +317,109 @@ pub async fn table(
     Ok((rows, total))
 }
 
+/// How the workflow runs in a period and scope: hours from first submission
+/// to publication, hours waited at each stage, and what waits now.
+#[derive(Debug, Default, Clone)]
+pub struct Health {
+    /// (stories published, median hours, 90th percentile hours).
+    pub to_publication: (i64, f64, f64),
+    /// (stage from 1, decisions, median hours, 90th percentile hours).
+    pub stages: Vec<(i32, i64, f64, f64)>,
+    /// (stage from 1, stories waiting there now).
+    pub backlog: Vec<(i32, i64)>,
+}
+
+const HEALTH_SCOPE: &str = "
+    with recursive scope_units as (
+        select id from units where id = $3
+        union all select u.id from units u join scope_units s on u.parent_id = s.id
+    ), scope_channels as (
+        select id from channels where id = $4
+        union all select c.id from channels c join scope_channels s on c.parent_id = s.id
+    ), in_scope as (
+        select a.id from articles a
+        where a.unit_id in (select id from scope_units)
+          and ($4::uuid is null or a.channel_id in (select id from scope_channels))
+    )";
+
+/// The workflow's health, computed from the review events.
+pub async fn health(
+    conn: &mut PgConnection,
+    period: &Period,
+    unit: Uuid,
+    channel: Option<Uuid>,
+) -> sqlx::Result<Health> {
+    let to_publication: (i64, Option<f64>, Option<f64>) = sqlx::query_as(&format!(
+        "{HEALTH_SCOPE}, published as (
+             select e.article_id, e.at from review_events e
+             where e.to_status = 'published' and e.at >= $1 and e.at < $2
+               and e.article_id in (select id from in_scope)
+         ), durations as (
+             select extract(epoch from p.at - min(s.at)) / 3600.0 as hours
+             from published p join review_events s
+               on s.article_id = p.article_id and s.action = 'submit' and s.at <= p.at
+             group by p.article_id, p.at
+         )
+         select count(*), percentile_cont(0.5) within group (order by hours),
+                percentile_cont(0.9) within group (order by hours)
+         from durations"
+    ))
+    .bind(period.start)
+    .bind(period.end)
+    .bind(unit)
+    .bind(channel)
+    .fetch_one(&mut *conn)
+    .await?;
+    let stages: Vec<(i32, i64, Option<f64>, Option<f64>)> = sqlx::query_as(&format!(
+        "{HEALTH_SCOPE}, decided as (
+             select distinct e.article_id from review_events e
+             where e.at >= $1 and e.at < $2 and e.stage is not null
+               and e.article_id in (select id from in_scope)
+         ), waits as (
+             select e.stage, e.action, e.at,
+                    extract(epoch from e.at - lag(e.at) over (partition by e.article_id order by e.at, e.id)) / 3600.0
+                        as hours
+             from review_events e where e.article_id in (select article_id from decided)
+         )
+         select stage::int + 1, count(*), percentile_cont(0.5) within group (order by hours),
+                percentile_cont(0.9) within group (order by hours)
+         from waits
+         where stage is not null and action in ('pass', 'return', 'reject') and hours is not null
+           and at >= $1 and at < $2
+         group by stage order by stage"
+    ))
+    .bind(period.start)
+    .bind(period.end)
+    .bind(unit)
+    .bind(channel)
+    .fetch_all(&mut *conn)
+    .await?;
+    let backlog: Vec<(i32, i64)> = sqlx::query_as(&format!(
+        "{HEALTH_SCOPE}
+         select a.review_stage::int + 1, count(*) from articles a
+         where a.status in ('submitted', 'in_review') and a.id in (select id from in_scope)
+         group by a.review_stage order by a.review_stage"
+    ))
+    .bind(period.start)
+    .bind(period.end)
+    .bind(unit)
+    .bind(channel)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(Health {
+        to_publication: (
+            to_publication.0,
+            to_publication.1.unwrap_or(0.0),
+            to_publication.2.unwrap_or(0.0),
+        ),
+        stages: stages
+            .into_iter()
+            .map(|(stage, n, p50, p90)| (stage, n, p50.unwrap_or(0.0), p90.unwrap_or(0.0)))
+            .collect(),
+        backlog,
+    })
+}
+
 /// The unit a staff member may see: editors their own subtree, chief
 /// editors and admins the whole tree. A requested unit outside it is
 /// refused.
@@ -369,6 +472,7 @@ struct StatsPage {
     xlsx_url: String,
     chart_url: String,
     drill: bool,
+    health: Health,
     error: Option<String>,
 }
 
@@ -411,6 +515,7 @@ impl StatsPage {
 struct Computed {
     period: Period,
     view: View,
+    health: Health,
     rows: Vec<Row>,
     total: Row,
     scope_name: String,
@@ -440,6 +545,7 @@ async fn compute(
     };
     let view = View::parse(&query.view);
     let (mut rows, total) = table(conn, &period, unit, channel, view).await?;
+    let health = health(conn, &period, unit, channel).await?;
     sort_rows(&mut rows, &query.sort);
     let scope_name = sqlx::query_scalar("select name from units where id = $1")
         .bind(unit)
@@ -448,6 +554,7 @@ async fn compute(
     Ok(Ok(Computed {
         period,
         view,
+        health,
         rows,
         total,
         scope_name,
@@ -489,6 +596,10 @@ pub async fn index(
         views: 0,
         comments: 0,
     };
+    let health = computed
+        .as_ref()
+        .map(|c| c.health.clone())
+        .unwrap_or_default();
     let (status, view, period_label, scope_name, rows, total, drill, error) = match computed {
         Ok(c) => (
             StatusCode::OK,
@@ -537,6 +648,7 @@ pub async fn index(
             xlsx_url: format!("/admin/stats.xlsx?{csv_query}"),
             chart_url: format!("/admin/stats.svg?{csv_query}"),
             drill,
+            health,
             error,
             query,
         },

@@ -29,8 +29,9 @@ async fn newsroom(app: &TestApp) {
                       ('二号稿', 'wa', 'submitted', null, false),
                       ('三号稿', 'wb', 'rejected', null, false)) as t(title, writer, status, published_at, headline)
          join users u on u.username = t.writer;
-         insert into review_events (article_id, actor_name, action, from_status, to_status, at)
-         select a.id, 'x', e.action, '', e.to_status, e.at::timestamptz
+         insert into review_events (article_id, actor_name, action, from_status, to_status, stage, at)
+         select a.id, 'x', e.action, '', e.to_status,
+                case when e.action in ('pass', 'return', 'reject') then 0 end, e.at::timestamptz
          from (values ('一号稿', 'submit', 'submitted', '2026-10-31T16:30:00Z'),
                       ('一号稿', 'pass', 'published', '2026-11-02T02:00:00Z'),
                       ('二号稿', 'submit', 'submitted', '2026-10-31T15:30:00Z'),
@@ -85,6 +86,18 @@ async fn figures_roll_up_the_unit_tree_within_the_site_time_zone() {
         ],
         "甲公司 includes 甲一所; 一号稿 was submitted at 00:30 on 1 November in Shanghai"
     );
+
+    // Workflow health: 33.5 h from submission to publication; the first
+    // stage decided after 33.5, 9.5 and 24 hours; one story waits there now.
+    assert_eq!(
+        texts(&november, ".health .to-publication td"),
+        ["从投稿到发布", "1", "33.5", "33.5"]
+    );
+    assert_eq!(
+        texts(&november, ".health .stage td"),
+        ["第 1 审等待", "3", "24.0", "31.6"]
+    );
+    assert_eq!(texts(&november, ".backlog span"), ["第 1 审 1 篇"]);
 
     let svg = app
         .get("/admin/stats.svg?period=month&from=2026-11-15")
