@@ -11,6 +11,19 @@ use anyhow::{Context, bail};
 use rand::RngCore;
 
 const MIN_LENGTH: usize = 32;
+
+/// HMAC-SHA256 of `data` under `key` for one named purpose: the same data
+/// signed for two purposes never gives the same value. Every token the site
+/// derives from its key (CSRF tokens, captcha ids and answers, hashes of
+/// client addresses) goes through here.
+pub fn keyed_hash(key: &[u8], purpose: &str, data: &[u8]) -> [u8; 32] {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(purpose.as_bytes());
+    mac.update(b"\0");
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
 const FILE_NAME: &str = "secret_key";
 
 #[derive(Clone)]

@@ -162,6 +162,19 @@ mod tests {
         ));
     }
 
+    #[tokio::test]
+    async fn readings_are_kept_when_the_database_cannot_take_them() {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .acquire_timeout(Duration::from_millis(500))
+            .connect_lazy("postgres://nobody@127.0.0.1:1/none")
+            .unwrap();
+        let counter = ViewCounter::default();
+        counter.record(3);
+        counter.record(3);
+        assert!(counter.flush(&pool).await.is_err());
+        assert_eq!(counter.estimate(3, 10), 12, "kept for the next flush");
+    }
+
     #[test]
     fn estimates_add_pending_readings_to_the_best_known_total() {
         let counter = ViewCounter::default();

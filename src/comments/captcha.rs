@@ -14,9 +14,7 @@ use std::io::Cursor;
 
 use actix_web::{HttpResponse, web};
 use chrono::Utc;
-use hmac::{Hmac, Mac};
 use rand::RngCore;
-use sha2::Sha256;
 use sqlx::PgConnection;
 use subtle::ConstantTimeEq;
 
@@ -30,11 +28,7 @@ const LENGTH: usize = 5;
 const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXY3456789";
 
 fn mac(secret: &[u8], purpose: &str, data: &str) -> [u8; 32] {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(purpose.as_bytes());
-    mac.update(b"\0");
-    mac.update(data.as_bytes());
-    mac.finalize().into_bytes().into()
+    crate::secret::keyed_hash(secret, purpose, data.as_bytes())
 }
 
 fn signature(secret: &[u8], expiry: i64, nonce: &str) -> String {

@@ -11,7 +11,6 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
@@ -35,10 +34,7 @@ const RATE_WINDOW_MINUTES: i32 = 10;
 /// A keyed hash of a client address: comments from one address can be
 /// told apart without the address being kept.
 pub fn client_hash(secret: &[u8], ip: &str) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(b"newsdesk client address\0");
-    mac.update(ip.as_bytes());
-    mac.finalize().into_bytes()[..16].to_vec()
+    crate::secret::keyed_hash(secret, "newsdesk client address", ip.as_bytes())[..16].to_vec()
 }
 
 /// What a comment's status is called on pages.

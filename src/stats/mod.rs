@@ -111,7 +111,7 @@ pub fn period(query: &StatsQuery, zone: chrono_tz::Tz, today: NaiveDate) -> Opti
 }
 
 /// One row of a table.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
 pub struct Row {
     pub key: Uuid,
     pub name: String,
@@ -293,14 +293,7 @@ pub async fn table(
         rows.iter().fold(
             Row {
                 key: unit,
-                name: String::new(),
-                submitted: 0,
-                published: 0,
-                returned: 0,
-                rejected: 0,
-                headlines: 0,
-                views: 0,
-                comments: 0,
+                ..Row::default()
             },
             |mut total, row| {
                 total.submitted += row.submitted;
@@ -585,17 +578,6 @@ pub async fn index(
     let channels = sqlx::query_as("select slug, name from channels order by sort_order, name")
         .fetch_all(&mut *conn)
         .await?;
-    let empty = Row {
-        key: Uuid::nil(),
-        name: String::new(),
-        submitted: 0,
-        published: 0,
-        returned: 0,
-        rejected: 0,
-        headlines: 0,
-        views: 0,
-        comments: 0,
-    };
     let health = computed
         .as_ref()
         .map(|c| c.health.clone())
@@ -617,7 +599,7 @@ pub async fn index(
             String::new(),
             String::new(),
             Vec::new(),
-            empty,
+            Row::default(),
             false,
             Some(message.to_owned()),
         ),

@@ -118,23 +118,9 @@ impl PageCache {
     /// Becomes the render of `key`, or waits (a while) for the one under
     /// way and returns its page.
     async fn render_or_wait(&self, key: &str) -> Result<Flight<'_>, Option<(Arc<str>, u64)>> {
-        let waiting = {
-            let mut flights = self
-                .in_flight
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            match flights.get(key) {
-                Some(done) => done.clone(),
-                None => {
-                    let done = Arc::new(Notify::new());
-                    flights.insert(key.to_owned(), done.clone());
-                    return Ok(Flight {
-                        cache: self,
-                        key: key.to_owned(),
-                        done,
-                    });
-                }
-            }
+        let waiting = match self.try_render(key) {
+            Ok(flight) => return Ok(flight),
+            Err(waiting) => waiting,
         };
         let notified = waiting.notified();
         tokio::pin!(notified);
@@ -178,18 +164,19 @@ impl PageCache {
             .then(|| (entry.body.clone(), entry.hash, entry.stored.elapsed() < TTL))
     }
 
-    /// Becomes the render of `key` unless one is under way.
-    fn try_render(&self, key: &str) -> Option<Flight<'_>> {
+    /// Becomes the render of `key`, or returns the signal of the render
+    /// under way.
+    fn try_render(&self, key: &str) -> Result<Flight<'_>, Arc<Notify>> {
         let mut flights = self
             .in_flight
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if flights.contains_key(key) {
-            return None;
+        if let Some(done) = flights.get(key) {
+            return Err(done.clone());
         }
         let done = Arc::new(Notify::new());
         flights.insert(key.to_owned(), done.clone());
-        Some(Flight {
+        Ok(Flight {
             cache: self,
             key: key.to_owned(),
             done,
@@ -219,17 +206,13 @@ impl PageCache {
         }
     }
 
-    /// How many pages are cached (for tests and metrics).
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.pages
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .entries
             .len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
@@ -484,6 +467,14 @@ fn headers_for_304(headers: &mut header::HeaderMap) {
     headers.remove(header::CONTENT_TYPE);
 }
 
+/// The head of a page served from the cache.
+fn cached_head() -> HttpResponse<()> {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .finish()
+        .drop_body()
+}
+
 /// The middleware.
 pub async fn serve(
     req: ServiceRequest,
@@ -494,16 +485,18 @@ pub async fn serve(
         .cloned()
         .expect("PageCache is registered");
     let path = req.path().to_owned();
-    if variant::untouched(variant::plain_path(&path)) {
-        let response = next.call(req).await?;
-        if !matches!(*response.request().method(), Method::GET | Method::HEAD)
-            && response.status().as_u16() < 400
-        {
+    let reading = matches!(*req.method(), Method::GET | Method::HEAD);
+    // A change made through this instance drops its pages at once.
+    let invalidate_after = |response: &ServiceResponse<BoxBody>| {
+        if !reading && response.status().as_u16() < 400 {
             cache.invalidate();
         }
-        return Ok(response.map_into_boxed_body());
+    };
+    if variant::untouched(variant::plain_path(&path)) {
+        let response = next.call(req).await?.map_into_boxed_body();
+        invalidate_after(&response);
+        return Ok(response);
     }
-    let reading = matches!(*req.method(), Method::GET | Method::HEAD);
     let key = match req.query_string() {
         "" => path.clone(),
         query => format!("{path}?{query}"),
@@ -512,12 +505,13 @@ pub async fn serve(
     let mut stale_flight = None;
     if storable && let Some((body, hash, fresh)) = cache.lookup(&key) {
         // A stale page is served while one request renders it again.
-        stale_flight = if fresh { None } else { cache.try_render(&key) };
+        stale_flight = if fresh {
+            None
+        } else {
+            cache.try_render(&key).ok()
+        };
         if stale_flight.is_none() {
-            let mut head = HttpResponse::Ok();
-            head.content_type("text/html; charset=utf-8");
-            let head = head.finish().drop_body();
-            return Ok(respond(req, head, &body, hash, true).await);
+            return Ok(respond(req, cached_head(), &body, hash, true).await);
         }
     }
     let flight = if stale_flight.is_some() {
@@ -526,10 +520,7 @@ pub async fn serve(
         match cache.render_or_wait(&key).await {
             Ok(flight) => Some(flight),
             Err(Some((body, hash))) => {
-                let mut head = HttpResponse::Ok();
-                head.content_type("text/html; charset=utf-8");
-                let head = head.finish().drop_body();
-                return Ok(respond(req, head, &body, hash, true).await);
+                return Ok(respond(req, cached_head(), &body, hash, true).await);
             }
             Err(None) => None,
         }
@@ -538,9 +529,7 @@ pub async fn serve(
     };
     let generation = cache.generation.load(Ordering::Acquire);
     let response = next.call(req).await?.map_into_boxed_body();
-    if !reading && response.status().as_u16() < 400 {
-        cache.invalidate();
-    }
+    invalidate_after(&response);
     if !is_html(response.response()) {
         return Ok(response);
     }
@@ -602,6 +591,18 @@ mod tests {
         assert!(cache.get("/c").is_none());
         cache.put("/d".into(), "d".into(), 5, 0);
         assert!(cache.get("/d").is_none(), "a page of an old generation");
+    }
+
+    #[test]
+    fn nothing_is_served_while_changes_cannot_be_heard() {
+        let cache = PageCache::new(1 << 20);
+        cache.put("/".into(), "page".into(), 1, 0);
+        assert!(cache.get("/").is_none(), "not listening: not kept");
+        cache.listening.store(true, Ordering::Release);
+        cache.put("/".into(), "page".into(), 1, 0);
+        assert!(cache.get("/").is_some());
+        cache.listening.store(false, Ordering::Release);
+        assert!(cache.get("/").is_none(), "listening lost: not served");
     }
 
     #[tokio::test]

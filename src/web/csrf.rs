@@ -18,9 +18,7 @@ use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
 use actix_web::web::{self, Bytes};
 use actix_web::{Error, FromRequest, HttpMessage, HttpRequest};
-use hmac::{Hmac, Mac};
 use rand::RngCore;
-use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use crate::app::AppState;
@@ -65,10 +63,11 @@ pub fn cookie(seed: String, secure: bool) -> Cookie<'static> {
 }
 
 fn sign(secret: &[u8], seed: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(b"newsdesk csrf\0");
-    mac.update(seed.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    hex::encode(crate::secret::keyed_hash(
+        secret,
+        "newsdesk csrf",
+        seed.as_bytes(),
+    ))
 }
 
 fn valid_seed(seed: &str) -> bool {
