@@ -206,7 +206,7 @@ pub async fn create(
             .await;
         }
     };
-    let mut tx = pool.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let id = store::insert(&mut tx, &input, staff.id).await?;
     store::save_revision(&mut tx, id, 1, staff.id, &input).await?;
     let event = Event {
@@ -324,15 +324,14 @@ pub async fn update(
         }
     };
     if record.status == "published" {
-        return super::correction::propose(&pool, &mut conn, &staff, &csrf, record, form, input)
-            .await;
+        return super::correction::propose(&mut conn, &staff, &csrf, record, form, input).await;
     }
     let version: i32 = form
         .version
         .trim()
         .parse()
         .map_err(|_| AppError::BadRequest)?;
-    let mut tx = pool.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let Some(new_version) = store::update(&mut tx, record.id, &input, version).await? else {
         drop(tx);
         let message =
@@ -431,7 +430,7 @@ pub async fn restore(
         .trim()
         .parse()
         .map_err(|_| AppError::BadRequest)?;
-    let mut tx = pool.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let Some(new_version) = store::update(&mut tx, record.id, &input, version).await? else {
         return Ok(see_other(&format!("/admin/articles/{id}?done=stale")));
     };

@@ -50,7 +50,6 @@ pub async fn open_correction(
 
 /// Records the edited story as a correction under review.
 pub async fn propose(
-    pool: &PgPool,
     conn: &mut PgConnection,
     staff: &Staff,
     csrf: &CsrfToken,
@@ -59,7 +58,7 @@ pub async fn propose(
     input: ArticleInput,
 ) -> Result<HttpResponse, AppError> {
     let note: String = form.correction_note.trim().chars().take(300).collect();
-    let mut tx = pool.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let inserted = sqlx::query(
         "insert into corrections (article_id, proposed_by, title, kicker, subtitle, summary, body_html, channel_id,
                                   unit_id, author_byline, correspondents, source, tags, cover_media_id, public_note)

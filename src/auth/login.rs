@@ -115,7 +115,7 @@ pub async fn login(
     };
 
     if let Some(until) = throttle::locked_until(&mut conn, &keys).await? {
-        let mut tx = pool.begin().await?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         audit::record(
             &mut tx,
             &Actor::anonymous(&username, ip.clone()),
@@ -147,7 +147,7 @@ pub async fn login(
     let account = match account {
         Some(account) if matches && account.active => account,
         _ => {
-            let mut tx = pool.begin().await?;
+            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
             throttle::record_failure(&mut tx, &keys[0], throttle::ACCOUNT).await?;
             throttle::record_failure(&mut tx, &keys[1], throttle::ADDRESS).await?;
             audit::record(
@@ -174,7 +174,7 @@ pub async fn login(
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default();
     let secure = settings::db::load(&mut conn).await?.cookie_secure;
-    let mut tx = pool.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     // A new session id at every login; the browser's previous one ends.
     if let Some(previous) = req.cookie(session::COOKIE) {
         session::end(&mut tx, &session::hash_token(previous.value())).await?;

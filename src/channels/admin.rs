@@ -197,7 +197,7 @@ pub async fn create(
             .await;
         }
     };
-    let mut tx = pool.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let inserted = sqlx::query(
         "insert into channels (name, slug, parent_id, sort_order, review_stages, comment_moderation)
          values ($1, $2, $3, $4, $5, $6)",
@@ -339,7 +339,7 @@ pub async fn update(
         Err(message) => return refuse(&mut conn, StatusCode::UNPROCESSABLE_ENTITY, message).await,
     };
     let version: i32 = form.version.parse().map_err(|_| AppError::BadRequest)?;
-    let mut tx = pool.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     if let Some(parent) = fields.parent_id
         && is_self_or_descendant(&mut tx, Tree::Channels, id, parent).await?
     {
@@ -419,7 +419,7 @@ pub async fn change(
     };
     staff.require(Permission::ManageChannels)?;
     let mut conn = pool.acquire().await?;
-    let mut tx = pool.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let name: String = sqlx::query_scalar("select name from channels where id = $1 for update")
         .bind(id)
         .fetch_optional(&mut *tx)

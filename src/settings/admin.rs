@@ -188,7 +188,7 @@ pub async fn update(
         }
     };
 
-    let mut tx = pool.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     sqlx::query("lock table settings in share row exclusive mode")
         .execute(&mut *tx)
         .await?;

@@ -140,7 +140,7 @@ pub async fn create(
             .await;
         }
     };
-    let mut tx = pool.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let inserted: Result<Uuid, sqlx::Error> = sqlx::query_scalar(
         "insert into topics (title, slug, description, banner_media_id) values ($1, $2, $3, $4) returning id",
     )
@@ -266,7 +266,7 @@ pub async fn update(
         Ok(fields) => fields,
         Err(message) => return refuse(&mut conn, message).await,
     };
-    let mut tx = pool.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let updated = sqlx::query(
         "update topics set title = $2, slug = $3, description = $4, banner_media_id = $5, active = $6 where id = $1",
     )

@@ -159,7 +159,7 @@ pub async fn create(
         )
         .await;
     }
-    let mut tx = pool.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let inserted =
         sqlx::query("insert into units (name, parent_id, sort_order) values ($1, $2, $3)")
             .bind(&name)
@@ -295,7 +295,7 @@ pub async fn update(
     };
     let version: i32 = form.version.parse().map_err(|_| AppError::BadRequest)?;
 
-    let mut tx = pool.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     if let Some(parent) = parent_id {
         if is_self_or_descendant(&mut tx, Tree::Units, id, parent).await? {
             drop(tx);
@@ -373,7 +373,7 @@ pub async fn change(
     };
     staff.require(Permission::ManageUnits)?;
     let mut conn = pool.acquire().await?;
-    let mut tx = pool.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let unit: Option<(String, Option<Uuid>)> =
         sqlx::query_as("select name, parent_id from units where id = $1 for update")
             .bind(id)

@@ -190,7 +190,7 @@ pub async fn change_password(
     }
     let typed = form.new_password;
     let hash = web::block(move || password::hash(&typed)).await??;
-    let mut tx = pool.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     db::set_password(&mut tx, staff.id, &hash, false).await?;
     sqlx::query("delete from sessions where user_id = $1 and token_hash <> $2")
         .bind(staff.id)

@@ -314,7 +314,7 @@ pub async fn create(
         .await;
     }
     let (password, hash) = one_time_password().await?;
-    let mut tx = pool.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let new_user = NewUser {
         username: &username,
         display_name: &display_name,
@@ -434,7 +434,7 @@ pub async fn update(
         .await;
     }
     let version: i32 = form.version.parse().map_err(|_| AppError::BadRequest)?;
-    let mut tx = pool.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     if user.role == "admin"
         && role != Role::Admin
         && db::is_last_active_admin(&mut tx, user.id).await?
@@ -507,7 +507,7 @@ pub async fn set_active(
     staff.require(Permission::ManageUsers)?;
     let mut conn = pool.acquire().await?;
     let user = db::by_id(&mut conn, id).await?.ok_or(AppError::NotFound)?;
-    let mut tx = pool.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     if !active
         && user.role == "admin"
         && user.active
@@ -563,7 +563,7 @@ pub async fn reset_password(
     let mut conn = pool.acquire().await?;
     let user = db::by_id(&mut conn, *id).await?.ok_or(AppError::NotFound)?;
     let (password, hash) = one_time_password().await?;
-    let mut tx = pool.begin().await?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     db::set_password(&mut tx, user.id, &hash, true).await?;
     session::end_all_for(&mut tx, user.id).await?;
     throttle::clear(&mut tx, &throttle::account_key(&user.username)).await?;
