@@ -78,6 +78,10 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
             pool.clone(),
             std::time::Duration::from_secs(15),
         ));
+        tokio::spawn(newsdesk::stats::days::run_builder(
+            pool.clone(),
+            std::time::Duration::from_secs(600),
+        ));
         tokio::spawn(newsdesk::notifications::mail::run_mailer(
             pool.clone(),
             std::time::Duration::from_secs(30),

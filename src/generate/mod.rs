@@ -207,6 +207,10 @@ pub async fn generate(
             .await?;
     }
     sqlx::query("analyze").execute(&mut *conn).await?;
+    // The load bypassed the triggers that mark statistics days stale; build
+    // every day now so the first statistics page does not pay for it.
+    let zone = crate::settings::db::load(&mut conn).await?.time_zone;
+    crate::stats::days::refresh_all(&mut conn, zone.name()).await?;
     sqlx::query("select pg_notify('newsdesk_pages', '')")
         .execute(&mut *conn)
         .await?;

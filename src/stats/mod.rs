@@ -8,6 +8,8 @@
 //! (UTF-8 with a BOM, so spreadsheet programs read the Chinese) and as
 //! Excel workbooks (rust_xlsxwriter).
 
+pub mod days;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -149,46 +151,39 @@ impl Row {
     }
 }
 
-/// Per story in scope: what happened to it in the period.
-const PER_STORY: &str = "
-    with recursive scope_units as (
-        select id from units where id = $3
-        union all select u.id from units u join scope_units s on u.parent_id = s.id
-    ), scope_channels as (
-        select id from channels where id = $4
-        union all select c.id from channels c join scope_channels s on c.parent_id = s.id
-    ), events as (
-        select e.article_id,
-               count(distinct e.article_id) filter (where e.action = 'submit') as submitted,
-               count(distinct e.article_id) filter (where e.to_status = 'published') as published,
-               count(*) filter (where e.action = 'return') as returned,
-               count(*) filter (where e.action = 'reject') as rejected
-        from review_events e
-        where e.at >= $1 and e.at < $2
-        group by e.article_id
-    ), readings as (
-        select article_id, sum(views)::bigint as views from article_views
-        where day >= $5 and day <= $6 group by article_id
-    ), approved as (
-        select article_id, count(*) as comments from comments
-        where status = 'approved' and created_at >= $1 and created_at < $2 group by article_id
-    ), active as (
-        select article_id from events union select article_id from readings
-        union select article_id from approved
-    ), stories as (
-        select a.id, a.unit_id, a.created_by,
-               coalesce(ev.submitted, 0) as submitted, coalesce(ev.published, 0) as published,
-               coalesce(ev.returned, 0) as returned, coalesce(ev.rejected, 0) as rejected,
-               case when a.is_headline and coalesce(ev.published, 0) > 0 then 1 else 0 end as headlines,
-               coalesce(r.views, 0) as views, coalesce(c.comments, 0) as comments
-        from active
-        join articles a on a.id = active.article_id
-        left join events ev on ev.article_id = a.id
-        left join readings r on r.article_id = a.id
-        left join approved c on c.article_id = a.id
-        where a.unit_id in (select id from scope_units)
-          and ($4::uuid is null or a.channel_id in (select id from scope_channels))
-    )";
+/// The scope's daily rows of `table` in the period: $1 and $2 the first and
+/// last day, $3 the unit (with its subtree), $4 the channel (with its
+/// subtree) or null.
+fn scoped_days(table: &str) -> String {
+    format!(
+        "with recursive scope_units as (
+             select id from units where id = $3
+             union all select u.id from units u join scope_units s on u.parent_id = s.id
+         ), scope_channels as (
+             select id from channels where id = $4
+             union all select c.id from channels c join scope_channels s on c.parent_id = s.id
+         ), stories as (
+             select * from {table} d
+             where d.day >= $1 and d.day <= $2
+               and d.unit_id in (select id from scope_units)
+               and ($4::uuid is null or d.channel_id in (select id from scope_channels))
+         )"
+    )
+}
+
+/// The scope's daily rows of `table` summed per `key` into `sums`: the
+/// columns of [`Row`] with `key`.
+fn summed_days(table: &str, key: &str) -> String {
+    format!(
+        "{}, sums as (
+             select {key} as key, sum(submitted) as submitted, sum(published) as published,
+                    sum(returned) as returned, sum(rejected) as rejected,
+                    sum(headlines) as headlines, sum(views) as views, sum(comments) as comments
+             from stories group by {key}
+         )",
+        scoped_days(table)
+    )
+}
 
 const SUMS: &str = "coalesce(sum(s.submitted), 0)::bigint as submitted,
      coalesce(sum(s.published), 0)::bigint as published,
@@ -237,7 +232,7 @@ pub async fn table(
 ) -> sqlx::Result<(Vec<Row>, Row)> {
     let grouped = match view {
         View::Units => format!(
-            "{PER_STORY}, tree as (
+            "{}, tree as (
                  select id as top, id from units where parent_id = $3
                  union all select t.top, u.id from units u join tree t on u.parent_id = t.id
              ), parts as (
@@ -246,22 +241,24 @@ pub async fn table(
              )
              select t.id as key, t.name, {SUMS}
              from parts p join units t on t.id = p.top
-             left join stories s on s.unit_id = p.id
+             left join sums s on s.key = p.id
              group by t.id, t.name, t.sort_order
-             order by (t.id = $3) desc, t.sort_order, t.name"
+             order by (t.id = $3) desc, t.sort_order, t.name",
+            summed_days("stats_days", "unit_id")
         ),
         View::Writers => format!(
-            "{PER_STORY}
+            "{}
              select u.id as key, u.display_name as name, {SUMS}
-             from stories s join users u on u.id = s.created_by
-             group by u.id, u.display_name order by u.display_name"
+             from sums s join users u on u.id = s.key
+             group by u.id, u.display_name order by u.display_name",
+            summed_days("stats_days", "writer_id")
         ),
         View::Authors => format!(
-            "{PER_STORY}
+            "{}
              select au.id as key, au.name, {SUMS}
-             from stories s join article_authors aa on aa.article_id = s.id
-             join authors au on au.id = aa.author_id
-             group by au.id, au.name order by au.name"
+             from sums s join authors au on au.id = s.key
+             group by au.id, au.name order by au.name",
+            summed_days("stats_author_days", "author_id")
         ),
     };
     fn bound<'q>(
@@ -271,12 +268,10 @@ pub async fn table(
         channel: Option<Uuid>,
     ) -> sqlx::query::QueryAs<'q, sqlx::Postgres, Row, sqlx::postgres::PgArguments> {
         sqlx::query_as::<_, Row>(sql)
-            .bind(period.start)
-            .bind(period.end)
-            .bind(unit)
-            .bind(channel)
             .bind(period.first)
             .bind(period.last)
+            .bind(unit)
+            .bind(channel)
     }
     let rows = bound(&grouped, period, unit, channel)
         .fetch_all(&mut *conn)
@@ -284,8 +279,10 @@ pub async fn table(
     // Units and writers split the scope's stories between their rows, so
     // the total is their sum; a story may credit several authors.
     let total = if view == View::Authors {
-        let total_sql =
-            format!("{PER_STORY} select $3::uuid as key, ''::text as name, {SUMS} from stories s");
+        let total_sql = format!(
+            "{} select $3::uuid as key, ''::text as name, {SUMS} from sums s",
+            summed_days("stats_days", "unit_id")
+        );
         bound(&total_sql, period, unit, channel)
             .fetch_one(&mut *conn)
             .await?
@@ -322,95 +319,57 @@ pub struct Health {
     pub backlog: Vec<(i32, i64)>,
 }
 
-const HEALTH_SCOPE: &str = "
-    with recursive scope_units as (
-        select id from units where id = $3
-        union all select u.id from units u join scope_units s on u.parent_id = s.id
-    ), scope_channels as (
-        select id from channels where id = $4
-        union all select c.id from channels c join scope_channels s on c.parent_id = s.id
-    ), in_scope as (
-        select a.id from articles a
-        where a.unit_id in (select id from scope_units)
-          and ($4::uuid is null or a.channel_id in (select id from scope_channels))
-    )";
-
-/// The workflow's health, computed from the review events.
+/// The workflow's health: the waits come from the daily rows (rebuilt from
+/// the review events), the backlog from the stories as they are now.
 pub async fn health(
     conn: &mut PgConnection,
     period: &Period,
     unit: Uuid,
     channel: Option<Uuid>,
 ) -> sqlx::Result<Health> {
-    let to_publication: (i64, Option<f64>, Option<f64>) = sqlx::query_as(&format!(
-        "{HEALTH_SCOPE}, published as (
-             select e.article_id, e.at from review_events e
-             where e.to_status = 'published' and e.at >= $1 and e.at < $2
-               and e.article_id in (select id from in_scope)
-         ), durations as (
-             select extract(epoch from p.at - min(s.at)) / 3600.0 as hours
-             from published p join review_events s
-               on s.article_id = p.article_id and s.action = 'submit' and s.at <= p.at
-             group by p.article_id, p.at
-         )
-         select count(*), percentile_cont(0.5) within group (order by hours),
+    let waits: Vec<(i32, i64, Option<f64>, Option<f64>)> = sqlx::query_as(&format!(
+        "{}
+         select stage::int, count(*), percentile_cont(0.5) within group (order by hours),
                 percentile_cont(0.9) within group (order by hours)
-         from durations"
+         from stories group by stage order by stage",
+        scoped_days("stats_waits")
     ))
-    .bind(period.start)
-    .bind(period.end)
-    .bind(unit)
-    .bind(channel)
-    .fetch_one(&mut *conn)
-    .await?;
-    let stages: Vec<(i32, i64, Option<f64>, Option<f64>)> = sqlx::query_as(&format!(
-        "{HEALTH_SCOPE}, decided as (
-             select distinct e.article_id from review_events e
-             where e.at >= $1 and e.at < $2 and e.stage is not null
-               and e.article_id in (select id from in_scope)
-         ), waits as (
-             select e.stage, e.action, e.at,
-                    extract(epoch from e.at - lag(e.at) over (partition by e.article_id order by e.at, e.id)) / 3600.0
-                        as hours
-             from review_events e where e.article_id in (select article_id from decided)
-         )
-         select stage::int + 1, count(*), percentile_cont(0.5) within group (order by hours),
-                percentile_cont(0.9) within group (order by hours)
-         from waits
-         where stage is not null and action in ('pass', 'return', 'reject') and hours is not null
-           and at >= $1 and at < $2
-         group by stage order by stage"
-    ))
-    .bind(period.start)
-    .bind(period.end)
+    .bind(period.first)
+    .bind(period.last)
     .bind(unit)
     .bind(channel)
     .fetch_all(&mut *conn)
     .await?;
-    let backlog: Vec<(i32, i64)> = sqlx::query_as(&format!(
-        "{HEALTH_SCOPE}
+    let backlog: Vec<(i32, i64)> = sqlx::query_as(
+        "with recursive scope_units as (
+             select id from units where id = $1
+             union all select u.id from units u join scope_units s on u.parent_id = s.id
+         ), scope_channels as (
+             select id from channels where id = $2
+             union all select c.id from channels c join scope_channels s on c.parent_id = s.id
+         )
          select a.review_stage::int + 1, count(*) from articles a
-         where a.status in ('submitted', 'in_review') and a.id in (select id from in_scope)
-         group by a.review_stage order by a.review_stage"
-    ))
-    .bind(period.start)
-    .bind(period.end)
+         where a.status in ('submitted', 'in_review') and a.unit_id in (select id from scope_units)
+           and ($2::uuid is null or a.channel_id in (select id from scope_channels))
+         group by a.review_stage order by a.review_stage",
+    )
     .bind(unit)
     .bind(channel)
     .fetch_all(&mut *conn)
     .await?;
-    Ok(Health {
-        to_publication: (
-            to_publication.0,
-            to_publication.1.unwrap_or(0.0),
-            to_publication.2.unwrap_or(0.0),
-        ),
-        stages: stages
-            .into_iter()
-            .map(|(stage, n, p50, p90)| (stage, n, p50.unwrap_or(0.0), p90.unwrap_or(0.0)))
-            .collect(),
+    let mut health = Health {
         backlog,
-    })
+        ..Health::default()
+    };
+    for (stage, n, p50, p90) in waits {
+        let figures = (n, p50.unwrap_or(0.0), p90.unwrap_or(0.0));
+        if stage == 0 {
+            health.to_publication = figures;
+        } else {
+            health.stages.push((stage, figures.0, figures.1, figures.2));
+        }
+    }
+    Ok(health)
 }
 
 /// The unit a staff member may see: editors their own subtree, chief
@@ -536,6 +495,14 @@ async fn compute(
                 .ok_or(AppError::NotFound)?,
         ),
     };
+    let today = Utc::now().with_timezone(&settings.time_zone).date_naive();
+    days::refresh(
+        conn,
+        period.first,
+        period.last.min(today),
+        settings.time_zone.name(),
+    )
+    .await?;
     let view = View::parse(&query.view);
     let (mut rows, total) = table(conn, &period, unit, channel, view).await?;
     let health = health(conn, &period, unit, channel).await?;

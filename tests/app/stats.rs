@@ -80,11 +80,12 @@ async fn figures_roll_up_the_unit_tree_within_the_site_time_zone() {
         table(&november),
         [
             line(&["总部", "0", "0", "0", "0", "0", "0", "0"]),
-            line(&["甲公司", "2", "1", "1", "0", "1", "100", "2"]),
+            line(&["甲公司", "1", "1", "1", "0", "1", "100", "2"]),
             line(&["乙公司", "1", "0", "0", "1", "0", "0", "0"]),
-            line(&["合计", "3", "1", "1", "1", "1", "100", "2"]),
+            line(&["合计", "2", "1", "1", "1", "1", "100", "2"]),
         ],
-        "甲公司 includes 甲一所; 一号稿 was submitted at 00:30 on 1 November in Shanghai"
+        "甲公司 includes 甲一所; 一号稿 was submitted at 00:30 on 1 November in Shanghai; \
+         二号稿 was first submitted in October, and its resubmission is the same story"
     );
 
     // Workflow health: 33.5 h from submission to publication; the first
@@ -148,9 +149,9 @@ async fn figures_roll_up_the_unit_tree_within_the_site_time_zone() {
     assert_eq!(
         table(&drilled),
         [
-            line(&["甲公司", "1", "0", "1", "0", "0", "0", "0"]),
+            line(&["甲公司", "0", "0", "1", "0", "0", "0", "0"]),
             line(&["甲一所", "1", "1", "0", "0", "1", "100", "2"]),
-            line(&["合计", "2", "1", "1", "0", "1", "100", "2"]),
+            line(&["合计", "1", "1", "1", "0", "1", "100", "2"]),
         ]
     );
 
@@ -238,8 +239,8 @@ async fn editors_see_their_own_units_only_and_tables_download_as_csv() {
         lines[0],
         "\"单位\",\"投稿\",\"采用\",\"退回\",\"未采用\",\"头条\",\"阅读量\",\"评论\""
     );
-    assert_eq!(lines[2], "\"甲公司\",2,1,1,0,1,100,2");
-    assert_eq!(lines.last().unwrap(), &"\"合计\",3,1,1,1,1,100,2");
+    assert_eq!(lines[2], "\"甲公司\",1,1,1,0,1,100,2");
+    assert_eq!(lines.last().unwrap(), &"\"合计\",2,1,1,1,1,100,2");
 
     let response = chief
         .get("/admin/stats.xlsx?period=month&from=2026-11-15")
@@ -258,4 +259,85 @@ async fn editors_see_their_own_units_only_and_tables_download_as_csv() {
     let writer = app.other_client();
     writer.login_as("writer9", "correspondent").await;
     assert_eq!(writer.get("/admin/stats").await.status(), 403);
+}
+
+/// The totals row of November 2026's unit table.
+async fn november_total(app: &TestApp) -> Vec<String> {
+    let (status, page) = app.page("/admin/stats?period=month&from=2026-11-15").await;
+    assert_eq!(status, 200);
+    table(&page).last().unwrap().clone()
+}
+
+#[tokio::test]
+async fn built_days_follow_every_change_they_depend_on() {
+    let app = spawn_app().await;
+    newsroom(&app).await;
+    app.login_as("zongbian", "chief_editor").await;
+    assert_eq!(
+        november_total(&app).await,
+        line(&["合计", "2", "1", "1", "1", "1", "100", "2"])
+    );
+    let built: i64 = sqlx::query_scalar("select count(*) from stats_built_days")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(built >= 24, "November's days up to today are built");
+
+    // A pending comment approved, a reading added to a built day, and the
+    // headline taken off: each shows on the next read.
+    exec(
+        &app,
+        "update comments set status = 'approved' where body = '待审';
+         update article_views set views = views + 5 where day = '2026-11-03';
+         update articles set is_headline = false where title = '一号稿';",
+    )
+    .await;
+    assert_eq!(
+        november_total(&app).await,
+        line(&["合计", "2", "1", "1", "1", "0", "105", "3"])
+    );
+
+    // A story moved to another unit moves its figures with it.
+    exec(
+        &app,
+        "update articles set unit_id = (select id from units where name = '甲公司') where title = '三号稿'",
+    )
+    .await;
+    let (_, units) = app.page("/admin/stats?period=month&from=2026-11-15").await;
+    assert_eq!(
+        table(&units)[1..3],
+        [
+            line(&["甲公司", "2", "1", "1", "1", "0", "105", "3"]),
+            line(&["乙公司", "0", "0", "0", "0", "0", "0", "0"]),
+        ]
+    );
+
+    // A change committed while a day is being rebuilt is not lost: the
+    // rebuild's snapshot does not see it, so its marker stays and the day
+    // is rebuilt on the next read.
+    let mut pending = app.pool.begin().await.unwrap();
+    sqlx::query(
+        "insert into review_events (article_id, actor_name, action, from_status, to_status, stage, at)
+         select id, 'x', 'reject', 'in_review', 'rejected', 0, '2026-11-03T02:00:00Z'
+         from articles where title = '二号稿'",
+    )
+    .execute(&mut *pending)
+    .await
+    .unwrap();
+    exec(
+        &app,
+        "update article_views set views = views + 1 where day = '2026-11-03'",
+    )
+    .await;
+    assert_eq!(
+        november_total(&app).await,
+        line(&["合计", "2", "1", "1", "1", "0", "106", "3"]),
+        "the uncommitted rejection is not counted yet"
+    );
+    pending.commit().await.unwrap();
+    assert_eq!(
+        november_total(&app).await,
+        line(&["合计", "2", "1", "1", "2", "0", "106", "3"]),
+        "the rejection committed during the rebuild is counted on the next read"
+    );
 }
