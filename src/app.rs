@@ -157,6 +157,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::post().to(readers::logout))
         .route("/account", web::get().to(readers::account))
         .route("/admin/stats", web::get().to(stats::index))
+        .route("/admin/stats/quotas", web::get().to(stats::quotas::form))
+        .route("/admin/stats/quotas", web::post().to(stats::quotas::save))
         .route("/admin/stats.{format}", web::get().to(stats::download))
         .route("/admin/comments", web::get().to(comments::admin::queue))
         .route("/admin/comments", web::post().to(comments::admin::moderate))

@@ -71,6 +71,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("comment.unpin", "取消置顶评论"),
     ("sensitive_word.add", "添加敏感词"),
     ("sensitive_word.remove", "删除敏感词"),
+    ("quota.set", "设置年度任务"),
 ];
 
 pub fn action_label(action: &str) -> &str {

@@ -24,6 +24,8 @@ pub enum Permission {
     ModerateComments,
     /// Contribution statistics (editors: their own units only).
     ViewStatistics,
+    /// Yearly contribution targets of units and correspondents.
+    SetQuotas,
     ManageUsers,
     ManageUnits,
     ManageChannels,
@@ -42,6 +44,7 @@ const GRANTS: &[(Permission, &[Role])] = &[
     (PublishArticles, &[ChiefEditor]),
     (ModerateComments, &[ChiefEditor, Editor]),
     (ViewStatistics, &[Admin, ChiefEditor, Editor]),
+    (SetQuotas, &[Admin, ChiefEditor]),
     (ManageUsers, &[Admin]),
     (ManageUnits, &[Admin]),
     (ManageChannels, &[Admin]),

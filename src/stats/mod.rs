@@ -8,7 +8,10 @@
 //! (UTF-8 with a BOM, so spreadsheet programs read the Chinese) and as
 //! Excel workbooks (rust_xlsxwriter).
 
+pub mod charts;
 pub mod days;
+pub mod export;
+pub mod quotas;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -46,6 +49,15 @@ pub struct StatsQuery {
     view: String,
     #[serde(default)]
     sort: String,
+    /// "1": only the rows behind their yearly target.
+    #[serde(default)]
+    behind: String,
+    /// Downloads: main or health.
+    #[serde(default)]
+    table: String,
+    /// Charts: ranking, months or backlog.
+    #[serde(default)]
+    chart: String,
 }
 
 /// A period as days [first, last] and the UTC instants [start, end).
@@ -124,6 +136,9 @@ pub struct Row {
     pub headlines: i64,
     pub views: i64,
     pub comments: i64,
+    /// Against the year's target (units and correspondents).
+    #[sqlx(skip)]
+    pub progress: Option<quotas::Progress>,
 }
 
 /// The columns, in order: (sort key, heading).
@@ -404,80 +419,204 @@ async fn scope_unit(
 fn sort_rows(rows: &mut [Row], sort: &str) {
     if let Some(index) = COLUMNS.iter().position(|(key, _)| *key == sort) {
         rows.sort_by(|a, b| b.values()[index].cmp(&a.values()[index]));
+    } else if sort == "progress" {
+        // The furthest behind first; rows without a target last.
+        let pace = |row: &Row| {
+            row.progress
+                .as_ref()
+                .filter(|p| p.target.is_some())
+                .map(|p| p.done as f64 / p.expected.max(1) as f64)
+                .unwrap_or(f64::INFINITY)
+        };
+        rows.sort_by(|a, b| pace(a).total_cmp(&pace(b)));
     }
 }
 
-#[derive(Template)]
-#[template(path = "admin/stats/index.html")]
-struct StatsPage {
-    layout: AdminLayout,
-    query: StatsQuery,
-    view: &'static str,
-    period_label: String,
-    scope_name: String,
-    units: Vec<(String, String)>,
-    channels: Vec<(String, String)>,
-    columns: &'static [(&'static str, &'static str)],
-    rows: Vec<Row>,
-    total: Row,
-    csv_url: String,
-    xlsx_url: String,
-    chart_url: String,
-    drill: bool,
-    health: Health,
-    error: Option<String>,
+/// Who may act on how many waiting stories now: every active editor and
+/// chief editor of the scope, counted as the review queue counts (the
+/// stage's role, an editor's own units, not their own stories).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReviewerLoad {
+    pub name: String,
+    pub unit_name: String,
+    pub role: String,
+    pub waiting: i64,
+    /// Hours since the longest-waiting of them last changed.
+    pub oldest_hours: f64,
 }
 
-impl StatsPage {
-    fn link(&self, changes: &[(&str, &str)]) -> String {
-        let mut fields = vec![
-            ("period", self.query.period.clone()),
-            ("from", self.query.from.clone()),
-            ("to", self.query.to.clone()),
-            ("unit", self.query.unit.clone()),
-            ("channel", self.query.channel.clone()),
-            ("view", self.view.to_owned()),
-            ("sort", self.query.sort.clone()),
-        ];
-        for (key, value) in changes {
-            if let Some(field) = fields.iter_mut().find(|(k, _)| k == key) {
-                field.1 = (*value).to_owned();
+pub async fn reviewer_loads(
+    conn: &mut PgConnection,
+    unit: Uuid,
+    channel: Option<Uuid>,
+) -> sqlx::Result<Vec<ReviewerLoad>> {
+    sqlx::query_as(
+        "with recursive scope_units as (
+             select id from units where id = $1
+             union all select u.id from units u join scope_units s on u.parent_id = s.id
+         ), scope_channels as (
+             select id from channels where id = $2
+             union all select c.id from channels c join scope_channels s on c.parent_id = s.id
+         ), ancestry as (
+             select id as unit_id, id as ancestor_id, parent_id from units
+             union all select a.unit_id, u.id, u.parent_id from ancestry a join units u on u.id = a.parent_id
+         ), waiting as (
+             select a.id, a.unit_id, a.created_by, a.updated_at,
+                    c.review_stages[a.review_stage + 1] as stage_role
+             from articles a join channels c on c.id = a.channel_id
+             where a.status in ('submitted', 'in_review')
+               and a.unit_id in (select id from scope_units)
+               and ($2::uuid is null or a.channel_id in (select id from scope_channels))
+         ), reviewers as (
+             select id, display_name, role, unit_id from users
+             where active and role in ('editor', 'chief_editor')
+               and unit_id in (select id from scope_units)
+         ), loads as (
+             select r.id, w.id as story, w.updated_at
+             from reviewers r join ancestry an on an.ancestor_id = r.unit_id
+             join waiting w on w.unit_id = an.unit_id
+             where r.role = 'editor' and w.stage_role = 'editor' and w.created_by <> r.id
+             union
+             select r.id, w.id, w.updated_at
+             from reviewers r join waiting w on w.stage_role in ('editor', 'chief_editor')
+             where r.role = 'chief_editor' and w.created_by <> r.id
+         )
+         select r.display_name as name, n.name as unit_name, r.role, count(*) as waiting,
+                extract(epoch from now() - min(l.updated_at))::float8 / 3600 as oldest_hours
+         from loads l join reviewers r on r.id = l.id join units n on n.id = r.unit_id
+         group by r.id, r.display_name, n.name, r.role
+         order by count(*) desc, r.display_name
+         limit 50",
+    )
+    .bind(unit)
+    .bind(channel)
+    .fetch_all(&mut *conn)
+    .await
+}
+
+/// Published stories per month of the period for each of the table's unit
+/// rows (a unit with the units below it): the eight with the most, and the
+/// rest together as 其他.
+pub async fn monthly(
+    conn: &mut PgConnection,
+    period: &Period,
+    unit: Uuid,
+    channel: Option<Uuid>,
+) -> sqlx::Result<(Vec<NaiveDate>, Vec<(String, Vec<i64>)>)> {
+    let counts: Vec<(String, NaiveDate, i64)> = sqlx::query_as(&format!(
+        "{}, tree as (
+             select id as top, id from units where parent_id = $3
+             union all select t.top, u.id from units u join tree t on u.parent_id = t.id
+         ), parts as (
+             select $3::uuid as top, $3::uuid as id
+             union all select top, id from tree
+         )
+         select n.name, date_trunc('month', s.day)::date, sum(s.published)::bigint
+         from stories s join parts p on p.id = s.unit_id join units n on n.id = p.top
+         group by n.name, 2 having sum(s.published) > 0",
+        scoped_days("stats_days")
+    ))
+    .bind(period.first)
+    .bind(period.last)
+    .bind(unit)
+    .bind(channel)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut months = Vec::new();
+    let mut month = period.first.with_day(1).unwrap_or(period.first);
+    while month <= period.last {
+        months.push(month);
+        month = match month.checked_add_months(chrono::Months::new(1)) {
+            Some(next) => next,
+            None => break,
+        };
+    }
+    let mut series: Vec<(String, Vec<i64>)> = Vec::new();
+    for (name, month, count) in counts {
+        let Some(index) = months.iter().position(|m| *m == month) else {
+            continue;
+        };
+        let position = match series.iter().position(|(n, _)| *n == name) {
+            Some(position) => position,
+            None => {
+                series.push((name, vec![0; months.len()]));
+                series.len() - 1
+            }
+        };
+        series[position].1[index] += count;
+    }
+    series.sort_by(|a, b| {
+        let total = |values: &Vec<i64>| values.iter().sum::<i64>();
+        total(&b.1).cmp(&total(&a.1)).then(a.0.cmp(&b.0))
+    });
+    if series.len() > 9 {
+        let rest = series.split_off(8);
+        let mut other = vec![0; months.len()];
+        for (_, values) in rest {
+            for (sum, value) in other.iter_mut().zip(values) {
+                *sum += value;
             }
         }
-        fields.retain(|(_, value)| !value.is_empty());
-        format!(
-            "/admin/stats?{}",
-            serde_urlencoded::to_string(&fields).unwrap_or_default()
-        )
+        series.push(("其他".to_string(), other));
     }
-
-    fn sort_link(&self, key: &str) -> String {
-        self.link(&[("sort", key)])
-    }
-
-    fn view_link(&self, view: &str) -> String {
-        self.link(&[("view", view), ("sort", "")])
-    }
-
-    fn unit_link(&self, key: &Uuid) -> String {
-        self.link(&[("unit", &key.to_string()), ("view", "units")])
-    }
+    Ok((months, series))
 }
 
-struct Computed {
+/// The backlog (stories waiting for review) at the end of each day of the
+/// period up to today: today's backlog, less each later day's change.
+pub async fn backlog_by_day(
+    conn: &mut PgConnection,
+    period: &Period,
+    today: NaiveDate,
+    unit: Uuid,
+    channel: Option<Uuid>,
+    now: i64,
+) -> sqlx::Result<Vec<(NaiveDate, i64)>> {
+    let changes: Vec<(NaiveDate, i64)> = sqlx::query_as(&format!(
+        "{} select day, sum(waiting)::bigint from stories group by day",
+        scoped_days("stats_days")
+    ))
+    .bind(period.first)
+    .bind(today)
+    .bind(unit)
+    .bind(channel)
+    .fetch_all(&mut *conn)
+    .await?;
+    let changes: std::collections::HashMap<NaiveDate, i64> = changes.into_iter().collect();
+    let mut days = Vec::new();
+    let mut level = now;
+    let mut day = today;
+    while day >= period.first {
+        if day <= period.last {
+            days.push((day, level));
+        }
+        level -= changes.get(&day).copied().unwrap_or(0);
+        match day.pred_opt() {
+            Some(before) => day = before,
+            None => break,
+        }
+    }
+    days.reverse();
+    Ok(days)
+}
+
+/// A request's period and scope, checked and resolved; the days it reads
+/// are current.
+struct Scope {
     period: Period,
+    today: NaiveDate,
+    zone: chrono_tz::Tz,
+    unit: Uuid,
+    unit_name: String,
+    channel: Option<Uuid>,
     view: View,
-    health: Health,
-    rows: Vec<Row>,
-    total: Row,
-    scope_name: String,
 }
 
-async fn compute(
+async fn resolve(
     conn: &mut PgConnection,
     staff: &Staff,
     query: &StatsQuery,
-) -> Result<Result<Computed, &'static str>, AppError> {
+) -> Result<Result<Scope, &'static str>, AppError> {
     staff.require(Permission::ViewStatistics)?;
     let settings = crate::settings::db::load(conn).await?;
     let today = Utc::now().with_timezone(&settings.time_zone).date_naive();
@@ -495,30 +634,147 @@ async fn compute(
                 .ok_or(AppError::NotFound)?,
         ),
     };
-    let today = Utc::now().with_timezone(&settings.time_zone).date_naive();
+    // Up to today, for the backlog's walk back from today.
     days::refresh(
         conn,
-        period.first,
-        period.last.min(today),
+        period.first.min(today),
+        today,
         settings.time_zone.name(),
     )
     .await?;
-    let view = View::parse(&query.view);
-    let (mut rows, total) = table(conn, &period, unit, channel, view).await?;
-    let health = health(conn, &period, unit, channel).await?;
-    sort_rows(&mut rows, &query.sort);
-    let scope_name = sqlx::query_scalar("select name from units where id = $1")
+    let unit_name = sqlx::query_scalar("select name from units where id = $1")
         .bind(unit)
         .fetch_one(&mut *conn)
         .await?;
-    Ok(Ok(Computed {
+    Ok(Ok(Scope {
         period,
-        view,
-        health,
-        rows,
-        total,
-        scope_name,
+        today,
+        zone: settings.time_zone,
+        unit,
+        unit_name,
+        channel,
+        view: View::parse(&query.view),
     }))
+}
+
+/// The table's rows with their progress against the year's targets (units
+/// and correspondents), sorted and filtered as asked, and the total.
+async fn rows_of(
+    conn: &mut PgConnection,
+    scope: &Scope,
+    query: &StatsQuery,
+) -> Result<(Vec<Row>, Row), AppError> {
+    let (mut rows, total) =
+        table(conn, &scope.period, scope.unit, scope.channel, scope.view).await?;
+    if scope.view != View::Authors {
+        let year = scope.period.first.year();
+        let whole_year = quotas::year_period(year, scope.zone).ok_or(AppError::BadRequest)?;
+        let done: std::collections::HashMap<Uuid, i64> =
+            if scope.period == whole_year && scope.channel.is_none() {
+                rows.iter().map(|row| (row.key, row.published)).collect()
+            } else {
+                days::refresh(conn, whole_year.first, scope.today, scope.zone.name()).await?;
+                table(conn, &whole_year, scope.unit, None, scope.view)
+                    .await?
+                    .0
+                    .into_iter()
+                    .map(|row| (row.key, row.published))
+                    .collect()
+            };
+        let targets = quotas::targets(conn, year, scope.view).await?;
+        for row in &mut rows {
+            row.progress = Some(quotas::Progress::new(
+                year,
+                targets.get(&row.key).copied(),
+                done.get(&row.key).copied().unwrap_or(0),
+                scope.today,
+            ));
+        }
+    }
+    if query.behind == "1" {
+        rows.retain(|row| row.progress.as_ref().is_some_and(|p| p.behind()));
+    }
+    sort_rows(&mut rows, &query.sort);
+    Ok((rows, total))
+}
+
+#[derive(Template)]
+#[template(path = "admin/stats/index.html")]
+struct StatsPage {
+    layout: AdminLayout,
+    query: StatsQuery,
+    view: &'static str,
+    period_label: String,
+    scope_name: String,
+    units: Vec<(String, String)>,
+    channels: Vec<(String, String)>,
+    columns: &'static [(&'static str, &'static str)],
+    rows: Vec<Row>,
+    total: Row,
+    quota_year: i32,
+    can_set_quotas: bool,
+    drill: bool,
+    health: Health,
+    reviewers: Vec<ReviewerLoad>,
+    error: Option<String>,
+}
+
+impl StatsPage {
+    fn link(&self, path: &str, changes: &[(&str, &str)]) -> String {
+        let mut fields = vec![
+            ("period", self.query.period.clone()),
+            ("from", self.query.from.clone()),
+            ("to", self.query.to.clone()),
+            ("unit", self.query.unit.clone()),
+            ("channel", self.query.channel.clone()),
+            ("view", self.view.to_owned()),
+            ("sort", self.query.sort.clone()),
+            ("behind", self.query.behind.clone()),
+            ("table", String::new()),
+            ("chart", String::new()),
+        ];
+        for (key, value) in changes {
+            if let Some(field) = fields.iter_mut().find(|(k, _)| k == key) {
+                field.1 = (*value).to_owned();
+            }
+        }
+        fields.retain(|(_, value)| !value.is_empty());
+        format!(
+            "{path}?{}",
+            serde_urlencoded::to_string(&fields).unwrap_or_default()
+        )
+    }
+
+    fn sort_link(&self, key: &str) -> String {
+        self.link("/admin/stats", &[("sort", key)])
+    }
+
+    fn view_link(&self, view: &str) -> String {
+        self.link("/admin/stats", &[("view", view), ("sort", "")])
+    }
+
+    fn unit_link(&self, key: &Uuid) -> String {
+        self.link(
+            "/admin/stats",
+            &[("unit", &key.to_string()), ("view", "units")],
+        )
+    }
+
+    fn behind_link(&self, on: bool) -> String {
+        self.link("/admin/stats", &[("behind", if on { "1" } else { "" })])
+    }
+
+    fn download(&self, format: &str, table: &str) -> String {
+        self.link(&format!("/admin/stats.{format}"), &[("table", table)])
+    }
+
+    fn chart(&self, chart: &str) -> String {
+        self.link("/admin/stats.svg", &[("chart", chart)])
+    }
+
+    fn quotas(&self) -> bool {
+        self.view != "authors"
+    }
 }
 
 /// GET /admin/stats
@@ -530,7 +786,7 @@ pub async fn index(
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let mut conn = pool.acquire().await?;
-    let computed = compute(&mut conn, &staff, &query).await?;
+    let resolved = resolve(&mut conn, &staff, &query).await?;
     let layout = AdminLayout::load(&mut conn, &staff, &csrf, "稿件统计", "/admin/stats").await?;
     let units = crate::units::db::tree(&mut conn, false)
         .await?
@@ -545,162 +801,141 @@ pub async fn index(
     let channels = sqlx::query_as("select slug, name from channels order by sort_order, name")
         .fetch_all(&mut *conn)
         .await?;
-    let health = computed
-        .as_ref()
-        .map(|c| c.health.clone())
-        .unwrap_or_default();
-    let (status, view, period_label, scope_name, rows, total, drill, error) = match computed {
-        Ok(c) => (
-            StatusCode::OK,
-            c.view.as_str(),
-            format!("{} 至 {}", c.period.first, c.period.last),
-            c.scope_name,
-            c.rows,
-            c.total,
-            c.view == View::Units,
-            None,
-        ),
-        Err(message) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            View::parse(&query.view).as_str(),
-            String::new(),
-            String::new(),
-            Vec::new(),
-            Row::default(),
-            false,
-            Some(message.to_owned()),
-        ),
+    let mut page = StatsPage {
+        layout,
+        view: View::parse(&query.view).as_str(),
+        period_label: String::new(),
+        scope_name: String::new(),
+        units,
+        channels,
+        columns: COLUMNS,
+        rows: Vec::new(),
+        total: Row::default(),
+        quota_year: 0,
+        can_set_quotas: staff.can(Permission::SetQuotas),
+        drill: false,
+        health: Health::default(),
+        reviewers: Vec::new(),
+        error: None,
+        query,
     };
-    let csv_query = serde_urlencoded::to_string([
-        ("period", query.period.as_str()),
-        ("from", query.from.as_str()),
-        ("to", query.to.as_str()),
-        ("unit", query.unit.as_str()),
-        ("channel", query.channel.as_str()),
-        ("view", view),
-        ("sort", query.sort.as_str()),
-    ])
-    .unwrap_or_default();
-    render(
-        status,
-        &StatsPage {
-            layout,
-            view,
-            period_label,
-            scope_name,
-            units,
-            channels,
-            columns: COLUMNS,
-            rows,
-            total,
-            csv_url: format!("/admin/stats.csv?{csv_query}"),
-            xlsx_url: format!("/admin/stats.xlsx?{csv_query}"),
-            chart_url: format!("/admin/stats.svg?{csv_query}"),
-            drill,
-            health,
-            error,
-            query,
-        },
-    )
-}
-
-/// The table as CSV: UTF-8 with a byte-order mark, a header row, one row per
-/// line and the total last.
-pub fn csv(rows: &[Row], total: &Row, first_heading: &str) -> String {
-    let quote = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
-    let mut out = String::from("\u{feff}");
-    out.push_str(&quote(first_heading));
-    for (_, heading) in COLUMNS {
-        out.push(',');
-        out.push_str(&quote(heading));
-    }
-    out.push_str("\r\n");
-    for (name, values) in rows
-        .iter()
-        .map(|row| (row.name.as_str(), row.values()))
-        .chain([("合计", total.values())])
-    {
-        out.push_str(&quote(name));
-        for value in values {
-            out.push(',');
-            out.push_str(&value.to_string());
+    let scope = match resolved {
+        Ok(scope) => scope,
+        Err(message) => {
+            page.error = Some(message.to_owned());
+            return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
         }
-        out.push_str("\r\n");
-    }
-    out
+    };
+    let (rows, total) = rows_of(&mut conn, &scope, &page.query).await?;
+    page.health = health(&mut conn, &scope.period, scope.unit, scope.channel).await?;
+    page.reviewers = reviewer_loads(&mut conn, scope.unit, scope.channel).await?;
+    page.period_label = format!("{} 至 {}", scope.period.first, scope.period.last);
+    page.scope_name = scope.unit_name;
+    page.quota_year = scope.period.first.year();
+    page.drill = scope.view == View::Units;
+    page.rows = rows;
+    page.total = total;
+    render(StatusCode::OK, &page)
 }
 
-/// The table as an Excel workbook: one sheet, a bold header row, numbers
-/// as numbers, the total last.
-pub fn xlsx(rows: &[Row], total: &Row, first_heading: &str) -> Result<Vec<u8>, AppError> {
-    let fail = |error: rust_xlsxwriter::XlsxError| AppError::Internal(error.into());
-    let mut book = rust_xlsxwriter::Workbook::new();
-    let sheet = book.add_worksheet();
-    sheet.set_name("稿件统计").map_err(fail)?;
-    let bold = rust_xlsxwriter::Format::new().set_bold();
-    sheet
-        .write_string_with_format(0, 0, first_heading, &bold)
-        .map_err(fail)?;
-    for (column, (_, heading)) in COLUMNS.iter().enumerate() {
-        sheet
-            .write_string_with_format(0, column as u16 + 1, *heading, &bold)
-            .map_err(fail)?;
+/// The main table as a sheet: the figures, then (units and
+/// correspondents) the year's target, what is done and the percentage.
+fn main_sheet(view: View, rows: &[Row], total: &Row) -> export::Sheet {
+    let first = match view {
+        View::Units => "单位",
+        View::Writers => "通讯员",
+        View::Authors => "作者",
+    };
+    let mut headings: Vec<String> = std::iter::once(first)
+        .chain(COLUMNS.iter().map(|(_, heading)| *heading))
+        .map(str::to_owned)
+        .collect();
+    let quotas = view != View::Authors;
+    if quotas {
+        headings.extend(["年度任务", "本年已采用", "完成率（%）", "进度"].map(str::to_owned));
     }
-    for (line, (name, values)) in rows
+    let mut lines: Vec<Vec<export::Cell>> = rows
         .iter()
-        .map(|row| (row.name.as_str(), row.values()))
-        .chain([("合计", total.values())])
-        .enumerate()
-    {
-        let line = line as u32 + 1;
-        sheet.write_string(line, 0, name).map_err(fail)?;
-        for (column, value) in values.iter().enumerate() {
-            sheet
-                .write_number(line, column as u16 + 1, *value as f64)
-                .map_err(fail)?;
-        }
+        .map(|row| {
+            let mut cells: Vec<export::Cell> = std::iter::once(row.name.as_str().into())
+                .chain(row.values().into_iter().map(export::Cell::from))
+                .collect();
+            if let Some(progress) = row.progress.as_ref().filter(|_| quotas) {
+                cells.push(
+                    progress
+                        .target
+                        .map_or(export::Cell::Empty, export::Cell::Int),
+                );
+                cells.push(progress.done.into());
+                cells.push(
+                    progress
+                        .percent()
+                        .map_or(export::Cell::Empty, export::Cell::Decimal),
+                );
+                cells.push(match (progress.target, progress.behind()) {
+                    (None, _) => export::Cell::Empty,
+                    (Some(_), true) => "落后".into(),
+                    (Some(_), false) => "正常".into(),
+                });
+            }
+            cells
+        })
+        .collect();
+    let mut last: Vec<export::Cell> = std::iter::once("合计".into())
+        .chain(total.values().into_iter().map(export::Cell::from))
+        .collect();
+    last.resize(headings.len(), export::Cell::Empty);
+    lines.push(last);
+    export::Sheet {
+        name: "稿件统计".into(),
+        headings,
+        rows: lines,
     }
-    sheet.set_column_width(0, 28).map_err(fail)?;
-    book.save_to_buffer().map_err(fail)
 }
 
-/// The ranking of a table's rows by published stories, as an SVG bar chart
-/// (at most 20 bars), legible in Chinese and printable.
-pub fn ranking_svg(rows: &[Row], title: &str) -> String {
-    const LABELS: usize = 190;
-    const BARS: usize = 400;
-    let mut ranked: Vec<&Row> = rows.iter().collect();
-    ranked.sort_by(|a, b| b.published.cmp(&a.published).then(a.name.cmp(&b.name)));
-    ranked.truncate(20);
-    let most = ranked.iter().map(|r| r.published).max().unwrap_or(0).max(1);
-    let height = 50 + ranked.len() * 26;
-    let width = LABELS + BARS + 70;
-    let escape = crate::web::variant::escape;
-    let mut svg = format!(
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
-         viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"{title}\" \
-         font-family=\"Noto Sans CJK SC, Source Han Sans SC, Microsoft YaHei, sans-serif\" font-size=\"13\">\
-         <title>{title}</title><text x=\"10\" y=\"24\" font-size=\"15\" font-weight=\"bold\">{title}</text>",
-        title = escape(title)
-    );
-    for (index, row) in ranked.iter().enumerate() {
-        let y = 40 + index * 26;
-        let bar = (row.published as usize * BARS) / most as usize;
-        let name = escape(&row.name);
-        svg.push_str(&format!(
-            "<text x=\"{label}\" y=\"{text_y}\" text-anchor=\"end\">{name}</text>\
-             <rect class=\"bar\" x=\"{left}\" y=\"{y}\" width=\"{bar}\" height=\"18\" fill=\"#00706b\">\
-             <title>{name}：{count}</title></rect>\
-             <text x=\"{after}\" y=\"{text_y}\">{count}</text>",
-            label = LABELS - 8,
-            text_y = y + 14,
-            left = LABELS,
-            after = LABELS + bar + 6,
-            count = row.published,
-        ));
+fn health_sheet(health: &Health, reviewers: &[ReviewerLoad]) -> export::Sheet {
+    let mut rows = vec![vec![
+        "从投稿到发布".into(),
+        health.to_publication.0.into(),
+        export::Cell::Decimal(health.to_publication.1),
+        export::Cell::Decimal(health.to_publication.2),
+    ]];
+    for (stage, count, median, p90) in &health.stages {
+        rows.push(vec![
+            format!("第 {stage} 审等待").into(),
+            (*count).into(),
+            export::Cell::Decimal(*median),
+            export::Cell::Decimal(*p90),
+        ]);
     }
-    svg.push_str("</svg>");
-    svg
+    for (stage, count) in &health.backlog {
+        rows.push(vec![
+            format!("当前积压：第 {stage} 审").into(),
+            (*count).into(),
+            export::Cell::Empty,
+            export::Cell::Empty,
+        ]);
+    }
+    for reviewer in reviewers {
+        rows.push(vec![
+            format!("待审：{}（{}）", reviewer.name, reviewer.unit_name).into(),
+            reviewer.waiting.into(),
+            export::Cell::Empty,
+            export::Cell::Decimal(reviewer.oldest_hours),
+        ]);
+    }
+    export::Sheet {
+        name: "审核效率".into(),
+        headings: [
+            "环节",
+            "篇次",
+            "中位数（小时）",
+            "90% 在（小时）以内；待审为最久等待（小时）",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        rows,
+    }
 }
 
 #[derive(Deserialize)]
@@ -708,57 +943,104 @@ pub struct Format {
     format: String,
 }
 
-/// GET /admin/stats.{csv,xlsx}
+/// GET /admin/stats.{csv,xlsx,svg}: a table (`table`: the main one or
+/// `health`) as a download, or a chart (`chart`: ranking, months, backlog).
 pub async fn download(
     pool: web::Data<PgPool>,
     staff: Staff,
     format: web::Path<Format>,
     query: web::Query<StatsQuery>,
 ) -> Result<HttpResponse, AppError> {
-    if !matches!(format.format.as_str(), "csv" | "xlsx" | "svg") {
+    let format = format.format.as_str();
+    if !matches!(format, "csv" | "xlsx" | "svg") {
         return Err(AppError::NotFound);
     }
+    let query = query.into_inner();
     let mut conn = pool.acquire().await?;
-    let computed = compute(&mut conn, &staff, &query)
+    let scope = resolve(&mut conn, &staff, &query)
         .await?
         .map_err(|_| AppError::BadRequest)?;
-    let heading = match computed.view {
-        View::Units => "单位",
-        View::Writers => "通讯员",
-        View::Authors => "作者",
+    let span = format!("{} 至 {}", scope.period.first, scope.period.last);
+    if format == "svg" {
+        let svg = match query.chart.as_str() {
+            "" | "ranking" => {
+                let (rows, _) = table(
+                    &mut conn,
+                    &scope.period,
+                    scope.unit,
+                    scope.channel,
+                    scope.view,
+                )
+                .await?;
+                let who = match scope.view {
+                    View::Units => "单位",
+                    View::Writers => "通讯员",
+                    View::Authors => "作者",
+                };
+                let items: Vec<(String, i64)> = rows
+                    .into_iter()
+                    .map(|row| (row.name, row.published))
+                    .collect();
+                charts::ranking(&items, &format!("{who}采用稿件排名（{span}）"))
+            }
+            "months" => {
+                let (months, series) =
+                    monthly(&mut conn, &scope.period, scope.unit, scope.channel).await?;
+                charts::stacked_months(&months, &series, &format!("各单位每月采用稿件（{span}）"))
+            }
+            "backlog" => {
+                let now = health(&mut conn, &scope.period, scope.unit, scope.channel)
+                    .await?
+                    .backlog
+                    .iter()
+                    .map(|(_, n)| n)
+                    .sum();
+                let days = backlog_by_day(
+                    &mut conn,
+                    &scope.period,
+                    scope.today,
+                    scope.unit,
+                    scope.channel,
+                    now,
+                )
+                .await?;
+                charts::daily_line(&days, &format!("待审稿件积压（{span}，每日日终）"))
+            }
+            _ => return Err(AppError::NotFound),
+        };
+        return Ok(HttpResponse::Ok()
+            .content_type("image/svg+xml; charset=utf-8")
+            .body(svg));
+    }
+    let (sheet, name) = match query.table.as_str() {
+        "" | "main" => {
+            let (rows, total) = rows_of(&mut conn, &scope, &query).await?;
+            (main_sheet(scope.view, &rows, &total), scope.view.as_str())
+        }
+        "health" => {
+            let health = health(&mut conn, &scope.period, scope.unit, scope.channel).await?;
+            let reviewers = reviewer_loads(&mut conn, scope.unit, scope.channel).await?;
+            (health_sheet(&health, &reviewers), "health")
+        }
+        _ => return Err(AppError::NotFound),
     };
-    let name = format!(
-        "stats-{}-{}-{}.{}",
-        computed.view.as_str(),
-        computed.period.first,
-        computed.period.last,
-        format.format
+    let filename = format!(
+        "stats-{name}-{}-{}.{format}",
+        scope.period.first, scope.period.last
     );
     let mut response = HttpResponse::Ok();
     response.insert_header((
         "Content-Disposition",
-        format!("attachment; filename=\"{name}\""),
+        format!("attachment; filename=\"{filename}\""),
     ));
-    match format.format.as_str() {
-        "xlsx" => {
-            let body = xlsx(&computed.rows, &computed.total, heading)?;
-            Ok(response
-                .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-                .body(body))
-        }
-        "svg" => {
-            let title = format!(
-                "{heading}采用稿件排名（{} 至 {}）",
-                computed.period.first, computed.period.last
-            );
-            Ok(HttpResponse::Ok()
-                .content_type("image/svg+xml; charset=utf-8")
-                .body(ranking_svg(&computed.rows, &title)))
-        }
-        _ => {
-            let body = csv(&computed.rows, &computed.total, heading);
-            Ok(response.content_type("text/csv; charset=utf-8").body(body))
-        }
+    if format == "xlsx" {
+        Ok(response
+            .content_type("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            .body(export::xlsx(&sheet)?))
+    } else {
+        Ok(response
+            .content_type("text/csv; charset=utf-8")
+            .body(export::csv(&sheet)))
     }
 }
 
@@ -793,29 +1075,5 @@ mod tests {
         assert_eq!(year.last.to_string(), "2026-12-31");
         assert!(period(&query("range", "2026-03-02", "2026-03-01"), zone, today).is_none());
         assert!(period(&query("month", "2026-13-01", ""), zone, today).is_none());
-    }
-
-    #[test]
-    fn csv_has_a_bom_a_header_and_the_total() {
-        let row = Row {
-            key: Uuid::nil(),
-            name: "国网\"济南\"供电公司".into(),
-            submitted: 3,
-            published: 2,
-            returned: 1,
-            rejected: 0,
-            headlines: 1,
-            views: 120,
-            comments: 4,
-        };
-        let text = csv(std::slice::from_ref(&row), &row, "单位");
-        assert!(text.starts_with('\u{feff}'));
-        let lines: Vec<&str> = text.trim_start_matches('\u{feff}').split("\r\n").collect();
-        assert_eq!(
-            lines[0],
-            "\"单位\",\"投稿\",\"采用\",\"退回\",\"未采用\",\"头条\",\"阅读量\",\"评论\""
-        );
-        assert_eq!(lines[1], "\"国网\"\"济南\"\"供电公司\",3,2,1,0,1,120,4");
-        assert_eq!(lines[2], "\"合计\",3,2,1,0,1,120,4");
     }
 }

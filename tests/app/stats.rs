@@ -7,7 +7,10 @@ async fn exec(app: &TestApp, sql: &str) {
 }
 
 /// Units 总部 > 甲公司 > 甲一所, 总部 > 乙公司; three stories with events
-/// around the start of November 2026 in Asia/Shanghai.
+/// around the start of November 2026 in Asia/Shanghai. The review backlog
+/// at the end of each day: 31 Oct 1 (二号稿), 1 Nov 1 (一号稿; 二号稿
+/// returned), 2 Nov 0, 3 Nov to 9 Nov 1 (二号稿 again), 10 Nov 2 (三号稿),
+/// from 11 Nov 1.
 async fn newsroom(app: &TestApp) {
     app.ensure_root_unit().await;
     for name in ["wa", "wa1", "wb"] {
@@ -30,15 +33,16 @@ async fn newsroom(app: &TestApp) {
                       ('三号稿', 'wb', 'rejected', null, false)) as t(title, writer, status, published_at, headline)
          join users u on u.username = t.writer;
          insert into review_events (article_id, actor_name, action, from_status, to_status, stage, at)
-         select a.id, 'x', e.action, '', e.to_status,
+         select a.id, 'x', e.action, e.from_status, e.to_status,
                 case when e.action in ('pass', 'return', 'reject') then 0 end, e.at::timestamptz
-         from (values ('一号稿', 'submit', 'submitted', '2026-10-31T16:30:00Z'),
-                      ('一号稿', 'pass', 'published', '2026-11-02T02:00:00Z'),
-                      ('二号稿', 'submit', 'submitted', '2026-10-31T15:30:00Z'),
-                      ('二号稿', 'return', 'returned', '2026-11-01T01:00:00Z'),
-                      ('二号稿', 'submit', 'submitted', '2026-11-03T01:00:00Z'),
-                      ('三号稿', 'submit', 'submitted', '2026-11-10T01:00:00Z'),
-                      ('三号稿', 'reject', 'rejected', '2026-11-11T01:00:00Z')) as e(title, action, to_status, at)
+         from (values ('一号稿', 'submit', 'draft', 'submitted', '2026-10-31T16:30:00Z'),
+                      ('一号稿', 'pass', 'submitted', 'published', '2026-11-02T02:00:00Z'),
+                      ('二号稿', 'submit', 'draft', 'submitted', '2026-10-31T15:30:00Z'),
+                      ('二号稿', 'return', 'submitted', 'returned', '2026-11-01T01:00:00Z'),
+                      ('二号稿', 'submit', 'returned', 'submitted', '2026-11-03T01:00:00Z'),
+                      ('三号稿', 'submit', 'draft', 'submitted', '2026-11-10T01:00:00Z'),
+                      ('三号稿', 'reject', 'submitted', 'rejected', '2026-11-11T01:00:00Z'))
+              as e(title, action, from_status, to_status, at)
          join articles a on a.title = e.title;
          insert into article_views (article_id, day, views)
          select id, '2026-11-03', 100 from articles where title = '一号稿';
@@ -52,7 +56,16 @@ async fn newsroom(app: &TestApp) {
     .await;
 }
 
+/// The table's name and figure columns (the yearly target's columns
+/// follow them).
 fn table(html: &scraper::Html) -> Vec<Vec<String>> {
+    full_table(html)
+        .into_iter()
+        .map(|row| row.into_iter().take(8).collect())
+        .collect()
+}
+
+fn full_table(html: &scraper::Html) -> Vec<Vec<String>> {
     let rows = scraper::Selector::parse("table.stats tbody tr, table.stats tfoot tr").unwrap();
     let cells = scraper::Selector::parse("td, th").unwrap();
     html.select(&rows)
@@ -237,10 +250,11 @@ async fn editors_see_their_own_units_only_and_tables_download_as_csv() {
     let lines: Vec<&str> = text.trim_start_matches('\u{feff}').lines().collect();
     assert_eq!(
         lines[0],
-        "\"单位\",\"投稿\",\"采用\",\"退回\",\"未采用\",\"头条\",\"阅读量\",\"评论\""
+        "\"单位\",\"投稿\",\"采用\",\"退回\",\"未采用\",\"头条\",\"阅读量\",\"评论\",\
+         \"年度任务\",\"本年已采用\",\"完成率（%）\",\"进度\""
     );
-    assert_eq!(lines[2], "\"甲公司\",1,1,1,0,1,100,2");
-    assert_eq!(lines.last().unwrap(), &"\"合计\",2,1,1,1,1,100,2");
+    assert_eq!(lines[2], "\"甲公司\",1,1,1,0,1,100,2,,1,,");
+    assert_eq!(lines.last().unwrap(), &"\"合计\",2,1,1,1,1,100,2,,,,");
 
     let response = chief
         .get("/admin/stats.xlsx?period=month&from=2026-11-15")
@@ -339,5 +353,288 @@ async fn built_days_follow_every_change_they_depend_on() {
         november_total(&app).await,
         line(&["合计", "2", "1", "1", "2", "0", "106", "3"]),
         "the rejection committed during the rebuild is counted on the next read"
+    );
+}
+
+/// Sets a unit's or a person's target through the quota form as a person
+/// would: the form as loaded, one value changed.
+async fn quota_form(app: &TestApp, unit: &str) -> Vec<(String, String)> {
+    let (status, form) = app
+        .page(&format!("/admin/stats/quotas?year=2026&unit={unit}"))
+        .await;
+    assert_eq!(status, 200);
+    let inputs = scraper::Selector::parse("form.quotas input").unwrap();
+    form.select(&inputs)
+        .filter_map(|input| {
+            let name = input.value().attr("name")?;
+            (name != "csrf_token").then(|| {
+                (
+                    name.to_owned(),
+                    input.value().attr("value").unwrap_or_default().to_owned(),
+                )
+            })
+        })
+        .collect()
+}
+
+fn with(mut form: Vec<(String, String)>, field: &str, value: &str) -> Vec<(String, String)> {
+    let line = form
+        .iter_mut()
+        .find(|(name, _)| name == field)
+        .unwrap_or_else(|| panic!("no field {field}"));
+    line.1 = value.to_owned();
+    form
+}
+
+async fn post_form(app: &TestApp, form: &[(String, String)]) -> reqwest::Response {
+    let fields: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    app.post("/admin/stats/quotas", &fields).await
+}
+
+#[tokio::test]
+async fn yearly_targets_show_progress_and_who_is_behind() {
+    let app = spawn_app().await;
+    newsroom(&app).await;
+    app.login_as("zongbian", "chief_editor").await;
+    let id = |sql: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(sql)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    let root = id("select id::text from units where parent_id is null").await;
+    let jia = id("select id::text from units where name = '甲公司'").await;
+    let wa1 = id("select id::text from users where username = 'wa1'").await;
+    let yi1 = id("select id::text from units where name = '甲一所'").await;
+
+    // Two chief editors open the same form.
+    let form = quota_form(&app, &root).await;
+    let other = app.other_client();
+    other.login_as("fuzongbian", "chief_editor").await;
+    let stale = quota_form(&other, &root).await;
+
+    // A target that is not a whole number is refused, typed values kept.
+    let bad = with(
+        with(form.clone(), &format!("unit.{jia}"), "24"),
+        &format!("unit.{root}"),
+        "三十",
+    );
+    let response = post_form(&app, &bad).await;
+    assert_eq!(response.status(), 422);
+    let page = scraper::Html::parse_document(&response.text().await.unwrap());
+    assert_eq!(
+        crate::helpers::texts(&page, ".alert.error"),
+        ["年度任务须为 1 至 100000 之间的整数；留空表示不设任务。"]
+    );
+    assert_eq!(
+        crate::helpers::attrs(&page, &format!("input[name='unit.{root}']"), "value"),
+        ["三十"]
+    );
+    assert_eq!(
+        crate::helpers::attrs(&page, &format!("input[name='unit.{jia}']"), "value"),
+        ["24"]
+    );
+    let stored: i64 = sqlx::query_scalar("select count(*) from quotas")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0, "nothing is written when one value is bad");
+
+    let response = post_form(&app, &with(form, &format!("unit.{jia}"), "24")).await;
+    assert_eq!(response.status(), 303);
+    let person = quota_form(&app, &yi1).await;
+    let response = post_form(&app, &with(person, &format!("user.{wa1}"), "1")).await;
+    assert_eq!(response.status(), 303);
+
+    // The other chief editor's form still shows no target for 甲公司: their
+    // change is refused rather than overwriting, and the form says so.
+    let response = post_form(&other, &with(stale, &format!("unit.{jia}"), "30")).await;
+    assert_eq!(response.status(), 409);
+    let page = scraper::Html::parse_document(&response.text().await.unwrap());
+    assert!(
+        crate::helpers::texts(&page, ".alert.error")[0].starts_with("甲公司 的任务已被他人修改")
+    );
+    assert_eq!(
+        crate::helpers::attrs(&page, &format!("input[name='was.unit.{jia}']"), "value"),
+        ["24"],
+        "the form now compares against the stored target"
+    );
+    let target: i32 = sqlx::query_scalar("select target from quotas where unit_id = $1::uuid")
+        .bind(&jia)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(target, 24);
+    let audited: i64 =
+        sqlx::query_scalar("select count(*) from audit_log where action = 'quota.set'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(audited, 2);
+
+    // 甲公司 published 1 of 24 with most of 2026 gone: behind. wa1 has 1 of 1.
+    let (_, units) = app
+        .page("/admin/stats?period=month&from=2026-11-15&sort=progress")
+        .await;
+    let rows = full_table(&units);
+    assert_eq!(rows[0][0], "甲公司", "the furthest behind first");
+    assert_eq!(rows[0][8..], line(&["24", "1", "4% 落后"]));
+    let (_, behind) = app
+        .page("/admin/stats?period=month&from=2026-11-15&behind=1")
+        .await;
+    let names: Vec<String> = full_table(&behind).iter().map(|r| r[0].clone()).collect();
+    assert_eq!(names, ["甲公司", "合计"]);
+    let (_, writers) = app
+        .page("/admin/stats?period=year&from=2026-01-01&view=writers")
+        .await;
+    let wa1_row = full_table(&writers)
+        .into_iter()
+        .find(|row| row[0] == "wa1的姓名")
+        .unwrap();
+    assert_eq!(wa1_row[8..], line(&["1", "1", "100%"]));
+
+    // Clearing a target removes it.
+    let form = quota_form(&app, &root).await;
+    assert_eq!(
+        post_form(&app, &with(form, &format!("unit.{jia}"), ""))
+            .await
+            .status(),
+        303
+    );
+    let left: i64 = sqlx::query_scalar("select count(*) from quotas where unit_id is not null")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0);
+
+    // Editors see statistics but do not set targets.
+    let editor = app.other_client();
+    editor.login_as("bianji", "editor").await;
+    assert_eq!(editor.get("/admin/stats/quotas").await.status(), 403);
+    let response = editor
+        .post(
+            "/admin/stats/quotas",
+            &[("year", "2026"), ("unit", root.as_str())],
+        )
+        .await;
+    assert_eq!(response.status(), 403);
+}
+
+#[tokio::test]
+async fn charts_draw_the_months_and_the_backlog_and_reviewers_see_their_load() {
+    let app = spawn_app().await;
+    newsroom(&app).await;
+    app.login_as("zongbian", "chief_editor").await;
+    for (name, unit) in [("bianji_jia", "甲公司"), ("bianji_yi", "乙公司")] {
+        app.create_staff(name, "editor").await;
+        sqlx::query(
+            "update users set unit_id = (select id from units where name = $2) where username = $1",
+        )
+        .bind(name)
+        .bind(unit)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    }
+    let svg = |path: &'static str| {
+        let app = &app;
+        async move {
+            let response = app.get(path).await;
+            assert_eq!(response.status(), 200);
+            assert_eq!(
+                response.headers()["content-type"],
+                "image/svg+xml; charset=utf-8"
+            );
+            response.text().await.unwrap()
+        }
+    };
+
+    let months = svg("/admin/stats.svg?period=quarter&from=2026-11-15&chart=months").await;
+    let chart = roxmltree::Document::parse(&months).expect("well-formed XML");
+    let columns: Vec<(&str, &str)> = chart
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("month"))
+        .map(|n| {
+            (
+                n.attribute("data-month").unwrap(),
+                n.attribute("data-total").unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        columns,
+        [("2026-10", "0"), ("2026-11", "1"), ("2026-12", "0")]
+    );
+    let segments: Vec<(&str, &str)> = chart
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("segment"))
+        .map(|n| {
+            (
+                n.attribute("data-series").unwrap(),
+                n.attribute("data-count").unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        segments,
+        [("甲公司", "1")],
+        "甲一所's story counts for 甲公司"
+    );
+
+    let backlog =
+        svg("/admin/stats.svg?period=range&from=2026-10-31&to=2026-11-12&chart=backlog").await;
+    let chart = roxmltree::Document::parse(&backlog).expect("well-formed XML");
+    let points: Vec<String> = chart
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("point"))
+        .map(|n| n.attribute("data-count").unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        points,
+        [
+            "1", "1", "0", "1", "1", "1", "1", "1", "1", "1", "2", "1", "1"
+        ],
+        "the backlog at the end of each day from 31 October to 12 November"
+    );
+
+    let (_, page) = app.page("/admin/stats?period=month&from=2026-11-15").await;
+    let loads: Vec<Vec<String>> = {
+        let rows = scraper::Selector::parse("table.reviewers tbody tr").unwrap();
+        let cells = scraper::Selector::parse("td").unwrap();
+        page.select(&rows)
+            .map(|row| {
+                row.select(&cells)
+                    .take(4)
+                    .map(|c| c.text().collect())
+                    .collect()
+            })
+            .collect()
+    };
+    assert_eq!(
+        loads,
+        [
+            line(&["bianji_jia的姓名", "甲公司", "编辑", "1"]),
+            line(&["zongbian的姓名", "总部", "总编", "1"]),
+        ],
+        "二号稿 waits at an editor's stage in 甲公司; 乙公司's editor cannot act on it"
+    );
+    let srcs = crate::helpers::attrs(&page, ".stats-charts img", "src");
+    assert_eq!(srcs.len(), 3, "ranking, months and backlog");
+
+    let response = app
+        .get("/admin/stats.csv?period=month&from=2026-11-15&table=health")
+        .await;
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    let lines: Vec<&str> = text.trim_start_matches('\u{feff}').lines().collect();
+    assert_eq!(lines[1], "\"从投稿到发布\",1,33.5,33.5");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("\"待审：bianji_jia的姓名（甲公司）\",1,,")),
+        "reviewers' loads are in the download: {lines:?}"
     );
 }
