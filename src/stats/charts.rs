@@ -166,8 +166,9 @@ pub fn stacked_months(months: &[NaiveDate], series: &[(String, Vec<i64>)], title
 }
 
 /// A line of a daily figure (the backlog at the end of each day), with a
-/// marked, titled point per day.
-pub fn daily_line(days: &[(NaiveDate, i64)], title: &str) -> String {
+/// marked, titled point per day, across `span` days from the first (the
+/// line stops where the days end, at today).
+pub fn daily_line(days: &[(NaiveDate, i64)], span: usize, title: &str) -> String {
     const LEFT: usize = 56;
     const TOP: usize = 44;
     const PLOT: usize = 220;
@@ -178,7 +179,8 @@ pub fn daily_line(days: &[(NaiveDate, i64)], title: &str) -> String {
     let top = round_up(most);
     let mut svg = open(LEFT + WIDTH + 20, height, title);
     grid(&mut svg, LEFT, LEFT + WIDTH, base, PLOT, top);
-    let x_of = |index: usize| LEFT + index * WIDTH / days.len().saturating_sub(1).max(1);
+    let span = span.max(days.len());
+    let x_of = |index: usize| LEFT + index * WIDTH / span.saturating_sub(1).max(1);
     let y_of = |value: i64| base - (value.max(0) as usize * PLOT) / top as usize;
     let points: Vec<String> = days
         .iter()
@@ -254,7 +256,7 @@ mod tests {
             segments,
             [("甲<公司>", "3"), ("乙公司", "1"), ("乙公司", "2")]
         );
-        let line = daily_line(&[(months[0], 4), (months[1], 0)], "积压");
+        let line = daily_line(&[(months[0], 4), (months[1], 0)], 31, "积压");
         let doc = roxmltree::Document::parse(&line).unwrap();
         assert_eq!(
             doc.descendants()

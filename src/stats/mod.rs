@@ -432,9 +432,10 @@ fn sort_rows(rows: &mut [Row], sort: &str) {
     }
 }
 
-/// Who may act on how many waiting stories now: every active editor and
-/// chief editor of the scope, counted as the review queue counts (the
-/// stage's role, an editor's own units, not their own stories).
+/// Who may act on how many waiting stories now, counted as the review queue
+/// counts (the stage's role, an editor's own units, not their own stories):
+/// the editors of the scope with the most, and the chief editors, who may
+/// all act on every waiting story, in one line.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ReviewerLoad {
     pub name: String,
@@ -450,7 +451,8 @@ pub async fn reviewer_loads(
     unit: Uuid,
     channel: Option<Uuid>,
 ) -> sqlx::Result<Vec<ReviewerLoad>> {
-    sqlx::query_as(
+    const EDITORS: usize = 30;
+    let loads: Vec<ReviewerLoad> = sqlx::query_as(
         "with recursive scope_units as (
              select id from units where id = $1
              union all select u.id from units u join scope_units s on u.parent_id = s.id
@@ -460,7 +462,7 @@ pub async fn reviewer_loads(
          ), ancestry as (
              select id as unit_id, id as ancestor_id, parent_id from units
              union all select a.unit_id, u.id, u.parent_id from ancestry a join units u on u.id = a.parent_id
-         ), waiting as (
+         ), waiting as materialized (
              select a.id, a.unit_id, a.created_by, a.updated_at,
                     c.review_stages[a.review_stage + 1] as stage_role
              from articles a join channels c on c.id = a.channel_id
@@ -471,27 +473,54 @@ pub async fn reviewer_loads(
              select id, display_name, role, unit_id from users
              where active and role in ('editor', 'chief_editor')
                and unit_id in (select id from scope_units)
+         ), editor_loads as (
+             select r.id, count(*) as waiting, min(w.updated_at) as oldest
+             from waiting w join ancestry an on an.unit_id = w.unit_id
+             join users r on r.unit_id = an.ancestor_id
+             where r.active and r.role = 'editor' and r.unit_id in (select id from scope_units)
+               and w.stage_role = 'editor' and w.created_by <> r.id
+             group by r.id
+         ), by_writer as materialized (
+             select created_by, count(*) as waiting, min(updated_at) as oldest from waiting
+             where stage_role in ('editor', 'chief_editor') group by created_by
+         ), two_oldest as (
+             select created_by, oldest from by_writer order by oldest limit 2
+         ), chief_loads as (
+             -- Chief editors may act on every waiting story but their own.
+             select r.id,
+                    (select coalesce(sum(waiting), 0)::bigint from by_writer)
+                    - coalesce((select waiting from by_writer b where b.created_by = r.id), 0)
+                    as waiting,
+                    (select min(oldest) from two_oldest t where t.created_by <> r.id) as oldest
+             from reviewers r where r.role = 'chief_editor'
          ), loads as (
-             select r.id, w.id as story, w.updated_at
-             from reviewers r join ancestry an on an.ancestor_id = r.unit_id
-             join waiting w on w.unit_id = an.unit_id
-             where r.role = 'editor' and w.stage_role = 'editor' and w.created_by <> r.id
-             union
-             select r.id, w.id, w.updated_at
-             from reviewers r join waiting w on w.stage_role in ('editor', 'chief_editor')
-             where r.role = 'chief_editor' and w.created_by <> r.id
+             select * from editor_loads union all select * from chief_loads where waiting > 0
          )
-         select r.display_name as name, n.name as unit_name, r.role, count(*) as waiting,
-                extract(epoch from now() - min(l.updated_at))::float8 / 3600 as oldest_hours
+         select r.display_name as name, n.name as unit_name, r.role, l.waiting,
+                extract(epoch from now() - l.oldest)::float8 / 3600 as oldest_hours
          from loads l join reviewers r on r.id = l.id join units n on n.id = r.unit_id
-         group by r.id, r.display_name, n.name, r.role
-         order by count(*) desc, r.display_name
-         limit 50",
+         order by l.waiting desc, r.display_name",
     )
     .bind(unit)
     .bind(channel)
     .fetch_all(&mut *conn)
-    .await
+    .await?;
+    let (chiefs, editors): (Vec<_>, Vec<_>) = loads
+        .into_iter()
+        .partition(|load| load.role == "chief_editor");
+    let mut shown: Vec<ReviewerLoad> = editors.into_iter().take(EDITORS).collect();
+    match chiefs.len() {
+        0 => {}
+        1 => shown.extend(chiefs),
+        n => shown.push(ReviewerLoad {
+            name: format!("总编（{n} 人，任一人均可审）"),
+            unit_name: "全部单位".into(),
+            role: "chief_editor".into(),
+            waiting: chiefs.iter().map(|c| c.waiting).max().unwrap_or(0),
+            oldest_hours: chiefs.iter().map(|c| c.oldest_hours).fold(0.0, f64::max),
+        }),
+    }
+    Ok(shown)
 }
 
 /// Published stories per month of the period for each of the table's unit
@@ -1004,7 +1033,8 @@ pub async fn download(
                     now,
                 )
                 .await?;
-                charts::daily_line(&days, &format!("待审稿件积压（{span}，每日日终）"))
+                let length = (scope.period.last - scope.period.first).num_days() as usize + 1;
+                charts::daily_line(&days, length, &format!("待审稿件积压（{span}，每日日终）"))
             }
             _ => return Err(AppError::NotFound),
         };

@@ -600,7 +600,8 @@ async fn charts_draw_the_months_and_the_backlog_and_reviewers_see_their_load() {
         "the backlog at the end of each day from 31 October to 12 November"
     );
 
-    let (_, page) = app.page("/admin/stats?period=month&from=2026-11-15").await;
+    let (status, page) = app.page("/admin/stats?period=month&from=2026-11-15").await;
+    assert_eq!(status, 200);
     let loads: Vec<Vec<String>> = {
         let rows = scraper::Selector::parse("table.reviewers tbody tr").unwrap();
         let cells = scraper::Selector::parse("td").unwrap();
