@@ -232,6 +232,8 @@ struct Dashboard {
     display_name: String,
     /// The writer's month so far, for staff who write.
     month: Option<MonthTotals>,
+    /// The writer's year: their figures, target and their unit's rank.
+    year: Option<crate::stats::dashboard::YearSummary>,
 }
 
 /// A writer's stories this month (in the site's time zone).
@@ -271,10 +273,21 @@ pub async fn dashboard(
     } else {
         None
     };
+    let year = if staff.can(Permission::WriteArticles) {
+        let zone = layout.settings.time_zone;
+        let today = chrono::Utc::now().with_timezone(&zone).date_naive();
+        Some(
+            crate::stats::dashboard::year_summary(&mut conn, staff.id, staff.unit_id, zone, today)
+                .await?,
+        )
+    } else {
+        None
+    };
     page(&Dashboard {
         layout,
         display_name: staff.display_name,
         month,
+        year,
     })
 }
 

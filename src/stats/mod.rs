@@ -9,6 +9,7 @@
 //! Excel workbooks (rust_xlsxwriter).
 
 pub mod charts;
+pub mod dashboard;
 pub mod days;
 pub mod export;
 pub mod quotas;

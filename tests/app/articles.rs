@@ -762,7 +762,7 @@ async fn the_writers_dashboard_counts_this_months_stories() {
     let (_, dashboard) = app.page("/admin").await;
     let totals: Vec<String> = [".written", ".submitted", ".published", ".views"]
         .iter()
-        .map(|class| texts(&dashboard, &format!(".totals dd{class}")).join(""))
+        .map(|class| texts(&dashboard, &format!(".month .totals dd{class}")).join(""))
         .collect();
     assert_eq!(totals, ["2", "1", "1", "120"]);
 }

@@ -639,3 +639,59 @@ async fn charts_draw_the_months_and_the_backlog_and_reviewers_see_their_load() {
         "reviewers' loads are in the download: {lines:?}"
     );
 }
+
+#[tokio::test]
+async fn correspondents_see_their_year_and_their_units_rank_on_the_dashboard() {
+    let app = spawn_app().await;
+    app.ensure_root_unit().await;
+    app.create_staff("wa", "correspondent").await;
+    app.create_staff("wb", "correspondent").await;
+    // Stories published a minute ago: the dashboard shows the current year.
+    exec(
+        &app,
+        "insert into units (name, parent_id, sort_order) select t.name, u.id, t.n
+         from units u, (values ('甲公司', 1), ('乙公司', 2), ('丙公司', 3)) as t(name, n)
+         where u.parent_id is null;
+         update users set unit_id = (select id from units where name = '甲公司') where username = 'wa';
+         update users set unit_id = (select id from units where name = '乙公司') where username = 'wb';
+         insert into channels (name, slug) values ('要闻', 'yaowen');
+         insert into articles (title, channel_id, unit_id, created_by, status, published_at, is_headline)
+         select t.title, (select id from channels where slug = 'yaowen'), u.unit_id, u.id, 'published',
+                now() - interval '1 minute', t.title = '甲一'
+         from (values ('甲一', 'wa'), ('甲二', 'wa'), ('乙一', 'wb'), ('乙二', 'wb'), ('乙三', 'wb'))
+              as t(title, writer)
+         join users u on u.username = t.writer;
+         insert into review_events (article_id, actor_name, action, from_status, to_status, stage, at)
+         select a.id, 'x', e.action, e.from_status, e.to_status, e.stage, now() - e.ago
+         from articles a, (values ('submit', 'draft', 'submitted', null::smallint, interval '2 minutes'),
+                                  ('pass', 'submitted', 'published', 0::smallint, interval '1 minute'))
+              as e(action, from_status, to_status, stage, ago);
+         insert into quotas (year, user_id, target)
+         select extract(year from now() at time zone 'Asia/Shanghai')::smallint, id, 2 from users where username = 'wa';
+         insert into quotas (year, unit_id, target)
+         select extract(year from now() at time zone 'Asia/Shanghai')::smallint, id, 10000 from units where name = '甲公司';",
+    )
+    .await;
+    app.login("wa", "wa-Tq7-lamp-horse").await;
+    let (status, page) = app.page("/admin").await;
+    assert_eq!(status, 200);
+    let figures: Vec<String> = [".submitted", ".published", ".headlines"]
+        .iter()
+        .map(|class| texts(&page, &format!(".year .totals dd{class}")).join(""))
+        .collect();
+    assert_eq!(figures, ["2", "2", "1"]);
+    assert_eq!(
+        texts(&page, ".quota.mine"),
+        ["年度任务 2 篇，已完成 2 篇（100%），进度正常。"]
+    );
+    let unit = texts(&page, ".quota.unit").join("");
+    assert!(
+        unit.starts_with(
+            "本单位今年采用 2 篇，在 3 个同级单位中排第 2 名；年度任务 10000 篇，落后"
+        ),
+        "{unit}"
+    );
+    let ranking: Vec<String> = texts(&page, ".ranking tbody tr td:nth-child(2)");
+    assert_eq!(ranking, ["乙公司", "甲公司", "丙公司"]);
+    assert_eq!(texts(&page, ".ranking tr.own td:nth-child(2)"), ["甲公司"]);
+}

@@ -1,0 +1,116 @@
+//! A writer's year on their dashboard: their own figures and target, and
+//! how their unit ranks among its sibling units, from the daily rows.
+
+use chrono::{Datelike, NaiveDate};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::quotas::{self, Progress};
+use super::{Row, View, days};
+
+/// One line of the unit ranking.
+pub struct Ranked {
+    pub rank: usize,
+    pub name: String,
+    pub published: i64,
+    pub own: bool,
+}
+
+pub struct YearSummary {
+    pub year: i32,
+    pub mine: Row,
+    pub progress: Progress,
+    pub unit_name: String,
+    pub unit_progress: Progress,
+    /// The unit's place among its siblings and how many there are.
+    pub unit_rank: Option<(usize, usize)>,
+    /// The top of the ranking, and the writer's unit if it is lower.
+    pub ranking: Vec<Ranked>,
+}
+
+const SHOWN: usize = 10;
+
+pub async fn year_summary(
+    conn: &mut PgConnection,
+    writer: Uuid,
+    unit: Uuid,
+    zone: chrono_tz::Tz,
+    today: NaiveDate,
+) -> Result<YearSummary, crate::error::AppError> {
+    let year = today.year();
+    let period = quotas::year_period(year, zone).ok_or(crate::error::AppError::BadRequest)?;
+    days::refresh(conn, period.first, today, zone.name()).await?;
+    let mine: Row = sqlx::query_as(
+        "select $1::uuid as key, ''::text as name,
+                coalesce(sum(submitted), 0)::bigint as submitted,
+                coalesce(sum(published), 0)::bigint as published,
+                coalesce(sum(returned), 0)::bigint as returned,
+                coalesce(sum(rejected), 0)::bigint as rejected,
+                coalesce(sum(headlines), 0)::bigint as headlines,
+                coalesce(sum(views), 0)::bigint as views,
+                coalesce(sum(comments), 0)::bigint as comments
+         from stats_days where writer_id = $1 and day >= $2 and day <= $3",
+    )
+    .bind(writer)
+    .bind(period.first)
+    .bind(period.last)
+    .fetch_one(&mut *conn)
+    .await?;
+    let own_target = quotas::targets(conn, year, View::Writers)
+        .await?
+        .get(&writer)
+        .copied();
+    let (unit_name, parent): (String, Option<Uuid>) =
+        sqlx::query_as("select name, parent_id from units where id = $1")
+            .bind(unit)
+            .fetch_one(&mut *conn)
+            .await?;
+    // The unit's siblings (each with the units below it), or the unit
+    // alone at the root.
+    let (rows, _) = super::table(conn, &period, parent.unwrap_or(unit), None, View::Units).await?;
+    let mut siblings: Vec<Row> = rows
+        .into_iter()
+        .filter(|row| parent.is_none() || Some(row.key) != parent)
+        .collect();
+    siblings.sort_by(|a, b| b.published.cmp(&a.published).then(a.name.cmp(&b.name)));
+    let unit_targets = quotas::targets(conn, year, View::Units).await?;
+    let unit_done = siblings
+        .iter()
+        .find(|row| row.key == unit)
+        .map_or(0, |row| row.published);
+    // Equal figures share a rank.
+    let mut ranking = Vec::new();
+    let mut unit_rank = None;
+    for (index, row) in siblings.iter().enumerate() {
+        let rank = 1 + siblings
+            .iter()
+            .take(index)
+            .filter(|other| other.published > row.published)
+            .count();
+        let own = row.key == unit;
+        if own {
+            unit_rank = Some((rank, siblings.len()));
+        }
+        if index < SHOWN || own {
+            ranking.push(Ranked {
+                rank,
+                name: row.name.clone(),
+                published: row.published,
+                own,
+            });
+        }
+    }
+    Ok(YearSummary {
+        year,
+        progress: Progress::new(year, own_target, mine.published, today),
+        mine,
+        unit_name,
+        unit_progress: Progress::new(year, unit_targets.get(&unit).copied(), unit_done, today),
+        unit_rank: if parent.is_some() { unit_rank } else { None },
+        ranking: if parent.is_some() {
+            ranking
+        } else {
+            Vec::new()
+        },
+    })
+}
