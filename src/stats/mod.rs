@@ -289,9 +289,15 @@ pub async fn table(
             .bind(unit)
             .bind(channel)
     }
-    let rows = bound(&grouped, period, unit, channel)
+    let mut rows = bound(&grouped, period, unit, channel)
         .fetch_all(&mut *conn)
         .await?;
+    if view == View::Units {
+        // The scope unit's own row: its stories, not its sub-units'.
+        for row in rows.iter_mut().filter(|row| row.key == unit) {
+            row.name.push_str("（本级）");
+        }
+    }
     // Units and writers split the scope's stories between their rows, so
     // the total is their sum; a story may credit several authors.
     let total = if view == View::Authors {
@@ -694,29 +700,48 @@ async fn rows_of(
     scope: &Scope,
     query: &StatsQuery,
 ) -> Result<(Vec<Row>, Row), AppError> {
-    let (mut rows, total) =
+    let (mut rows, mut total) =
         table(conn, &scope.period, scope.unit, scope.channel, scope.view).await?;
     if scope.view != View::Authors {
         let year = scope.period.first.year();
         let whole_year = quotas::year_period(year, scope.zone).ok_or(AppError::BadRequest)?;
-        let done: std::collections::HashMap<Uuid, i64> =
+        let (done, year_total): (std::collections::HashMap<Uuid, i64>, i64) =
             if scope.period == whole_year && scope.channel.is_none() {
-                rows.iter().map(|row| (row.key, row.published)).collect()
+                (
+                    rows.iter().map(|row| (row.key, row.published)).collect(),
+                    total.published,
+                )
             } else {
                 days::refresh(conn, whole_year.first, scope.today, scope.zone.name()).await?;
-                table(conn, &whole_year, scope.unit, None, scope.view)
-                    .await?
-                    .0
-                    .into_iter()
-                    .map(|row| (row.key, row.published))
-                    .collect()
+                let (year_rows, year_total) =
+                    table(conn, &whole_year, scope.unit, None, scope.view).await?;
+                (
+                    year_rows
+                        .into_iter()
+                        .map(|row| (row.key, row.published))
+                        .collect(),
+                    year_total.published,
+                )
             };
         let targets = quotas::targets(conn, year, scope.view).await?;
         for row in &mut rows {
+            // The scope unit's own row holds only its own stories; its
+            // target is measured against the whole scope, in the total.
+            if scope.view == View::Units && row.key == scope.unit {
+                continue;
+            }
             row.progress = Some(quotas::Progress::new(
                 year,
                 targets.get(&row.key).copied(),
                 done.get(&row.key).copied().unwrap_or(0),
+                scope.today,
+            ));
+        }
+        if scope.view == View::Units {
+            total.progress = Some(quotas::Progress::new(
+                year,
+                targets.get(&scope.unit).copied(),
+                year_total,
                 scope.today,
             ));
         }
@@ -884,38 +909,36 @@ fn main_sheet(view: View, rows: &[Row], total: &Row) -> export::Sheet {
     if quotas {
         headings.extend(["年度任务", "本年已采用", "完成率（%）", "进度"].map(str::to_owned));
     }
-    let mut lines: Vec<Vec<export::Cell>> = rows
+    let line = |name: &str, row: &Row| {
+        let mut cells: Vec<export::Cell> = std::iter::once(name.into())
+            .chain(row.values().into_iter().map(export::Cell::from))
+            .collect();
+        if let Some(progress) = row.progress.as_ref().filter(|_| quotas) {
+            cells.push(
+                progress
+                    .target
+                    .map_or(export::Cell::Empty, export::Cell::Int),
+            );
+            cells.push(progress.done.into());
+            cells.push(
+                progress
+                    .percent()
+                    .map_or(export::Cell::Empty, export::Cell::Decimal),
+            );
+            cells.push(match (progress.target, progress.behind()) {
+                (None, _) => export::Cell::Empty,
+                (Some(_), true) => "落后".into(),
+                (Some(_), false) => "正常".into(),
+            });
+        }
+        cells.resize(headings.len(), export::Cell::Empty);
+        cells
+    };
+    let lines: Vec<Vec<export::Cell>> = rows
         .iter()
-        .map(|row| {
-            let mut cells: Vec<export::Cell> = std::iter::once(row.name.as_str().into())
-                .chain(row.values().into_iter().map(export::Cell::from))
-                .collect();
-            if let Some(progress) = row.progress.as_ref().filter(|_| quotas) {
-                cells.push(
-                    progress
-                        .target
-                        .map_or(export::Cell::Empty, export::Cell::Int),
-                );
-                cells.push(progress.done.into());
-                cells.push(
-                    progress
-                        .percent()
-                        .map_or(export::Cell::Empty, export::Cell::Decimal),
-                );
-                cells.push(match (progress.target, progress.behind()) {
-                    (None, _) => export::Cell::Empty,
-                    (Some(_), true) => "落后".into(),
-                    (Some(_), false) => "正常".into(),
-                });
-            }
-            cells
-        })
+        .map(|row| line(&row.name, row))
+        .chain([line("合计", total)])
         .collect();
-    let mut last: Vec<export::Cell> = std::iter::once("合计".into())
-        .chain(total.values().into_iter().map(export::Cell::from))
-        .collect();
-    last.resize(headings.len(), export::Cell::Empty);
-    lines.push(last);
     export::Sheet {
         name: "稿件统计".into(),
         headings,

@@ -173,20 +173,26 @@ async fn lines(
 ) -> Result<(Vec<QuotaLine>, Vec<QuotaLine>), AppError> {
     let period = year_period(year, zone).ok_or(AppError::NotFound)?;
     super::days::refresh(conn, period.first, period.last.min(today), zone.name()).await?;
-    let (unit_rows, _) = super::table(conn, &period, unit, None, View::Units).await?;
+    let (unit_rows, total) = super::table(conn, &period, unit, None, View::Units).await?;
     let unit_targets = targets(conn, year, View::Units).await?;
     let units = unit_rows
         .into_iter()
         .map(|row| {
             let target = unit_targets.get(&row.key).copied();
+            // The unit itself: its target covers all the units below it.
+            let (name, done) = if row.key == unit {
+                (row.name.replace("（本级）", "（整体）"), total.published)
+            } else {
+                (row.name, row.published)
+            };
             QuotaLine {
                 field: format!("unit.{}", row.key),
                 value: target.map(|t| t.to_string()).unwrap_or_default(),
                 was: target.map(|t| t.to_string()).unwrap_or_default(),
-                progress: Progress::new(year, target, row.published, today),
+                progress: Progress::new(year, target, done, today),
                 link: (row.key != unit)
                     .then(|| format!("/admin/stats/quotas?year={year}&unit={}", row.key)),
-                name: row.name,
+                name,
                 invalid: false,
             }
         })

@@ -92,7 +92,7 @@ async fn figures_roll_up_the_unit_tree_within_the_site_time_zone() {
     assert_eq!(
         table(&november),
         [
-            line(&["总部", "0", "0", "0", "0", "0", "0", "0"]),
+            line(&["总部（本级）", "0", "0", "0", "0", "0", "0", "0"]),
             line(&["甲公司", "1", "1", "1", "0", "1", "100", "2"]),
             line(&["乙公司", "1", "0", "0", "1", "0", "0", "0"]),
             line(&["合计", "2", "1", "1", "1", "1", "100", "2"]),
@@ -138,7 +138,7 @@ async fn figures_roll_up_the_unit_tree_within_the_site_time_zone() {
         [
             ("甲公司：1".to_string(), "400".to_string()),
             ("乙公司：0".to_string(), "0".to_string()),
-            ("总部：0".to_string(), "0".to_string()),
+            ("总部（本级）：0".to_string(), "0".to_string()),
         ],
         "one bar per unit, ranked by published stories"
     );
@@ -162,7 +162,7 @@ async fn figures_roll_up_the_unit_tree_within_the_site_time_zone() {
     assert_eq!(
         table(&drilled),
         [
-            line(&["甲公司", "0", "0", "1", "0", "0", "0", "0"]),
+            line(&["甲公司（本级）", "0", "0", "1", "0", "0", "0", "0"]),
             line(&["甲一所", "1", "1", "0", "0", "1", "100", "2"]),
             line(&["合计", "1", "1", "1", "0", "1", "100", "2"]),
         ]
@@ -254,7 +254,11 @@ async fn editors_see_their_own_units_only_and_tables_download_as_csv() {
          \"年度任务\",\"本年已采用\",\"完成率（%）\",\"进度\""
     );
     assert_eq!(lines[2], "\"甲公司\",1,1,1,0,1,100,2,,1,,");
-    assert_eq!(lines.last().unwrap(), &"\"合计\",2,1,1,1,1,100,2,,,,");
+    assert_eq!(
+        lines.last().unwrap(),
+        &"\"合计\",2,1,1,1,1,100,2,,1,,",
+        "the scope's year so far, against the scope unit's target (none set)"
+    );
 
     let response = chief
         .get("/admin/stats.xlsx?period=month&from=2026-11-15")
@@ -443,7 +447,15 @@ async fn yearly_targets_show_progress_and_who_is_behind() {
         .unwrap();
     assert_eq!(stored, 0, "nothing is written when one value is bad");
 
-    let response = post_form(&app, &with(form, &format!("unit.{jia}"), "24")).await;
+    let response = post_form(
+        &app,
+        &with(
+            with(form, &format!("unit.{jia}"), "24"),
+            &format!("unit.{root}"),
+            "5",
+        ),
+    )
+    .await;
     assert_eq!(response.status(), 303);
     let person = quota_form(&app, &yi1).await;
     let response = post_form(&app, &with(person, &format!("user.{wa1}"), "1")).await;
@@ -482,6 +494,11 @@ async fn yearly_targets_show_progress_and_who_is_behind() {
     let rows = full_table(&units);
     assert_eq!(rows[0][0], "甲公司", "the furthest behind first");
     assert_eq!(rows[0][8..], line(&["24", "1", "4% 落后"]));
+    assert_eq!(
+        rows.last().unwrap()[8..],
+        line(&["5", "1", "20% 落后"]),
+        "the root's target is measured against the whole tree, in the total row"
+    );
     let (_, behind) = app
         .page("/admin/stats?period=month&from=2026-11-15&behind=1")
         .await;
@@ -508,7 +525,7 @@ async fn yearly_targets_show_progress_and_who_is_behind() {
         .fetch_one(&app.pool)
         .await
         .unwrap();
-    assert_eq!(left, 0);
+    assert_eq!(left, 1, "the root's target stays");
 
     // Editors see statistics but do not set targets.
     let editor = app.other_client();
