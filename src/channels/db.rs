@@ -111,10 +111,12 @@ pub async fn tree(conn: &mut PgConnection, counts: bool) -> sqlx::Result<Vec<Cha
          select c.id, c.parent_id, c.name, c.slug, w.depth, c.sort_order, c.review_stages,
                 c.comment_moderation, c.active,
                 coalesce(a.n, 0) as article_count,
-                (select count(*) from channels where parent_id = c.id) as child_count
+                coalesce(k.n, 0) as child_count
          from walk w join channels c on c.id = w.id
          left join (select channel_id, count(*) as n from articles where $1 group by channel_id) a
                 on a.channel_id = c.id
+         left join (select parent_id, count(*) as n from channels group by parent_id) k
+                on k.parent_id = c.id
          order by w.path",
     )
     .bind(counts)

@@ -23,10 +23,12 @@ pub async fn tree(conn: &mut PgConnection, counts: bool) -> sqlx::Result<Vec<Uni
                 case when $1 then (select count(*) from users where unit_id = w.id) else 0 end
                     as user_count,
                 coalesce(a.n, 0) as article_count,
-                (select count(*) from units where parent_id = w.id) as child_count
+                coalesce(k.n, 0) as child_count
          from walk w
          left join (select unit_id, count(*) as n from articles where $1 group by unit_id) a
                 on a.unit_id = w.id
+         left join (select parent_id, count(*) as n from units group by parent_id) k
+                on k.parent_id = w.id
          order by w.path",
     )
     .bind(counts)

@@ -254,25 +254,30 @@ pub async fn list(
             "with recursive scope as (
                  select id from units where id = $1
                  union all select u.id from units u join scope s on u.parent_id = s.id
-             ), waiting as materialized (
-                 select w.id from articles w join channels wc on wc.id = w.channel_id
-                 where w.status in ('submitted', 'in_review')
-                   and wc.review_stages[w.review_stage + 1] = any($2)
-                   and ($3 or w.unit_id in (select id from scope))
-                   and w.created_by <> $4
-                   and ($5::uuid is null or w.unit_id = $5)
-                   and ($6::uuid is null or w.channel_id = $6)
-                   and ($7::text is null or w.status = $7)
-                 order by w.updated_at limit 1000
+             ), stages as (
+                 -- The (channel, stage) pairs held by the reviewer's roles.
+                 select c.id as channel_id, s.stage - 1 as stage
+                 from channels c, generate_subscripts(c.review_stages, 1) s(stage)
+                 where c.review_stages[s.stage] = any($2)
              )
              select {LIST_COLUMNS}
-             where a.id in (select id from waiting)
+             where a.status in ('submitted', 'in_review')
+               and (a.channel_id, a.review_stage) in (select channel_id, stage from stages)
+               and ($3 or a.unit_id in (select id from scope))
+               and a.created_by <> $4
+               and ($5::uuid is null or a.unit_id = $5)
+               and ($6::uuid is null or a.channel_id = $6)
+               and ($7::text is null or a.status = $7)
                and not exists (select 1 from review_events e where e.article_id = a.id and e.actor_id = $4
                                and e.action = 'pass'
                                and e.id > coalesce((select max(id) from review_events
                                                     where article_id = a.id and action = 'submit'), 0))
              order by a.updated_at limit 200"
         ))
+        // Planned for each request's values: the waiting stories are read
+        // oldest first until a page is full. A generic plan cannot know
+        // which filters apply and reads every waiting story instead.
+        .persistent(false)
         .bind(staff.unit_id)
         .bind(roles)
         .bind(staff.role == Role::ChiefEditor)
