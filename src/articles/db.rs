@@ -151,7 +151,8 @@ pub async fn neighbours(
 /// (each shared tag weighs most) and those whose text shares the words of
 /// its title (`words`, see `search::similarity_query`), ranked by both, then
 /// newest first. Each tag and the text search contribute a bounded set of
-/// candidates, so popular tags and frequent words stay cheap.
+/// candidates, so popular tags and frequent words stay cheap; the text is
+/// searched only when the tags bring too few.
 pub async fn related(
     conn: &mut PgConnection,
     id: Uuid,
@@ -171,6 +172,9 @@ pub async fn related(
              select c.id, ts_rank(c.search_vector, to_tsquery('simple', $2)) as score
              from (select a.id, a.search_vector from articles a
                    where $2::text is not null and a.status = 'published' and a.id <> $1
+                     -- Shared tags outweigh shared words: with enough
+                     -- stories sharing tags, the words are not searched.
+                     and (select count(*) from tagged) < 24
                      and a.search_vector @@ to_tsquery('simple', $2)
                    order by a.published_at desc limit 40) c
          ), scored as (
