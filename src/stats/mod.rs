@@ -167,23 +167,33 @@ impl Row {
     }
 }
 
+/// `with recursive` and the scope: `scope_units`, the unit parameter `unit`
+/// ($n) and the units below it, and `scope_channels`, likewise for the
+/// channel parameter `channel` (empty when it is null).
+fn scope_ctes(unit: &str, channel: &str) -> String {
+    format!(
+        "with recursive scope_units as (
+             select id from units where id = {unit}
+             union all select u.id from units u join scope_units s on u.parent_id = s.id
+         ), scope_channels as (
+             select id from channels where id = {channel}
+             union all select c.id from channels c join scope_channels s on c.parent_id = s.id
+         )"
+    )
+}
+
 /// The scope's daily rows of `table` in the period: $1 and $2 the first and
 /// last day, $3 the unit (with its subtree), $4 the channel (with its
 /// subtree) or null.
 fn scoped_days(table: &str) -> String {
     format!(
-        "with recursive scope_units as (
-             select id from units where id = $3
-             union all select u.id from units u join scope_units s on u.parent_id = s.id
-         ), scope_channels as (
-             select id from channels where id = $4
-             union all select c.id from channels c join scope_channels s on c.parent_id = s.id
-         ), stories as (
+        "{}, stories as (
              select * from {table} d
              where d.day >= $1 and d.day <= $2
                and d.unit_id in (select id from scope_units)
                and ($4::uuid is null or d.channel_id in (select id from scope_channels))
-         )"
+         )",
+        scope_ctes("$3", "$4")
     )
 }
 
@@ -362,19 +372,14 @@ pub async fn health(
     .bind(channel)
     .fetch_all(&mut *conn)
     .await?;
-    let backlog: Vec<(i32, i64)> = sqlx::query_as(
-        "with recursive scope_units as (
-             select id from units where id = $1
-             union all select u.id from units u join scope_units s on u.parent_id = s.id
-         ), scope_channels as (
-             select id from channels where id = $2
-             union all select c.id from channels c join scope_channels s on c.parent_id = s.id
-         )
+    let backlog: Vec<(i32, i64)> = sqlx::query_as(&format!(
+        "{}
          select a.review_stage::int + 1, count(*) from articles a
          where a.status in ('submitted', 'in_review') and a.unit_id in (select id from scope_units)
            and ($2::uuid is null or a.channel_id in (select id from scope_channels))
          group by a.review_stage order by a.review_stage",
-    )
+        scope_ctes("$1", "$2")
+    ))
     .bind(unit)
     .bind(channel)
     .fetch_all(&mut *conn)
@@ -459,14 +464,8 @@ pub async fn reviewer_loads(
     channel: Option<Uuid>,
 ) -> sqlx::Result<Vec<ReviewerLoad>> {
     const EDITORS: usize = 30;
-    let loads: Vec<ReviewerLoad> = sqlx::query_as(
-        "with recursive scope_units as (
-             select id from units where id = $1
-             union all select u.id from units u join scope_units s on u.parent_id = s.id
-         ), scope_channels as (
-             select id from channels where id = $2
-             union all select c.id from channels c join scope_channels s on c.parent_id = s.id
-         ), ancestry as (
+    let loads: Vec<ReviewerLoad> = sqlx::query_as(&format!(
+        "{}, ancestry as (
              select id as unit_id, id as ancestor_id, parent_id from units
              union all select a.unit_id, u.id, u.parent_id from ancestry a join units u on u.id = a.parent_id
          ), waiting as materialized (
@@ -507,7 +506,8 @@ pub async fn reviewer_loads(
                 extract(epoch from now() - l.oldest)::float8 / 3600 as oldest_hours
          from loads l join reviewers r on r.id = l.id join units n on n.id = r.unit_id
          order by l.waiting desc, r.display_name",
-    )
+        scope_ctes("$1", "$2")
+    ))
     .bind(unit)
     .bind(channel)
     .fetch_all(&mut *conn)

@@ -334,6 +334,10 @@ fn parse_target(text: &str) -> Result<Option<i32>, ()> {
     }
 }
 
+/// One row of `quotas`: $1 the year, $2 the unit or $3 the person.
+const ONE_QUOTA: &str =
+    "year = $1 and unit_id is not distinct from $2 and user_id is not distinct from $3";
+
 /// What a submitted line asks: the row and the target before and after.
 struct Change {
     field: String,
@@ -416,15 +420,13 @@ pub async fn save(
         .await?;
     let mut conflicts = Vec::new();
     for change in &changes {
-        let stored: Option<i32> = sqlx::query_scalar(
-            "select target from quotas where year = $1
-               and unit_id is not distinct from $2 and user_id is not distinct from $3",
-        )
-        .bind(year as i16)
-        .bind(change.unit)
-        .bind(change.user)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let stored: Option<i32> =
+            sqlx::query_scalar(&format!("select target from quotas where {ONE_QUOTA}"))
+                .bind(year as i16)
+                .bind(change.unit)
+                .bind(change.user)
+                .fetch_optional(&mut *tx)
+                .await?;
         if stored != change.was {
             conflicts.push(change.field.clone());
         }
@@ -473,15 +475,12 @@ pub async fn save(
                 .await?;
             }
             None => {
-                sqlx::query(
-                    "delete from quotas where year = $1
-                       and unit_id is not distinct from $2 and user_id is not distinct from $3",
-                )
-                .bind(year as i16)
-                .bind(change.unit)
-                .bind(change.user)
-                .execute(&mut *tx)
-                .await?;
+                sqlx::query(&format!("delete from quotas where {ONE_QUOTA}"))
+                    .bind(year as i16)
+                    .bind(change.unit)
+                    .bind(change.user)
+                    .execute(&mut *tx)
+                    .await?;
             }
         }
         let name = names_of(&mut tx, std::slice::from_ref(&change.field)).await?;
