@@ -111,6 +111,11 @@ pub fn period(query: &StatsQuery, zone: chrono_tz::Tz, today: NaiveDate) -> Opti
             )
         }
     };
+    // Newsrooms count from this century; a far-off date is a typing slip,
+    // and would have every day since built.
+    if first.year() < 2000 || last.year() > 2999 {
+        return None;
+    }
     let instant = |day: NaiveDate| {
         day.and_hms_opt(0, 0, 0)?
             .and_local_timezone(zone)
@@ -657,7 +662,9 @@ async fn resolve(
     let settings = crate::settings::db::load(conn).await?;
     let today = Utc::now().with_timezone(&settings.time_zone).date_naive();
     let Some(period) = period(query, settings.time_zone, today) else {
-        return Ok(Err("日期格式应为 年-月-日，且截止日期不早于起始日期。"));
+        return Ok(Err(
+            "日期格式应为 年-月-日（2000 至 2999 年），且截止日期不早于起始日期。",
+        ));
     };
     let unit = scope_unit(conn, staff, &query.unit).await?;
     let channel = match query.channel.trim() {
@@ -1129,5 +1136,6 @@ mod tests {
         assert_eq!(year.last.to_string(), "2026-12-31");
         assert!(period(&query("range", "2026-03-02", "2026-03-01"), zone, today).is_none());
         assert!(period(&query("month", "2026-13-01", ""), zone, today).is_none());
+        assert!(period(&query("range", "0001-01-01", "2026-01-01"), zone, today).is_none());
     }
 }

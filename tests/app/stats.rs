@@ -192,7 +192,7 @@ async fn figures_roll_up_the_unit_tree_within_the_site_time_zone() {
     assert_eq!(status, 422);
     assert_eq!(
         texts(&bad, ".alert.error"),
-        ["日期格式应为 年-月-日，且截止日期不早于起始日期。"]
+        ["日期格式应为 年-月-日（2000 至 2999 年），且截止日期不早于起始日期。"]
     );
 }
 
