@@ -50,22 +50,35 @@ pub trait TreeNode {
 
 /// The nodes that are neither `id` nor below it: where `id` may move to.
 pub fn without_subtree<T: TreeNode>(nodes: Vec<T>, id: Uuid) -> Vec<T> {
-    let mut kept = Vec::with_capacity(nodes.len());
-    let mut skipping_below: Option<i32> = None;
+    split_subtree(nodes, id).1
+}
+
+/// `id` and the nodes below it, still depth-first.
+pub fn only_subtree<T: TreeNode>(nodes: Vec<T>, id: Uuid) -> Vec<T> {
+    split_subtree(nodes, id).0
+}
+
+/// (`id` and the nodes below it, the others), each in the order given.
+fn split_subtree<T: TreeNode>(nodes: Vec<T>, id: Uuid) -> (Vec<T>, Vec<T>) {
+    let mut inside = Vec::new();
+    let mut outside = Vec::with_capacity(nodes.len());
+    let mut inside_below: Option<i32> = None;
     for node in nodes {
-        if let Some(depth) = skipping_below {
+        if let Some(depth) = inside_below {
             if node.depth() > depth {
+                inside.push(node);
                 continue;
             }
-            skipping_below = None;
+            inside_below = None;
         }
         if node.node_id() == id {
-            skipping_below = Some(node.depth());
+            inside_below = Some(node.depth());
+            inside.push(node);
             continue;
         }
-        kept.push(node);
+        outside.push(node);
     }
-    kept
+    (inside, outside)
 }
 
 #[cfg(test)]
@@ -97,5 +110,15 @@ mod tests {
             .map(|n| n.0)
             .collect();
         assert_eq!(kept, [ids[0], ids[4]]);
+        let nodes: Vec<Node> = ids
+            .iter()
+            .zip(depths)
+            .map(|(id, depth)| Node(*id, depth))
+            .collect();
+        let inside: Vec<Uuid> = only_subtree(nodes, ids[1])
+            .into_iter()
+            .map(|n| n.0)
+            .collect();
+        assert_eq!(inside, ids[1..4]);
     }
 }

@@ -850,8 +850,12 @@ pub async fn index(
     let mut conn = pool.acquire().await?;
     let resolved = resolve(&mut conn, &staff, &query).await?;
     let layout = AdminLayout::load(&mut conn, &staff, &csrf, "稿件统计", "/admin/stats").await?;
-    let units = crate::units::db::tree(&mut conn, false)
-        .await?
+    let mut tree = crate::units::db::tree(&mut conn, false).await?;
+    if staff.role == Role::Editor {
+        // Editors choose among their own units only.
+        tree = crate::tree::only_subtree(tree, staff.unit_id);
+    }
+    let units = tree
         .into_iter()
         .map(|u| {
             (

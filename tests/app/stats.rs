@@ -209,6 +209,11 @@ async fn editors_see_their_own_units_only_and_tables_download_as_csv() {
     let (status, own) = app.page("/admin/stats?period=month&from=2026-11-15").await;
     assert_eq!(status, 200);
     assert_eq!(
+        texts(&own, "select[name=unit] option"),
+        ["全部", "乙公司"],
+        "an editor chooses among their own units"
+    );
+    assert_eq!(
         table(&own).last().unwrap(),
         &line(&["合计", "1", "0", "0", "1", "0", "0", "0"])
     );
