@@ -90,7 +90,8 @@ pub async fn published_by_number(
     sqlx::query_as(
         "select a.id, a.number, a.channel_id, a.unit_id, a.title, a.kicker, a.subtitle, a.summary, a.body_html,
                 a.source, u.name as unit_name,
-                a.published_at, a.view_count, a.comment_count, a.correction_note, a.corrected_at,
+                a.published_at, coalesce((select t.views from article_totals t where t.article_id = a.id), 0) as view_count,
+                a.comment_count, a.correction_note, a.corrected_at,
                 a.responsible_editors
          from articles a join units u on u.id = a.unit_id
          where a.number = $1 and a.status = 'published'",
@@ -225,7 +226,8 @@ pub struct BlockItem {
     pub top_slug: Option<String>,
 }
 
-const BLOCK_COLUMNS: &str = "a.number, a.title, a.summary, a.published_at, a.view_count,
+const BLOCK_COLUMNS: &str = "a.number, a.title, a.summary, a.published_at,
+     coalesce((select t.views from article_totals t where t.article_id = a.id), 0) as view_count,
      m.id as cover_id, m.original_ext as cover_original_ext, m.derived_ext as cover_derived_ext";
 
 /// The newest stories flagged `flag` (is_headline or is_recommended).

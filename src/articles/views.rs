@@ -97,32 +97,30 @@ impl ViewCounter {
 }
 
 /// Adds the readings to the stories' totals and to today's counts (in the
-/// site's time zone); returns the new totals. Rows are locked in number
-/// order, so instances flushing together cannot deadlock.
+/// site's time zone); returns the new totals.
 async fn write(pool: &PgPool, batch: &[(i64, i64)]) -> sqlx::Result<Vec<(i64, i64)>> {
     let (numbers, counts): (Vec<i64>, Vec<i64>) = batch.iter().copied().unzip();
     let mut tx = pool.begin().await?;
     let zone = settings::db::load(&mut tx).await?.time_zone;
     let today = Utc::now().with_timezone(&zone).date_naive();
-    sqlx::query(
-        "select 1 from articles where number = any($1) and status = 'published'
-         order by number for update",
-    )
-    .bind(&numbers)
-    .execute(&mut *tx)
-    .await?;
+    // One statement, taking the totals' rows in id order: instances
+    // flushing together wait for each other instead of deadlocking.
     let totals = sqlx::query_as(
-        "with counted as (
-             update articles a set view_count = a.view_count + v.n
+        "with batch as (
+             select a.id, v.number, v.n
              from unnest($1::bigint[], $2::bigint[]) as v(number, n)
-             where a.number = v.number and a.status = 'published'
-             returning a.id, a.number, a.view_count, v.n
+             join articles a on a.number = v.number and a.status = 'published'
+         ), counted as (
+             insert into article_totals (article_id, views)
+             select id, n from batch order by id
+             on conflict (article_id) do update set views = article_totals.views + excluded.views
+             returning article_id, views
          ), daily as (
              insert into article_views (article_id, day, views)
-             select id, $3, n from counted
+             select id, $3, n from batch order by id
              on conflict (article_id, day) do update set views = article_views.views + excluded.views
          )
-         select number, view_count from counted",
+         select b.number, c.views from batch b join counted c on c.article_id = b.id",
     )
     .bind(&numbers)
     .bind(&counts)

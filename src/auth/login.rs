@@ -260,8 +260,8 @@ pub async fn dashboard(
                     count(*) filter (where exists (select 1 from review_events e
                                                    where e.article_id = a.id and e.action = 'submit')) as submitted,
                     count(*) filter (where a.status = 'published') as published,
-                    coalesce(sum(a.view_count) filter (where a.status = 'published'), 0)::bigint as views
-             from articles a
+                    coalesce(sum(t.views) filter (where a.status = 'published'), 0)::bigint as views
+             from articles a left join article_totals t on t.article_id = a.id
              where a.created_by = $1
                and a.created_at >= date_trunc('month', now() at time zone $2) at time zone $2",
         )

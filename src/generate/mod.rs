@@ -174,11 +174,17 @@ pub async fn generate(
             break;
         };
         let batch = next.await?;
-        copy(&mut conn, "articles (id, channel_id, unit_id, created_by, title, summary, body_html, body_text, author_byline, source, status, review_stage, published_at, view_count, responsible_editors, created_at, updated_at, search_vector)", batch.articles).await?;
+        copy(&mut conn, "articles (id, channel_id, unit_id, created_by, title, summary, body_html, body_text, author_byline, source, status, review_stage, published_at, responsible_editors, created_at, updated_at, search_vector)", batch.articles).await?;
         copy(
             &mut conn,
             "article_tags (article_id, tag_id, position)",
             batch.tags,
+        )
+        .await?;
+        copy(
+            &mut conn,
+            "article_totals (article_id, views)",
+            batch.totals,
         )
         .await?;
         copy(
@@ -293,6 +299,7 @@ struct Batch {
     tags: String,
     authors: String,
     events: String,
+    totals: String,
 }
 
 fn time(at: DateTime<Utc>) -> String {
@@ -315,6 +322,7 @@ fn write_batch(
         tags: String::new(),
         authors: String::new(),
         events: String::new(),
+        totals: String::new(),
     };
     for _ in 0..size {
         let story = corpus.story(&mut rng);
@@ -362,13 +370,15 @@ fn write_batch(
                 Some(status),
                 Some(&stage.to_string()),
                 (!in_review).then(|| time(published)).as_deref(),
-                Some(&if in_review { 0 } else { views }.to_string()),
                 Some(&editors),
                 Some(&time(created)),
                 Some(&time(published)),
                 Some(&vector),
             ],
         );
+        if !in_review {
+            let _ = writeln!(batch.totals, "{id_text}\t{views}");
+        }
         for (position, tag) in story.tags.iter().enumerate() {
             let _ = writeln!(batch.tags, "{id_text}\t{}\t{position}", newsroom.tags[tag]);
         }
@@ -681,8 +691,8 @@ async fn insert_comments(
 async fn insert_readings(conn: &mut PgConnection) -> anyhow::Result<()> {
     sqlx::query(
         "insert into article_views (article_id, day, views)
-         select a.id, d::date, greatest(1, (a.view_count / (1 + (d::date - a.published_at::date)))::bigint)
-         from articles a
+         select a.id, d::date, greatest(1, (t.views / (1 + (d::date - a.published_at::date)))::bigint)
+         from articles a join article_totals t on t.article_id = a.id
          cross join lateral generate_series(a.published_at::date, current_date, interval '1 day') d
          where a.published_at > now() - interval '30 days'
          on conflict do nothing",

@@ -365,22 +365,24 @@ async fn insert_stories(
             .get(story.writer)
             .context("demo story by an unknown writer")?;
         let id = insert_reviewed(conn, &form, writer, users, "published", "").await?;
-        sqlx::query(
-            "update articles set published_at = $2, is_headline = $3, view_count = $4 where id = $1",
-        )
-        .bind(id)
-        .bind(now - Duration::hours(story.hours_ago))
-        .bind(story.headline)
-        .bind(story.hours_ago * 37 % 1000 + 50)
-        .execute(&mut *conn)
-        .await?;
+        sqlx::query("update articles set published_at = $2, is_headline = $3 where id = $1")
+            .bind(id)
+            .bind(now - Duration::hours(story.hours_ago))
+            .bind(story.headline)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("insert into article_totals (article_id, views) values ($1, $2)")
+            .bind(id)
+            .bind(story.hours_ago * 37 % 1000 + 50)
+            .execute(&mut *conn)
+            .await?;
         // The readings, spread over the days since publication.
         sqlx::query(
             "insert into article_views (article_id, day, views)
-             select id, day::date, greatest(1, view_count / (1 + $2 / 24))
-             from articles, generate_series((now() - make_interval(hours => $2::int)) at time zone (select value from settings where key = 'time_zone'),
+             select article_id, day::date, greatest(1, views / (1 + $2 / 24))
+             from article_totals, generate_series((now() - make_interval(hours => $2::int)) at time zone (select value from settings where key = 'time_zone'),
                                             now() at time zone (select value from settings where key = 'time_zone'), interval '1 day') as day
-             where id = $1
+             where article_id = $1
              on conflict do nothing",
         )
         .bind(id)

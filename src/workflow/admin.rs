@@ -210,7 +210,8 @@ struct ListPage {
 
 const LIST_COLUMNS: &str = "a.id, a.number, a.title, a.status, a.review_stage,
         cardinality(c.review_stages) as stage_count, c.name as channel_name, n.name as unit_name,
-        w.display_name as writer_name, a.updated_at, a.view_count,
+        w.display_name as writer_name, a.updated_at,
+        coalesce((select t.views from article_totals t where t.article_id = a.id), 0) as view_count,
         (select e.note from review_events e where e.article_id = a.id and e.note <> ''
          order by e.id desc limit 1) as latest_note,
         a.schedule_missed

@@ -754,7 +754,14 @@ async fn the_writers_dashboard_counts_this_months_stories() {
     .execute(&app.pool)
     .await
     .unwrap();
-    sqlx::query("update articles set status = 'published', published_at = now(), view_count = 120 where id = $1::uuid")
+    sqlx::query(
+        "update articles set status = 'published', published_at = now() where id = $1::uuid;",
+    )
+    .bind(&submitted)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("insert into article_totals (article_id, views) values ($1::uuid, 120)")
         .bind(&submitted)
         .execute(&app.pool)
         .await

@@ -148,11 +148,13 @@ async fn readings_are_written_in_batches_and_bots_are_not_counted() {
     newsdesk::seed::seed_demo(&app.pool).await.unwrap();
     let (id, number) = story(&app, "山东电网").await;
     let stored = || async {
-        sqlx::query_scalar::<_, i64>("select view_count from articles where id = $1")
-            .bind(id)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap()
+        sqlx::query_scalar::<_, i64>(
+            "select coalesce((select views from article_totals where article_id = $1), 0)",
+        )
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
     };
     let before = stored().await;
     let path = format!("/articles/{number}");
@@ -175,11 +177,19 @@ async fn readings_are_written_in_batches_and_bots_are_not_counted() {
     newsdesk::seed::seed_demo(&frequent.pool).await.unwrap();
     let (id, number) = story(&frequent, "山东电网").await;
     let path = format!("/articles/{number}");
-    let before: i64 = sqlx::query_scalar("select view_count from articles where id = $1")
-        .bind(id)
-        .fetch_one(&frequent.pool)
-        .await
-        .unwrap();
+    let before: i64 = sqlx::query_scalar(
+        "select coalesce((select views from article_totals where article_id = $1), 0)",
+    )
+    .bind(id)
+    .fetch_one(&frequent.pool)
+    .await
+    .unwrap();
+    let edited: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("select updated_at from articles where id = $1")
+            .bind(id)
+            .fetch_one(&frequent.pool)
+            .await
+            .unwrap();
     for agent in [
         "Mozilla/5.0 (compatible; Baiduspider/2.0; +http://www.baidu.com/search/spider.html)",
         "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
@@ -198,7 +208,8 @@ async fn readings_are_written_in_batches_and_bots_are_not_counted() {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let (total, today): (i64, i64) = sqlx::query_as(
-            "select a.view_count, coalesce((select sum(views)::bigint from article_views v
+            "select (select t.views from article_totals t where t.article_id = a.id),
+                    coalesce((select sum(views)::bigint from article_views v
                                             where v.article_id = a.id and v.day = (now() at time zone 'Asia/Shanghai')::date), 0)
              from articles a where a.id = $1",
         )
@@ -209,6 +220,13 @@ async fn readings_are_written_in_batches_and_bots_are_not_counted() {
         if total > before {
             assert_eq!(total, before + 2, "two readers, two bots");
             assert!(today >= 2, "today's readings are kept for the rankings");
+            let after: chrono::DateTime<chrono::Utc> =
+                sqlx::query_scalar("select updated_at from articles where id = $1")
+                    .bind(id)
+                    .fetch_one(&frequent.pool)
+                    .await
+                    .unwrap();
+            assert_eq!(after, edited, "a reading is not an edit");
             break;
         }
         assert!(Instant::now() < deadline, "the readings were never written");
