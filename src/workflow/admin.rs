@@ -192,7 +192,24 @@ pub struct QueueQuery {
     channel: String,
     #[serde(default)]
     status: String,
+    /// The last story of the previous page: its updated_at (RFC 3339) and
+    /// id, joined by a space.
+    #[serde(default)]
+    after: String,
 }
+
+impl QueueQuery {
+    fn after(&self) -> Option<(DateTime<Utc>, Uuid)> {
+        let (at, id) = self.after.split_once(' ')?;
+        Some((
+            DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
+            id.parse().ok()?,
+        ))
+    }
+}
+
+/// Stories on a page of the review queue.
+const QUEUE_PAGE: usize = 50;
 
 #[derive(Template)]
 #[template(path = "admin/articles/list.html")]
@@ -200,13 +217,42 @@ struct ListPage {
     layout: AdminLayout,
     mine: Vec<ListLine>,
     queue: Option<Vec<ListLine>>,
-    queue_counts: (usize, usize),
+    /// Submitted and in review on this page, and whether the queue is
+    /// longer than one page.
+    queue_counts: (usize, usize, bool),
+    /// The next page of the queue, when there is one.
+    queue_next: Option<String>,
     missed: Vec<ListLine>,
     query: QueueQuery,
     units: Vec<crate::units::UnitNode>,
     channels: Vec<channels::db::ChannelNode>,
     can_write: bool,
 }
+
+/// The review queue's own conditions: $1 the reviewer's unit, $2 their
+/// roles, $3 whether they are a chief editor, $4 their id, $5 to $7 the
+/// unit, channel and status filters (or null).
+const QUEUE_FROM: &str = "with recursive scope as (
+         select id from units where id = $1
+         union all select u.id from units u join scope s on u.parent_id = s.id
+     ), stages as (
+         -- The (channel, stage) pairs held by the reviewer's roles.
+         select c.id as channel_id, s.stage - 1 as stage
+         from channels c, generate_subscripts(c.review_stages, 1) s(stage)
+         where c.review_stages[s.stage] = any($2)
+     )";
+
+const QUEUE_WHERE: &str = "a.status in ('submitted', 'in_review')
+       and (a.channel_id, a.review_stage) in (select channel_id, stage from stages)
+       and ($3 or a.unit_id in (select id from scope))
+       and a.created_by <> $4
+       and ($5::uuid is null or a.unit_id = $5)
+       and ($6::uuid is null or a.channel_id = $6)
+       and ($7::text is null or a.status = $7)
+       and not exists (select 1 from review_events e where e.article_id = a.id and e.actor_id = $4
+                       and e.action = 'pass'
+                       and e.id > coalesce((select max(id) from review_events
+                                            where article_id = a.id and action = 'submit'), 0))";
 
 const LIST_COLUMNS: &str = "a.id, a.number, a.title, a.status, a.review_stage,
         cardinality(c.review_stages) as stage_count, c.name as channel_name, n.name as unit_name,
@@ -245,57 +291,74 @@ pub async fn list(
     .await?;
     let mine = mine.into_iter().map(line).collect();
 
+    let mut queue_counts = (0, 0, false);
+    let mut queue_next = None;
     let queue = if staff.can(Permission::ReviewArticles) {
         let roles: &[&str] = if staff.role == Role::ChiefEditor {
             &["editor", "chief_editor"]
         } else {
             &["editor"]
         };
-        let rows: Vec<ListRow> = sqlx::query_as(&format!(
-            "with recursive scope as (
-                 select id from units where id = $1
-                 union all select u.id from units u join scope s on u.parent_id = s.id
-             ), stages as (
-                 -- The (channel, stage) pairs held by the reviewer's roles.
-                 select c.id as channel_id, s.stage - 1 as stage
-                 from channels c, generate_subscripts(c.review_stages, 1) s(stage)
-                 where c.review_stages[s.stage] = any($2)
-             )
-             select {LIST_COLUMNS}
-             where a.status in ('submitted', 'in_review')
-               and (a.channel_id, a.review_stage) in (select channel_id, stage from stages)
-               and ($3 or a.unit_id in (select id from scope))
-               and a.created_by <> $4
-               and ($5::uuid is null or a.unit_id = $5)
-               and ($6::uuid is null or a.channel_id = $6)
-               and ($7::text is null or a.status = $7)
-               and not exists (select 1 from review_events e where e.article_id = a.id and e.actor_id = $4
-                               and e.action = 'pass'
-                               and e.id > coalesce((select max(id) from review_events
-                                                    where article_id = a.id and action = 'submit'), 0))
-             order by a.updated_at limit 200"
-        ))
+        let filters = (
+            query.unit.parse::<Uuid>().ok(),
+            query.channel.parse::<Uuid>().ok(),
+            Status::parse(&query.status).map(Status::as_str),
+        );
+        let after = query.after();
         // Planned for each request's values: the waiting stories are read
         // oldest first until a page is full. A generic plan cannot know
         // which filters apply and reads every waiting story instead.
+        let mut rows: Vec<ListRow> = sqlx::query_as(&format!(
+            "{QUEUE_FROM}
+             select {LIST_COLUMNS}
+             where {QUEUE_WHERE}
+               and ($8::timestamptz is null or (a.updated_at, a.id) > ($8, $9))
+             order by a.updated_at, a.id limit $10"
+        ))
         .persistent(false)
         .bind(staff.unit_id)
         .bind(roles)
         .bind(staff.role == Role::ChiefEditor)
         .bind(staff.id)
-        .bind(query.unit.parse::<Uuid>().ok())
-        .bind(query.channel.parse::<Uuid>().ok())
-        .bind(Status::parse(&query.status).map(Status::as_str))
+        .bind(filters.0)
+        .bind(filters.1)
+        .bind(filters.2)
+        .bind(after.map(|(at, _)| at))
+        .bind(after.map(|(_, id)| id))
+        .bind(QUEUE_PAGE as i64 + 1)
         .fetch_all(&mut *conn)
         .await?;
+        if rows.len() > QUEUE_PAGE {
+            rows.truncate(QUEUE_PAGE);
+            queue_next = rows.last().map(|last| {
+                let fields = [
+                    ("unit", query.unit.clone()),
+                    ("channel", query.channel.clone()),
+                    ("status", query.status.clone()),
+                    (
+                        "after",
+                        format!("{} {}", last.updated_at.to_rfc3339(), last.id),
+                    ),
+                ];
+                let fields: Vec<_> = fields.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+                format!(
+                    "/admin/articles?{}",
+                    serde_urlencoded::to_string(fields).unwrap_or_default()
+                )
+            });
+        }
+        // Counted when the queue fits one page; a longer queue's figures
+        // are the statistics' backlog per reviewer.
+        let first = rows.iter().filter(|row| row.status == "submitted").count();
+        queue_counts = (
+            first,
+            rows.len() - first,
+            queue_next.is_some() || after.is_some(),
+        );
         Some(rows.into_iter().map(line).collect::<Vec<_>>())
     } else {
         None
     };
-    let queue_counts = queue.as_ref().map_or((0, 0), |lines: &Vec<ListLine>| {
-        let submitted = lines.iter().filter(|l| l.row.status == "submitted").count();
-        (submitted, lines.len() - submitted)
-    });
     let missed: Vec<ListRow> = if staff.can(Permission::PublishArticles) {
         sqlx::query_as(&format!(
             "select {LIST_COLUMNS} where a.schedule_missed order by a.updated_at desc limit 50"
@@ -314,6 +377,7 @@ pub async fn list(
         mine,
         queue,
         queue_counts,
+        queue_next,
         missed,
         query,
     })

@@ -893,3 +893,54 @@ async fn unpublishing_needs_a_reason_kept_on_record() {
     .unwrap();
     assert_eq!(note, "数据需要重新核实");
 }
+
+#[tokio::test]
+async fn the_review_queue_comes_in_pages_oldest_first_with_its_counts() {
+    let app = spawn_app().await;
+    app.login_as("bianji", "editor").await;
+    app.create_staff("xiezhe", "correspondent").await;
+    sqlx::raw_sql(
+        "insert into channels (name, slug, review_stages) values ('要闻', 'yaowen', array['editor']);
+         insert into articles (title, channel_id, unit_id, created_by, status, updated_at)
+         select '待审稿件' || n, (select id from channels where slug = 'yaowen'), u.unit_id, u.id,
+                case when n % 10 = 0 then 'in_review' else 'submitted' end,
+                now() - make_interval(mins => 100 - n)
+         from generate_series(1, 55) n, users u where u.username = 'xiezhe';",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let (status, first) = app.page("/admin/articles").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        texts(&first, ".queue h2 small"),
+        ["多于一页，按等待先后分页显示"]
+    );
+    let titles = texts(&first, ".queue td.title a");
+    assert_eq!(titles.len(), 50);
+    assert_eq!(titles[0], "待审稿件1", "the longest waiting first");
+    assert_eq!(titles[49], "待审稿件50");
+    let next = crate::helpers::attrs(&first, ".queue .pager a.next", "href");
+    assert_eq!(next.len(), 1);
+    let (status, second) = app.page(&next[0].replace("&amp;", "&")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        texts(&second, ".queue td.title a"),
+        (51..=55)
+            .map(|n| format!("待审稿件{n}"))
+            .collect::<Vec<_>>()
+    );
+    assert!(crate::helpers::attrs(&second, ".queue .pager a.next", "href").is_empty());
+
+    // Filters carry over to the next page; a malformed cursor starts over.
+    let (_, reviewing) = app.page("/admin/articles?status=in_review").await;
+    assert_eq!(texts(&reviewing, ".queue td.title a").len(), 5);
+    assert_eq!(
+        texts(&reviewing, ".queue h2 small"),
+        ["待初审 0 篇 · 审核中 5 篇"],
+        "a queue of one page is counted"
+    );
+    let (status, garbled) = app.page("/admin/articles?after=yesterday").await;
+    assert_eq!(status, 200);
+    assert_eq!(texts(&garbled, ".queue td.title a")[0], "待审稿件1");
+}
