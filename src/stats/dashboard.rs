@@ -38,7 +38,7 @@ pub async fn year_summary(
     today: NaiveDate,
 ) -> Result<YearSummary, crate::error::AppError> {
     let year = today.year();
-    let period = quotas::year_period(year, zone).ok_or(crate::error::AppError::BadRequest)?;
+    let period = super::Period::year(year).ok_or(crate::error::AppError::BadRequest)?;
     days::refresh(conn, period.first, today, zone.name()).await?;
     let mine: Row = sqlx::query_as(
         "select $1::uuid as key, ''::text as name,
@@ -56,7 +56,7 @@ pub async fn year_summary(
     .bind(period.last)
     .fetch_one(&mut *conn)
     .await?;
-    let own_target = quotas::targets(conn, year, View::Writers)
+    let own_target = quotas::targets(conn, year, View::Writers, &[writer])
         .await?
         .get(&writer)
         .copied();
@@ -73,7 +73,10 @@ pub async fn year_summary(
         .filter(|row| parent.is_none() || Some(row.key) != parent)
         .collect();
     siblings.sort_by(|a, b| b.published.cmp(&a.published).then(a.name.cmp(&b.name)));
-    let unit_targets = quotas::targets(conn, year, View::Units).await?;
+    let unit_target = quotas::targets(conn, year, View::Units, &[unit])
+        .await?
+        .get(&unit)
+        .copied();
     let unit_done = siblings
         .iter()
         .find(|row| row.key == unit)
@@ -105,7 +108,7 @@ pub async fn year_summary(
         progress: Progress::new(year, own_target, mine.published, today),
         mine,
         unit_name,
-        unit_progress: Progress::new(year, unit_targets.get(&unit).copied(), unit_done, today),
+        unit_progress: Progress::new(year, unit_target, unit_done, today),
         unit_rank: if parent.is_some() { unit_rank } else { None },
         ranking: if parent.is_some() {
             ranking

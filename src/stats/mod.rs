@@ -17,7 +17,7 @@ pub mod quotas;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate, Utc};
 use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -61,17 +61,26 @@ pub struct StatsQuery {
     chart: String,
 }
 
-/// A period as days [first, last] and the UTC instants [start, end).
+/// A period as days [first, last] of the site's calendar; the daily rows
+/// are cut in the site's time zone.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Period {
     pub first: NaiveDate,
     pub last: NaiveDate,
-    pub start: DateTime<Utc>,
-    pub end: DateTime<Utc>,
 }
 
-/// The period a query asks for, in `zone`; None when a date is malformed.
-pub fn period(query: &StatsQuery, zone: chrono_tz::Tz, today: NaiveDate) -> Option<Period> {
+impl Period {
+    /// The whole of `year`.
+    pub fn year(year: i32) -> Option<Period> {
+        Some(Period {
+            first: NaiveDate::from_ymd_opt(year, 1, 1)?,
+            last: NaiveDate::from_ymd_opt(year, 12, 31)?,
+        })
+    }
+}
+
+/// The period a query asks for; None when a date is malformed.
+pub fn period(query: &StatsQuery, today: NaiveDate) -> Option<Period> {
     let day = |text: &str| -> Option<NaiveDate> {
         match text.trim() {
             "" => Some(today),
@@ -80,10 +89,10 @@ pub fn period(query: &StatsQuery, zone: chrono_tz::Tz, today: NaiveDate) -> Opti
     };
     let anchor = day(&query.from)?;
     let (first, last) = match query.period.as_str() {
-        "year" => (
-            NaiveDate::from_ymd_opt(anchor.year(), 1, 1)?,
-            NaiveDate::from_ymd_opt(anchor.year(), 12, 31)?,
-        ),
+        "year" => {
+            let year = Period::year(anchor.year())?;
+            (year.first, year.last)
+        }
         "quarter" => {
             let month = (anchor.month0() / 3) * 3 + 1;
             let first = NaiveDate::from_ymd_opt(anchor.year(), month, 1)?;
@@ -116,18 +125,7 @@ pub fn period(query: &StatsQuery, zone: chrono_tz::Tz, today: NaiveDate) -> Opti
     if first.year() < 2000 || last.year() > 2999 {
         return None;
     }
-    let instant = |day: NaiveDate| {
-        day.and_hms_opt(0, 0, 0)?
-            .and_local_timezone(zone)
-            .earliest()
-            .map(|at| at.with_timezone(&Utc))
-    };
-    Some(Period {
-        first,
-        last,
-        start: instant(first)?,
-        end: instant(last.succ_opt()?)?,
-    })
+    Some(Period { first, last })
 }
 
 /// One row of a table.
@@ -377,20 +375,8 @@ pub async fn health(
     .bind(channel)
     .fetch_all(&mut *conn)
     .await?;
-    let backlog: Vec<(i32, i64)> = sqlx::query_as(&format!(
-        "{}
-         select a.review_stage::int + 1, count(*) from articles a
-         where a.status in ('submitted', 'in_review') and a.unit_id in (select id from scope_units)
-           and ($2::uuid is null or a.channel_id in (select id from scope_channels))
-         group by a.review_stage order by a.review_stage",
-        scope_ctes("$1", "$2")
-    ))
-    .bind(unit)
-    .bind(channel)
-    .fetch_all(&mut *conn)
-    .await?;
     let mut health = Health {
-        backlog,
+        backlog: backlog_now(conn, unit, channel).await?,
         ..Health::default()
     };
     for (stage, n, p50, p90) in waits {
@@ -402,6 +388,26 @@ pub async fn health(
         }
     }
     Ok(health)
+}
+
+/// (stage from 1, stories of the scope waiting there now).
+pub async fn backlog_now(
+    conn: &mut PgConnection,
+    unit: Uuid,
+    channel: Option<Uuid>,
+) -> sqlx::Result<Vec<(i32, i64)>> {
+    sqlx::query_as(&format!(
+        "{}
+         select a.review_stage::int + 1, count(*) from articles a
+         where a.status in ('submitted', 'in_review') and a.unit_id in (select id from scope_units)
+           and ($2::uuid is null or a.channel_id in (select id from scope_channels))
+         group by a.review_stage order by a.review_stage",
+        scope_ctes("$1", "$2")
+    ))
+    .bind(unit)
+    .bind(channel)
+    .fetch_all(&mut *conn)
+    .await
 }
 
 /// The unit a staff member may see: editors their own subtree, chief
@@ -611,8 +617,12 @@ pub async fn backlog_by_day(
     today: NaiveDate,
     unit: Uuid,
     channel: Option<Uuid>,
-    now: i64,
 ) -> sqlx::Result<Vec<(NaiveDate, i64)>> {
+    let now: i64 = backlog_now(conn, unit, channel)
+        .await?
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
     let changes: Vec<(NaiveDate, i64)> = sqlx::query_as(&format!(
         "{} select day, sum(waiting)::bigint from stories group by day",
         scoped_days("stats_days")
@@ -646,7 +656,6 @@ pub async fn backlog_by_day(
 struct Scope {
     period: Period,
     today: NaiveDate,
-    zone: chrono_tz::Tz,
     unit: Uuid,
     unit_name: String,
     channel: Option<Uuid>,
@@ -661,7 +670,7 @@ async fn resolve(
     staff.require(Permission::ViewStatistics)?;
     let settings = crate::settings::db::load(conn).await?;
     let today = Utc::now().with_timezone(&settings.time_zone).date_naive();
-    let Some(period) = period(query, settings.time_zone, today) else {
+    let Some(period) = period(query, today) else {
         return Ok(Err(
             "日期格式应为 年-月-日（2000 至 2999 年），且截止日期不早于起始日期。",
         ));
@@ -677,10 +686,12 @@ async fn resolve(
                 .ok_or(AppError::NotFound)?,
         ),
     };
-    // Up to today, for the backlog's walk back from today.
+    // From the start of the period's year (for the year's progress against
+    // targets) up to today (for the backlog's walk back from today).
+    let year_start = period.first.with_ordinal(1).unwrap_or(period.first);
     days::refresh(
         conn,
-        period.first.min(today),
+        year_start.min(today),
         today,
         settings.time_zone.name(),
     )
@@ -692,7 +703,6 @@ async fn resolve(
     Ok(Ok(Scope {
         period,
         today,
-        zone: settings.time_zone,
         unit,
         unit_name,
         channel,
@@ -711,7 +721,7 @@ async fn rows_of(
         table(conn, &scope.period, scope.unit, scope.channel, scope.view).await?;
     if scope.view != View::Authors {
         let year = scope.period.first.year();
-        let whole_year = quotas::year_period(year, scope.zone).ok_or(AppError::BadRequest)?;
+        let whole_year = Period::year(year).ok_or(AppError::BadRequest)?;
         let (done, year_total): (std::collections::HashMap<Uuid, i64>, i64) =
             if scope.period == whole_year && scope.channel.is_none() {
                 (
@@ -719,7 +729,6 @@ async fn rows_of(
                     total.published,
                 )
             } else {
-                days::refresh(conn, whole_year.first, scope.today, scope.zone.name()).await?;
                 let (year_rows, year_total) =
                     table(conn, &whole_year, scope.unit, None, scope.view).await?;
                 (
@@ -730,7 +739,8 @@ async fn rows_of(
                     year_total.published,
                 )
             };
-        let targets = quotas::targets(conn, year, scope.view).await?;
+        let keys: Vec<Uuid> = rows.iter().map(|row| row.key).chain([scope.unit]).collect();
+        let targets = quotas::targets(conn, year, scope.view, &keys).await?;
         for row in &mut rows {
             // The scope unit's own row holds only its own stories; its
             // target is measured against the whole scope, in the total.
@@ -1053,19 +1063,12 @@ pub async fn download(
                 charts::stacked_months(&months, &series, &format!("各单位每月采用稿件（{span}）"))
             }
             "backlog" => {
-                let now = health(&mut conn, &scope.period, scope.unit, scope.channel)
-                    .await?
-                    .backlog
-                    .iter()
-                    .map(|(_, n)| n)
-                    .sum();
                 let days = backlog_by_day(
                     &mut conn,
                     &scope.period,
                     scope.today,
                     scope.unit,
                     scope.channel,
-                    now,
                 )
                 .await?;
                 let length = (scope.period.last - scope.period.first).num_days() as usize + 1;
@@ -1123,23 +1126,20 @@ mod tests {
     }
 
     #[test]
-    fn periods_are_whole_days_in_the_site_time_zone() {
-        let zone = chrono_tz::Asia::Shanghai;
+    fn periods_are_whole_months_quarters_years_or_ranges() {
         let today = NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
-        let month = period(&query("month", "", ""), zone, today).unwrap();
+        let month = period(&query("month", "", ""), today).unwrap();
         assert_eq!(month.first.to_string(), "2026-11-01");
         assert_eq!(month.last.to_string(), "2026-11-30");
-        assert_eq!(month.start.to_rfc3339(), "2026-10-31T16:00:00+00:00");
-        assert_eq!(month.end.to_rfc3339(), "2026-11-30T16:00:00+00:00");
-        let quarter = period(&query("quarter", "2026-05-10", ""), zone, today).unwrap();
+        let quarter = period(&query("quarter", "2026-05-10", ""), today).unwrap();
         assert_eq!(
             (quarter.first.to_string(), quarter.last.to_string()),
             ("2026-04-01".into(), "2026-06-30".into())
         );
-        let year = period(&query("year", "", ""), zone, today).unwrap();
+        let year = period(&query("year", "", ""), today).unwrap();
         assert_eq!(year.last.to_string(), "2026-12-31");
-        assert!(period(&query("range", "2026-03-02", "2026-03-01"), zone, today).is_none());
-        assert!(period(&query("month", "2026-13-01", ""), zone, today).is_none());
-        assert!(period(&query("range", "0001-01-01", "2026-01-01"), zone, today).is_none());
+        assert!(period(&query("range", "2026-03-02", "2026-03-01"), today).is_none());
+        assert!(period(&query("month", "2026-13-01", ""), today).is_none());
+        assert!(period(&query("range", "0001-01-01", "2026-01-01"), today).is_none());
     }
 }

@@ -74,21 +74,12 @@ pub fn elapsed_share(year: i32, today: NaiveDate) -> f64 {
     }
 }
 
-/// The whole of `year` in `zone`.
-pub fn year_period(year: i32, zone: chrono_tz::Tz) -> Option<Period> {
-    let query = super::StatsQuery {
-        period: "year".into(),
-        from: format!("{year:04}-01-01"),
-        ..super::StatsQuery::default()
-    };
-    super::period(&query, zone, NaiveDate::from_ymd_opt(year, 1, 1)?)
-}
-
-/// The targets of `year` for a table's rows: units or correspondents.
+/// The targets of `year` set for `keys`: units or correspondents.
 pub async fn targets(
     conn: &mut PgConnection,
     year: i32,
     view: View,
+    keys: &[Uuid],
 ) -> sqlx::Result<HashMap<Uuid, i64>> {
     let column = match view {
         View::Units => "unit_id",
@@ -96,9 +87,10 @@ pub async fn targets(
         View::Authors => return Ok(HashMap::new()),
     };
     let rows: Vec<(Uuid, i32)> = sqlx::query_as(&format!(
-        "select {column}, target from quotas where year = $1 and {column} is not null"
+        "select {column}, target from quotas where year = $1 and {column} = any($2)"
     ))
     .bind(year as i16)
+    .bind(keys)
     .fetch_all(&mut *conn)
     .await?;
     Ok(rows
@@ -171,10 +163,11 @@ async fn lines(
     zone: chrono_tz::Tz,
     today: NaiveDate,
 ) -> Result<(Vec<QuotaLine>, Vec<QuotaLine>), AppError> {
-    let period = year_period(year, zone).ok_or(AppError::NotFound)?;
+    let period = Period::year(year).ok_or(AppError::NotFound)?;
     super::days::refresh(conn, period.first, period.last.min(today), zone.name()).await?;
     let (unit_rows, total) = super::table(conn, &period, unit, None, View::Units).await?;
-    let unit_targets = targets(conn, year, View::Units).await?;
+    let keys: Vec<Uuid> = unit_rows.iter().map(|row| row.key).collect();
+    let unit_targets = targets(conn, year, View::Units, &keys).await?;
     let units = unit_rows
         .into_iter()
         .map(|row| {
@@ -334,13 +327,8 @@ fn parse_target(text: &str) -> Result<Option<i32>, ()> {
     }
 }
 
-/// One row of `quotas`: $1 the year, $2 the unit or $3 the person.
-const ONE_QUOTA: &str =
-    "year = $1 and unit_id is not distinct from $2 and user_id is not distinct from $3";
-
 /// What a submitted line asks: the row and the target before and after.
 struct Change {
-    field: String,
     unit: Option<Uuid>,
     user: Option<Uuid>,
     was: Option<i32>,
@@ -388,7 +376,6 @@ pub async fn save(
         };
         if target != was {
             changes.push(Change {
-                field: field.clone(),
                 unit: (kind == "unit").then_some(id),
                 user: (kind == "user").then_some(id),
                 was,
@@ -418,22 +405,48 @@ pub async fn save(
         .bind(year)
         .execute(&mut *tx)
         .await?;
-    let mut conflicts = Vec::new();
-    for change in &changes {
-        let stored: Option<i32> =
-            sqlx::query_scalar(&format!("select target from quotas where {ONE_QUOTA}"))
-                .bind(year as i16)
-                .bind(change.unit)
-                .bind(change.user)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if stored != change.was {
-            conflicts.push(change.field.clone());
-        }
-    }
+    let unit_ids: Vec<Uuid> = changes.iter().filter_map(|c| c.unit).collect();
+    let user_ids: Vec<Uuid> = changes.iter().filter_map(|c| c.user).collect();
+    let stored: Vec<(Option<Uuid>, Option<Uuid>, i32)> = sqlx::query_as(
+        "select unit_id, user_id, target from quotas
+         where year = $1 and (unit_id = any($2) or user_id = any($3))",
+    )
+    .bind(year as i16)
+    .bind(&unit_ids)
+    .bind(&user_ids)
+    .fetch_all(&mut *tx)
+    .await?;
+    let stored_of = |change: &Change| {
+        stored
+            .iter()
+            .find(|(unit, user, _)| *unit == change.unit && *user == change.user)
+            .map(|(_, _, target)| *target)
+    };
+    let names: HashMap<Uuid, String> = sqlx::query_as::<_, (Uuid, String)>(
+        "select id, name from units where id = any($1)
+         union all select id, display_name from users where id = any($2)",
+    )
+    .bind(&unit_ids)
+    .bind(&user_ids)
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .collect();
+    let name_of = |change: &Change| {
+        change
+            .unit
+            .or(change.user)
+            .and_then(|id| names.get(&id))
+            .cloned()
+            .unwrap_or_default()
+    };
+    let conflicts: Vec<String> = changes
+        .iter()
+        .filter(|change| stored_of(change) != change.was)
+        .map(name_of)
+        .collect();
     if !conflicts.is_empty() {
         drop(tx);
-        let names = names_of(&mut conn, &conflicts).await?;
         return quota_page(
             &mut conn,
             &staff,
@@ -444,53 +457,63 @@ pub async fn save(
             Some(&typed),
             Some(format!(
                 "{} 的任务已被他人修改，下面显示的“原任务”已更新为最新值。请核对后再保存。",
-                names.join("、")
+                conflicts.join("、")
             )),
             None,
         )
         .await;
     }
-    let mut detail = Vec::new();
-    for change in &changes {
-        match change.target {
-            Some(target) => {
-                let conflict = if change.unit.is_some() {
-                    "(year, unit_id) where unit_id is not null"
-                } else {
-                    "(year, user_id) where user_id is not null"
-                };
-                sqlx::query(&format!(
-                    "insert into quotas (year, unit_id, user_id, target, updated_by)
-                     values ($1, $2, $3, $4, $5)
-                     on conflict {conflict}
-                     do update set target = excluded.target, updated_by = excluded.updated_by,
-                                   updated_at = now()"
-                ))
-                .bind(year as i16)
-                .bind(change.unit)
-                .bind(change.user)
-                .bind(target)
-                .bind(staff.id)
-                .execute(&mut *tx)
-                .await?;
-            }
-            None => {
-                sqlx::query(&format!("delete from quotas where {ONE_QUOTA}"))
-                    .bind(year as i16)
-                    .bind(change.unit)
-                    .bind(change.user)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
-        let name = names_of(&mut tx, std::slice::from_ref(&change.field)).await?;
-        detail.push(format!(
-            "{}：{} → {}",
-            name.join(""),
-            change.was.map_or("无".to_string(), |n| n.to_string()),
-            change.target.map_or("无".to_string(), |n| n.to_string())
-        ));
+    // Cleared targets go; set ones are written, units and people each in
+    // one statement.
+    let cleared = |key: fn(&Change) -> Option<Uuid>| -> Vec<Uuid> {
+        changes
+            .iter()
+            .filter(|c| c.target.is_none())
+            .filter_map(key)
+            .collect()
+    };
+    sqlx::query("delete from quotas where year = $1 and (unit_id = any($2) or user_id = any($3))")
+        .bind(year as i16)
+        .bind(cleared(|c| c.unit))
+        .bind(cleared(|c| c.user))
+        .execute(&mut *tx)
+        .await?;
+    for (column, key) in [
+        (
+            "unit_id",
+            (|c: &Change| c.unit) as fn(&Change) -> Option<Uuid>,
+        ),
+        ("user_id", |c: &Change| c.user),
+    ] {
+        let (ids, targets): (Vec<Uuid>, Vec<i32>) = changes
+            .iter()
+            .filter_map(|c| Some((key(c)?, c.target?)))
+            .unzip();
+        sqlx::query(&format!(
+            "insert into quotas (year, {column}, target, updated_by)
+             select $1, id, target, $4 from unnest($2::uuid[], $3::int[]) as t(id, target)
+             on conflict (year, {column}) where {column} is not null
+             do update set target = excluded.target, updated_by = excluded.updated_by,
+                           updated_at = now()"
+        ))
+        .bind(year as i16)
+        .bind(&ids)
+        .bind(&targets)
+        .bind(staff.id)
+        .execute(&mut *tx)
+        .await?;
     }
+    let detail: Vec<String> = changes
+        .iter()
+        .map(|change| {
+            format!(
+                "{}：{} → {}",
+                name_of(change),
+                change.was.map_or("无".to_string(), |n| n.to_string()),
+                change.target.map_or("无".to_string(), |n| n.to_string())
+            )
+        })
+        .collect();
     if !detail.is_empty() {
         crate::audit::record(
             &mut tx,
@@ -506,32 +529,6 @@ pub async fn save(
         "/admin/stats/quotas?year={year}&unit={unit}&saved={}",
         changes.len()
     )))
-}
-
-/// The names of "unit.<id>" and "user.<id>" fields.
-async fn names_of(conn: &mut PgConnection, fields: &[String]) -> sqlx::Result<Vec<String>> {
-    let mut names = Vec::new();
-    for field in fields {
-        let Some((kind, id)) = field.split_once('.') else {
-            continue;
-        };
-        let Ok(id) = id.parse::<Uuid>() else {
-            continue;
-        };
-        let sql = if kind == "unit" {
-            "select name from units where id = $1"
-        } else {
-            "select display_name from users where id = $1"
-        };
-        if let Some(name) = sqlx::query_scalar(sql)
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?
-        {
-            names.push(name);
-        }
-    }
-    Ok(names)
 }
 
 #[cfg(test)]
