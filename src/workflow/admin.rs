@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde::Deserialize;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{Action, ArticleState, Status, transition};
@@ -216,53 +216,133 @@ const QUEUE_PAGE: usize = 50;
 struct ListPage {
     layout: AdminLayout,
     mine: Vec<ListLine>,
-    queue: Option<Vec<ListLine>>,
-    /// Submitted and in review on this page, and whether the queue is
-    /// longer than one page.
-    queue_counts: (usize, usize, bool),
-    /// The next page of the queue, when there is one.
-    queue_next: Option<String>,
+    queue: Option<ReviewQueue>,
     missed: Vec<ListLine>,
     query: QueueQuery,
-    units: Vec<crate::units::UnitNode>,
-    channels: Vec<channels::db::ChannelNode>,
     can_write: bool,
 }
 
-/// The review queue's own conditions: $1 the reviewer's unit, $2 their
-/// roles, $3 whether they are a chief editor, $4 their id, $5 to $7 the
-/// unit, channel and status filters (or null).
-const QUEUE_FROM: &str = "with recursive scope as (
-         select id from units where id = $1
-         union all select u.id from units u join scope s on u.parent_id = s.id
-     ), stages as (
-         -- The (channel, stage) pairs held by the reviewer's roles.
-         select c.id as channel_id, s.stage - 1 as stage
-         from channels c, generate_subscripts(c.review_stages, 1) s(stage)
-         where c.review_stages[s.stage] = any($2)
-     )";
+/// A page of the stories waiting for the reviewer, and the pickers of its
+/// filters.
+struct ReviewQueue {
+    lines: Vec<ListLine>,
+    /// The next page, when there is one.
+    next: Option<String>,
+    /// Whether the queue is longer than this page.
+    paged: bool,
+    units: Vec<crate::units::UnitNode>,
+    channels: Vec<channels::db::ChannelNode>,
+}
 
-const QUEUE_WHERE: &str = "a.status in ('submitted', 'in_review')
-       and (a.channel_id, a.review_stage) in (select channel_id, stage from stages)
-       and ($3 or a.unit_id in (select id from scope))
-       and a.created_by <> $4
-       and ($5::uuid is null or a.unit_id = $5)
-       and ($6::uuid is null or a.channel_id = $6)
-       and ($7::text is null or a.status = $7)
-       and not exists (select 1 from review_events e where e.article_id = a.id and e.actor_id = $4
-                       and e.action = 'pass'
-                       and e.id > coalesce((select max(id) from review_events
-                                            where article_id = a.id and action = 'submit'), 0))";
+impl ReviewQueue {
+    /// Submitted and in review on this page.
+    fn counts(&self) -> (usize, usize) {
+        let first = self
+            .lines
+            .iter()
+            .filter(|line| line.row.status == "submitted")
+            .count();
+        (first, self.lines.len() - first)
+    }
+}
 
-const LIST_COLUMNS: &str = "a.id, a.number, a.title, a.status, a.review_stage,
-        cardinality(c.review_stages) as stage_count, c.name as channel_name, n.name as unit_name,
-        w.display_name as writer_name, a.updated_at,
-        coalesce((select t.views from article_totals t where t.article_id = a.id), 0) as view_count,
-        (select e.note from review_events e where e.article_id = a.id and e.note <> ''
-         order by e.id desc limit 1) as latest_note,
-        a.schedule_missed
-    from articles a join channels c on c.id = a.channel_id join units n on n.id = a.unit_id
-    join users w on w.id = a.created_by";
+/// The columns of a story list, from `articles a`; the latest review note
+/// only where the list shows it.
+fn list_columns(note: bool) -> String {
+    let note = if note {
+        "(select e.note from review_events e where e.article_id = a.id and e.note <> ''
+          order by e.id desc limit 1)"
+    } else {
+        "null::text"
+    };
+    format!(
+        "a.id, a.number, a.title, a.status, a.review_stage,
+            cardinality(c.review_stages) as stage_count, c.name as channel_name,
+            n.name as unit_name, w.display_name as writer_name, a.updated_at,
+            coalesce((select t.views from article_totals t where t.article_id = a.id), 0)
+                as view_count,
+            {note} as latest_note, a.schedule_missed
+         from articles a join channels c on c.id = a.channel_id join units n on n.id = a.unit_id
+         join users w on w.id = a.created_by"
+    )
+}
+
+/// A page of the stories `staff` may review now, oldest first.
+async fn review_queue(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    query: &QueueQuery,
+) -> sqlx::Result<(Vec<ListRow>, Option<String>)> {
+    let roles: &[&str] = if staff.role == Role::ChiefEditor {
+        &["editor", "chief_editor"]
+    } else {
+        &["editor"]
+    };
+    let after = query.after();
+    // Planned for each request's values: the waiting stories are read
+    // oldest first until a page is full. A generic plan cannot know which
+    // filters apply and reads every waiting story instead.
+    let mut rows: Vec<ListRow> = sqlx::query_as(&format!(
+        "with recursive scope as (
+             select id from units where id = $1
+             union all select u.id from units u join scope s on u.parent_id = s.id
+         ), stages as (
+             -- The (channel, stage) pairs held by the reviewer's roles.
+             select c.id as channel_id, s.stage - 1 as stage
+             from channels c, generate_subscripts(c.review_stages, 1) s(stage)
+             where c.review_stages[s.stage] = any($2)
+         )
+         select {}
+         where a.status in ('submitted', 'in_review')
+           and (a.channel_id, a.review_stage) in (select channel_id, stage from stages)
+           and ($3 or a.unit_id in (select id from scope))
+           and a.created_by <> $4
+           and ($5::uuid is null or a.unit_id = $5)
+           and ($6::uuid is null or a.channel_id = $6)
+           and ($7::text is null or a.status = $7)
+           and not exists (select 1 from review_events e where e.article_id = a.id and e.actor_id = $4
+                           and e.action = 'pass'
+                           and e.id > coalesce((select max(id) from review_events
+                                                where article_id = a.id and action = 'submit'), 0))
+           and ($8::timestamptz is null or (a.updated_at, a.id) > ($8, $9))
+         order by a.updated_at, a.id limit $10",
+        list_columns(false)
+    ))
+    .persistent(false)
+    .bind(staff.unit_id)
+    .bind(roles)
+    .bind(staff.role == Role::ChiefEditor)
+    .bind(staff.id)
+    .bind(query.unit.parse::<Uuid>().ok())
+    .bind(query.channel.parse::<Uuid>().ok())
+    .bind(Status::parse(&query.status).map(Status::as_str))
+    .bind(after.map(|(at, _)| at))
+    .bind(after.map(|(_, id)| id))
+    .bind(QUEUE_PAGE as i64 + 1)
+    .fetch_all(&mut *conn)
+    .await?;
+    if rows.len() <= QUEUE_PAGE {
+        return Ok((rows, None));
+    }
+    rows.truncate(QUEUE_PAGE);
+    let next = rows.last().map(|last| {
+        let fields = [
+            ("unit", query.unit.clone()),
+            ("channel", query.channel.clone()),
+            ("status", query.status.clone()),
+            (
+                "after",
+                format!("{} {}", last.updated_at.to_rfc3339(), last.id),
+            ),
+        ];
+        let fields: Vec<_> = fields.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+        format!(
+            "/admin/articles?{}",
+            serde_urlencoded::to_string(fields).unwrap_or_default()
+        )
+    });
+    Ok((rows, next))
+}
 
 pub async fn list(
     pool: web::Data<PgPool>,
@@ -284,84 +364,32 @@ pub async fn list(
         }
     };
     let mine: Vec<ListRow> = sqlx::query_as(&format!(
-        "select {LIST_COLUMNS} where a.created_by = $1 order by a.updated_at desc limit 100"
+        "select {} where a.created_by = $1 order by a.updated_at desc limit 100",
+        list_columns(true)
     ))
     .bind(staff.id)
     .fetch_all(&mut *conn)
     .await?;
     let mine = mine.into_iter().map(line).collect();
 
-    let mut queue_counts = (0, 0, false);
-    let mut queue_next = None;
     let queue = if staff.can(Permission::ReviewArticles) {
-        let roles: &[&str] = if staff.role == Role::ChiefEditor {
-            &["editor", "chief_editor"]
-        } else {
-            &["editor"]
-        };
-        let filters = (
-            query.unit.parse::<Uuid>().ok(),
-            query.channel.parse::<Uuid>().ok(),
-            Status::parse(&query.status).map(Status::as_str),
-        );
-        let after = query.after();
-        // Planned for each request's values: the waiting stories are read
-        // oldest first until a page is full. A generic plan cannot know
-        // which filters apply and reads every waiting story instead.
-        let mut rows: Vec<ListRow> = sqlx::query_as(&format!(
-            "{QUEUE_FROM}
-             select {LIST_COLUMNS}
-             where {QUEUE_WHERE}
-               and ($8::timestamptz is null or (a.updated_at, a.id) > ($8, $9))
-             order by a.updated_at, a.id limit $10"
-        ))
-        .persistent(false)
-        .bind(staff.unit_id)
-        .bind(roles)
-        .bind(staff.role == Role::ChiefEditor)
-        .bind(staff.id)
-        .bind(filters.0)
-        .bind(filters.1)
-        .bind(filters.2)
-        .bind(after.map(|(at, _)| at))
-        .bind(after.map(|(_, id)| id))
-        .bind(QUEUE_PAGE as i64 + 1)
-        .fetch_all(&mut *conn)
-        .await?;
-        if rows.len() > QUEUE_PAGE {
-            rows.truncate(QUEUE_PAGE);
-            queue_next = rows.last().map(|last| {
-                let fields = [
-                    ("unit", query.unit.clone()),
-                    ("channel", query.channel.clone()),
-                    ("status", query.status.clone()),
-                    (
-                        "after",
-                        format!("{} {}", last.updated_at.to_rfc3339(), last.id),
-                    ),
-                ];
-                let fields: Vec<_> = fields.into_iter().filter(|(_, v)| !v.is_empty()).collect();
-                format!(
-                    "/admin/articles?{}",
-                    serde_urlencoded::to_string(fields).unwrap_or_default()
-                )
-            });
-        }
-        // Counted when the queue fits one page; a longer queue's figures
-        // are the statistics' backlog per reviewer.
-        let first = rows.iter().filter(|row| row.status == "submitted").count();
-        queue_counts = (
-            first,
-            rows.len() - first,
-            queue_next.is_some() || after.is_some(),
-        );
-        Some(rows.into_iter().map(line).collect::<Vec<_>>())
+        let (rows, next) = review_queue(&mut conn, &staff, &query).await?;
+        Some(ReviewQueue {
+            lines: rows.into_iter().map(line).collect(),
+            // A longer queue is not counted here: its figures are the
+            // statistics' backlog per reviewer.
+            paged: next.is_some() || query.after().is_some(),
+            next,
+            units: units::db::tree(&mut conn, false).await?,
+            channels: channels::db::tree(&mut conn, false).await?,
+        })
     } else {
         None
     };
     let missed: Vec<ListRow> = if staff.can(Permission::PublishArticles) {
         sqlx::query_as(&format!(
-            "select {LIST_COLUMNS} where a.schedule_missed order by a.updated_at desc limit 50"
+            "select {} where a.schedule_missed order by a.updated_at desc limit 50",
+            list_columns(false)
         ))
         .fetch_all(&mut *conn)
         .await?
@@ -370,14 +398,10 @@ pub async fn list(
     };
     let missed = missed.into_iter().map(line).collect();
     page(&ListPage {
-        units: units::db::tree(&mut conn, false).await?,
-        channels: channels::db::tree(&mut conn, false).await?,
         can_write: staff.can(Permission::WriteArticles),
         layout,
         mine,
         queue,
-        queue_counts,
-        queue_next,
         missed,
         query,
     })
