@@ -13,14 +13,12 @@ const STALE: &str = "
     where not exists (select 1 from stats_built_days b where b.day = d::date and b.zone = $3)
        or exists (select 1 from stats_dirty x where x.day = d::date)";
 
-/// Rebuilds the stale days among $1 in one statement, so that the figures,
-/// the days marked built and the markers removed all come from one
-/// snapshot: a change committed meanwhile keeps its marker.
+/// Rebuilds the days $1 in one statement, so that the figures, the days
+/// marked built and the markers removed all come from one snapshot: a
+/// change committed meanwhile keeps its marker.
 const REBUILD: &str = "
     with days as (
-        select d from unnest($1::date[]) d
-        where not exists (select 1 from stats_built_days b where b.day = d and b.zone = $2)
-           or exists (select 1 from stats_dirty x where x.day = d)
+        select unnest($1::date[]) as d
     ), bounds as (
         select array_agg(d) as days,
                min(d)::timestamp at time zone $2 as lo,
@@ -125,19 +123,18 @@ pub async fn refresh(
     if last < first {
         return Ok(0);
     }
-    let stale: Vec<NaiveDate> = sqlx::query_scalar(STALE)
-        .bind(first)
-        .bind(last)
-        .bind(zone)
-        .fetch_all(&mut *conn)
-        .await?;
-    if stale.is_empty() {
+    if stale_days(conn, first, last, zone).await?.is_empty() {
         return Ok(0);
     }
     let mut tx = conn.begin().await?;
     sqlx::query("select pg_advisory_xact_lock(hashtext('newsdesk_stats_days'))")
         .execute(&mut *tx)
         .await?;
+    // Again under the lock: another rebuild may just have made them current.
+    let stale = stale_days(&mut tx, first, last, zone).await?;
+    if stale.is_empty() {
+        return Ok(0);
+    }
     sqlx::query(REBUILD)
         .bind(&stale)
         .bind(zone)
@@ -145,6 +142,20 @@ pub async fn refresh(
         .await?;
     tx.commit().await?;
     Ok(stale.len())
+}
+
+async fn stale_days(
+    conn: &mut PgConnection,
+    first: NaiveDate,
+    last: NaiveDate,
+    zone: &str,
+) -> sqlx::Result<Vec<NaiveDate>> {
+    sqlx::query_scalar(STALE)
+        .bind(first)
+        .bind(last)
+        .bind(zone)
+        .fetch_all(conn)
+        .await
 }
 
 /// Makes every day from the first review event to today current, a year at a time (after a bulk load
