@@ -230,6 +230,20 @@ const MATCHES: &str = "a.status = 'published' and a.search_vector @@ to_tsquery(
        and ($4::timestamptz is null or a.published_at >= $4)
        and ($5::timestamptz is null or a.published_at < $5)";
 
+/// The arguments $1 to $5 of [`MATCHES`]; a query adds its own after them.
+fn matching(tsquery: &str, filters: &Filters) -> sqlx::postgres::PgArguments {
+    use sqlx::Arguments;
+    let mut arguments = sqlx::postgres::PgArguments::default();
+    let added = arguments
+        .add(tsquery)
+        .and_then(|()| arguments.add(filters.channel))
+        .and_then(|()| arguments.add(filters.unit))
+        .and_then(|()| arguments.add(filters.from))
+        .and_then(|()| arguments.add(filters.to));
+    debug_assert!(added.is_ok(), "text, uuids and times always encode");
+    arguments
+}
+
 /// How many stories match: exact up to `COUNTED`, else estimated.
 enum Count {
     Exact(i64),
@@ -248,14 +262,10 @@ async fn count(conn: &mut PgConnection, tsquery: &str, filters: &Filters) -> sql
     let large = stories > LARGE_ARCHIVE;
     let mut estimate = 0;
     if large {
-        let plan: serde_json::Value = sqlx::query_scalar(&format!(
-            "explain (format json) select 1 from articles a where {MATCHES}"
-        ))
-        .bind(tsquery)
-        .bind(filters.channel)
-        .bind(filters.unit)
-        .bind(filters.from)
-        .bind(filters.to)
+        let plan: serde_json::Value = sqlx::query_scalar_with(
+            &format!("explain (format json) select 1 from articles a where {MATCHES}"),
+            matching(tsquery, filters),
+        )
         .fetch_one(&mut *conn)
         .await?;
         estimate = plan[0]["Plan"]["Plan Rows"].as_f64().unwrap_or(0.0) as i64;
@@ -270,15 +280,13 @@ async fn count(conn: &mut PgConnection, tsquery: &str, filters: &Filters) -> sql
             .execute(&mut *conn)
             .await?;
     }
-    let exact: i64 = sqlx::query_scalar(&format!(
-        "select count(*) from (select 1 from articles a where {MATCHES} limit {}) m",
-        COUNTED + 1
-    ))
-    .bind(tsquery)
-    .bind(filters.channel)
-    .bind(filters.unit)
-    .bind(filters.from)
-    .bind(filters.to)
+    let exact: i64 = sqlx::query_scalar_with(
+        &format!(
+            "select count(*) from (select 1 from articles a where {MATCHES} limit {}) m",
+            COUNTED + 1
+        ),
+        matching(tsquery, filters),
+    )
     .fetch_one(&mut *conn)
     .await?;
     if large {
@@ -567,8 +575,9 @@ pub async fn search(
                 .clamp(1, (RANKED / PAGE_SIZE) as u32),
         );
         let hits: Vec<Hit> = if relevance {
-            let ranked: Vec<(Uuid,)> = sqlx::query_as(&format!(
-                "select c.id from (select a.id, a.number, a.title, a.summary, a.published_at
+            let ranked: Vec<(Uuid,)> = sqlx::query_as_with(
+                &format!(
+                    "select c.id from (select a.id, a.number, a.title, a.summary, a.published_at
                                    from articles a where {MATCHES}
                                    order by a.published_at desc limit {RANKED}) c
                  order by (select count(*) from unnest($8::text[]) w
@@ -577,12 +586,9 @@ pub async fn search(
                            where position(w in lower(c.summary)) > 0) desc,
                           c.published_at desc, c.number desc
                  offset $6 limit $7"
-            ))
-            .bind(&tsquery)
-            .bind(filters.channel)
-            .bind(filters.unit)
-            .bind(filters.from)
-            .bind(filters.to)
+                ),
+                matching(&tsquery, &filters),
+            )
             .bind((page - 1) * PAGE_SIZE)
             .bind(PAGE_SIZE + 1)
             .bind(&terms)
@@ -605,17 +611,15 @@ pub async fn search(
             rows.sort_by_key(|(id, _)| ids.iter().position(|wanted| wanted == id));
             rows.into_iter().map(|(_, hit)| hit).collect()
         } else {
-            sqlx::query_as(&format!(
-                "select a.number, a.title, a.body_text, a.published_at from articles a
+            sqlx::query_as_with(
+                &format!(
+                    "select a.number, a.title, a.body_text, a.published_at from articles a
                  where {MATCHES}
                    and ($6::timestamptz is null or (a.published_at, a.number) < ($6, $7))
                  order by a.published_at desc, a.number desc limit $8"
-            ))
-            .bind(&tsquery)
-            .bind(filters.channel)
-            .bind(filters.unit)
-            .bind(filters.from)
-            .bind(filters.to)
+                ),
+                matching(&tsquery, &filters),
+            )
             .bind(bound.map(|(at, _)| at))
             .bind(bound.map(|(_, number)| number))
             .bind(PAGE_SIZE + 1)
