@@ -233,6 +233,14 @@ async fn editors_see_their_own_units_only_and_tables_download_as_csv() {
         ))
         .await;
     assert_eq!(response.status(), 403);
+    for chart in ["ranking", "months", "backlog"] {
+        let response = app
+            .get(&format!(
+                "/admin/stats.svg?period=month&from=2026-11-15&unit={jia}&chart={chart}"
+            ))
+            .await;
+        assert_eq!(response.status(), 403, "{chart}");
+    }
 
     let chief = app.other_client();
     chief.login_as("zongbian", "chief_editor").await;
@@ -716,4 +724,44 @@ async fn correspondents_see_their_year_and_their_units_rank_on_the_dashboard() {
     let ranking: Vec<String> = texts(&page, ".ranking tbody tr td:nth-child(2)");
     assert_eq!(ranking, ["乙公司", "甲公司", "丙公司"]);
     assert_eq!(texts(&page, ".ranking tr.own td:nth-child(2)"), ["甲公司"]);
+}
+
+#[tokio::test]
+async fn downloads_and_quota_saves_refuse_what_they_cannot_read() {
+    let app = spawn_app().await;
+    newsroom(&app).await;
+    app.login_as("zongbian", "chief_editor").await;
+    for (path, status) in [
+        (
+            "/admin/stats.csv?period=range&from=2026-11-30&to=2026-11-01",
+            400,
+        ),
+        ("/admin/stats.svg?period=month&from=1999-12-01", 400),
+        ("/admin/stats.svg?period=month&chart=pie", 404),
+        ("/admin/stats.xlsx?period=month&table=nope", 404),
+        ("/admin/stats/quotas?year=3000", 404),
+    ] {
+        assert_eq!(app.get(path).await.status(), status, "{path}");
+    }
+    let root: String = sqlx::query_scalar("select id::text from units where parent_id is null")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    for fields in [
+        vec![("year", "二〇二六"), ("unit", root.as_str())],
+        vec![("year", "2026"), ("unit", "总部")],
+        vec![
+            ("year", "2026"),
+            ("unit", root.as_str()),
+            ("unit.总部", "5"),
+        ],
+    ] {
+        let response = app.post("/admin/stats/quotas", &fields).await;
+        assert_eq!(response.status(), 400, "{fields:?}");
+    }
+    let written: i64 = sqlx::query_scalar("select count(*) from quotas")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(written, 0);
 }
