@@ -214,6 +214,17 @@ fn summed_days(table: &str, key: &str) -> String {
     )
 }
 
+/// The rows of a unit table: `parts` maps each unit of the scope ($3) to
+/// its row, `top`: the scope unit's own stories to its own row, every
+/// other unit to the child of the scope unit it lies under.
+const UNIT_PARTS: &str = "tree as (
+         select id as top, id from units where parent_id = $3
+         union all select t.top, u.id from units u join tree t on u.parent_id = t.id
+     ), parts as (
+         select $3::uuid as top, $3::uuid as id
+         union all select top, id from tree
+     )";
+
 const SUMS: &str = "coalesce(sum(s.submitted), 0)::bigint as submitted,
      coalesce(sum(s.published), 0)::bigint as published,
      coalesce(sum(s.returned), 0)::bigint as returned,
@@ -261,13 +272,7 @@ pub async fn table(
 ) -> sqlx::Result<(Vec<Row>, Row)> {
     let grouped = match view {
         View::Units => format!(
-            "{}, tree as (
-                 select id as top, id from units where parent_id = $3
-                 union all select t.top, u.id from units u join tree t on u.parent_id = t.id
-             ), parts as (
-                 select $3::uuid as top, $3::uuid as id
-                 union all select top, id from tree
-             )
+            "{}, {UNIT_PARTS}
              select t.id as key, t.name, {SUMS}
              from parts p join units t on t.id = p.top
              left join sums s on s.key = p.id
@@ -551,16 +556,13 @@ pub async fn monthly(
     channel: Option<Uuid>,
 ) -> sqlx::Result<(Vec<NaiveDate>, Vec<(String, Vec<i64>)>)> {
     let counts: Vec<(String, NaiveDate, i64)> = sqlx::query_as(&format!(
-        "{}, tree as (
-             select id as top, id from units where parent_id = $3
-             union all select t.top, u.id from units u join tree t on u.parent_id = t.id
-         ), parts as (
-             select $3::uuid as top, $3::uuid as id
-             union all select top, id from tree
+        "{}, {UNIT_PARTS}, by_unit as (
+             select unit_id, date_trunc('month', day)::date as month, sum(published) as published
+             from stories where published > 0 group by 1, 2
          )
-         select n.name, date_trunc('month', s.day)::date, sum(s.published)::bigint
-         from stories s join parts p on p.id = s.unit_id join units n on n.id = p.top
-         group by n.name, 2 having sum(s.published) > 0",
+         select n.name, b.month, sum(b.published)::bigint
+         from by_unit b join parts p on p.id = b.unit_id join units n on n.id = p.top
+         group by n.name, b.month",
         scoped_days("stats_days")
     ))
     .bind(period.first)
