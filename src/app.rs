@@ -72,6 +72,7 @@ impl Application {
             test_captcha: test_captcha(config)?,
         });
         let counter = views.clone();
+        let trees = web::Data::new(crate::tree::TreeCache::default());
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(variant::variants))
@@ -86,6 +87,7 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(cache.clone())
                 .app_data(counter.clone())
+                .app_data(trees.clone())
                 .app_data(
                     web::QueryConfig::default().error_handler(|_, _| AppError::NotFound.into()),
                 )

@@ -1,7 +1,13 @@
-//! Helpers for the trees kept in tree order (units, channels).
+//! Helpers for the trees kept in tree order (units, channels), and the
+//! copy of both trees each instance keeps in memory.
+
+use std::sync::{Arc, Mutex, PoisonError};
 
 use sqlx::PgConnection;
 use uuid::Uuid;
+
+use crate::channels::db::ChannelNode;
+use crate::units::UnitNode;
 
 /// The tables that hold a tree through `parent_id`.
 #[derive(Debug, Clone, Copy)]
@@ -48,37 +54,76 @@ pub trait TreeNode {
     fn depth(&self) -> i32;
 }
 
-/// The nodes that are neither `id` nor below it: where `id` may move to.
-pub fn without_subtree<T: TreeNode>(nodes: Vec<T>, id: Uuid) -> Vec<T> {
-    split_subtree(nodes, id).1
+/// Where `id` and the nodes below it lie in `nodes` (depth-first): they
+/// follow it in one run. Empty when `id` is not there.
+fn subtree_range<T: TreeNode>(nodes: &[T], id: Uuid) -> std::ops::Range<usize> {
+    let Some(start) = nodes.iter().position(|node| node.node_id() == id) else {
+        return 0..0;
+    };
+    let depth = nodes[start].depth();
+    let length = nodes[start + 1..]
+        .iter()
+        .take_while(|node| node.depth() > depth)
+        .count();
+    start..start + 1 + length
 }
 
 /// `id` and the nodes below it, still depth-first.
-pub fn only_subtree<T: TreeNode>(nodes: Vec<T>, id: Uuid) -> Vec<T> {
-    split_subtree(nodes, id).0
+pub fn subtree<T: TreeNode>(nodes: &[T], id: Uuid) -> &[T] {
+    &nodes[subtree_range(nodes, id)]
 }
 
-/// (`id` and the nodes below it, the others), each in the order given.
-fn split_subtree<T: TreeNode>(nodes: Vec<T>, id: Uuid) -> (Vec<T>, Vec<T>) {
-    let mut inside = Vec::new();
-    let mut outside = Vec::with_capacity(nodes.len());
-    let mut inside_below: Option<i32> = None;
-    for node in nodes {
-        if let Some(depth) = inside_below {
-            if node.depth() > depth {
-                inside.push(node);
-                continue;
-            }
-            inside_below = None;
+/// Both trees in tree order (without counts), and the `structure_version`
+/// read before them: the trees are at least as new as the version says.
+pub struct Trees {
+    pub version: i64,
+    pub units: Vec<UnitNode>,
+    pub channels: Vec<ChannelNode>,
+}
+
+/// The trees as this instance last read them. Each use asks the database
+/// for the current version (one row, moved by every change to units or
+/// channels in the same transaction, see migration 0022) and reads the
+/// trees again only when it moved; so a copy is never used once a change
+/// is committed, whichever instance or command made it.
+#[derive(Default)]
+pub struct TreeCache {
+    held: Mutex<Option<Arc<Trees>>>,
+}
+
+impl TreeCache {
+    pub async fn current(&self, conn: &mut PgConnection) -> sqlx::Result<Arc<Trees>> {
+        let version: i64 = sqlx::query_scalar("select version from structure_version")
+            .fetch_one(&mut *conn)
+            .await?;
+        let held = self
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(trees) = held.filter(|trees| trees.version == version) {
+            return Ok(trees);
         }
-        if node.node_id() == id {
-            inside_below = Some(node.depth());
-            inside.push(node);
-            continue;
+        // Read after the version: a change committed in between makes the
+        // next use read the trees again, never keeps an old copy.
+        let trees = Arc::new(Trees {
+            version,
+            units: crate::units::db::tree(&mut *conn, false).await?,
+            channels: crate::channels::db::tree(&mut *conn, false).await?,
+        });
+        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        if held.as_ref().is_none_or(|old| old.version <= version) {
+            *held = Some(trees.clone());
         }
-        outside.push(node);
+        Ok(trees)
     }
-    (inside, outside)
+}
+
+/// The nodes that are neither `id` nor below it: where `id` may move to.
+pub fn without_subtree<T: TreeNode>(mut nodes: Vec<T>, id: Uuid) -> Vec<T> {
+    let range = subtree_range(&nodes, id);
+    nodes.drain(range);
+    nodes
 }
 
 #[cfg(test)]
@@ -115,10 +160,10 @@ mod tests {
             .zip(depths)
             .map(|(id, depth)| Node(*id, depth))
             .collect();
-        let inside: Vec<Uuid> = only_subtree(nodes, ids[1])
-            .into_iter()
-            .map(|n| n.0)
-            .collect();
-        assert_eq!(inside, ids[1..4]);
+        let below: Vec<Uuid> = subtree(&nodes, ids[1]).iter().map(|n| n.0).collect();
+        assert_eq!(below, ids[1..4]);
+        let leaf: Vec<Uuid> = subtree(&nodes, ids[4]).iter().map(|n| n.0).collect();
+        assert_eq!(leaf, [ids[4]]);
+        assert!(subtree(&nodes, Uuid::new_v4()).is_empty());
     }
 }

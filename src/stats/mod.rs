@@ -854,6 +854,7 @@ impl StatsPage {
 /// GET /admin/stats
 pub async fn index(
     pool: web::Data<PgPool>,
+    tree_cache: web::Data<crate::tree::TreeCache>,
     staff: Staff,
     csrf: CsrfToken,
     query: web::Query<StatsQuery>,
@@ -862,13 +863,15 @@ pub async fn index(
     let mut conn = pool.acquire().await?;
     let resolved = resolve(&mut conn, &staff, &query).await?;
     let layout = AdminLayout::load(&mut conn, &staff, &csrf, "稿件统计", "/admin/stats").await?;
-    let mut tree = crate::units::db::tree(&mut conn, false).await?;
-    if staff.role == Role::Editor {
+    let trees = tree_cache.current(&mut conn).await?;
+    let units = if staff.role == Role::Editor {
         // Editors choose among their own units only.
-        tree = crate::tree::only_subtree(tree, staff.unit_id);
-    }
-    let units = tree
-        .into_iter()
+        crate::tree::subtree(&trees.units, staff.unit_id)
+    } else {
+        &trees.units
+    };
+    let units = units
+        .iter()
         .map(|u| {
             (
                 u.id.to_string(),

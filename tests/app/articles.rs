@@ -944,3 +944,89 @@ async fn the_review_queue_comes_in_pages_oldest_first_with_its_counts() {
     assert_eq!(status, 200);
     assert_eq!(texts(&garbled, ".queue td.title a")[0], "待审稿件1");
 }
+
+#[tokio::test]
+async fn the_queue_follows_unit_changes_made_anywhere_at_once() {
+    let app = spawn_app().await;
+    app.login_as("bianji", "editor").await;
+    app.create_staff("xiezhe", "correspondent").await;
+    let story = |title: &str, unit: &str| {
+        format!(
+            "insert into articles (title, channel_id, unit_id, created_by, status)
+             select '{title}', (select id from channels where slug = 'yaowen'),
+                    (select id from units where name = '{unit}'), id, 'submitted'
+             from users where username = 'xiezhe';"
+        )
+    };
+    sqlx::raw_sql(&format!(
+        "insert into channels (name, slug, review_stages) values ('要闻', 'yaowen', array['editor']);
+         insert into units (name, parent_id) select '甲公司', id from units where parent_id is null;
+         insert into units (name, parent_id) select '乙公司', id from units where parent_id is null;
+         update users set unit_id = (select id from units where name = '甲公司')
+             where username = 'bianji';
+         {}{}",
+        story("甲公司稿件", "甲公司"),
+        story("乙公司稿件", "乙公司")
+    ))
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let picker = |html: &scraper::Html| {
+        texts(html, ".queue select[name=unit] option")
+            .into_iter()
+            .map(|name| name.trim().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let (_, before) = app.page("/admin/articles").await;
+    assert_eq!(texts(&before, ".queue td.title a"), ["甲公司稿件"]);
+    assert_eq!(
+        picker(&before),
+        ["全部", "甲公司"],
+        "an editor picks among their own units"
+    );
+
+    // Changes made outside this instance (another instance, a command):
+    // the next request sees them, without waiting for any announcement.
+    sqlx::raw_sql(&format!(
+        "insert into units (name, parent_id) select '甲一所', id from units where name = '甲公司';
+         {}",
+        story("甲一所稿件", "甲一所")
+    ))
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let (_, added) = app.page("/admin/articles").await;
+    assert_eq!(
+        texts(&added, ".queue td.title a"),
+        ["甲公司稿件", "甲一所稿件"]
+    );
+    assert_eq!(picker(&added), ["全部", "甲公司", "甲一所"]);
+
+    sqlx::query(
+        "update units set parent_id = (select id from units where name = '甲公司')
+         where name = '乙公司'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let (_, moved) = app.page("/admin/articles").await;
+    let mut titles = texts(&moved, ".queue td.title a");
+    titles.sort();
+    assert_eq!(
+        titles,
+        ["乙公司稿件", "甲一所稿件", "甲公司稿件"],
+        "a unit moved under the editor's is theirs to review at once"
+    );
+    assert_eq!(picker(&moved).len(), 4);
+
+    let unit: uuid::Uuid = sqlx::query_scalar("select id from units where name = '甲一所'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let (_, filtered) = app.page(&format!("/admin/articles?unit={unit}")).await;
+    assert_eq!(texts(&filtered, ".queue td.title a"), ["甲一所稿件"]);
+    let (_, none) = app
+        .page(&format!("/admin/articles?unit={unit}&status=in_review"))
+        .await;
+    assert!(texts(&none, ".queue td.title a").is_empty());
+}
