@@ -1,6 +1,7 @@
 //! Helpers for the trees kept in tree order (units, channels), and the
 //! copy of both trees each instance keeps in memory.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use sqlx::PgConnection;
@@ -79,6 +80,94 @@ pub struct Trees {
     pub version: i64,
     pub units: Vec<UnitNode>,
     pub channels: Vec<ChannelNode>,
+    unit_positions: HashMap<Uuid, usize>,
+    channel_positions: HashMap<Uuid, usize>,
+    /// Each node as an `<option>` of a picker, indented by depth: written
+    /// once per version, since a picker of 500 units is most of a page.
+    unit_options: Vec<String>,
+    channel_options: Vec<String>,
+}
+
+impl Trees {
+    pub fn new(version: i64, units: Vec<UnitNode>, channels: Vec<ChannelNode>) -> Self {
+        Trees {
+            unit_positions: positions(&units),
+            channel_positions: positions(&channels),
+            unit_options: units
+                .iter()
+                .map(|unit| option(unit.id, &unit.indented()))
+                .collect(),
+            channel_options: channels
+                .iter()
+                .map(|channel| option(channel.id, &channel.indented()))
+                .collect(),
+            version,
+            units,
+            channels,
+        }
+    }
+
+    pub fn unit(&self, id: Uuid) -> Option<&UnitNode> {
+        self.unit_positions.get(&id).map(|&at| &self.units[at])
+    }
+
+    pub fn channel(&self, id: Uuid) -> Option<&ChannelNode> {
+        self.channel_positions
+            .get(&id)
+            .map(|&at| &self.channels[at])
+    }
+}
+
+impl Trees {
+    /// The `<option>`s of the units `id` and below (all units when `None`),
+    /// with `selected` (an id as the form sent it) selected.
+    pub fn unit_options(&self, root: Option<Uuid>, selected: &str) -> String {
+        let range = match root {
+            Some(root) => subtree_range(&self.units, root),
+            None => 0..self.units.len(),
+        };
+        options(&self.unit_options[range], selected)
+    }
+
+    /// The `<option>`s of every channel, with `selected` selected.
+    pub fn channel_options(&self, selected: &str) -> String {
+        options(&self.channel_options, selected)
+    }
+}
+
+fn option(id: Uuid, label: &str) -> String {
+    format!(
+        "<option value=\"{id}\">{}</option>",
+        crate::web::variant::escape(label)
+    )
+}
+
+fn options(fragments: &[String], selected: &str) -> String {
+    let selected = selected.parse::<Uuid>().ok().map(|id| {
+        (
+            format!("<option value=\"{id}\">"),
+            format!("<option value=\"{id}\" selected>"),
+        )
+    });
+    let mut html = String::with_capacity(fragments.iter().map(String::len).sum::<usize>() + 9);
+    for fragment in fragments {
+        match &selected {
+            Some((plain, chosen)) if fragment.starts_with(plain.as_str()) => {
+                html.push_str(chosen);
+                html.push_str(&fragment[plain.len()..]);
+            }
+            _ => html.push_str(fragment),
+        }
+    }
+    html
+}
+
+fn positions<T: TreeNode>(nodes: &[T]) -> HashMap<Uuid, usize> {
+    nodes
+        .iter()
+        .enumerate()
+        .map(|(at, node)| (node.node_id(), at))
+        .collect()
 }
 
 /// The trees as this instance last read them. Each use asks the database
@@ -106,11 +195,11 @@ impl TreeCache {
         }
         // Read after the version: a change committed in between makes the
         // next use read the trees again, never keeps an old copy.
-        let trees = Arc::new(Trees {
+        let trees = Arc::new(Trees::new(
             version,
-            units: crate::units::db::tree(&mut *conn, false).await?,
-            channels: crate::channels::db::tree(&mut *conn, false).await?,
-        });
+            crate::units::db::tree(&mut *conn, false).await?,
+            crate::channels::db::tree(&mut *conn, false).await?,
+        ));
         let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
         if held.as_ref().is_none_or(|old| old.version <= version) {
             *held = Some(trees.clone());
@@ -165,5 +254,20 @@ mod tests {
         let leaf: Vec<Uuid> = subtree(&nodes, ids[4]).iter().map(|n| n.0).collect();
         assert_eq!(leaf, [ids[4]]);
         assert!(subtree(&nodes, Uuid::new_v4()).is_empty());
+    }
+
+    #[test]
+    fn options_escape_their_labels_and_select_the_one_asked_for() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let fragments = [option(a, "甲<公司>"), option(b, "　乙&所")];
+        assert_eq!(
+            options(&fragments, &b.to_string()),
+            format!(
+                "<option value=\"{a}\">甲&lt;公司&gt;</option>\
+                 <option value=\"{b}\" selected>　乙&amp;所</option>"
+            )
+        );
+        assert!(!options(&fragments, "").contains("selected"));
+        assert!(!options(&fragments, "not-an-id").contains("selected"));
     }
 }

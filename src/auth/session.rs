@@ -71,28 +71,28 @@ struct SessionRow {
 /// The live session for `token_hash`, honouring the idle and absolute
 /// timeouts from the settings; touches its last-seen time (once a minute).
 async fn lookup(conn: &mut PgConnection, token_hash: &[u8]) -> sqlx::Result<Option<SessionRow>> {
-    let row: Option<SessionRow> = sqlx::query_as(
-        "select u.id, u.username, u.display_name, u.role, u.unit_id, u.must_change_password
-         from sessions s join users u on u.id = s.user_id
-         where s.token_hash = $1 and u.active
-           and s.last_seen_at > now() - make_interval(mins =>
-               coalesce((select value::int from settings where key = 'session_idle_minutes'), 30))
-           and s.created_at > now() - make_interval(hours =>
-               coalesce((select value::int from settings where key = 'session_absolute_hours'), 12))",
+    // One statement: a staff page is a string of small queries, and this
+    // one runs before each of them.
+    sqlx::query_as(
+        "with live as (
+             select u.id, u.username, u.display_name, u.role, u.unit_id, u.must_change_password,
+                    s.last_seen_at
+             from sessions s join users u on u.id = s.user_id
+             where s.token_hash = $1 and u.active
+               and s.last_seen_at > now() - make_interval(mins =>
+                   coalesce((select value::int from settings where key = 'session_idle_minutes'), 30))
+               and s.created_at > now() - make_interval(hours =>
+                   coalesce((select value::int from settings where key = 'session_absolute_hours'), 12))
+         ), touched as (
+             update sessions set last_seen_at = now()
+             where token_hash = $1
+               and exists (select 1 from live where last_seen_at < now() - interval '1 minute')
+         )
+         select id, username, display_name, role, unit_id, must_change_password from live",
     )
     .bind(token_hash)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if row.is_some() {
-        sqlx::query(
-            "update sessions set last_seen_at = now()
-             where token_hash = $1 and last_seen_at < now() - interval '1 minute'",
-        )
-        .bind(token_hash)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(row)
+    .fetch_optional(conn)
+    .await
 }
 
 impl FromRequest for Staff {

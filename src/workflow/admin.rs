@@ -20,7 +20,6 @@ use crate::auth::login::see_other;
 use crate::auth::{Permission, Staff};
 use crate::error::AppError;
 use crate::tree::{TreeCache, Trees, subtree};
-use crate::units::UnitNode;
 use crate::users::Role;
 use crate::web::csrf::CsrfToken;
 use crate::web::layout::AdminLayout;
@@ -171,9 +170,8 @@ pub struct ListRow {
     pub title: String,
     pub status: String,
     pub review_stage: i16,
-    pub stage_count: i32,
-    pub channel_name: String,
-    pub unit_name: String,
+    pub channel_id: Uuid,
+    pub unit_id: Uuid,
     pub writer_name: String,
     pub updated_at: DateTime<Utc>,
     pub view_count: i64,
@@ -250,36 +248,48 @@ impl ReviewQueue {
         (first, self.lines.len() - first)
     }
 
-    fn units(&self) -> &[UnitNode] {
-        match self.unit_root {
-            Some(root) => subtree(&self.trees.units, root),
-            None => &self.trees.units,
-        }
+    fn unit_options(&self, selected: &str) -> String {
+        self.trees.unit_options(self.unit_root, selected)
     }
 
-    fn channels(&self) -> &[channels::db::ChannelNode] {
-        &self.trees.channels
+    fn channel_options(&self, selected: &str) -> String {
+        self.trees.channel_options(selected)
+    }
+
+    fn channel_name(&self, id: &Uuid) -> &str {
+        self.trees.channel(*id).map_or("", |channel| &channel.name)
+    }
+
+    fn unit_name(&self, id: &Uuid) -> &str {
+        self.trees.unit(*id).map_or("", |unit| &unit.name)
+    }
+
+    fn stage_count(&self, channel_id: &Uuid) -> usize {
+        self.trees
+            .channel(*channel_id)
+            .map_or(0, |channel| channel.review_stages.len())
     }
 }
 
 /// The columns of a story list, from `articles a`; the latest review note
-/// only where the list shows it.
-fn list_columns(note: bool) -> String {
-    let note = if note {
-        "(select e.note from review_events e where e.article_id = a.id and e.note <> ''
-          order by e.id desc limit 1)"
+/// and the readings only for the writer's own list, the one that shows
+/// them. Units and channels are named from the instance's copy of the
+/// trees.
+fn list_columns(details: bool) -> String {
+    let (note, views) = if details {
+        (
+            "(select e.note from review_events e where e.article_id = a.id and e.note <> ''
+              order by e.id desc limit 1)",
+            "coalesce((select t.views from article_totals t where t.article_id = a.id), 0)",
+        )
     } else {
-        "null::text"
+        ("null::text", "0::int8")
     };
     format!(
-        "a.id, a.number, a.title, a.status, a.review_stage,
-            cardinality(c.review_stages) as stage_count, c.name as channel_name,
-            n.name as unit_name, w.display_name as writer_name, a.updated_at,
-            coalesce((select t.views from article_totals t where t.article_id = a.id), 0)
-                as view_count,
+        "a.id, a.number, a.title, a.status, a.review_stage, a.channel_id, a.unit_id,
+            w.display_name as writer_name, a.updated_at, {views} as view_count,
             {note} as latest_note, a.schedule_missed
-         from articles a join channels c on c.id = a.channel_id join units n on n.id = a.unit_id
-         join users w on w.id = a.created_by"
+         from articles a join users w on w.id = a.created_by"
     )
 }
 
@@ -313,8 +323,11 @@ async fn review_queue(
         &["editor"]
     };
     let (stage_channels, stages) = stages_held(&trees.channels, roles);
-    let scope: Option<Vec<Uuid>> =
-        unit_root.map(|root| subtree(&trees.units, root).iter().map(|u| u.id).collect());
+    // A reviewer at the top of the tree needs no test of units at all.
+    let scope: Option<Vec<Uuid>> = unit_root
+        .map(|root| subtree(&trees.units, root))
+        .filter(|units| units.len() < trees.units.len())
+        .map(|units| units.iter().map(|u| u.id).collect());
     let unit = query.unit.parse::<Uuid>().ok();
     let channel = query.channel.parse::<Uuid>().ok();
     let status = Status::parse(&query.status).map(Status::as_str);
@@ -386,10 +399,11 @@ async fn review_queue(
     if let Some((at, id)) = after {
         statement = statement.bind(at).bind(id);
     }
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    sqlx::raw_sql("set local plan_cache_mode = force_generic_plan")
-        .execute(&mut *tx)
-        .await?;
+    let mut tx = sqlx::Connection::begin_with(
+        &mut *conn,
+        "begin; set local plan_cache_mode = force_generic_plan",
+    )
+    .await?;
     let mut rows: Vec<ListRow> = statement
         .bind(QUEUE_PAGE as i64 + 1)
         .fetch_all(&mut *tx)

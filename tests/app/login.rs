@@ -137,6 +137,21 @@ async fn idle_and_absolute_timeouts_end_sessions() {
     app.login_as("sun", "editor").await;
     assert_eq!(app.get("/admin").await.status().as_u16(), 200);
 
+    // Activity keeps a session alive: a request after 20 quiet minutes
+    // moves its last-seen time.
+    sqlx::query("update sessions set last_seen_at = now() - interval '20 minutes'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(app.get("/admin").await.status().as_u16(), 200);
+    let quiet: f64 = sqlx::query_scalar(
+        "select extract(epoch from now() - max(last_seen_at))::float8 from sessions",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(quiet < 60.0, "last seen {quiet} s ago");
+
     sqlx::query("update sessions set last_seen_at = now() - interval '31 minutes'")
         .execute(&app.pool)
         .await
