@@ -83,20 +83,113 @@ pub async fn published(
     .await
 }
 
-pub async fn published_by_number(
+/// A published story with what its page shows around it, read in one
+/// statement: its credits and tags in order, the stories just before and
+/// after it in its channel, the newest recommended stories (推荐阅读), and
+/// the version of the trees the page may name channels from.
+#[derive(Debug, sqlx::FromRow)]
+pub struct ArticlePage {
+    #[sqlx(flatten)]
+    pub article: PublishedArticle,
+    pub structure_version: i64,
+    pub credit_ids: Vec<Uuid>,
+    pub credit_roles: Vec<String>,
+    pub credit_names: Vec<String>,
+    pub tags: Vec<String>,
+    pub earlier_number: Option<i64>,
+    pub earlier_title: Option<String>,
+    pub later_number: Option<i64>,
+    pub later_title: Option<String>,
+    pub recommended_numbers: Vec<i64>,
+    pub recommended_titles: Vec<String>,
+}
+
+impl ArticlePage {
+    /// The credits in order: (author id, designation, name).
+    pub fn credits(&self) -> Vec<(Uuid, String, String)> {
+        self.credit_ids
+            .iter()
+            .zip(&self.credit_roles)
+            .zip(&self.credit_names)
+            .map(|((id, role), name)| (*id, role.clone(), name.clone()))
+            .collect()
+    }
+
+    pub fn earlier(&self) -> Option<TitleLink> {
+        title_link(self.earlier_number, &self.earlier_title)
+    }
+
+    pub fn later(&self) -> Option<TitleLink> {
+        title_link(self.later_number, &self.later_title)
+    }
+
+    pub fn recommended(&self) -> Vec<TitleLink> {
+        self.recommended_numbers
+            .iter()
+            .zip(&self.recommended_titles)
+            .map(|(&number, title)| TitleLink {
+                number,
+                title: title.clone(),
+            })
+            .collect()
+    }
+}
+
+fn title_link(number: Option<i64>, title: &Option<String>) -> Option<TitleLink> {
+    Some(TitleLink {
+        number: number?,
+        title: title.clone()?,
+    })
+}
+
+pub async fn article_page(
     conn: &mut PgConnection,
     number: i64,
-) -> sqlx::Result<Option<PublishedArticle>> {
+    recommended: i64,
+) -> sqlx::Result<Option<ArticlePage>> {
     sqlx::query_as(
-        "select a.id, a.number, a.channel_id, a.unit_id, a.title, a.kicker, a.subtitle, a.summary, a.body_html,
-                a.source, u.name as unit_name,
-                a.published_at, coalesce((select t.views from article_totals t where t.article_id = a.id), 0) as view_count,
-                a.comment_count, a.correction_note, a.corrected_at,
-                a.responsible_editors
+        "select a.id, a.number, a.channel_id, a.unit_id, a.title, a.kicker, a.subtitle, a.summary,
+                a.body_html, a.source, u.name as unit_name, a.published_at,
+                coalesce((select t.views from article_totals t where t.article_id = a.id), 0)
+                    as view_count,
+                a.comment_count, a.correction_note, a.corrected_at, a.responsible_editors,
+                (select version from structure_version) as structure_version,
+                coalesce(c.ids, '{}') as credit_ids, coalesce(c.roles, '{}') as credit_roles,
+                coalesce(c.names, '{}') as credit_names,
+                coalesce((select array_agg(t.name order by at.position)
+                          from article_tags at join tags t on t.id = at.tag_id
+                          where at.article_id = a.id), '{}') as tags,
+                e.number as earlier_number, e.title as earlier_title,
+                l.number as later_number, l.title as later_title,
+                coalesce(r.numbers, '{}') as recommended_numbers,
+                coalesce(r.titles, '{}') as recommended_titles
          from articles a join units u on u.id = a.unit_id
+         cross join lateral (
+             select array_agg(au.id order by aa.position) as ids,
+                    array_agg(aa.role order by aa.position) as roles,
+                    array_agg(au.name order by aa.position) as names
+             from article_authors aa join authors au on au.id = aa.author_id
+             where aa.article_id = a.id) c
+         left join lateral (
+             select number, title from articles
+             where channel_id = a.channel_id and status = 'published'
+               and (published_at, number) < (a.published_at, a.number)
+             order by published_at desc, number desc limit 1) e on true
+         left join lateral (
+             select number, title from articles
+             where channel_id = a.channel_id and status = 'published'
+               and (published_at, number) > (a.published_at, a.number)
+             order by published_at, number limit 1) l on true
+         cross join lateral (
+             select array_agg(number order by published_at desc) as numbers,
+                    array_agg(title order by published_at desc) as titles
+             from (select number, title, published_at from articles
+                   where status = 'published' and is_recommended and id <> a.id
+                   order by published_at desc limit $2) newest) r
          where a.number = $1 and a.status = 'published'",
     )
     .bind(number)
+    .bind(recommended)
     .fetch_optional(conn)
     .await
 }
@@ -106,46 +199,6 @@ pub async fn published_by_number(
 pub struct TitleLink {
     pub number: i64,
     pub title: String,
-}
-
-pub async fn tags_of(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar(
-        "select t.name from article_tags at join tags t on t.id = at.tag_id
-         where at.article_id = $1 order by at.position",
-    )
-    .bind(id)
-    .fetch_all(conn)
-    .await
-}
-
-/// The published stories just before and just after one in its channel.
-pub async fn neighbours(
-    conn: &mut PgConnection,
-    channel_id: Uuid,
-    published_at: chrono::DateTime<chrono::Utc>,
-    number: i64,
-) -> sqlx::Result<(Option<TitleLink>, Option<TitleLink>)> {
-    let earlier = sqlx::query_as(
-        "select number, title from articles
-         where channel_id = $1 and status = 'published' and (published_at, number) < ($2, $3)
-         order by published_at desc, number desc limit 1",
-    )
-    .bind(channel_id)
-    .bind(published_at)
-    .bind(number)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let later = sqlx::query_as(
-        "select number, title from articles
-         where channel_id = $1 and status = 'published' and (published_at, number) > ($2, $3)
-         order by published_at, number limit 1",
-    )
-    .bind(channel_id)
-    .bind(published_at)
-    .bind(number)
-    .fetch_optional(conn)
-    .await?;
-    Ok((earlier, later))
 }
 
 /// Published stories related to `id` (相关阅读): those sharing its tags
@@ -189,23 +242,6 @@ pub async fn related(
     )
     .bind(id)
     .bind(words)
-    .bind(limit)
-    .fetch_all(conn)
-    .await
-}
-
-/// The newest stories in the recommended slot (推荐), but `except`.
-pub async fn recommended(
-    conn: &mut PgConnection,
-    except: Uuid,
-    limit: i64,
-) -> sqlx::Result<Vec<TitleLink>> {
-    sqlx::query_as(
-        "select number, title from articles
-         where status = 'published' and is_recommended and id <> $1
-         order by published_at desc limit $2",
-    )
-    .bind(except)
     .bind(limit)
     .fetch_all(conn)
     .await

@@ -19,7 +19,7 @@
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use actix_web::body::{BoxBody, MessageBody, to_bytes};
@@ -28,6 +28,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, HttpResponse, web};
+use aho_corasick::AhoCorasick;
 use lru::LruCache;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
@@ -55,10 +56,73 @@ const READER_END: &str = "<!--/nd:reader-->";
 /// count when the page was rendered.
 const VIEWS_SLOT: &str = "<!--nd:views=";
 
-struct Entry {
+/// A rendered page: its body, the hash of the body (for the ETag), and
+/// where its per-request slots are, found once when it is rendered.
+#[derive(Clone)]
+struct Page {
     body: Arc<str>,
-    /// Hash of the body, for the ETag.
     hash: u64,
+    slots: Arc<[Slot]>,
+}
+
+impl Page {
+    fn new(body: Arc<str>) -> Self {
+        Page {
+            hash: hash_of(&body),
+            slots: slots_of(&body).into(),
+            body,
+        }
+    }
+
+    fn has(&self, kind: SlotKind) -> bool {
+        self.slots.iter().any(|slot| slot.kind == kind)
+    }
+}
+
+/// The kinds of slot, in the order of `SLOT_MARKERS`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SlotKind {
+    Csrf,
+    Captcha,
+    ReaderStart,
+    ReaderEnd,
+    Views,
+}
+
+const SLOT_MARKERS: [(&str, SlotKind); 5] = [
+    (CSRF_SLOT, SlotKind::Csrf),
+    (CAPTCHA_SLOT, SlotKind::Captcha),
+    (READER_START, SlotKind::ReaderStart),
+    (READER_END, SlotKind::ReaderEnd),
+    (VIEWS_SLOT, SlotKind::Views),
+];
+
+/// A slot's marker in a page.
+#[derive(Clone, Copy, Debug)]
+struct Slot {
+    kind: SlotKind,
+    start: usize,
+    end: usize,
+}
+
+/// Every slot marker of `body`, in order, in one pass over it.
+fn slots_of(body: &str) -> Vec<Slot> {
+    static MARKERS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+        AhoCorasick::new(SLOT_MARKERS.iter().map(|(marker, _)| marker))
+            .expect("the slot markers form an automaton")
+    });
+    MARKERS
+        .find_iter(body)
+        .map(|found| Slot {
+            kind: SLOT_MARKERS[found.pattern().as_usize()].1,
+            start: found.start(),
+            end: found.end(),
+        })
+        .collect()
+}
+
+struct Entry {
+    page: Page,
     generation: u64,
     stored: Instant,
 }
@@ -117,7 +181,7 @@ impl PageCache {
 
     /// Becomes the render of `key`, or waits (a while) for the one under
     /// way and returns its page.
-    async fn render_or_wait(&self, key: &str) -> Result<Flight<'_>, Option<(Arc<str>, u64)>> {
+    async fn render_or_wait(&self, key: &str) -> Result<Flight<'_>, Option<Page>> {
         let waiting = match self.try_render(key) {
             Ok(flight) => return Ok(flight),
             Err(waiting) => waiting,
@@ -144,24 +208,23 @@ impl PageCache {
         pages.bytes = 0;
     }
 
-    fn get(&self, key: &str) -> Option<(Arc<str>, u64)> {
+    fn get(&self, key: &str) -> Option<Page> {
         self.lookup(key)
-            .filter(|(_, _, fresh)| *fresh)
-            .map(|(body, hash, _)| (body, hash))
+            .filter(|(_, fresh)| *fresh)
+            .map(|(page, _)| page)
     }
 
     /// A page of the current generation, and whether it is younger than
     /// the TTL (an older one may still be served while it is rendered
     /// again: nothing it shows has changed, only its lists may have moved).
-    fn lookup(&self, key: &str) -> Option<(Arc<str>, u64, bool)> {
+    fn lookup(&self, key: &str) -> Option<(Page, bool)> {
         if !self.enabled() {
             return None;
         }
         let generation = self.generation.load(Ordering::Acquire);
         let mut pages = self.pages.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = pages.entries.get(key)?;
-        (entry.generation == generation)
-            .then(|| (entry.body.clone(), entry.hash, entry.stored.elapsed() < TTL))
+        (entry.generation == generation).then(|| (entry.page.clone(), entry.stored.elapsed() < TTL))
     }
 
     /// Becomes the render of `key`, or returns the signal of the render
@@ -183,24 +246,23 @@ impl PageCache {
         })
     }
 
-    fn put(&self, key: String, body: Arc<str>, hash: u64, generation: u64) {
-        if !self.enabled() || body.len() > self.budget / 4 {
+    fn put(&self, key: String, page: Page, generation: u64) {
+        if !self.enabled() || page.body.len() > self.budget / 4 {
             return;
         }
         let mut pages = self.pages.lock().unwrap_or_else(PoisonError::into_inner);
-        pages.bytes += body.len();
+        pages.bytes += page.body.len();
         let entry = Entry {
-            body,
-            hash,
+            page,
             generation,
             stored: Instant::now(),
         };
         if let Some((_, old)) = pages.entries.push(key, entry) {
-            pages.bytes -= old.body.len();
+            pages.bytes -= old.page.body.len();
         }
         while pages.bytes > self.budget {
             match pages.entries.pop_lru() {
-                Some((_, old)) => pages.bytes -= old.body.len(),
+                Some((_, old)) => pages.bytes -= old.page.body.len(),
                 None => break,
             }
         }
@@ -293,15 +355,15 @@ struct Personal {
 /// Gathers the per-request values a page's slots need (a database query
 /// only for a page with the reader slot and a browser with a reader
 /// session).
-async fn personal(req: &ServiceRequest, body: &str) -> Personal {
+async fn personal(req: &ServiceRequest, page: &Page) -> Personal {
     let token = req.extensions().get::<CsrfToken>().cloned();
-    let captcha = body.contains(CAPTCHA_SLOT).then(|| {
+    let captcha = page.has(SlotKind::Captcha).then(|| {
         req.app_data::<web::Data<AppState>>()
             .map(|state| captcha::issue(state.secret.as_bytes()))
             .unwrap_or_default()
     });
     let mut reader = None;
-    if body.contains(READER_START)
+    if page.has(SlotKind::ReaderStart)
         && let Some(cookie) = req.cookie(readers::COOKIE)
         && let Some(pool) = req.app_data::<web::Data<PgPool>>()
         && let Ok(mut conn) = pool.acquire().await
@@ -325,44 +387,74 @@ async fn personal(req: &ServiceRequest, body: &str) -> Personal {
     }
 }
 
-/// Fills the per-request slots of a page.
-fn fill(body: &str, personal: &Personal) -> String {
-    let mut html = body.to_owned();
-    if let Some(token) = &personal.token
-        && html.contains(CSRF_SLOT)
-    {
-        html = html.replace(CSRF_SLOT, &token.0);
-    }
-    if let Some(captcha) = &personal.captcha {
-        html = html.replace(CAPTCHA_SLOT, captcha);
-    }
-    if let Some(name) = &personal.reader
-        && let Some(start) = html.find(READER_START)
-        && let Some(length) = html[start..].find(READER_END)
-    {
-        let state = format!(
-            "<p class=\"reader-state\">已登录：<strong>{}</strong> · <a href=\"/account\">我的评论</a></p>",
-            variant::escape(name)
-        );
-        let state = if personal.traditional {
-            variant::to_traditional(&state)
-        } else {
-            state
+/// Fills the per-request slots of a page, copying it once: every CSRF and
+/// captcha slot, the first reader region and the first view count. A slot
+/// without a value stays as it is.
+fn fill(page: &Page, personal: &Personal) -> String {
+    let body = &*page.body;
+    let mut html = String::with_capacity(body.len() + 256);
+    let mut copied = 0;
+    let mut reader_done = false;
+    let mut views_done = false;
+    let mut slots = page.slots.iter();
+    while let Some(slot) = slots.next() {
+        if slot.start < copied {
+            continue;
+        }
+        let value = match slot.kind {
+            SlotKind::Csrf => personal.token.as_ref().map(|token| token.0.clone()),
+            SlotKind::Captcha => personal.captcha.clone(),
+            SlotKind::ReaderStart if !reader_done => {
+                reader_done = true;
+                let end = slots
+                    .clone()
+                    .find(|next| next.kind == SlotKind::ReaderEnd)
+                    .map(|next| next.end);
+                if let (Some(name), Some(end)) = (&personal.reader, end) {
+                    html.push_str(&body[copied..slot.start]);
+                    html.push_str(&reader_state(name, personal.traditional));
+                    copied = end;
+                }
+                continue;
+            }
+            SlotKind::Views if !views_done => {
+                views_done = true;
+                let Some(length) = body[slot.end..].find("-->") else {
+                    continue;
+                };
+                let rendered = body[slot.end..slot.end + length].parse().unwrap_or(0);
+                let count = match &personal.views {
+                    Some((counter, number)) => counter.estimate(*number, rendered),
+                    None => rendered,
+                };
+                html.push_str(&body[copied..slot.start]);
+                html.push_str(&count.to_string());
+                copied = slot.end + length + 3;
+                continue;
+            }
+            _ => None,
         };
-        html.replace_range(start..start + length + READER_END.len(), &state);
-    }
-    if let Some(start) = html.find(VIEWS_SLOT) {
-        let digits = start + VIEWS_SLOT.len();
-        if let Some(length) = html[digits..].find("-->") {
-            let rendered = html[digits..digits + length].parse().unwrap_or(0);
-            let count = match &personal.views {
-                Some((counter, number)) => counter.estimate(*number, rendered),
-                None => rendered,
-            };
-            html.replace_range(start..digits + length + 3, &count.to_string());
+        if let Some(value) = value {
+            html.push_str(&body[copied..slot.start]);
+            html.push_str(&value);
+            copied = slot.end;
         }
     }
+    html.push_str(&body[copied..]);
     html
+}
+
+/// What replaces the comment form's login fields for a signed-in reader.
+fn reader_state(name: &str, traditional: bool) -> String {
+    let state = format!(
+        "<p class=\"reader-state\">已登录：<strong>{}</strong> · <a href=\"/account\">我的评论</a></p>",
+        variant::escape(name)
+    );
+    if traditional {
+        variant::to_traditional(&state)
+    } else {
+        state
+    }
 }
 
 fn hash_of(body: &str) -> u64 {
@@ -373,10 +465,10 @@ fn hash_of(body: &str) -> u64 {
 
 /// The ETag of a page as this browser gets it: its CSRF token is part of
 /// the page when the page has a form.
-fn etag(hash: u64, body: &str, token: Option<&CsrfToken>) -> String {
+fn etag(page: &Page, token: Option<&CsrfToken>) -> String {
     let mut hasher = DefaultHasher::new();
-    hash.hash(&mut hasher);
-    if let Some(token) = token.filter(|_| body.contains(CSRF_SLOT)) {
+    page.hash.hash(&mut hasher);
+    if let Some(token) = token.filter(|_| page.has(SlotKind::Csrf)) {
         token.0.hash(&mut hasher);
     }
     format!("\"{:016x}\"", hasher.finish())
@@ -397,12 +489,11 @@ fn matches_etag(req: &ServiceRequest, etag: &str) -> bool {
 async fn respond(
     req: ServiceRequest,
     mut head: HttpResponse<()>,
-    body: &str,
-    hash: u64,
+    page: &Page,
     hit: bool,
 ) -> ServiceResponse<BoxBody> {
-    let personal = personal(&req, body).await;
-    let tag = etag(hash, body, personal.token.as_ref());
+    let personal = personal(&req, page).await;
+    let tag = etag(page, personal.token.as_ref());
     let headers = head.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert(
@@ -429,7 +520,7 @@ async fn respond(
         let response = head.set_body(BoxBody::new(()));
         return ServiceResponse::new(req.into_parts().0, response);
     }
-    let html = fill(body, &personal);
+    let html = fill(page, &personal);
     let response = head.set_body(BoxBody::new(html));
     ServiceResponse::new(req.into_parts().0, response)
 }
@@ -439,12 +530,12 @@ async fn respond(
 async fn personalised(
     req: ServiceRequest,
     mut head: HttpResponse<()>,
-    body: &str,
+    page: &Page,
 ) -> ServiceResponse<BoxBody> {
-    let mut personal = personal(&req, body).await;
+    let mut personal = personal(&req, page).await;
     personal.views = None;
     head.headers_mut().remove(header::CONTENT_LENGTH);
-    let response = head.set_body(BoxBody::new(fill(body, &personal)));
+    let response = head.set_body(BoxBody::new(fill(page, &personal)));
     ServiceResponse::new(req.into_parts().0, response)
 }
 
@@ -452,7 +543,10 @@ async fn body_of(body: BoxBody) -> Result<Arc<str>, Error> {
     let bytes = to_bytes(body)
         .await
         .map_err(|_| actix_web::error::ErrorInternalServerError("body"))?;
-    Ok(String::from_utf8_lossy(&bytes).into())
+    Ok(match std::str::from_utf8(&bytes) {
+        Ok(text) => text.into(),
+        Err(_) => String::from_utf8_lossy(&bytes).into(),
+    })
 }
 
 fn no_store(response: &HttpResponse<BoxBody>) -> bool {
@@ -503,7 +597,7 @@ pub async fn serve(
     };
     let storable = reading && cacheable_path(&path) && req.method() == Method::GET;
     let mut stale_flight = None;
-    if storable && let Some((body, hash, fresh)) = cache.lookup(&key) {
+    if storable && let Some((page, fresh)) = cache.lookup(&key) {
         // A stale page is served while one request renders it again.
         stale_flight = if fresh {
             None
@@ -511,7 +605,7 @@ pub async fn serve(
             cache.try_render(&key).ok()
         };
         if stale_flight.is_none() {
-            return Ok(respond(req, cached_head(), &body, hash, true).await);
+            return Ok(respond(req, cached_head(), &page, true).await);
         }
     }
     let flight = if stale_flight.is_some() {
@@ -519,8 +613,8 @@ pub async fn serve(
     } else if storable && cache.enabled() {
         match cache.render_or_wait(&key).await {
             Ok(flight) => Some(flight),
-            Err(Some((body, hash))) => {
-                return Ok(respond(req, cached_head(), &body, hash, true).await);
+            Err(Some(page)) => {
+                return Ok(respond(req, cached_head(), &page, true).await);
             }
             Err(None) => None,
         }
@@ -537,17 +631,16 @@ pub async fn serve(
     let status = response.status();
     let private = no_store(&response) || response.cookies().next().is_some();
     let (head, body) = response.into_parts();
-    let body = body_of(body).await?;
+    let page = Page::new(body_of(body).await?);
     let req = ServiceRequest::from_request(req);
     if !reading || status != StatusCode::OK || private {
-        return Ok(personalised(req, head, &body).await);
+        return Ok(personalised(req, head, &page).await);
     }
-    let hash = hash_of(&body);
     if storable {
-        cache.put(key, body.clone(), hash, generation);
+        cache.put(key, page.clone(), generation);
     }
     drop(flight);
-    Ok(respond(req, head, &body, hash, false).await)
+    Ok(respond(req, head, &page, false).await)
 }
 
 #[cfg(test)]
@@ -565,13 +658,22 @@ mod tests {
             traditional: false,
             views: Some((counter, 5)),
         };
-        let html = fill(
-            "<input value=\"<!--nd:csrf-->\"><img src=\"/captcha/<!--nd:captcha-->.png\"><!--nd:reader--><input name=\"password\"><!--/nd:reader--><span>阅读：<!--nd:views=41--></span>",
-            &personal,
+        let page = Page::new(
+            "<input value=\"<!--nd:csrf-->\"><img src=\"/captcha/<!--nd:captcha-->.png\"><!--nd:reader--><input name=\"password\"><!--/nd:reader--><span>阅读：<!--nd:views=41--></span><input value=\"<!--nd:csrf-->\">"
+                .into(),
         );
         assert_eq!(
-            html,
-            "<input value=\"abc\"><img src=\"/captcha/9-c-s.png\"><p class=\"reader-state\">已登录：<strong>reader&lt;1&gt;</strong> · <a href=\"/account\">我的评论</a></p><span>阅读：42</span>"
+            fill(&page, &personal),
+            "<input value=\"abc\"><img src=\"/captcha/9-c-s.png\"><p class=\"reader-state\">已登录：<strong>reader&lt;1&gt;</strong> · <a href=\"/account\">我的评论</a></p><span>阅读：42</span><input value=\"abc\">"
+        );
+        let anonymous = Personal {
+            views: None,
+            ..Personal::default()
+        };
+        assert_eq!(
+            fill(&page, &anonymous),
+            page.body.replace("<!--nd:views=41-->", "41"),
+            "slots without a value stay; the count is the rendered one"
         );
     }
 
@@ -579,27 +681,27 @@ mod tests {
     fn the_cache_keeps_to_its_budget_and_drops_old_generations() {
         let cache = PageCache::new(100);
         cache.listening.store(true, Ordering::Release);
-        cache.put("/a".into(), "x".repeat(20).into(), 1, 0);
-        cache.put("/b".into(), "y".repeat(20).into(), 2, 0);
+        cache.put("/a".into(), Page::new("x".repeat(20).into()), 0);
+        cache.put("/b".into(), Page::new("y".repeat(20).into()), 0);
         assert!(cache.get("/a").is_some());
         for page in 0..10 {
-            cache.put(format!("/{page}"), "z".repeat(20).into(), 3, 0);
+            cache.put(format!("/{page}"), Page::new("z".repeat(20).into()), 0);
         }
         assert!(cache.len() <= 5, "{} pages kept", cache.len());
-        cache.put("/c".into(), "c".into(), 4, 0);
+        cache.put("/c".into(), Page::new("c".into()), 0);
         cache.invalidate();
         assert!(cache.get("/c").is_none());
-        cache.put("/d".into(), "d".into(), 5, 0);
+        cache.put("/d".into(), Page::new("d".into()), 0);
         assert!(cache.get("/d").is_none(), "a page of an old generation");
     }
 
     #[test]
     fn nothing_is_served_while_changes_cannot_be_heard() {
         let cache = PageCache::new(1 << 20);
-        cache.put("/".into(), "page".into(), 1, 0);
+        cache.put("/".into(), Page::new("page".into()), 0);
         assert!(cache.get("/").is_none(), "not listening: not kept");
         cache.listening.store(true, Ordering::Release);
-        cache.put("/".into(), "page".into(), 1, 0);
+        cache.put("/".into(), Page::new("page".into()), 0);
         assert!(cache.get("/").is_some());
         cache.listening.store(false, Ordering::Release);
         assert!(cache.get("/").is_none(), "listening lost: not served");
@@ -618,10 +720,10 @@ mod tests {
         };
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(!waiter.is_finished(), "the second waits");
-        cache.put("/".into(), "page".into(), 9, 0);
+        cache.put("/".into(), Page::new("page".into()), 0);
         drop(flight);
         let page = waiter.await.unwrap().flatten().expect("the rendered page");
-        assert_eq!((&*page.0, page.1), ("page", 9));
+        assert_eq!(&*page.body, "page");
         assert!(cache.get("/").is_some(), "cached now");
     }
 
