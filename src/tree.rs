@@ -185,6 +185,12 @@ impl TreeCache {
         let version: i64 = sqlx::query_scalar("select version from structure_version")
             .fetch_one(&mut *conn)
             .await?;
+        self.at(conn, version).await
+    }
+
+    /// The trees as of `version`, which the caller has just read from
+    /// `structure_version` (in the same snapshot, or before).
+    pub async fn at(&self, conn: &mut PgConnection, version: i64) -> sqlx::Result<Arc<Trees>> {
         let held = self
             .held
             .lock()

@@ -12,6 +12,7 @@ use crate::channels::{self, Crumb, NavChannel};
 use crate::comments;
 use crate::error::AppError;
 use crate::settings::SiteSettings;
+use crate::tree::TreeCache;
 use crate::web::layout::PublicLayout;
 use crate::web::{page, render};
 
@@ -284,17 +285,19 @@ pub struct ArticleQuery {
 
 pub async fn article(
     pool: web::Data<PgPool>,
+    trees: web::Data<TreeCache>,
     number: web::Path<String>,
     query: web::Query<ArticleQuery>,
 ) -> Result<HttpResponse, AppError> {
     let number: i64 = number.parse().map_err(|_| AppError::NotFound)?;
-    render_article(&pool, number, &query, None, StatusCode::OK).await
+    render_article(&pool, &trees, number, &query, None, StatusCode::OK).await
 }
 
 /// Renders a published story's page; with `draft`, the comment form comes
 /// back filled in with the refusal's reason.
 pub async fn render_article(
     pool: &PgPool,
+    tree_cache: &TreeCache,
     number: i64,
     query: &ArticleQuery,
     draft: Option<comments::Draft>,
@@ -314,8 +317,9 @@ pub async fn render_article(
     let page = db::article_page(&mut conn, number, 6)
         .await?
         .ok_or(AppError::NotFound)?;
-    let layout = PublicLayout::load(&mut conn).await?;
-    let breadcrumb = channels::db::breadcrumb(&mut conn, page.article.channel_id).await?;
+    let trees = tree_cache.at(&mut conn, page.structure_version).await?;
+    let layout = PublicLayout::with_trees(&mut conn, &trees).await?;
+    let breadcrumb = channels::breadcrumb(&trees, page.article.channel_id);
     let top = breadcrumb.first().map(|crumb| crumb.slug.clone());
     let (correspondents, writers): (Vec<_>, Vec<_>) = page
         .credits()
@@ -355,7 +359,7 @@ pub async fn render_article(
         .find(|c| c.id.to_string() == draft.parent_id)
         .map(|c| c.name.clone());
     conn.commit().await?;
-    let spoken = format!("{}。{}", article.title, body.plain_text());
+    let spoken = format!("{}。{}", article.title, article.body_text);
     render(
         status,
         &ArticlePage {

@@ -29,6 +29,34 @@ pub struct Crumb {
     pub slug: String,
 }
 
+/// The active top-level channels in tree order, for the navigation bar.
+pub fn navigation(trees: &crate::tree::Trees) -> Vec<NavChannel> {
+    trees
+        .channels
+        .iter()
+        .filter(|channel| channel.depth == 0 && channel.active)
+        .map(|channel| NavChannel {
+            name: channel.name.clone(),
+            slug: channel.slug.clone(),
+        })
+        .collect()
+}
+
+/// The path from the top-level channel down to `channel_id`.
+pub fn breadcrumb(trees: &crate::tree::Trees, channel_id: Uuid) -> Vec<Crumb> {
+    let mut path = Vec::new();
+    let mut next = trees.channel(channel_id);
+    while let Some(channel) = next.filter(|_| path.len() <= 16) {
+        path.push(Crumb {
+            name: channel.name.clone(),
+            slug: channel.slug.clone(),
+        });
+        next = channel.parent_id.and_then(|parent| trees.channel(parent));
+    }
+    path.reverse();
+    path
+}
+
 /// The role acting on one review stage of a channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StageRole {

@@ -383,6 +383,7 @@ async fn accept(
 pub async fn post(
     req: HttpRequest,
     pool: web::Data<PgPool>,
+    trees: web::Data<crate::tree::TreeCache>,
     state: web::Data<AppState>,
     reader: Option<Reader>,
     number: web::Path<String>,
@@ -420,6 +421,7 @@ pub async fn post(
         Err((message, status)) => {
             public::render_article(
                 &pool,
+                &trees,
                 number,
                 &ArticleQuery::default(),
                 Some(form.draft(&message)),

@@ -24,13 +24,26 @@ impl PublicLayout {
     pub async fn load(conn: &mut PgConnection) -> sqlx::Result<Self> {
         let settings = settings::db::load(conn).await?;
         let nav = channels::db::navigation(conn).await?;
-        Ok(PublicLayout {
+        Ok(PublicLayout::new(settings, nav))
+    }
+
+    /// The layout with the navigation from the instance's copy of the trees.
+    pub async fn with_trees(
+        conn: &mut PgConnection,
+        trees: &crate::tree::Trees,
+    ) -> sqlx::Result<Self> {
+        let settings = settings::db::load(conn).await?;
+        Ok(PublicLayout::new(settings, channels::navigation(trees)))
+    }
+
+    fn new(settings: SiteSettings, nav: Vec<NavChannel>) -> Self {
+        PublicLayout {
             settings,
             nav,
             active_channel: None,
             page_title: String::new(),
             description: String::new(),
-        })
+        }
     }
 
     /// Sets the `<title>` prefix and the meta description.
