@@ -62,22 +62,47 @@ impl SanitizedHtml {
     }
 
     /// The body's text without markup, one line per block, for search,
-    /// summaries and reading aloud.
+    /// summaries and reading aloud. The sanitiser's output is well formed
+    /// (text holds no raw `<`; a tag ends at the first `>` outside quotes),
+    /// so tags are skipped in one pass rather than parsed again.
     pub fn plain_text(&self) -> String {
-        let mut marked = self.0.clone();
-        for end in [
-            "</p>",
-            "</h2>",
-            "</h3>",
-            "</h4>",
-            "</li>",
-            "</figcaption>",
-            "<br>",
-            "</blockquote>",
-        ] {
-            marked = marked.replace(end, &format!("{end}\n"));
+        const BLOCK_ENDS: [&str; 8] = [
+            "/p",
+            "/h2",
+            "/h3",
+            "/h4",
+            "/li",
+            "/figcaption",
+            "br",
+            "/blockquote",
+        ];
+        let mut text = String::with_capacity(self.0.len());
+        let mut rest = self.0.as_str();
+        while let Some(open) = rest.find('<') {
+            text.push_str(&rest[..open]);
+            let tag = &rest[open + 1..];
+            let mut quote = None;
+            let end = tag
+                .char_indices()
+                .find(|&(_, c)| match (quote, c) {
+                    (None, '"' | '\'') => {
+                        quote = Some(c);
+                        false
+                    }
+                    (Some(q), c) if c == q => {
+                        quote = None;
+                        false
+                    }
+                    (None, '>') => true,
+                    _ => false,
+                })
+                .map_or(tag.len(), |(at, _)| at);
+            if BLOCK_ENDS.contains(&&tag[..end]) {
+                text.push('\n');
+            }
+            rest = tag.get(end + 1..).unwrap_or("");
         }
-        let text = ammonia::Builder::empty().clean(&marked).to_string();
+        text.push_str(rest);
         decode_entities(&text)
             .lines()
             .map(str::trim)
@@ -140,6 +165,20 @@ fn decode_entities(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_text_has_one_line_per_block_and_no_markup() {
+        let body = SanitizedHtml::clean(
+            "<h2>一、保供</h2><p>国网<strong>山东</strong>电力 &amp; 国网&lt;江苏&gt;</p>\
+             <ul><li>甲</li><li>乙<br>丙</li></ul>\
+             <figure><img src=\"/media/a.jpg\" alt=\"塔 > 线\"><figcaption>巡检</figcaption></figure>\
+             <blockquote>引语</blockquote><p><a href=\"https://a.example/?x=1&amp;y=2\">链接</a>结尾</p>",
+        );
+        assert_eq!(
+            body.plain_text(),
+            "一、保供\n国网山东电力 & 国网<江苏>\n甲\n乙\n丙\n巡检\n引语\n链接结尾"
+        );
+    }
 
     #[test]
     fn scripts_styles_and_handlers_are_removed() {

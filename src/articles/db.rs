@@ -149,7 +149,7 @@ pub async fn article_page(
 ) -> sqlx::Result<Option<ArticlePage>> {
     sqlx::query_as(
         "select a.id, a.number, a.channel_id, a.unit_id, a.title, a.kicker, a.subtitle, a.summary,
-                a.body_html, a.body_text, a.source, u.name as unit_name, a.published_at,
+                a.body_html, a.source, u.name as unit_name, a.published_at,
                 coalesce((select t.views from article_totals t where t.article_id = a.id), 0)
                     as view_count,
                 a.comment_count, a.correction_note, a.corrected_at, a.responsible_editors,

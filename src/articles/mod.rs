@@ -64,8 +64,6 @@ pub struct PublishedArticle {
     pub subtitle: String,
     pub summary: String,
     pub body_html: String,
-    /// The body's text, one line per block, as saved with it.
-    pub body_text: String,
     pub source: String,
     pub unit_name: String,
     pub published_at: DateTime<Utc>,

@@ -359,7 +359,7 @@ pub async fn render_article(
         .find(|c| c.id.to_string() == draft.parent_id)
         .map(|c| c.name.clone());
     conn.commit().await?;
-    let spoken = format!("{}。{}", article.title, article.body_text);
+    let spoken = format!("{}。{}", article.title, body.plain_text());
     render(
         status,
         &ArticlePage {

@@ -1,11 +1,11 @@
 //! Review decisions (/admin/articles/{id}/review), unpublishing, and the
 //! article lists: a writer's own stories and a reviewer's queue.
 
+use std::sync::Arc;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use std::sync::Arc;
-
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
@@ -574,4 +574,49 @@ pub async fn placement(
     .await?;
     tx.commit().await?;
     Ok(see_other(&format!("/admin/articles/{id}?done=placed")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn channel(stages: &[&str]) -> channels::db::ChannelNode {
+        channels::db::ChannelNode {
+            id: Uuid::new_v4(),
+            parent_id: None,
+            name: String::new(),
+            slug: String::new(),
+            depth: 0,
+            sort_order: 0,
+            review_stages: stages.iter().map(|stage| stage.to_string()).collect(),
+            comment_moderation: String::new(),
+            active: true,
+            article_count: 0,
+            child_count: 0,
+        }
+    }
+
+    #[test]
+    fn reviewers_hold_the_stages_of_their_roles() {
+        let channels = [
+            channel(&["editor"]),
+            channel(&["editor", "editor", "chief_editor"]),
+            channel(&["chief_editor"]),
+        ];
+        let (ids, stages) = stages_held(&channels, &["editor"]);
+        assert_eq!(ids, [channels[0].id, channels[1].id, channels[1].id]);
+        assert_eq!(stages, [0, 0, 1]);
+        let (ids, stages) = stages_held(&channels, &["editor", "chief_editor"]);
+        assert_eq!(
+            ids,
+            [
+                channels[0].id,
+                channels[1].id,
+                channels[1].id,
+                channels[1].id,
+                channels[2].id
+            ]
+        );
+        assert_eq!(stages, [0, 0, 1, 2, 0]);
+    }
 }
