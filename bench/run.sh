@@ -62,6 +62,22 @@ start() { # $1: page cache MiB
   exit 1
 }
 
+# Waits (up to a minute) until the machine is nearly idle: at start-up the
+# server builds the statistics' stale days and fills in search vectors, which
+# would otherwise compete with the first pages measured.
+settle() {
+  local busy
+  for _ in $(seq 1 60); do
+    busy=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
+    sleep 1
+    busy=$(awk -v before="$busy" '/^cpu / {
+      split(before, b, " ")
+      printf "%d", 100 * (($2 + $3 + $4 + $7 + $8) - b[1]) / (($2 + $3 + $4 + $5 + $6 + $7 + $8) - b[2])
+    }' /proc/stat)
+    [ "$busy" -lt 10 ] && return 0
+  done
+}
+
 stop() {
   kill -TERM "$SERVER"
   wait "$SERVER" || true
@@ -93,6 +109,7 @@ cookies() { # a curl cookie jar as a Cookie header
 }
 
 start 64
+settle
 echo "Measuring $STORIES stories, $CONNECTIONS connections, ${SECONDS_EACH}s per page" >&2
 measure "constant route (/favicon.ico)" plain.lua "$BASE/favicon.ico"
 measure "article, one story (cached)" plain.lua "$BASE/articles/$((STORIES / 2))"
@@ -138,6 +155,7 @@ MEMORY=$(peak_memory)
 stop
 
 start 0
+settle
 measure "article, one story (page cache off)" plain.lua "$BASE/articles/$((STORIES / 2))"
 measure "article, random stories (page cache off)" articles.lua "$BASE/articles/1" "$STORIES"
 MEMORY_OFF=$(peak_memory)
