@@ -36,6 +36,8 @@ pub struct Staff {
     pub token_hash: Vec<u8>,
     /// The address the request came from, for the audit log.
     pub client_ip: String,
+    /// Unread notifications when the request came in, for the header.
+    pub unread_notifications: i64,
 }
 
 impl Staff {
@@ -66,13 +68,15 @@ struct SessionRow {
     role: String,
     unit_id: Uuid,
     must_change_password: bool,
+    unread_notifications: i64,
 }
 
 /// The live session for `token_hash`, honouring the idle and absolute
 /// timeouts from the settings; touches its last-seen time (once a minute).
 async fn lookup(conn: &mut PgConnection, token_hash: &[u8]) -> sqlx::Result<Option<SessionRow>> {
     // One statement: a staff page is a string of small queries, and this
-    // one runs before each of them.
+    // one runs before each of them. It also counts the unread notifications
+    // every backend page shows in its header.
     sqlx::query_as(
         "with live as (
              select u.id, u.username, u.display_name, u.role, u.unit_id, u.must_change_password,
@@ -88,7 +92,10 @@ async fn lookup(conn: &mut PgConnection, token_hash: &[u8]) -> sqlx::Result<Opti
              where token_hash = $1
                and exists (select 1 from live where last_seen_at < now() - interval '1 minute')
          )
-         select id, username, display_name, role, unit_id, must_change_password from live",
+         select id, username, display_name, role, unit_id, must_change_password,
+                (select count(*) from notifications n
+                 where n.user_id = live.id and n.read_at is null) as unread_notifications
+         from live",
     )
     .bind(token_hash)
     .fetch_optional(conn)
@@ -129,6 +136,7 @@ impl FromRequest for Staff {
                 must_change_password: row.must_change_password,
                 token_hash,
                 client_ip,
+                unread_notifications: row.unread_notifications,
             })
         })
     }

@@ -102,14 +102,6 @@ pub async fn story_moved(
     }
 }
 
-/// Unread notifications of a user, for the counter in the header.
-pub async fn unread_count(conn: &mut PgConnection, user_id: Uuid) -> sqlx::Result<i64> {
-    sqlx::query_scalar("select count(*) from notifications where user_id = $1 and read_at is null")
-        .bind(user_id)
-        .fetch_one(conn)
-        .await
-}
-
 #[derive(sqlx::FromRow)]
 struct Row {
     id: i64,

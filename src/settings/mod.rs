@@ -5,7 +5,7 @@
 pub mod admin;
 pub mod db;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use chrono_tz::Tz;
 
 /// The settings public and admin pages need on every request.
@@ -80,16 +80,29 @@ impl SiteSettings {
 
     /// A moment as shown on pages: `2021-07-14 14:26:54` in the site's zone.
     pub fn format_time(&self, at: DateTime<Utc>) -> String {
-        at.with_timezone(&self.time_zone)
-            .format("%Y-%m-%d %H:%M:%S")
-            .to_string()
+        // Written out rather than through a strftime pattern, which is
+        // parsed again on every call (lists show dozens per page).
+        let local = at.with_timezone(&self.time_zone);
+        format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}:{:02}",
+            local.year(),
+            local.month(),
+            local.day(),
+            local.hour(),
+            local.minute(),
+            local.second()
+        )
     }
 
     /// A moment's date as shown in lists: `2021-07-14`.
     pub fn format_date(&self, at: DateTime<Utc>) -> String {
-        at.with_timezone(&self.time_zone)
-            .format("%Y-%m-%d")
-            .to_string()
+        let local = at.with_timezone(&self.time_zone);
+        format!(
+            "{:04}-{:02}-{:02}",
+            local.year(),
+            local.month(),
+            local.day()
+        )
     }
 }
 

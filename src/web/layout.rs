@@ -140,7 +140,7 @@ impl AdminLayout {
                 .collect()
         };
         Ok(AdminLayout {
-            unread: crate::notifications::unread_count(conn, staff.id).await?,
+            unread: staff.unread_notifications,
             settings,
             page_title: title.to_owned(),
             staff_name: Some(staff.display_name.clone()),
