@@ -328,7 +328,12 @@ async fn review_queue(
         .map(|root| subtree(&trees.units, root))
         .filter(|units| units.len() < trees.units.len())
         .map(|units| units.iter().map(|u| u.id).collect());
-    let unit = query.unit.parse::<Uuid>().ok();
+    // A unit picked counts with the units below it, as in the statistics.
+    let unit: Option<Vec<Uuid>> = query
+        .unit
+        .parse::<Uuid>()
+        .ok()
+        .map(|unit| subtree(&trees.units, unit).iter().map(|u| u.id).collect());
     let channel = query.channel.parse::<Uuid>().ok();
     let status = Status::parse(&query.status).map(Status::as_str);
     let after = query.after();
@@ -357,7 +362,7 @@ async fn review_queue(
         filter("array_position($::uuid[], a.unit_id) is not null");
     }
     if unit.is_some() {
-        filter("a.unit_id = $");
+        filter("array_position($::uuid[], a.unit_id) is not null");
     }
     if channel.is_some() {
         filter("a.channel_id = $");

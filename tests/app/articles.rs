@@ -1025,6 +1025,22 @@ async fn the_queue_follows_unit_changes_made_anywhere_at_once() {
         .unwrap();
     let (_, filtered) = app.page(&format!("/admin/articles?unit={unit}")).await;
     assert_eq!(texts(&filtered, ".queue td.title a"), ["甲一所稿件"]);
+    let company: uuid::Uuid = sqlx::query_scalar("select id from units where name = '乙公司'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let (_, below) = app.page(&format!("/admin/articles?unit={company}")).await;
+    assert_eq!(texts(&below, ".queue td.title a"), ["乙公司稿件"]);
+    let parent: uuid::Uuid = sqlx::query_scalar("select id from units where name = '甲公司'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let (_, with_children) = app.page(&format!("/admin/articles?unit={parent}")).await;
+    assert_eq!(
+        texts(&with_children, ".queue td.title a").len(),
+        3,
+        "a unit picked counts with the units below it"
+    );
     let (_, none) = app
         .page(&format!("/admin/articles?unit={unit}&status=in_review"))
         .await;
