@@ -1019,26 +1019,27 @@ async fn the_queue_follows_unit_changes_made_anywhere_at_once() {
     );
     assert_eq!(picker(&moved).len(), 4);
 
-    let unit: uuid::Uuid = sqlx::query_scalar("select id from units where name = '甲一所'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    let (_, filtered) = app.page(&format!("/admin/articles?unit={unit}")).await;
-    assert_eq!(texts(&filtered, ".queue td.title a"), ["甲一所稿件"]);
-    let company: uuid::Uuid = sqlx::query_scalar("select id from units where name = '乙公司'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    let (_, below) = app.page(&format!("/admin/articles?unit={company}")).await;
-    assert_eq!(texts(&below, ".queue td.title a"), ["乙公司稿件"]);
-    let parent: uuid::Uuid = sqlx::query_scalar("select id from units where name = '甲公司'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    let (_, with_children) = app.page(&format!("/admin/articles?unit={parent}")).await;
+    // Filtering by a unit: what it and the units below it wrote.
+    let filtered = |name: &'static str| {
+        let app = &app;
+        async move {
+            let unit: uuid::Uuid = sqlx::query_scalar("select id from units where name = $1")
+                .bind(name)
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
+            let (_, html) = app.page(&format!("/admin/articles?unit={unit}")).await;
+            let mut titles = texts(&html, ".queue td.title a");
+            titles.sort();
+            (unit, titles)
+        }
+    };
+    let (unit, leaf) = filtered("甲一所").await;
+    assert_eq!(leaf, ["甲一所稿件"]);
+    assert_eq!(filtered("乙公司").await.1, ["乙公司稿件"]);
     assert_eq!(
-        texts(&with_children, ".queue td.title a").len(),
-        3,
+        filtered("甲公司").await.1,
+        ["乙公司稿件", "甲一所稿件", "甲公司稿件"],
         "a unit picked counts with the units below it"
     );
     let (_, none) = app
