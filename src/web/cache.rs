@@ -16,7 +16,7 @@
 //! was cached or not: the view count of an article page, counted here for
 //! readers that are not bots, and the browser's CSRF token.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
@@ -141,7 +141,16 @@ pub struct PageCache {
     /// Pages being rendered: requests for the same page wait for the one
     /// rendering it instead of all rendering it at once.
     in_flight: Mutex<HashMap<String, Arc<Notify>>>,
+    /// Hashes of the pages asked for once since the set was last emptied.
+    /// A page is kept from its second request on (or when others waited
+    /// for its first render): readers going through the archive one story
+    /// each would otherwise push the pages many read out of the cache.
+    seen: Mutex<HashSet<u64>>,
 }
+
+/// How many pages asked for once are remembered; the set is emptied when
+/// full.
+const SEEN: usize = 100_000;
 
 /// A render others may be waiting for; they are woken when it is dropped.
 struct Flight<'a> {
@@ -176,6 +185,7 @@ impl PageCache {
                 bytes: 0,
             }),
             in_flight: Mutex::new(HashMap::new()),
+            seen: Mutex::new(HashSet::new()),
         }
     }
 
@@ -186,6 +196,8 @@ impl PageCache {
             Ok(flight) => return Ok(flight),
             Err(waiting) => waiting,
         };
+        // Others want this page too: keep it once rendered.
+        self.admit(key);
         let notified = waiting.notified();
         tokio::pin!(notified);
         notified.as_mut().enable();
@@ -244,6 +256,15 @@ impl PageCache {
             key: key.to_owned(),
             done,
         })
+    }
+
+    /// Whether `key` was asked for before; remembers it either way.
+    fn admit(&self, key: &str) -> bool {
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        if seen.len() >= SEEN {
+            seen.clear();
+        }
+        !seen.insert(hash_of(key))
     }
 
     fn put(&self, key: String, page: Page, generation: u64) {
@@ -608,7 +629,9 @@ pub async fn serve(
             return Ok(respond(req, cached_head(), &page, true).await);
         }
     }
-    let flight = if stale_flight.is_some() {
+    // A page in the cache, past its time: it was admitted before.
+    let rendering_again = stale_flight.is_some();
+    let flight = if rendering_again {
         stale_flight
     } else if storable && cache.enabled() {
         match cache.render_or_wait(&key).await {
@@ -636,7 +659,7 @@ pub async fn serve(
     if !reading || status != StatusCode::OK || private {
         return Ok(personalised(req, head, &page).await);
     }
-    if storable {
+    if storable && (rendering_again || cache.admit(&key)) {
         cache.put(key, page.clone(), generation);
     }
     drop(flight);
@@ -696,6 +719,21 @@ mod tests {
     }
 
     #[test]
+    fn pages_are_kept_from_their_second_request_on() {
+        let cache = PageCache::new(1 << 20);
+        assert!(!cache.admit("/articles/1"), "asked for once");
+        assert!(!cache.admit("/articles/2"));
+        assert!(cache.admit("/articles/1"), "asked for again");
+        for n in 0..SEEN {
+            cache.admit(&format!("/search?q={n}"));
+        }
+        assert!(
+            !cache.admit("/articles/2"),
+            "the set of pages asked for once is emptied when full"
+        );
+    }
+
+    #[test]
     fn nothing_is_served_while_changes_cannot_be_heard() {
         let cache = PageCache::new(1 << 20);
         cache.put("/".into(), Page::new("page".into()), 0);
@@ -720,6 +758,7 @@ mod tests {
         };
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(!waiter.is_finished(), "the second waits");
+        assert!(cache.admit("/"), "a page others waited for is kept");
         cache.put("/".into(), Page::new("page".into()), 0);
         drop(flight);
         let page = waiter.await.unwrap().flatten().expect("the rendered page");

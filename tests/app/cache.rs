@@ -359,3 +359,22 @@ async fn no_public_page_makes_a_query_per_story_it_lists() {
         assert!(*count <= 16, "{page} makes {count} queries");
     }
 }
+
+#[tokio::test]
+async fn a_page_is_kept_from_its_second_request_on() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    until_caching(&app, "/").await;
+    let (_, number) = story(&app, "山东电网").await;
+    let path = format!("/articles/{number}");
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let response = app.get(&path).await;
+        answers.push(response.headers()["x-cache"].to_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        answers,
+        ["miss", "miss", "hit"],
+        "a story read once does not push others out of the cache"
+    );
+}
