@@ -116,9 +116,7 @@ impl Trees {
             .get(&id)
             .map(|&at| &self.channels[at])
     }
-}
 
-impl Trees {
     /// The `<option>`s of the units `id` and below (all units when `None`),
     /// with `selected` (an id as the form sent it) selected.
     pub fn unit_options(&self, root: Option<Uuid>, selected: &str) -> String {

@@ -1,8 +1,9 @@
 //! The page cache of public pages, and the parts of a page filled in for
 //! each request.
 //!
-//! Rendered public pages (after 简 / 繁 conversion) are kept in memory,
-//! within a byte budget, least recently used first out. Every change a
+//! Rendered public pages (after 简 / 繁 conversion) are kept in memory from
+//! their second request on, within a byte budget, least recently used first
+//! out. Every change a
 //! public page may show is announced by the database on the channel
 //! `newsdesk_pages` (triggers, see migration 0011), whoever made it; each
 //! instance listens and drops all its pages at once, by moving to a new
