@@ -205,8 +205,9 @@ pub struct TitleLink {
 /// (each shared tag weighs most) and those whose text shares the words of
 /// its title (`words`, see `search::similarity_query`), ranked by both, then
 /// newest first. Each tag and the text search contribute a bounded set of
-/// candidates, so popular tags and frequent words stay cheap; the text is
-/// searched only when the tags bring too few.
+/// candidates, so popular tags and frequent words stay cheap: for a tag, the
+/// stories published nearest in time to this one. The text is searched only
+/// when the tags bring too few.
 pub async fn related(
     conn: &mut PgConnection,
     id: Uuid,
@@ -215,11 +216,20 @@ pub async fn related(
 ) -> sqlx::Result<Vec<TitleLink>> {
     sqlx::query_as(
         "with tagged as (
+             -- For each tag: the 50 stories published just before this one
+             -- and the 50 just after (migration 0023).
              select other.article_id as id, count(*)::float8 as score
              from article_tags mine
-             cross join lateral (select article_id from article_tags t
-                                 where t.tag_id = mine.tag_id and t.article_id <> mine.article_id
-                                 limit 100) other
+             cross join lateral (
+                 (select article_id from article_tags t
+                  where t.tag_id = mine.tag_id and t.published_at is not null
+                    and (t.published_at, t.article_id) < (mine.published_at, mine.article_id)
+                  order by t.published_at desc, t.article_id desc limit 50)
+                 union all
+                 (select article_id from article_tags t
+                  where t.tag_id = mine.tag_id and t.published_at is not null
+                    and (t.published_at, t.article_id) > (mine.published_at, mine.article_id)
+                  order by t.published_at, t.article_id limit 50)) other
              where mine.article_id = $1
              group by other.article_id
          ), worded as (

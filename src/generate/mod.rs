@@ -177,7 +177,7 @@ pub async fn generate(
         copy(&mut conn, "articles (id, channel_id, unit_id, created_by, title, summary, body_html, body_text, author_byline, source, status, review_stage, published_at, responsible_editors, created_at, updated_at, search_vector)", batch.articles).await?;
         copy(
             &mut conn,
-            "article_tags (article_id, tag_id, position)",
+            "article_tags (article_id, tag_id, position, published_at)",
             batch.tags,
         )
         .await?;
@@ -379,8 +379,18 @@ fn write_batch(
         if !in_review {
             let _ = writeln!(batch.totals, "{id_text}\t{views}");
         }
+        // The load bypasses the trigger that copies the publication time.
+        let tagged_at = if in_review {
+            "\\N".to_owned()
+        } else {
+            time(published)
+        };
         for (position, tag) in story.tags.iter().enumerate() {
-            let _ = writeln!(batch.tags, "{id_text}\t{}\t{position}", newsroom.tags[tag]);
+            let _ = writeln!(
+                batch.tags,
+                "{id_text}\t{}\t{position}\t{tagged_at}",
+                newsroom.tags[tag]
+            );
         }
         if let Some(author) = writer.author {
             let _ = writeln!(batch.authors, "{id_text}\t0\t{author}\t本网记者");

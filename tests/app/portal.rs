@@ -787,3 +787,77 @@ async fn search_filters_by_channel_unit_and_date_and_ranks_by_relevance() {
     );
     assert_eq!(attrs(&bad, "input[name=from]", "value"), ["2026-13-45"]);
 }
+
+#[tokio::test]
+async fn related_stories_of_a_popular_tag_are_those_published_near_the_story() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    // 300 stories of one tag, one a day: 时间稿件1 is the newest.
+    sqlx::raw_sql(
+        "insert into tags (name) values ('时间测试');
+         insert into articles (channel_id, unit_id, created_by, title, status, published_at)
+         select channel_id, unit_id, created_by, '时间稿件' || n, 'published',
+                now() - make_interval(days => n)
+         from articles, generate_series(1, 300) n
+         where title = '山东电网全力保障冬季电力供应';
+         insert into article_tags (article_id, tag_id, position)
+         select a.id, t.id, 0 from articles a, tags t
+         where a.title like '时间稿件%' and t.name = '时间测试';",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let related = |n: i32| {
+        let app = &app;
+        async move {
+            let number: i64 = sqlx::query_scalar("select number from articles where title = $1")
+                .bind(format!("时间稿件{n}"))
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
+            let (_, html) = app.page(&format!("/articles/{number}")).await;
+            texts(&html, ".related li a")
+                .into_iter()
+                .map(|title| title.trim_start_matches("时间稿件").parse::<i32>().unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    let old = related(250).await;
+    let recent = related(20).await;
+    assert_eq!(old.len(), 6);
+    assert!(
+        old.iter().all(|n| (200..=300).contains(n)),
+        "a story of 250 days ago relates to stories near its date: {old:?}"
+    );
+    assert!(
+        recent.iter().all(|n| (1..=70).contains(n)),
+        "a story of 20 days ago relates to stories near its date: {recent:?}"
+    );
+
+    // The time beside a tag follows the story: none while it is a draft,
+    // its publication time once published, none again once withdrawn.
+    let tagged_at = |state: &'static str| {
+        let app = &app;
+        async move {
+            sqlx::query(
+                "update articles set status = $1,
+                        published_at = case when $1 = 'published' then now() else published_at end
+                 where title = '时间稿件300'",
+            )
+            .bind(state)
+            .execute(&app.pool)
+            .await
+            .unwrap();
+            sqlx::query_scalar::<_, Option<chrono::DateTime<chrono::Utc>>>(
+                "select t.published_at from article_tags t join articles a on a.id = t.article_id
+                 where a.title = '时间稿件300'",
+            )
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert!(tagged_at("unpublished").await.is_none());
+    assert!(tagged_at("published").await.is_some());
+    assert!(tagged_at("draft").await.is_none());
+}
