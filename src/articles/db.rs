@@ -218,23 +218,23 @@ pub async fn related(
         "with tagged as (
              -- For each tag: the 50 stories published just before this one
              -- and the 50 just after (migration 0023).
-             select other.article_id as id, count(*)::float8 as score
+             select other.article_id as id, other.published_at, count(*)::float8 as score
              from article_tags mine
              cross join lateral (
-                 (select article_id from article_tags t
+                 (select article_id, published_at from article_tags t
                   where t.tag_id = mine.tag_id and t.published_at is not null
                     and (t.published_at, t.article_id) < (mine.published_at, mine.article_id)
                   order by t.published_at desc, t.article_id desc limit 50)
                  union all
-                 (select article_id from article_tags t
+                 (select article_id, published_at from article_tags t
                   where t.tag_id = mine.tag_id and t.published_at is not null
                     and (t.published_at, t.article_id) > (mine.published_at, mine.article_id)
                   order by t.published_at, t.article_id limit 50)) other
              where mine.article_id = $1
-             group by other.article_id
+             group by other.article_id, other.published_at
          ), worded as (
-             select c.id, ts_rank(c.search_vector, to_tsquery('simple', $2)) as score
-             from (select a.id, a.search_vector from articles a
+             select c.id, c.published_at, ts_rank(c.search_vector, to_tsquery('simple', $2)) as score
+             from (select a.id, a.published_at, a.search_vector from articles a
                    where $2::text is not null and a.status = 'published' and a.id <> $1
                      -- Shared tags outweigh shared words: with enough
                      -- stories sharing tags, the words are not searched.
@@ -242,13 +242,15 @@ pub async fn related(
                      and a.search_vector @@ to_tsquery('simple', $2)
                    order by a.published_at desc limit 40) c
          ), scored as (
-             select id, sum(score) as score
-             from (select id, score from tagged union all select id, score from worded) s
-             group by id order by score desc limit 24
+             -- Ranked from the index alone: only the stories shown are read.
+             select id, max(published_at) as published_at, sum(score) as score
+             from (select id, published_at, score from tagged
+                   union all select id, published_at, score from worded) s
+             group by id order by score desc, published_at desc limit $3
          )
          select a.number, a.title from scored
          join articles a on a.id = scored.id and a.status = 'published'
-         order by scored.score desc, a.published_at desc limit $3",
+         order by scored.score desc, scored.published_at desc",
     )
     .bind(id)
     .bind(words)
