@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde::Deserialize;
-use sqlx::{PgConnection, PgPool};
+use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::{Action, ArticleState, Status, transition};
@@ -323,96 +323,76 @@ async fn review_queue(
         &["editor"]
     };
     let (stage_channels, stages) = stages_held(&trees.channels, roles);
+    let ids = |units: &[crate::units::UnitNode]| units.iter().map(|u| u.id).collect::<Vec<_>>();
     // A reviewer at the top of the tree needs no test of units at all.
-    let scope: Option<Vec<Uuid>> = unit_root
+    let scope = unit_root
         .map(|root| subtree(&trees.units, root))
         .filter(|units| units.len() < trees.units.len())
-        .map(|units| units.iter().map(|u| u.id).collect());
+        .map(ids);
     // A unit picked counts with the units below it, as in the statistics.
-    let unit: Option<Vec<Uuid>> = query
+    let picked = query
         .unit
         .parse::<Uuid>()
         .ok()
-        .map(|unit| subtree(&trees.units, unit).iter().map(|u| u.id).collect());
-    let channel = query.channel.parse::<Uuid>().ok();
-    let status = Status::parse(&query.status).map(Status::as_str);
-    let after = query.after();
+        .map(|unit| ids(subtree(&trees.units, unit)));
+    let units = match (scope, picked) {
+        (Some(scope), Some(picked)) => {
+            Some(picked.into_iter().filter(|id| scope.contains(id)).collect())
+        }
+        (scope, picked) => scope.or(picked),
+    };
     // Only the filters that apply are written into the statement, and each
     // combination keeps one generic plan: the waiting stories read oldest
     // first until a page is full. Planned for each request's values, the
-    // statement took longer to plan (2 ms) than to run. The reviewer's units
-    // are tested on each story rather than looked up in the index of stories
-    // by unit, which a plan made without knowing how many units there are
-    // would prefer, reading every story of the units (a million, for a
-    // reviewer at the top).
-    let mut filters = String::new();
-    let mut next = 4;
-    // Each `$` of a condition becomes the next parameter's number.
-    let mut filter = |condition: &str| {
-        filters.push_str("\n           and ");
-        for piece in condition.split_inclusive('$') {
-            filters.push_str(piece);
-            if piece.ends_with('$') {
-                filters.push_str(&next.to_string());
-                next += 1;
-            }
-        }
-    };
-    if scope.is_some() {
-        filter("array_position($::uuid[], a.unit_id) is not null");
+    // statement took longer to plan (2 ms) than to run. The units are tested
+    // on each story rather than looked up in the index of stories by unit,
+    // which a plan made without knowing how many units there are would
+    // prefer, reading every story of the units (a million, for a reviewer
+    // at the top).
+    let mut sql = QueryBuilder::<Postgres>::new("select ");
+    sql.push(list_columns(false))
+        .push(
+            " where a.status in ('submitted', 'in_review')
+               and (a.channel_id, a.review_stage) in (select * from unnest(",
+        )
+        .push_bind(stage_channels)
+        .push("::uuid[], ")
+        .push_bind(stages)
+        .push("::int2[])) and a.created_by <> ")
+        .push_bind(staff.id)
+        .push(" and not exists (select 1 from review_events e where e.article_id = a.id and e.actor_id = ")
+        .push_bind(staff.id)
+        .push(
+            " and e.action = 'pass'
+              and e.id > coalesce((select max(id) from review_events
+                                   where article_id = a.id and action = 'submit'), 0))",
+        );
+    if let Some(units) = units {
+        sql.push(" and array_position(")
+            .push_bind(units)
+            .push("::uuid[], a.unit_id) is not null");
     }
-    if unit.is_some() {
-        filter("array_position($::uuid[], a.unit_id) is not null");
+    if let Ok(channel) = query.channel.parse::<Uuid>() {
+        sql.push(" and a.channel_id = ").push_bind(channel);
     }
-    if channel.is_some() {
-        filter("a.channel_id = $");
+    if let Some(status) = Status::parse(&query.status).map(Status::as_str) {
+        sql.push(" and a.status = ").push_bind(status);
     }
-    if status.is_some() {
-        filter("a.status = $");
+    if let Some((at, id)) = query.after() {
+        sql.push(" and (a.updated_at, a.id) > (")
+            .push_bind(at)
+            .push(", ")
+            .push_bind(id)
+            .push(")");
     }
-    if after.is_some() {
-        filter("(a.updated_at, a.id) > ($::timestamptz, $::uuid)");
-    }
-    let sql = format!(
-        "select {}
-         where a.status in ('submitted', 'in_review')
-           and (a.channel_id, a.review_stage) in (select * from unnest($1::uuid[], $2::int2[]))
-           and a.created_by <> $3
-           and not exists (select 1 from review_events e where e.article_id = a.id and e.actor_id = $3
-                           and e.action = 'pass'
-                           and e.id > coalesce((select max(id) from review_events
-                                                where article_id = a.id and action = 'submit'), 0)){filters}
-         order by a.updated_at, a.id limit ${next}",
-        list_columns(false)
-    );
-    let mut statement = sqlx::query_as(&sql)
-        .bind(stage_channels)
-        .bind(stages)
-        .bind(staff.id);
-    if let Some(scope) = scope {
-        statement = statement.bind(scope);
-    }
-    if let Some(unit) = unit {
-        statement = statement.bind(unit);
-    }
-    if let Some(channel) = channel {
-        statement = statement.bind(channel);
-    }
-    if let Some(status) = status {
-        statement = statement.bind(status);
-    }
-    if let Some((at, id)) = after {
-        statement = statement.bind(at).bind(id);
-    }
+    sql.push(" order by a.updated_at, a.id limit ")
+        .push_bind(QUEUE_PAGE as i64 + 1);
     let mut tx = sqlx::Connection::begin_with(
         &mut *conn,
         "begin; set local plan_cache_mode = force_generic_plan",
     )
     .await?;
-    let mut rows: Vec<ListRow> = statement
-        .bind(QUEUE_PAGE as i64 + 1)
-        .fetch_all(&mut *tx)
-        .await?;
+    let mut rows: Vec<ListRow> = sql.build_query_as().fetch_all(&mut *tx).await?;
     tx.commit().await?;
     if rows.len() <= QUEUE_PAGE {
         return Ok((rows, None));
