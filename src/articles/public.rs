@@ -205,16 +205,20 @@ struct ChannelPage {
 
 pub async fn channel(
     pool: web::Data<PgPool>,
+    tree_cache: web::Data<TreeCache>,
     slug: web::Path<String>,
     query: web::Query<ChannelQuery>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = pool.acquire().await?;
-    let channel = channels::db::by_slug(&mut conn, &slug)
-        .await?
+    let trees = tree_cache.current(&mut conn).await?;
+    let channel = trees
+        .channels
+        .iter()
+        .find(|channel| channel.active && channel.slug == *slug)
         .ok_or(AppError::NotFound)?;
-    let layout = PublicLayout::load(&mut conn).await?;
-    let breadcrumb = channels::db::breadcrumb(&mut conn, channel.id).await?;
-    let children = channels::db::children(&mut conn, channel.id).await?;
+    let layout = PublicLayout::with_trees(&mut conn, &trees).await?;
+    let breadcrumb = channels::breadcrumb(&trees, channel.id);
+    let children = channels::children(&trees, channel.id);
     let listing = db::Listing {
         channel: Some(channel.id),
         ..db::Listing::default()
@@ -233,7 +237,7 @@ pub async fn channel(
         layout: layout
             .titled(channel.name.clone(), description)
             .in_channel(top),
-        name: channel.name,
+        name: channel.name.clone(),
         breadcrumb,
         children,
         stories,

@@ -13,17 +13,8 @@ pub struct NavChannel {
     pub slug: String,
 }
 
-/// A channel with its place in the tree.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Channel {
-    pub id: Uuid,
-    pub parent_id: Option<Uuid>,
-    pub name: String,
-    pub slug: String,
-}
-
 /// One step of a breadcrumb (当前位置: 首页 > 电网 > 企业风采), root first.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Crumb {
     pub name: String,
     pub slug: String,
@@ -35,6 +26,20 @@ pub fn navigation(trees: &crate::tree::Trees) -> Vec<NavChannel> {
         .channels
         .iter()
         .filter(|channel| channel.depth == 0 && channel.active)
+        .map(|channel| NavChannel {
+            name: channel.name.clone(),
+            slug: channel.slug.clone(),
+        })
+        .collect()
+}
+
+/// The active direct children of a channel in tree order, for the channel
+/// page's sub-navigation.
+pub fn children(trees: &crate::tree::Trees, parent_id: Uuid) -> Vec<NavChannel> {
+    trees
+        .channels
+        .iter()
+        .filter(|channel| channel.parent_id == Some(parent_id) && channel.active)
         .map(|channel| NavChannel {
             name: channel.name.clone(),
             slug: channel.slug.clone(),

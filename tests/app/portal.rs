@@ -861,3 +861,27 @@ async fn related_stories_of_a_popular_tag_are_those_published_near_the_story() {
     assert!(tagged_at("published").await.is_some());
     assert!(tagged_at("draft").await.is_none());
 }
+
+#[tokio::test]
+async fn a_channel_page_shows_its_path_and_active_sub_channels() {
+    let app = spawn_app_with(|config| config.page_cache_mb = 0).await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let (status, html) = app.page("/channels/qiye-fengcai").await;
+    assert_eq!(status, 200);
+    assert_eq!(texts(&html, ".breadcrumb a"), ["首页", "电网", "企业风采"]);
+    let (_, html) = app.page("/channels/dianwang").await;
+    assert_eq!(
+        texts(&html, ".sub-channels a"),
+        ["企业风采", "电网建设", "基层动态"]
+    );
+
+    // Deactivated elsewhere (another instance, a command): gone at once.
+    sqlx::query("update channels set active = false where slug = 'dianwang-jianshe'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (_, html) = app.page("/channels/dianwang").await;
+    assert_eq!(texts(&html, ".sub-channels a"), ["企业风采", "基层动态"]);
+    let (status, _) = app.page("/channels/dianwang-jianshe").await;
+    assert_eq!(status, 404, "an inactive channel has no page");
+}
