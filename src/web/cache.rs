@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use actix_web::body::{BoxBody, MessageBody, to_bytes};
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
@@ -561,16 +561,6 @@ async fn personalised(
     ServiceResponse::new(req.into_parts().0, response)
 }
 
-async fn body_of(body: BoxBody) -> Result<Arc<str>, Error> {
-    let bytes = to_bytes(body)
-        .await
-        .map_err(|_| actix_web::error::ErrorInternalServerError("body"))?;
-    Ok(match std::str::from_utf8(&bytes) {
-        Ok(text) => text.into(),
-        Err(_) => String::from_utf8_lossy(&bytes).into(),
-    })
-}
-
 fn no_store(response: &HttpResponse<BoxBody>) -> bool {
     response
         .headers()
@@ -655,7 +645,7 @@ pub async fn serve(
     let status = response.status();
     let private = no_store(&response) || response.cookies().next().is_some();
     let (head, body) = response.into_parts();
-    let page = Page::new(body_of(body).await?);
+    let page = Page::new(super::body_text(body).await?);
     let req = ServiceRequest::from_request(req);
     if !reading || status != StatusCode::OK || private {
         return Ok(personalised(req, head, &page).await);

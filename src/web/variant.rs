@@ -5,7 +5,7 @@
 //! vocabulary); its internal links stay in the variant. Every public page
 //! gets the switch link and hreflang alternates.
 
-use actix_web::body::{BoxBody, MessageBody, to_bytes};
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Uri;
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
@@ -137,10 +137,7 @@ pub async fn variants(
     }
     let (request, response) = response.into_parts();
     let (mut head, body) = response.into_parts();
-    let bytes = to_bytes(body)
-        .await
-        .map_err(|_| actix_web::error::ErrorInternalServerError("body"))?;
-    let html = String::from_utf8_lossy(&bytes);
+    let html = super::body_text(body).await?;
     // Slots are filled after conversion: their links name both variants.
     let html = match variant {
         Variant::Traditional => fill_slots(&to_traditional(&html), &plain_path, variant),
