@@ -75,9 +75,12 @@ struct HomePage {
     topics: Vec<crate::topics::Topic>,
 }
 
-pub async fn home(pool: web::Data<PgPool>) -> Result<HttpResponse, AppError> {
+pub async fn home(
+    pool: web::Data<PgPool>,
+    trees: web::Data<crate::tree::TreeCache>,
+) -> Result<HttpResponse, AppError> {
     let mut conn = pool.acquire().await?;
-    let layout = PublicLayout::load(&mut conn).await?;
+    let layout = PublicLayout::load(&mut conn, &trees).await?;
     let settings = &layout.settings;
     let mut headlines = db::flagged(&mut conn, true, 4).await?.into_iter();
     let headline = headlines

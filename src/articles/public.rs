@@ -89,6 +89,7 @@ struct ListingPage {
 
 async fn listing_page(
     pool: &PgPool,
+    trees: &TreeCache,
     kind: &'static str,
     name: String,
     listing: db::Listing,
@@ -96,7 +97,7 @@ async fn listing_page(
     base_url: &str,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = pool.acquire().await?;
-    let layout = PublicLayout::load(&mut conn).await?;
+    let layout = PublicLayout::load(&mut conn, trees).await?;
     let (stories, next_page) =
         one_page(&mut conn, &listing, before, base_url, &layout.settings).await?;
     let description = format!("{kind}：{name} - {}", layout.settings.site_name);
@@ -112,6 +113,7 @@ async fn listing_page(
 /// /tags/{name}: published stories with a tag.
 pub async fn tag(
     pool: web::Data<PgPool>,
+    trees: web::Data<TreeCache>,
     name: web::Path<String>,
     query: web::Query<ChannelQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -128,12 +130,13 @@ pub async fn tag(
         ..db::Listing::default()
     };
     let base = tag_url(&name);
-    listing_page(&pool, "标签", name, listing, query.before, &base).await
+    listing_page(&pool, &trees, "标签", name, listing, query.before, &base).await
 }
 
 /// /units/{id}: published stories of a unit and the units below it.
 pub async fn unit(
     pool: web::Data<PgPool>,
+    trees: web::Data<TreeCache>,
     id: web::Path<Uuid>,
     query: web::Query<ChannelQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -148,6 +151,7 @@ pub async fn unit(
     };
     listing_page(
         &pool,
+        &trees,
         "单位",
         name,
         listing,
@@ -160,6 +164,7 @@ pub async fn unit(
 /// /authors/{id}: published stories crediting an author.
 pub async fn author(
     pool: web::Data<PgPool>,
+    trees: web::Data<TreeCache>,
     id: web::Path<Uuid>,
     query: web::Query<ChannelQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -174,6 +179,7 @@ pub async fn author(
     };
     listing_page(
         &pool,
+        &trees,
         "作者",
         name,
         listing,

@@ -3,19 +3,6 @@
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::NavChannel;
-
-/// Active top-level channels in their sort order.
-pub async fn navigation(conn: &mut PgConnection) -> sqlx::Result<Vec<NavChannel>> {
-    sqlx::query_as(
-        "select name, slug from channels
-         where parent_id is null and active
-         order by sort_order, name",
-    )
-    .fetch_all(conn)
-    .await
-}
-
 /// A channel in tree order with what the admin page shows of it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ChannelNode {

@@ -7,7 +7,7 @@ pub mod db;
 use uuid::Uuid;
 
 /// A top-level channel as the navigation bar shows it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct NavChannel {
     pub name: String,
     pub slug: String,

@@ -22,6 +22,7 @@ use crate::auth::session::hash_token;
 use crate::auth::throttle;
 use crate::comments::{self, captcha};
 use crate::error::AppError;
+use crate::tree::TreeCache;
 use crate::users::{self, password};
 use crate::web::client::client_ip;
 use crate::web::csrf::{self, CsrfToken};
@@ -198,6 +199,7 @@ struct Shown<'a> {
 
 async fn form_page(
     pool: &PgPool,
+    trees: &TreeCache,
     state: &AppState,
     csrf: &CsrfToken,
     shown: Shown<'_>,
@@ -215,7 +217,7 @@ async fn form_page(
     } else {
         "读者登录"
     };
-    let layout = PublicLayout::load(&mut conn).await?;
+    let layout = PublicLayout::load(&mut conn, trees).await?;
     let description = format!("{title} - {}", layout.settings.site_name);
     let page = ReaderForm {
         layout: layout.titled(title, description),
@@ -236,6 +238,7 @@ async fn form_page(
 
 async fn blank_form(
     pool: &PgPool,
+    trees: &TreeCache,
     state: &AppState,
     csrf: &CsrfToken,
     next: &str,
@@ -247,27 +250,29 @@ async fn blank_form(
         next,
         error: None,
     };
-    form_page(pool, state, csrf, shown, StatusCode::OK).await
+    form_page(pool, trees, state, csrf, shown, StatusCode::OK).await
 }
 
 /// GET /register
 pub async fn register_form(
     pool: web::Data<PgPool>,
+    trees: web::Data<TreeCache>,
     state: web::Data<AppState>,
     csrf: CsrfToken,
     query: web::Query<NextQuery>,
 ) -> Result<HttpResponse, AppError> {
-    blank_form(&pool, &state, &csrf, &query.next, true).await
+    blank_form(&pool, &trees, &state, &csrf, &query.next, true).await
 }
 
 /// GET /login
 pub async fn login_form(
     pool: web::Data<PgPool>,
+    trees: web::Data<TreeCache>,
     state: web::Data<AppState>,
     csrf: CsrfToken,
     query: web::Query<NextQuery>,
 ) -> Result<HttpResponse, AppError> {
-    blank_form(&pool, &state, &csrf, &query.next, false).await
+    blank_form(&pool, &trees, &state, &csrf, &query.next, false).await
 }
 
 #[derive(Deserialize)]
@@ -345,6 +350,7 @@ async fn create_account(
 pub async fn register(
     req: HttpRequest,
     pool: web::Data<PgPool>,
+    trees: web::Data<TreeCache>,
     state: web::Data<AppState>,
     csrf: CsrfToken,
     form: web::Form<AccountForm>,
@@ -362,6 +368,7 @@ pub async fn register(
         Err(message) => {
             form_page(
                 &pool,
+                &trees,
                 &state,
                 &csrf,
                 Shown {
@@ -381,6 +388,7 @@ pub async fn register(
 pub async fn login(
     req: HttpRequest,
     pool: web::Data<PgPool>,
+    trees: web::Data<TreeCache>,
     state: web::Data<AppState>,
     csrf: CsrfToken,
     form: web::Form<AccountForm>,
@@ -395,6 +403,7 @@ pub async fn login(
             drop(conn);
             return form_page(
                 &pool,
+                &trees,
                 &state,
                 &csrf,
                 Shown {
@@ -475,11 +484,12 @@ impl MyComments {
 /// GET /account: the reader's comments, newest first.
 pub async fn account(
     pool: web::Data<PgPool>,
+    trees: web::Data<TreeCache>,
     csrf: CsrfToken,
     reader: Reader,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = pool.acquire().await?;
-    let layout = PublicLayout::load(&mut conn).await?;
+    let layout = PublicLayout::load(&mut conn, &trees).await?;
     let rows: Vec<OwnComment> = sqlx::query_as(
         "select c.id, c.body, c.status, c.created_at, a.number, a.title
          from comments c join articles a on a.id = c.article_id

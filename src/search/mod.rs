@@ -483,6 +483,7 @@ fn day_start(typed: &str, zone: chrono_tz::Tz, next_day: bool) -> Option<Option<
 /// newest matches, with channel, unit and date filters.
 pub async fn search(
     pool: web::Data<PgPool>,
+    trees: web::Data<crate::tree::TreeCache>,
     query: web::Query<SearchQuery>,
 ) -> std::result::Result<HttpResponse, AppError> {
     let query = query.into_inner();
@@ -490,7 +491,7 @@ pub async fn search(
     let terms = query_words(&typed);
     let relevance = query.order == "relevance";
     let mut conn = pool.acquire().await?;
-    let layout = PublicLayout::load(&mut conn).await?;
+    let layout = PublicLayout::load(&mut conn, &trees).await?;
     let (channels, units) = choices(&mut conn).await?;
     let zone = layout.settings.time_zone;
     let mut error = None;

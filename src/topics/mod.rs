@@ -116,6 +116,7 @@ struct TopicPage {
 /// GET /topics/{slug}
 pub async fn show(
     pool: web::Data<PgPool>,
+    trees: web::Data<crate::tree::TreeCache>,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = pool.acquire().await?;
@@ -124,7 +125,7 @@ pub async fn show(
         .filter(|topic| topic.active)
         .ok_or(AppError::NotFound)?;
     let stories = stories(&mut conn, topic.id, true).await?;
-    let layout = PublicLayout::load(&mut conn).await?;
+    let layout = PublicLayout::load(&mut conn, &trees).await?;
     let title = format!("专题：{}", topic.title);
     page(&TopicPage {
         layout: layout.titled(title, topic.description.clone()),

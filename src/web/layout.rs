@@ -21,10 +21,12 @@ pub struct PublicLayout {
 
 impl PublicLayout {
     /// Loads the layout data with two small queries.
-    pub async fn load(conn: &mut PgConnection) -> sqlx::Result<Self> {
-        let settings = settings::db::load(conn).await?;
-        let nav = channels::db::navigation(conn).await?;
-        Ok(PublicLayout::new(settings, nav))
+    pub async fn load(
+        conn: &mut PgConnection,
+        tree_cache: &crate::tree::TreeCache,
+    ) -> sqlx::Result<Self> {
+        let trees = tree_cache.current(conn).await?;
+        PublicLayout::with_trees(conn, &trees).await
     }
 
     /// The layout with the navigation from the instance's copy of the trees.
