@@ -1,5 +1,6 @@
 //! Helpers for the trees kept in tree order (units, channels), and the
-//! copy of both trees each instance keeps in memory.
+//! copy of both trees, with the site's settings, each instance keeps in
+//! memory.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -8,6 +9,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::channels::db::ChannelNode;
+use crate::settings::SiteSettings;
 use crate::units::UnitNode;
 
 /// The tables that hold a tree through `parent_id`.
@@ -74,8 +76,9 @@ pub fn subtree<T: TreeNode>(nodes: &[T], id: Uuid) -> &[T] {
     &nodes[subtree_range(nodes, id)]
 }
 
-/// Both trees in tree order (without counts), and the `structure_version`
-/// read before them: the trees are at least as new as the version says.
+/// Both trees in tree order (without counts) and the site's settings, with
+/// the `structure_version` read before them: they are at least as new as
+/// the version says.
 pub struct Trees {
     pub version: i64,
     pub units: Vec<UnitNode>,
@@ -86,10 +89,17 @@ pub struct Trees {
     /// once per version, since a picker of 500 units is most of a page.
     unit_options: Vec<String>,
     channel_options: Vec<String>,
+    /// The site's settings, which move the same version (migration 0024).
+    pub settings: SiteSettings,
 }
 
 impl Trees {
-    pub fn new(version: i64, units: Vec<UnitNode>, channels: Vec<ChannelNode>) -> Self {
+    pub fn new(
+        version: i64,
+        units: Vec<UnitNode>,
+        channels: Vec<ChannelNode>,
+        settings: SiteSettings,
+    ) -> Self {
         Trees {
             unit_positions: positions(&units),
             channel_positions: positions(&channels),
@@ -104,6 +114,7 @@ impl Trees {
             version,
             units,
             channels,
+            settings,
         }
     }
 
@@ -169,9 +180,9 @@ fn positions<T: TreeNode>(nodes: &[T]) -> HashMap<Uuid, usize> {
 }
 
 /// The trees as this instance last read them. Each use asks the database
-/// for the current version (one row, moved by every change to units or
-/// channels in the same transaction, see migration 0022) and reads the
-/// trees again only when it moved; so a copy is never used once a change
+/// for the current version (one row, moved by every change to units,
+/// channels or settings in the same transaction, see migrations 0022 and
+/// 0024) and reads the trees again only when it moved; so a copy is never used once a change
 /// is committed, whichever instance or command made it.
 #[derive(Default)]
 pub struct TreeCache {
@@ -203,6 +214,7 @@ impl TreeCache {
             version,
             crate::units::db::tree(&mut *conn, false).await?,
             crate::channels::db::tree(&mut *conn, false).await?,
+            crate::settings::db::load(&mut *conn).await?,
         ));
         let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
         if held.as_ref().is_none_or(|old| old.version <= version) {

@@ -222,7 +222,7 @@ pub async fn channel(
         .iter()
         .find(|channel| channel.active && channel.slug == *slug)
         .ok_or(AppError::NotFound)?;
-    let layout = PublicLayout::with_trees(&mut conn, &trees).await?;
+    let layout = PublicLayout::with_trees(&trees);
     let breadcrumb = channels::breadcrumb(&trees, channel.id);
     let children = channels::children(&trees, channel.id);
     let listing = db::Listing {
@@ -328,7 +328,7 @@ pub async fn render_article(
         .await?
         .ok_or(AppError::NotFound)?;
     let trees = tree_cache.at(&mut conn, page.structure_version).await?;
-    let layout = PublicLayout::with_trees(&mut conn, &trees).await?;
+    let layout = PublicLayout::with_trees(&trees);
     let breadcrumb = channels::breadcrumb(&trees, page.article.channel_id);
     let top = breadcrumb.first().map(|crumb| crumb.slug.clone());
     let (correspondents, writers): (Vec<_>, Vec<_>) = page

@@ -20,22 +20,19 @@ pub struct PublicLayout {
 }
 
 impl PublicLayout {
-    /// Loads the layout data with two small queries.
+    /// Loads the layout data: one small query for the structure's version.
     pub async fn load(
         conn: &mut PgConnection,
         tree_cache: &crate::tree::TreeCache,
     ) -> sqlx::Result<Self> {
         let trees = tree_cache.current(conn).await?;
-        PublicLayout::with_trees(conn, &trees).await
+        Ok(PublicLayout::with_trees(&trees))
     }
 
-    /// The layout with the navigation from the instance's copy of the trees.
-    pub async fn with_trees(
-        conn: &mut PgConnection,
-        trees: &crate::tree::Trees,
-    ) -> sqlx::Result<Self> {
-        let settings = settings::db::load(conn).await?;
-        Ok(PublicLayout::new(settings, channels::navigation(trees)))
+    /// The layout with the settings and navigation from the instance's copy
+    /// of the trees.
+    pub fn with_trees(trees: &crate::tree::Trees) -> Self {
+        PublicLayout::new(trees.settings.clone(), channels::navigation(trees))
     }
 
     fn new(settings: SiteSettings, nav: Vec<NavChannel>) -> Self {

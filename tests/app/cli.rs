@@ -113,7 +113,7 @@ async fn serve_runs_its_own_postgres_seeds_the_demo_and_stops_it_on_sigterm() {
         .await
         .unwrap();
     let mut lock = sqlx::Connection::begin(&mut locker).await.unwrap();
-    sqlx::query("lock table settings in access exclusive mode")
+    sqlx::query("lock table structure_version in access exclusive mode")
         .execute(&mut *lock)
         .await
         .unwrap();

@@ -885,3 +885,43 @@ async fn a_channel_page_shows_its_path_and_active_sub_channels() {
     let (status, _) = app.page("/channels/dianwang-jianshe").await;
     assert_eq!(status, 404, "an inactive channel has no page");
 }
+
+#[tokio::test]
+async fn settings_changed_elsewhere_reach_the_public_pages_at_once() {
+    let app = spawn_app_with(|config| config.page_cache_mb = 0).await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let number: i64 = sqlx::query_scalar(
+        "select number from articles where status = 'published' order by number limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let (_, html) = app.page(&format!("/articles/{number}")).await;
+    assert_eq!(texts(&html, ".site-name"), ["电网新闻网"]);
+
+    // Another instance or a command changes the settings: the instance's
+    // copy, kept with the trees, is not used once the change is committed.
+    sqlx::query(
+        "update settings set value = case key when 'site_name' then '新网站'
+                                          else 'Asia/Urumqi' end
+         where key in ('site_name', 'time_zone')",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let published: chrono::DateTime<chrono::Utc> =
+        sqlx::query_scalar("select published_at from articles where number = $1")
+            .bind(number)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let local = published
+        .with_timezone(&chrono_tz::Asia::Urumqi)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    let (_, html) = app.page(&format!("/articles/{number}")).await;
+    assert_eq!(texts(&html, ".site-name"), ["新网站"]);
+    assert_eq!(texts(&html, ".meta time"), [local]);
+    let (_, html) = app.page("/search?q=电网").await;
+    assert_eq!(texts(&html, ".site-name"), ["新网站"]);
+}
