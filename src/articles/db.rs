@@ -85,8 +85,9 @@ pub async fn published(
 
 /// A published story with what its page shows around it, read in one
 /// statement: its credits and tags in order, the stories just before and
-/// after it in its channel, the newest recommended stories (推荐阅读), and
-/// the version of the trees the page may name channels from.
+/// after it in its channel, the newest recommended stories (推荐阅读), the
+/// kept 相关阅读 list while it is fresh (migration 0025), and the version of
+/// the trees the page may name channels from.
 #[derive(Debug, sqlx::FromRow)]
 pub struct ArticlePage {
     #[sqlx(flatten)]
@@ -102,6 +103,11 @@ pub struct ArticlePage {
     pub later_title: Option<String>,
     pub recommended_numbers: Vec<i64>,
     pub recommended_titles: Vec<String>,
+    /// The kept 相关阅读 list, or `None` when it must be computed again.
+    pub related_numbers: Option<Vec<i64>>,
+    pub related_titles: Option<Vec<String>>,
+    /// When the statement ran: the time a list computed now is kept with.
+    pub read_at: DateTime<Utc>,
 }
 
 impl ArticlePage {
@@ -124,15 +130,27 @@ impl ArticlePage {
     }
 
     pub fn recommended(&self) -> Vec<TitleLink> {
-        self.recommended_numbers
-            .iter()
-            .zip(&self.recommended_titles)
-            .map(|(&number, title)| TitleLink {
-                number,
-                title: title.clone(),
-            })
-            .collect()
+        title_links(&self.recommended_numbers, &self.recommended_titles)
     }
+
+    /// The kept 相关阅读 list, if it is fresh.
+    pub fn related(&self) -> Option<Vec<TitleLink>> {
+        Some(title_links(
+            self.related_numbers.as_ref()?,
+            self.related_titles.as_ref()?,
+        ))
+    }
+}
+
+fn title_links(numbers: &[i64], titles: &[String]) -> Vec<TitleLink> {
+    numbers
+        .iter()
+        .zip(titles)
+        .map(|(&number, title)| TitleLink {
+            number,
+            title: title.clone(),
+        })
+        .collect()
 }
 
 fn title_link(number: Option<i64>, title: &Option<String>) -> Option<TitleLink> {
@@ -162,7 +180,12 @@ pub async fn article_page(
                 e.number as earlier_number, e.title as earlier_title,
                 l.number as later_number, l.title as later_title,
                 coalesce(r.numbers, '{}') as recommended_numbers,
-                coalesce(r.titles, '{}') as recommended_titles
+                coalesce(r.titles, '{}') as recommended_titles,
+                case when kept.article_id is not null then coalesce(rel.numbers, '{}') end
+                    as related_numbers,
+                case when kept.article_id is not null then coalesce(rel.titles, '{}') end
+                    as related_titles,
+                now() as read_at
          from articles a join units u on u.id = a.unit_id
          cross join lateral (
              select array_agg(au.id order by aa.position) as ids,
@@ -186,6 +209,16 @@ pub async fn article_page(
              from (select number, title, published_at from articles
                    where status = 'published' and is_recommended and id <> a.id
                    order by published_at desc limit $2) newest) r
+         left join article_related kept
+             on kept.article_id = a.id and kept.computed_at > a.updated_at
+            and kept.computed_at > now() - interval '1 hour'
+         left join lateral (
+             select array_agg(o.number order by o.position) as numbers,
+                    array_agg(o.title order by o.position) as titles
+             from (select s.number, s.title, k.position
+                   from unnest(kept.related) with ordinality k(number, position)
+                   join articles s on s.number = k.number and s.status = 'published') o) rel
+             on kept.article_id is not null
          where a.number = $1 and a.status = 'published'",
     )
     .bind(number)
@@ -257,6 +290,29 @@ pub async fn related(
     .bind(limit)
     .fetch_all(conn)
     .await
+}
+
+/// Keeps `related`, the 相关阅读 list computed for `id` from what the
+/// database held at `computed_at`, unless a newer one was kept meanwhile.
+pub async fn keep_related(
+    conn: &mut PgConnection,
+    id: Uuid,
+    related: &[TitleLink],
+    computed_at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let numbers: Vec<i64> = related.iter().map(|link| link.number).collect();
+    sqlx::query(
+        "insert into article_related (article_id, related, computed_at) values ($1, $2, $3)
+         on conflict (article_id) do update
+             set related = excluded.related, computed_at = excluded.computed_at
+             where article_related.computed_at < excluded.computed_at",
+    )
+    .bind(id)
+    .bind(numbers)
+    .bind(computed_at)
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// A story in one of the home page's blocks.

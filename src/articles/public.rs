@@ -3,8 +3,9 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{ArticleListItem, PublishedArticle, SanitizedHtml, db};
@@ -314,16 +315,6 @@ pub async fn render_article(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = pool.acquire().await?;
-    // The page's dozen reads see one state of the database, and keep one
-    // plan each per connection: planned for each page's values instead,
-    // 相关阅读 alone spent longer planning than running.
-    let mut conn = sqlx::Connection::begin_with(
-        &mut *conn,
-        "begin isolation level repeatable read read only;
-         set local plan_cache_mode = force_generic_plan;
-         set local max_parallel_workers_per_gather = 0",
-    )
-    .await?;
     let page = db::article_page(&mut conn, number, 6)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -342,12 +333,15 @@ pub async fn render_article(
         .map(|tag| (tag.clone(), tag_url(tag)))
         .collect();
     let (earlier, later, recommended) = (page.earlier(), page.later(), page.recommended());
+    let (kept_related, page_read_at) = (page.related(), page.read_at);
     let article = page.article;
     let published = layout.settings.format_time(article.published_at);
     let body = article.body();
     let views = article.view_count;
-    let similar = crate::search::similarity_query(&article.title);
-    let related = db::related(&mut conn, article.id, similar.as_deref(), 6).await?;
+    let related = match kept_related {
+        Some(related) => related,
+        None => related_now(&mut conn, &article, page_read_at).await?,
+    };
     let section = comments::section(
         &mut conn,
         article.id,
@@ -368,7 +362,6 @@ pub async fn render_article(
         .iter()
         .find(|c| c.id.to_string() == draft.parent_id)
         .map(|c| c.name.clone());
-    conn.commit().await?;
     let spoken = format!("{}。{}", article.title, body.plain_text());
     render(
         status,
@@ -400,6 +393,34 @@ pub async fn render_article(
             replying_to,
         },
     )
+}
+
+/// Computes 相关阅读 for `article` and keeps it for the next pages.
+async fn related_now(
+    conn: &mut PgConnection,
+    article: &PublishedArticle,
+    read_at: DateTime<Utc>,
+) -> Result<Vec<db::TitleLink>, AppError> {
+    // One plan per connection: planned for each story's values instead,
+    // the query spent longer planning than running.
+    let mut tx = sqlx::Connection::begin_with(
+        &mut *conn,
+        "begin; set local plan_cache_mode = force_generic_plan;
+         set local max_parallel_workers_per_gather = 0",
+    )
+    .await?;
+    let similar = crate::search::similarity_query(&article.title);
+    let related = db::related(&mut tx, article.id, similar.as_deref(), 6).await?;
+    // Keeping the list is an optimisation: a page is still shown if it
+    // fails (the story was deleted meanwhile, the database is read-only).
+    let kept = match db::keep_related(&mut tx, article.id, &related, read_at).await {
+        Ok(()) => tx.commit().await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = kept {
+        tracing::warn!(%error, "相关阅读 not kept");
+    }
+    Ok(related)
 }
 
 /// A piece of a public byline: a designation, or a name linking to the

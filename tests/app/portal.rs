@@ -925,3 +925,91 @@ async fn settings_changed_elsewhere_reach_the_public_pages_at_once() {
     let (_, html) = app.page("/search?q=电网").await;
     assert_eq!(texts(&html, ".site-name"), ["新网站"]);
 }
+
+#[tokio::test]
+async fn related_lists_are_kept_and_computed_again_when_stale() {
+    let app = spawn_app_with(|config| config.page_cache_mb = 0).await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let (id, number): (uuid::Uuid, i64) = sqlx::query_as(
+        "select id, number from articles where title = '山东电网全力保障冬季电力供应'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let path = format!("/articles/{number}");
+    let related = || async {
+        let (status, html) = app.page(&path).await;
+        assert_eq!(status, 200);
+        attrs(&html, ".related li a", "href")
+    };
+    let kept = || async {
+        let numbers: Vec<i64> =
+            sqlx::query_scalar("select related from article_related where article_id = $1")
+                .bind(id)
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
+        numbers
+            .iter()
+            .map(|n| format!("/articles/{n}"))
+            .collect::<Vec<_>>()
+    };
+    let computed = related().await;
+    assert!(!computed.is_empty(), "the demo story has related stories");
+    assert_eq!(kept().await, computed, "the list shown is kept");
+
+    // A kept list is what the next page shows, as the stories are now.
+    let other: i64 = sqlx::query_scalar(
+        "select number from articles where status = 'published' and number <> $1
+           and not (number = any($2)) order by number limit 1",
+    )
+    .bind(number)
+    .bind(
+        computed
+            .iter()
+            .map(|href| href["/articles/".len()..].parse::<i64>().unwrap())
+            .collect::<Vec<_>>(),
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("update article_related set related = array[$2::bigint] where article_id = $1")
+        .bind(id)
+        .bind(other)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(related().await, [format!("/articles/{other}")]);
+    sqlx::query("update articles set status = 'unpublished' where number = $1")
+        .bind(other)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (_, html) = app.page(&path).await;
+    assert_eq!(
+        texts(&html, ".related .empty"),
+        ["无相关信息"],
+        "a withdrawn story leaves a kept list at once"
+    );
+
+    // A change to the story computes the list again.
+    sqlx::query("update articles set summary = summary || '。' where id = $1")
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(related().await, computed);
+    assert_eq!(kept().await, computed);
+
+    // So does the passing of an hour, for stories published since.
+    sqlx::query(
+        "update article_related set related = array[$2::bigint],
+                computed_at = now() - interval '61 minutes' where article_id = $1",
+    )
+    .bind(id)
+    .bind(other)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(related().await, computed);
+}
