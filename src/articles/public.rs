@@ -272,8 +272,6 @@ struct ArticlePage {
     later: Option<db::TitleLink>,
     related: Vec<db::TitleLink>,
     recommended: Vec<db::TitleLink>,
-    /// The text read aloud by 听新闻.
-    spoken: String,
     body: SanitizedHtml,
     breadcrumb: Vec<Crumb>,
     published: String,
@@ -362,7 +360,6 @@ pub async fn render_article(
         .iter()
         .find(|c| c.id.to_string() == draft.parent_id)
         .map(|c| c.name.clone());
-    let spoken = format!("{}。{}", article.title, body.plain_text());
     render(
         status,
         &ArticlePage {
@@ -372,7 +369,6 @@ pub async fn render_article(
             later,
             related,
             recommended,
-            spoken,
             corrected: article
                 .corrected_at
                 .filter(|_| !article.correction_note.is_empty())

@@ -8,6 +8,13 @@
   var play = box.querySelector(".listen-play");
   var pause = box.querySelector(".listen-pause");
   var stop = box.querySelector(".listen-stop");
+  // The title and the body as the page shows them, one line per block.
+  function spokenText() {
+    var parts = document.querySelectorAll(box.getAttribute("data-read"));
+    return Array.prototype.map.call(parts, function (part) {
+      return (part.innerText || part.textContent).trim();
+    }).join("。\n");
+  }
   function show(playing, paused) {
     play.hidden = playing && !paused;
     play.textContent = paused ? "继续" : "听新闻";
@@ -18,7 +25,7 @@
   play.addEventListener("click", function () {
     if (synth.paused) { synth.resume(); show(true, false); return; }
     synth.cancel();
-    var utterance = new window.SpeechSynthesisUtterance(box.getAttribute("data-text"));
+    var utterance = new window.SpeechSynthesisUtterance(spokenText());
     utterance.lang = "zh-CN";
     var voice = synth.getVoices().filter(function (v) { return /^zh(-|_)CN/i.test(v.lang); })[0];
     if (voice) { utterance.voice = voice; }
