@@ -28,6 +28,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
+use actix_web::web::Bytes;
 use actix_web::{Error, HttpMessage, HttpResponse, web};
 use aho_corasick::AhoCorasick;
 use lru::LruCache;
@@ -61,13 +62,15 @@ const VIEWS_SLOT: &str = "<!--nd:views=";
 /// where its per-request slots are, found once when it is rendered.
 #[derive(Clone)]
 struct Page {
-    body: Arc<str>,
+    /// UTF-8, as rendered; worked on as bytes, since slots are ASCII.
+    body: Bytes,
     hash: u64,
     slots: Arc<[Slot]>,
 }
 
 impl Page {
-    fn new(body: Arc<str>) -> Self {
+    fn new(body: impl Into<Bytes>) -> Self {
+        let body = body.into();
         Page {
             hash: hash_of(&body),
             slots: slots_of(&body).into(),
@@ -107,7 +110,7 @@ struct Slot {
 }
 
 /// Every slot marker of `body`, in order, in one pass over it.
-fn slots_of(body: &str) -> Vec<Slot> {
+fn slots_of(body: &[u8]) -> Vec<Slot> {
     static MARKERS: LazyLock<AhoCorasick> = LazyLock::new(|| {
         AhoCorasick::new(SLOT_MARKERS.iter().map(|(marker, _)| marker))
             .expect("the slot markers form an automaton")
@@ -265,7 +268,7 @@ impl PageCache {
         if seen.len() >= SEEN {
             seen.clear();
         }
-        !seen.insert(hash_of(key))
+        !seen.insert(hash_of(key.as_bytes()))
     }
 
     fn put(&self, key: String, page: Page, generation: u64) {
@@ -412,9 +415,9 @@ async fn personal(req: &ServiceRequest, page: &Page) -> Personal {
 /// Fills the per-request slots of a page, copying it once: every CSRF and
 /// captcha slot, the first reader region and the first view count. A slot
 /// without a value stays as it is.
-fn fill(page: &Page, personal: &Personal) -> String {
-    let body = &*page.body;
-    let mut html = String::with_capacity(body.len() + 256);
+fn fill(page: &Page, personal: &Personal) -> Vec<u8> {
+    let body = &page.body[..];
+    let mut html = Vec::with_capacity(body.len() + 256);
     let mut copied = 0;
     let mut reader_done = false;
     let mut views_done = false;
@@ -433,36 +436,39 @@ fn fill(page: &Page, personal: &Personal) -> String {
                     .find(|next| next.kind == SlotKind::ReaderEnd)
                     .map(|next| next.end);
                 if let (Some(name), Some(end)) = (&personal.reader, end) {
-                    html.push_str(&body[copied..slot.start]);
-                    html.push_str(&reader_state(name, personal.traditional));
+                    html.extend_from_slice(&body[copied..slot.start]);
+                    html.extend_from_slice(reader_state(name, personal.traditional).as_bytes());
                     copied = end;
                 }
                 continue;
             }
             SlotKind::Views if !views_done => {
                 views_done = true;
-                let Some(length) = body[slot.end..].find("-->") else {
+                let Some(length) = memchr::memmem::find(&body[slot.end..], b"-->") else {
                     continue;
                 };
-                let rendered = body[slot.end..slot.end + length].parse().unwrap_or(0);
+                let rendered = std::str::from_utf8(&body[slot.end..slot.end + length])
+                    .ok()
+                    .and_then(|count| count.parse().ok())
+                    .unwrap_or(0);
                 let count = match &personal.views {
                     Some((counter, number)) => counter.estimate(*number, rendered),
                     None => rendered,
                 };
-                html.push_str(&body[copied..slot.start]);
-                html.push_str(&count.to_string());
+                html.extend_from_slice(&body[copied..slot.start]);
+                html.extend_from_slice(count.to_string().as_bytes());
                 copied = slot.end + length + 3;
                 continue;
             }
             _ => None,
         };
         if let Some(value) = value {
-            html.push_str(&body[copied..slot.start]);
-            html.push_str(&value);
+            html.extend_from_slice(&body[copied..slot.start]);
+            html.extend_from_slice(value.as_bytes());
             copied = slot.end;
         }
     }
-    html.push_str(&body[copied..]);
+    html.extend_from_slice(&body[copied..]);
     html
 }
 
@@ -479,7 +485,7 @@ fn reader_state(name: &str, traditional: bool) -> String {
     }
 }
 
-fn hash_of(body: &str) -> u64 {
+fn hash_of(body: &[u8]) -> u64 {
     let mut hasher = DefaultHasher::new();
     body.hash(&mut hasher);
     hasher.finish()
@@ -645,7 +651,7 @@ pub async fn serve(
     let status = response.status();
     let private = no_store(&response) || response.cookies().next().is_some();
     let (head, body) = response.into_parts();
-    let page = Page::new(super::body_text(body).await?);
+    let page = Page::new(super::body_bytes(body).await?);
     let req = ServiceRequest::from_request(req);
     if !reading || status != StatusCode::OK || private {
         return Ok(personalised(req, head, &page).await);
@@ -673,11 +679,10 @@ mod tests {
             views: Some((counter, 5)),
         };
         let page = Page::new(
-            "<input value=\"<!--nd:csrf-->\"><img src=\"/captcha/<!--nd:captcha-->.png\"><!--nd:reader--><input name=\"password\"><!--/nd:reader--><span>阅读：<!--nd:views=41--></span><input value=\"<!--nd:csrf-->\">"
-                .into(),
+            "<input value=\"<!--nd:csrf-->\"><img src=\"/captcha/<!--nd:captcha-->.png\"><!--nd:reader--><input name=\"password\"><!--/nd:reader--><span>阅读：<!--nd:views=41--></span><input value=\"<!--nd:csrf-->\">",
         );
         assert_eq!(
-            fill(&page, &personal),
+            String::from_utf8(fill(&page, &personal)).unwrap(),
             "<input value=\"abc\"><img src=\"/captcha/9-c-s.png\"><p class=\"reader-state\">已登录：<strong>reader&lt;1&gt;</strong> · <a href=\"/account\">我的评论</a></p><span>阅读：42</span><input value=\"abc\">"
         );
         let anonymous = Personal {
@@ -685,8 +690,10 @@ mod tests {
             ..Personal::default()
         };
         assert_eq!(
-            fill(&page, &anonymous),
-            page.body.replace("<!--nd:views=41-->", "41"),
+            String::from_utf8(fill(&page, &anonymous)).unwrap(),
+            std::str::from_utf8(&page.body)
+                .unwrap()
+                .replace("<!--nd:views=41-->", "41"),
             "slots without a value stay; the count is the rendered one"
         );
     }
@@ -695,17 +702,17 @@ mod tests {
     fn the_cache_keeps_to_its_budget_and_drops_old_generations() {
         let cache = PageCache::new(100);
         cache.listening.store(true, Ordering::Release);
-        cache.put("/a".into(), Page::new("x".repeat(20).into()), 0);
-        cache.put("/b".into(), Page::new("y".repeat(20).into()), 0);
+        cache.put("/a".into(), Page::new("x".repeat(20)), 0);
+        cache.put("/b".into(), Page::new("y".repeat(20)), 0);
         assert!(cache.get("/a").is_some());
         for page in 0..10 {
-            cache.put(format!("/{page}"), Page::new("z".repeat(20).into()), 0);
+            cache.put(format!("/{page}"), Page::new("z".repeat(20)), 0);
         }
         assert!(cache.len() <= 5, "{} pages kept", cache.len());
-        cache.put("/c".into(), Page::new("c".into()), 0);
+        cache.put("/c".into(), Page::new("c"), 0);
         cache.invalidate();
         assert!(cache.get("/c").is_none());
-        cache.put("/d".into(), Page::new("d".into()), 0);
+        cache.put("/d".into(), Page::new("d"), 0);
         assert!(cache.get("/d").is_none(), "a page of an old generation");
     }
 
@@ -727,10 +734,10 @@ mod tests {
     #[test]
     fn nothing_is_served_while_changes_cannot_be_heard() {
         let cache = PageCache::new(1 << 20);
-        cache.put("/".into(), Page::new("page".into()), 0);
+        cache.put("/".into(), Page::new("page"), 0);
         assert!(cache.get("/").is_none(), "not listening: not kept");
         cache.listening.store(true, Ordering::Release);
-        cache.put("/".into(), Page::new("page".into()), 0);
+        cache.put("/".into(), Page::new("page"), 0);
         assert!(cache.get("/").is_some());
         cache.listening.store(false, Ordering::Release);
         assert!(cache.get("/").is_none(), "listening lost: not served");
@@ -750,10 +757,10 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(!waiter.is_finished(), "the second waits");
         assert!(cache.admit("/"), "a page others waited for is kept");
-        cache.put("/".into(), Page::new("page".into()), 0);
+        cache.put("/".into(), Page::new("page"), 0);
         drop(flight);
         let page = waiter.await.unwrap().flatten().expect("the rendered page");
-        assert_eq!(&*page.body, "page");
+        assert_eq!(&page.body[..], b"page");
         assert!(cache.get("/").is_some(), "cached now");
     }
 

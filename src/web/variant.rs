@@ -72,7 +72,7 @@ pub fn to_traditional(html: &str) -> String {
 }
 
 /// Fills the layout's slots with the switch link and the alternates.
-fn fill_slots(html: &str, plain_path: &str, variant: Variant) -> String {
+fn fill_slots(html: &[u8], plain_path: &str, variant: Variant) -> Vec<u8> {
     let simplified = escape(plain_path);
     let traditional = escape(&format!("{PREFIX}{plain_path}"));
     let switch = match variant {
@@ -87,8 +87,10 @@ fn fill_slots(html: &str, plain_path: &str, variant: Variant) -> String {
         "<link rel=\"alternate\" hreflang=\"zh-CN\" href=\"{simplified}\">\
          <link rel=\"alternate\" hreflang=\"zh-Hant\" href=\"{traditional}\">"
     );
-    html.replacen(SWITCH_SLOT, &switch, 1)
-        .replacen(ALTERNATES_SLOT, &alternates, 1)
+    super::replace_first(
+        html,
+        &[(SWITCH_SLOT, &switch), (ALTERNATES_SLOT, &alternates)],
+    )
 }
 
 /// The middleware: serves `/zh-hant/...` from the Simplified route and
@@ -137,11 +139,13 @@ pub async fn variants(
     }
     let (request, response) = response.into_parts();
     let (mut head, body) = response.into_parts();
-    let html = super::body_text(body).await?;
     // Slots are filled after conversion: their links name both variants.
     let html = match variant {
-        Variant::Traditional => fill_slots(&to_traditional(&html), &plain_path, variant),
-        Variant::Simplified => fill_slots(&html, &plain_path, variant),
+        Variant::Traditional => {
+            let html = to_traditional(&super::body_text(body).await?);
+            fill_slots(html.as_bytes(), &plain_path, variant)
+        }
+        Variant::Simplified => fill_slots(&super::body_bytes(body).await?, &plain_path, variant),
     };
     head.headers_mut().remove(CONTENT_LENGTH);
     head.headers_mut().insert(
