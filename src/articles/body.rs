@@ -51,10 +51,17 @@ pub struct SanitizedHtml(String);
 
 impl SanitizedHtml {
     pub fn clean(html: &str) -> Self {
-        let clean = SANITIZER.clean(html).to_string();
+        let mut clean = SANITIZER.clean(html).to_string();
         // Editors leave empty paragraphs around photos and at the end.
-        let clean = clean.replace("<p></p>", "").replace("<p><br></p>", "");
-        SanitizedHtml(describe_photos(&clean))
+        for empty in ["<p></p>", "<p><br></p>"] {
+            if clean.contains(empty) {
+                clean = clean.replace(empty, "");
+            }
+        }
+        if clean.contains("<img ") {
+            clean = describe_photos(&clean);
+        }
+        SanitizedHtml(clean)
     }
 
     pub fn as_str(&self) -> &str {
@@ -154,6 +161,9 @@ fn describe_photos(html: &str) -> String {
 
 /// Undoes the escaping ammonia applies to text.
 fn decode_entities(text: &str) -> String {
+    if !text.contains('&') {
+        return text.to_owned();
+    }
     text.replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&quot;", "\"")

@@ -93,7 +93,8 @@ impl Row {
 /// One page of an article's approved comments with their replies, in two
 /// queries. The first page starts with the pinned comments; later pages
 /// continue after the comment `before` (keyset pages stay stable while
-/// comments arrive).
+/// comments arrive). `total` is the story's count of approved comments,
+/// kept by the database (migration 0012): without any, nothing is read.
 pub async fn section(
     conn: &mut PgConnection,
     article_id: Uuid,
@@ -102,6 +103,13 @@ pub async fn section(
     before: Option<Uuid>,
     settings: &SiteSettings,
 ) -> sqlx::Result<Section> {
+    if total == 0 {
+        return Ok(Section {
+            total,
+            comments: Vec::new(),
+            next_page: None,
+        });
+    }
     let rows: Vec<Row> = sqlx::query_as(
         "select id, parent_id, author_name, body, created_at, pinned from comments
          where article_id = $1 and parent_id is null and status = 'approved'
