@@ -313,15 +313,14 @@ pub async fn render_article(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = pool.acquire().await?;
-    let page = db::article_page(&mut conn, number, 6)
+    let mut page = db::article_page(&mut conn, number, 6)
         .await?
         .ok_or(AppError::NotFound)?;
     let trees = tree_cache.at(&mut conn, page.structure_version).await?;
     let layout = PublicLayout::with_trees(&trees);
     let breadcrumb = channels::breadcrumb(&trees, page.article.channel_id);
     let top = breadcrumb.first().map(|crumb| crumb.slug.clone());
-    let (correspondents, writers): (Vec<_>, Vec<_>) = page
-        .credits()
+    let (correspondents, writers): (Vec<_>, Vec<_>) = std::mem::take(&mut page.credits)
         .into_iter()
         .partition(|(_, role, _)| role == "通讯员");
     let correspondents = byline_parts(correspondents, false);
@@ -349,6 +348,7 @@ pub async fn render_article(
         &layout.settings,
     )
     .await?;
+    drop(conn);
     let mut draft = draft.unwrap_or_default();
     if draft.parent_id.is_empty()
         && let Some(reply) = query.reply
