@@ -99,7 +99,8 @@ pub struct ArticlePage {
     earlier: Option<(i64, String)>,
     later: Option<(i64, String)>,
     recommended: Vec<(i64, String)>,
-    /// The kept 相关阅读 list, or `None` when it must be computed again.
+    /// The kept 相关阅读 list, or `None` when it must be computed again
+    /// (migrations 0025 and 0027).
     related: Option<Vec<(i64, String)>>,
     /// When the statement ran: the time a list computed now is kept with.
     pub read_at: DateTime<Utc>,
@@ -166,8 +167,10 @@ pub async fn article_page(
                               join articles s on s.number = k.number and s.status = 'published'
                               order by k.position)
                  from article_related kept
+                 -- Lists follow publications on the story's tags (migration
+                 -- 0027); title words are looked at again daily.
                  where kept.article_id = a.id and kept.computed_at > a.updated_at
-                   and kept.computed_at > now() - interval '1 hour') as related,
+                   and kept.computed_at > now() - interval '1 day') as related,
                 now() as read_at
          from articles a join units u on u.id = a.unit_id
          where a.number = $1 and a.status = 'published'",

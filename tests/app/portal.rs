@@ -1006,15 +1006,57 @@ async fn related_lists_are_kept_and_computed_again_when_stale() {
     assert_eq!(related().await, computed);
     assert_eq!(kept().await, computed);
 
-    // So does the passing of an hour, for stories published since.
+    // So does the passing of a day, for stories sharing title words.
     sqlx::query(
         "update article_related set related = array[$2::bigint],
-                computed_at = now() - interval '61 minutes' where article_id = $1",
+                computed_at = now() - interval '25 hours' where article_id = $1",
     )
     .bind(id)
     .bind(other)
     .execute(&app.pool)
     .await
     .unwrap();
+    assert_eq!(related().await, computed);
+
+    // A story published on one of its tags enters the list at once.
+    let fresh: i64 = sqlx::query_scalar(
+        "insert into articles (channel_id, unit_id, created_by, title, status)
+         select channel_id, unit_id, created_by, '新发布的同标签稿件', 'approved'
+         from articles where id = $1 returning number",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into article_tags (article_id, tag_id, position)
+         select n.id, t.tag_id, t.position from articles n, article_tags t
+         where n.number = $1 and t.article_id = $2",
+    )
+    .bind(fresh)
+    .bind(id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(related().await, computed, "not while it is unpublished");
+    sqlx::query("update articles set status = 'published', published_at = now() where number = $1")
+        .bind(fresh)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let shown = related().await;
+    assert_eq!(
+        shown[0],
+        format!("/articles/{fresh}"),
+        "sharing every tag, it ranks first: {shown:?}"
+    );
+    assert_eq!(kept().await, shown);
+
+    // Withdrawn again, it leaves the list, which takes the next story.
+    sqlx::query("update articles set status = 'unpublished' where number = $1")
+        .bind(fresh)
+        .execute(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(related().await, computed);
 }
