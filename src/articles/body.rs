@@ -51,7 +51,15 @@ pub struct SanitizedHtml(String);
 
 impl SanitizedHtml {
     pub fn clean(html: &str) -> Self {
-        let mut clean = SANITIZER.clean(html).to_string();
+        let mut clean = Vec::with_capacity(html.len());
+        SANITIZER
+            .clean(html)
+            .write_to(&mut clean)
+            .expect("writing to memory does not fail");
+        // html5ever writes UTF-8 only.
+        let mut clean = String::from_utf8(clean).unwrap_or_else(|bytes| {
+            String::from_utf8_lossy(bytes.as_bytes()).into_owned()
+        });
         // Editors leave empty paragraphs around photos and at the end.
         for empty in ["<p></p>", "<p><br></p>"] {
             if clean.contains(empty) {
