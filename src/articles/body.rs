@@ -57,9 +57,8 @@ impl SanitizedHtml {
             .write_to(&mut clean)
             .expect("writing to memory does not fail");
         // html5ever writes UTF-8 only.
-        let mut clean = String::from_utf8(clean).unwrap_or_else(|bytes| {
-            String::from_utf8_lossy(bytes.as_bytes()).into_owned()
-        });
+        let mut clean = String::from_utf8(clean)
+            .unwrap_or_else(|bytes| String::from_utf8_lossy(bytes.as_bytes()).into_owned());
         // Editors leave empty paragraphs around photos and at the end.
         for empty in ["<p></p>", "<p><br></p>"] {
             if clean.contains(empty) {

@@ -398,11 +398,13 @@ async fn related_now(
     read_at: DateTime<Utc>,
 ) -> Result<Vec<db::TitleLink>, AppError> {
     // One plan per connection: planned for each story's values instead,
-    // the query spent longer planning than running.
+    // the query spent longer planning than running. The kept list can be
+    // computed again, so the reader does not wait for it to reach the disk.
     let mut tx = sqlx::Connection::begin_with(
         &mut *conn,
         "begin; set local plan_cache_mode = force_generic_plan;
-         set local max_parallel_workers_per_gather = 0",
+         set local max_parallel_workers_per_gather = 0;
+         set local synchronous_commit = off",
     )
     .await?;
     let similar = crate::search::similarity_query(&article.title);
