@@ -36,6 +36,8 @@ pub struct AppState {
     pub media_dir: std::path::PathBuf,
     /// The answer to every captcha, for automated tests (loopback only).
     pub test_captcha: Option<String>,
+    /// The bearer token that lets a scraper elsewhere read /metrics.
+    pub metrics_token: Option<String>,
 }
 
 /// A bound, not yet running, Newsdesk server.
@@ -70,6 +72,10 @@ impl Application {
             trust_proxy: config.trust_proxy,
             media_dir: config.data_dir.join("media"),
             test_captcha: test_captcha(config)?,
+            metrics_token: config
+                .metrics_token
+                .clone()
+                .filter(|token| !token.trim().is_empty()),
         });
         let counter = views.clone();
         let trees = web::Data::new(crate::tree::TreeCache::default());
@@ -80,6 +86,7 @@ impl Application {
                 .wrap(from_fn(csrf::protect))
                 .wrap(from_fn(telemetry::request_id_header))
                 .wrap(metrics.clone())
+                .wrap(from_fn(telemetry::metrics_access))
                 .wrap(Compress::default())
                 .wrap(security_headers())
                 .wrap(TracingLogger::<telemetry::RequestSpan>::new())
@@ -342,7 +349,7 @@ async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
 /// served at /metrics in Prometheus' text format.
 fn metrics() -> anyhow::Result<PrometheusMetrics> {
     PrometheusMetricsBuilder::new("newsdesk")
-        .endpoint("/metrics")
+        .endpoint(telemetry::METRICS_PATH)
         .mask_unmatched_patterns("UNKNOWN")
         .build()
         .map_err(|error| anyhow::anyhow!("cannot set up metrics: {error}"))

@@ -163,6 +163,16 @@ pub struct Config {
     #[arg(long, env = "NEWSDESK_TRUST_PROXY", default_value_t = false, action = clap::ArgAction::Set, global = true)]
     pub trust_proxy: bool,
 
+    /// A bearer token that lets a scraper on another machine read /metrics
+    /// (without it, only clients on this machine may).
+    #[arg(
+        long,
+        env = "NEWSDESK_METRICS_TOKEN",
+        global = true,
+        hide_env_values = true
+    )]
+    pub metrics_token: Option<String>,
+
     /// Seed demo content on the first start, when the database has no users.
     #[arg(long, env = "NEWSDESK_DEMO", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub demo: bool,

@@ -5,16 +5,19 @@
 
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage};
+use actix_web::{Error, HttpMessage, web};
+use subtle::ConstantTimeEq;
 use tracing::Span;
 use tracing_actix_web::{RequestId, RootSpanBuilder};
 use tracing_subscriber::EnvFilter;
 
+use crate::app::AppState;
 use crate::config::LogFormat;
+use crate::error::AppError;
 
 /// Installs the global subscriber; later calls (as in tests) are ignored.
 pub fn init(filter: &str, format: LogFormat) {
@@ -71,6 +74,45 @@ impl RootSpanBuilder for RequestSpan {
             Err(error) => tracing::error!(%error, "request failed"),
         }
     }
+}
+
+/// Where the Prometheus figures are served.
+pub const METRICS_PATH: &str = "/metrics";
+
+/// Who may read the figures: a scraper on this machine, or one presenting
+/// NEWSDESK_METRICS_TOKEN as a bearer token. Behind a trusted reverse proxy
+/// the client is the one the proxy names, so the proxy, itself on this
+/// machine, does not open them to everyone. Others get the 404 page.
+pub async fn metrics_access(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    if request.path() == METRICS_PATH && !may_read_metrics(&request) {
+        return Err(AppError::NotFound.into());
+    }
+    Ok(next.call(request).await?.map_into_boxed_body())
+}
+
+fn may_read_metrics(request: &ServiceRequest) -> bool {
+    let Some(state) = request.app_data::<web::Data<AppState>>() else {
+        return false;
+    };
+    let client = super::client::client_ip(request.request(), state.trust_proxy);
+    let local = client
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.to_canonical().is_loopback());
+    let presented = request
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    let token = match (&state.metrics_token, presented) {
+        (Some(expected), Some(presented)) => {
+            bool::from(expected.as_bytes().ct_eq(presented.trim().as_bytes()))
+        }
+        _ => false,
+    };
+    local || token
 }
 
 /// Copies the request id into the response's `X-Request-Id` header.

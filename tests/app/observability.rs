@@ -1,4 +1,4 @@
-use crate::helpers::{attrs, spawn_app};
+use crate::helpers::{attrs, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn metrics_count_requests_by_route_and_status() {
@@ -89,4 +89,40 @@ async fn the_site_icon_is_served_where_browsers_look() {
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(response.headers()["content-type"], "image/svg+xml");
     assert!(response.text().await.unwrap().starts_with("<svg"));
+}
+
+#[tokio::test]
+async fn metrics_are_kept_from_clients_elsewhere_without_the_token() {
+    let app = spawn_app_with(|config| {
+        config.trust_proxy = true;
+        config.metrics_token = Some("scrape-token-0123456789".into());
+    })
+    .await;
+    app.get("/").await;
+    let get = |forwarded: &'static str, token: Option<&'static str>| {
+        let mut request = app
+            .client
+            .get(app.url("/metrics"))
+            .header("X-Forwarded-For", forwarded);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move { request.send().await.unwrap() }
+    };
+    // A reader on the internet, through the proxy.
+    let refused = get("203.0.113.7", None).await;
+    assert_eq!(refused.status(), 404);
+    assert!(!refused.text().await.unwrap().contains("newsdesk_http"));
+    assert_eq!(get("203.0.113.7", Some("wrong-token")).await.status(), 404);
+    // A scraper elsewhere with the token, and one on this machine.
+    let scraped = get("203.0.113.7", Some("scrape-token-0123456789")).await;
+    assert_eq!(scraped.status(), 200);
+    assert!(
+        scraped
+            .text()
+            .await
+            .unwrap()
+            .contains("newsdesk_http_requests_total")
+    );
+    assert_eq!(get("127.0.0.1", None).await.status(), 200);
 }
