@@ -62,12 +62,13 @@ start() { # $1: page cache MiB
   exit 1
 }
 
-# Waits (up to a minute) until the machine is nearly idle: at start-up the
-# server builds the statistics' stale days and fills in search vectors, which
-# would otherwise compete with the first pages measured.
+# Waits (up to 15 minutes) until the machine is nearly idle: at start-up the
+# server builds the statistics' stale days, fills in search vectors and ranks
+# 相关阅读 for stories without a list (minutes, once, on a fresh data set),
+# which would otherwise compete with the pages measured.
 settle() {
   local busy
-  for _ in $(seq 1 60); do
+  for _ in $(seq 1 900); do
     busy=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
     sleep 1
     busy=$(awk -v before="$busy" '/^cpu / {

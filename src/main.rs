@@ -74,6 +74,14 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
         if indexed > 0 {
             tracing::info!(indexed, "indexed stories for search");
         }
+        let related_pool = pool.clone();
+        tokio::spawn(async move {
+            match newsdesk::articles::db::keep_missing_related(&related_pool).await {
+                Ok(0) => {}
+                Ok(kept) => tracing::info!(kept, "ranked 相关阅读 for stories without a list"),
+                Err(error) => tracing::warn!(%error, "could not rank 相关阅读 in the background"),
+            }
+        });
         tokio::spawn(newsdesk::workflow::db::run_scheduler(
             pool.clone(),
             std::time::Duration::from_secs(15),

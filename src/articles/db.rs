@@ -168,9 +168,9 @@ pub async fn article_page(
                               order by k.position)
                  from article_related kept
                  -- Lists follow publications on the story's tags (migration
-                 -- 0027); title words are looked at again daily.
+                 -- 0027); title words are looked at again monthly.
                  where kept.article_id = a.id and kept.computed_at > a.updated_at
-                   and kept.computed_at > now() - interval '1 day') as related,
+                   and kept.computed_at > now() - interval '30 days') as related,
                 now() as read_at
          from articles a join units u on u.id = a.unit_id
          where a.number = $1 and a.status = 'published'",
@@ -250,6 +250,82 @@ pub async fn related(
     .bind(limit)
     .fetch_all(conn)
     .await
+}
+
+/// Ranks 相关阅读 for the story `id` titled `title` and keeps the list for
+/// the next pages, as computed from what the database held at `read_at`.
+/// Keeping it is best effort: the list is returned even if that fails (the
+/// story was deleted meanwhile, the database is read-only).
+pub async fn rank_related(
+    conn: &mut PgConnection,
+    id: Uuid,
+    title: &str,
+    read_at: DateTime<Utc>,
+) -> sqlx::Result<Vec<TitleLink>> {
+    // One plan per connection: planned for each story's values instead,
+    // the query spent longer planning than running. The kept list can be
+    // computed again, so nobody waits for it to reach the disk.
+    let mut tx = sqlx::Connection::begin_with(
+        &mut *conn,
+        "begin; set local plan_cache_mode = force_generic_plan;
+         set local max_parallel_workers_per_gather = 0;
+         set local synchronous_commit = off",
+    )
+    .await?;
+    let similar = crate::search::similarity_query(title);
+    let related = related(&mut tx, id, similar.as_deref(), 6).await?;
+    let kept = match keep_related(&mut tx, id, &related, read_at).await {
+        Ok(()) => tx.commit().await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = kept {
+        tracing::warn!(%error, "相关阅读 not kept");
+    }
+    Ok(related)
+}
+
+/// Ranks and keeps 相关阅读 for every published story that has no kept list
+/// (after an upgrade, or a bulk load), with two connections, in the
+/// background at start-up; pages rank a missing list themselves meanwhile.
+/// Returns how many lists were kept.
+pub async fn keep_missing_related(pool: &sqlx::PgPool) -> sqlx::Result<usize> {
+    // Story ids are random: the two halves of their range are as large.
+    let middle = Uuid::from_u128(1 << 127);
+    let halves = [(Uuid::nil(), middle), (middle, Uuid::max())];
+    let kept = futures_util::future::try_join_all(
+        halves.map(|(from, to)| keep_missing_related_between(pool, from, to)),
+    )
+    .await?;
+    Ok(kept.into_iter().sum())
+}
+
+async fn keep_missing_related_between(
+    pool: &sqlx::PgPool,
+    mut after: Uuid,
+    until: Uuid,
+) -> sqlx::Result<usize> {
+    let mut conn = pool.acquire().await?;
+    let mut kept = 0;
+    loop {
+        let batch: Vec<(Uuid, String, DateTime<Utc>)> = sqlx::query_as(
+            "select a.id, a.title, now() from articles a
+             where a.status = 'published' and a.id > $1 and a.id <= $2
+               and not exists (select 1 from article_related r where r.article_id = a.id)
+             order by a.id limit 500",
+        )
+        .bind(after)
+        .bind(until)
+        .fetch_all(&mut *conn)
+        .await?;
+        let Some(&(last, _, _)) = batch.last() else {
+            return Ok(kept);
+        };
+        for (id, title, read_at) in &batch {
+            rank_related(&mut conn, *id, title, *read_at).await?;
+        }
+        kept += batch.len();
+        after = last;
+    }
 }
 
 /// Keeps `related`, the 相关阅读 list computed for `id` from what the

@@ -3,9 +3,8 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{ArticleListItem, PublishedArticle, SanitizedHtml, db};
@@ -337,7 +336,7 @@ pub async fn render_article(
     let views = article.view_count;
     let related = match kept_related {
         Some(related) => related,
-        None => related_now(&mut conn, &article, page_read_at).await?,
+        None => db::rank_related(&mut conn, article.id, &article.title, page_read_at).await?,
     };
     let section = comments::section(
         &mut conn,
@@ -389,36 +388,6 @@ pub async fn render_article(
             replying_to,
         },
     )
-}
-
-/// Computes 相关阅读 for `article` and keeps it for the next pages.
-async fn related_now(
-    conn: &mut PgConnection,
-    article: &PublishedArticle,
-    read_at: DateTime<Utc>,
-) -> Result<Vec<db::TitleLink>, AppError> {
-    // One plan per connection: planned for each story's values instead,
-    // the query spent longer planning than running. The kept list can be
-    // computed again, so the reader does not wait for it to reach the disk.
-    let mut tx = sqlx::Connection::begin_with(
-        &mut *conn,
-        "begin; set local plan_cache_mode = force_generic_plan;
-         set local max_parallel_workers_per_gather = 0;
-         set local synchronous_commit = off",
-    )
-    .await?;
-    let similar = crate::search::similarity_query(&article.title);
-    let related = db::related(&mut tx, article.id, similar.as_deref(), 6).await?;
-    // Keeping the list is an optimisation: a page is still shown if it
-    // fails (the story was deleted meanwhile, the database is read-only).
-    let kept = match db::keep_related(&mut tx, article.id, &related, read_at).await {
-        Ok(()) => tx.commit().await,
-        Err(error) => Err(error),
-    };
-    if let Err(error) = kept {
-        tracing::warn!(%error, "相关阅读 not kept");
-    }
-    Ok(related)
 }
 
 /// A piece of a public byline: a designation, or a name linking to the

@@ -1006,10 +1006,10 @@ async fn related_lists_are_kept_and_computed_again_when_stale() {
     assert_eq!(related().await, computed);
     assert_eq!(kept().await, computed);
 
-    // So does the passing of a day, for stories sharing title words.
+    // So does the passing of a month, for stories sharing title words.
     sqlx::query(
         "update article_related set related = array[$2::bigint],
-                computed_at = now() - interval '25 hours' where article_id = $1",
+                computed_at = now() - interval '31 days' where article_id = $1",
     )
     .bind(id)
     .bind(other)
@@ -1059,4 +1059,49 @@ async fn related_lists_are_kept_and_computed_again_when_stale() {
         .await
         .unwrap();
     assert_eq!(related().await, computed);
+}
+
+#[tokio::test]
+async fn stories_without_a_related_list_get_one_in_the_background() {
+    let app = spawn_app_with(|config| config.page_cache_mb = 0).await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let published: i64 =
+        sqlx::query_scalar("select count(*) from articles where status = 'published'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let kept = newsdesk::articles::db::keep_missing_related(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(kept as i64, published, "one list per published story");
+    assert_eq!(
+        newsdesk::articles::db::keep_missing_related(&app.pool)
+            .await
+            .unwrap(),
+        0,
+        "a story with a list is left alone"
+    );
+
+    // The kept list is the one the page would rank.
+    let (id, number): (uuid::Uuid, i64) = sqlx::query_as(
+        "select id, number from articles where title = '山东电网全力保障冬季电力供应'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let kept: Vec<i64> =
+        sqlx::query_scalar("select related from article_related where article_id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(!kept.is_empty());
+    sqlx::query("delete from article_related where article_id = $1")
+        .bind(id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (_, html) = app.page(&format!("/articles/{number}")).await;
+    let ranked: Vec<String> = kept.iter().map(|n| format!("/articles/{n}")).collect();
+    assert_eq!(attrs(&html, ".related li a", "href"), ranked);
 }
