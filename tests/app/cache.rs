@@ -378,3 +378,34 @@ async fn a_page_is_kept_from_its_second_request_on() {
         "a story read once does not push others out of the cache"
     );
 }
+
+#[tokio::test]
+async fn readings_across_the_archive_are_written_a_slice_at_a_time() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let numbers: Vec<i64> = sqlx::query_scalar(
+        "insert into articles (channel_id, unit_id, created_by, title, status, published_at)
+         select channel_id, unit_id, created_by, '档案稿件 ' || n, 'published', now() - n * interval '1 hour'
+         from articles, generate_series(1, 2500) n
+         where title = '山东电网全力保障冬季电力供应' returning number",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let counter = newsdesk::articles::views::ViewCounter::default();
+    for number in &numbers {
+        counter.record(*number);
+    }
+    counter.record(numbers[0]);
+    assert_eq!(counter.flush(&app.pool).await.unwrap(), 2501);
+    let (stories, readings): (i64, i64) = sqlx::query_as(
+        "select count(*), sum(t.views)::bigint from article_totals t
+         join articles a on a.id = t.article_id where a.title like '档案稿件 %'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((stories, readings), (2500, 2501), "every slice is written");
+    assert_eq!(counter.estimate(numbers[0], 0), 2, "totals are learnt");
+    assert_eq!(counter.flush(&app.pool).await.unwrap(), 0, "nothing twice");
+}
