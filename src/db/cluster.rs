@@ -211,11 +211,11 @@ impl PrivateCluster {
         // Readings of many different stories (view counts, kept 相关阅读
         // lists) touch many pages between checkpoints: with the default 1 GB
         // of WAL, busy sites checkpointed every half minute and wrote each
-        // touched page again in full. More room and compressed page images
-        // keep checkpoints to their timer.
+        // touched page again in full. More room keeps checkpoints to their
+        // timer.
         let mut options = format!(
             "-c listen_addresses='' -c unix_socket_directories='{}' -c unix_socket_permissions=0700 \
-             -c max_wal_size=4GB -c wal_compression=on",
+             -c max_wal_size=4GB",
             self.socket_dir().display()
         );
         // Statement statistics, for finding slow or repeated queries
