@@ -1,6 +1,6 @@
 //! Helpers for the trees kept in tree order (units, channels), and the
-//! copy of both trees, with the site's settings, each instance keeps in
-//! memory.
+//! copy of both trees, with the site's settings and its compiled
+//! sensitive-word list, each instance keeps in memory.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -9,6 +9,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::channels::db::ChannelNode;
+use crate::comments::words::WordList;
 use crate::settings::SiteSettings;
 use crate::units::UnitNode;
 
@@ -91,6 +92,8 @@ pub struct Trees {
     channel_options: Vec<String>,
     /// The site's settings, which move the same version (migration 0024).
     pub settings: SiteSettings,
+    /// The sensitive-word list, compiled (migration 0028).
+    pub words: WordList,
 }
 
 impl Trees {
@@ -99,6 +102,7 @@ impl Trees {
         units: Vec<UnitNode>,
         channels: Vec<ChannelNode>,
         settings: SiteSettings,
+        words: WordList,
     ) -> Self {
         Trees {
             unit_positions: positions(&units),
@@ -115,6 +119,7 @@ impl Trees {
             units,
             channels,
             settings,
+            words,
         }
     }
 
@@ -181,8 +186,8 @@ fn positions<T: TreeNode>(nodes: &[T]) -> HashMap<Uuid, usize> {
 
 /// The trees as this instance last read them. Each use asks the database
 /// for the current version (one row, moved by every change to units,
-/// channels or settings in the same transaction, see migrations 0022 and
-/// 0024) and reads the trees again only when it moved; so a copy is never used once a change
+/// channels, settings or sensitive words in the same transaction, see
+/// migrations 0022, 0024 and 0028) and reads the trees again only when it moved; so a copy is never used once a change
 /// is committed, whichever instance or command made it.
 #[derive(Default)]
 pub struct TreeCache {
@@ -215,6 +220,7 @@ impl TreeCache {
             crate::units::db::tree(&mut *conn, false).await?,
             crate::channels::db::tree(&mut *conn, false).await?,
             crate::settings::db::load(&mut *conn).await?,
+            crate::comments::words::load(&mut *conn).await?,
         ));
         let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
         if held.as_ref().is_none_or(|old| old.version <= version) {

@@ -238,6 +238,7 @@ struct Accepted {
 async fn accept(
     conn: &mut PgConnection,
     state: &AppState,
+    site: &crate::tree::Trees,
     reader: Option<&Reader>,
     target: &Target,
     form: &CommentForm,
@@ -259,7 +260,7 @@ async fn accept(
             unprocessable,
         );
     }
-    let settings = crate::settings::db::load(conn).await?;
+    let settings = &site.settings;
     let author = if form.anonymous.is_some() {
         if !settings.anonymous_comments {
             return refusal("本站目前不允许匿名评论，请登录后发表。", unprocessable);
@@ -352,7 +353,7 @@ async fn accept(
     if duplicate {
         return refusal("请勿重复发表相同的评论。", StatusCode::CONFLICT);
     }
-    let held = words::load(conn).await?.find(body).join("、");
+    let held = site.words.find(body).join("、");
     let status = if held.is_empty() && target.comment_moderation == "post" {
         "approved"
     } else {
@@ -414,7 +415,17 @@ pub async fn post(
         return Ok(see_other(&format!("{article}?comment=pending#comments")));
     }
     let ip = client_ip(&req, state.trust_proxy);
-    let outcome = accept(&mut conn, &state, reader.as_ref(), &target, &form, &ip).await?;
+    let site = trees.current(&mut conn).await?;
+    let outcome = accept(
+        &mut conn,
+        &state,
+        &site,
+        reader.as_ref(),
+        &target,
+        &form,
+        &ip,
+    )
+    .await?;
     drop(conn);
     match outcome {
         Ok(accepted) => {

@@ -4,6 +4,8 @@
 //! to Simplified, with spaces and punctuation between the characters
 //! ignored (敏 感 词, 敏.感.词).
 
+use std::collections::HashSet;
+
 use aho_corasick::{AhoCorasick, MatchKind};
 use sqlx::PgConnection;
 
@@ -17,6 +19,7 @@ impl WordList {
     pub fn new(words: &[String]) -> Self {
         let mut patterns: Vec<String> = Vec::new();
         let mut owners: Vec<String> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
         for word in words {
             let word = normalise(word);
             if word.is_empty() {
@@ -28,7 +31,7 @@ impl WordList {
                 hanconv::s2tw(&word),
                 hanconv::t2s(&word),
             ] {
-                if !patterns.contains(&form) {
+                if seen.insert(form.clone()) {
                     patterns.push(form);
                     owners.push(word.clone());
                 }

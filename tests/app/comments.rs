@@ -547,6 +547,38 @@ async fn a_sensitive_word_holds_a_comment_even_where_comments_show_at_once() {
         texts(&queue, ".comments-queue .comment-body"),
         ["網上賭 博，代开.发票"]
     );
+
+    // The list changed by another instance or a command is used at once
+    // (this instance has just used the list as it was).
+    let (_, to, _) = comment(
+        &visitor,
+        number,
+        &[("anonymous", "on"), ("body", "抢修及时")],
+    )
+    .await;
+    assert!(to.contains("comment=posted"), "{to}");
+    sqlx::query("delete from sensitive_words where word = '赌博'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("insert into sensitive_words (word) values ('违禁品')")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (_, to, _) = comment(
+        &visitor,
+        number,
+        &[("anonymous", "on"), ("body", "反对赌博")],
+    )
+    .await;
+    assert!(to.contains("comment=posted"), "{to}");
+    let (_, to, _) = comment(
+        &visitor,
+        number,
+        &[("anonymous", "on"), ("body", "出售违 禁 品")],
+    )
+    .await;
+    assert!(to.contains("comment=pending"), "{to}");
 }
 
 #[tokio::test]
