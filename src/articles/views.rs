@@ -1,14 +1,14 @@
 //! View counts without a database write per reading: each instance counts
 //! readings in memory and adds them to the stories (and to the per-day
 //! counts behind the most-read lists) every few seconds, a thousand stories
-//! per statement, and once more when it stops. Clients that declare themselves bots are
-//! not counted.
+//! per statement, and once more when it stops. Clients that declare
+//! themselves bots are not counted.
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use sqlx::PgPool;
 
 use crate::settings;
@@ -75,25 +75,32 @@ impl ViewCounter {
             batch.sort_unstable();
             batch
         };
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let mut stories = 0;
         let mut written = 0;
-        for (at, slice) in batch.chunks(FLUSH_SLICE).enumerate() {
-            match write(pool, slice).await {
-                Ok(totals) => {
-                    let mut known = self.totals.lock().unwrap_or_else(PoisonError::into_inner);
-                    if known.len() + totals.len() > KNOWN_TOTALS {
-                        known.clear();
-                    }
-                    known.extend(totals);
-                    written += slice.iter().map(|(_, n)| n).sum::<i64>();
+        let outcome = async {
+            let today = today(pool).await?;
+            for slice in batch.chunks(FLUSH_SLICE) {
+                let totals = write(pool, slice, today).await?;
+                let mut known = self.totals.lock().unwrap_or_else(PoisonError::into_inner);
+                if known.len() + totals.len() > KNOWN_TOTALS {
+                    known.clear();
                 }
-                Err(error) => {
-                    let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-                    for &(number, n) in &batch[at * FLUSH_SLICE..] {
-                        *pending.entry(number).or_default() += n;
-                    }
-                    return Err(error);
-                }
+                known.extend(totals);
+                stories += slice.len();
+                written += slice.iter().map(|(_, n)| n).sum::<i64>();
             }
+            sqlx::Result::Ok(())
+        }
+        .await;
+        if let Err(error) = outcome {
+            let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+            for &(number, n) in &batch[stories..] {
+                *pending.entry(number).or_default() += n;
+            }
+            return Err(error);
         }
         Ok(written)
     }
@@ -102,9 +109,21 @@ impl ViewCounter {
 /// Stories written per transaction by a flush.
 const FLUSH_SLICE: usize = 1_000;
 
-/// Adds the readings to the stories' totals and to today's counts (in the
-/// site's time zone); returns the new totals.
-async fn write(pool: &PgPool, batch: &[(i64, i64)]) -> sqlx::Result<Vec<(i64, i64)>> {
+/// Today in the site's time zone, the day readings are counted on.
+async fn today(pool: &PgPool) -> sqlx::Result<NaiveDate> {
+    let zone = settings::db::load(&mut *pool.acquire().await?)
+        .await?
+        .time_zone;
+    Ok(Utc::now().with_timezone(&zone).date_naive())
+}
+
+/// Adds the readings to the stories' totals and to the counts of `today`;
+/// returns the new totals.
+async fn write(
+    pool: &PgPool,
+    batch: &[(i64, i64)],
+    today: NaiveDate,
+) -> sqlx::Result<Vec<(i64, i64)>> {
     let (numbers, counts): (Vec<i64>, Vec<i64>) = batch.iter().copied().unzip();
     // Readings are already held in memory for seconds before they are
     // written: a flush does not wait for the disk either (a crash loses at
@@ -112,8 +131,6 @@ async fn write(pool: &PgPool, batch: &[(i64, i64)]) -> sqlx::Result<Vec<(i64, i6
     let mut tx = pool
         .begin_with("begin; set local synchronous_commit = off")
         .await?;
-    let zone = settings::db::load(&mut tx).await?.time_zone;
-    let today = Utc::now().with_timezone(&zone).date_naive();
     // One statement, taking the totals' rows in id order: instances
     // flushing together wait for each other instead of deadlocking.
     let totals = sqlx::query_as(

@@ -408,4 +408,44 @@ async fn readings_across_the_archive_are_written_a_slice_at_a_time() {
     assert_eq!((stories, readings), (2500, 2501), "every slice is written");
     assert_eq!(counter.estimate(numbers[0], 0), 2, "totals are learnt");
     assert_eq!(counter.flush(&app.pool).await.unwrap(), 0, "nothing twice");
+
+    // A slice that fails: the slices before it stay written, it and the
+    // ones after it are kept for the next flush.
+    let mut sorted = numbers.clone();
+    sorted.sort_unstable();
+    let refused = sorted[1500];
+    let refuse = format!(
+        "create function refuse_reading() returns trigger language plpgsql as $$
+         begin
+             if exists (select 1 from articles where id = new.article_id and number = {refused})
+             then raise exception 'refused'; end if;
+             return new;
+         end $$;
+         create trigger refuse_reading before insert or update on article_totals
+             for each row execute function refuse_reading()"
+    );
+    sqlx::raw_sql(&refuse).execute(&app.pool).await.unwrap();
+    for number in &numbers {
+        counter.record(*number);
+    }
+    assert!(counter.flush(&app.pool).await.is_err());
+    let written = || async {
+        let total: i64 = sqlx::query_scalar(
+            "select sum(t.views)::bigint from article_totals t
+             join articles a on a.id = t.article_id where a.title like '档案稿件 %'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        total
+    };
+    assert_eq!(written().await, 2501 + 1000, "the first slice is written");
+    assert_eq!(counter.estimate(sorted[1], 0), 2, "its totals are learnt");
+    assert_eq!(counter.estimate(refused, 1), 2, "the failed slice is kept");
+    sqlx::query("drop trigger refuse_reading on article_totals")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(counter.flush(&app.pool).await.unwrap(), 1500);
+    assert_eq!(written().await, 2501 + 2500, "nothing lost, nothing twice");
 }
