@@ -96,39 +96,15 @@ pub struct ArticlePage {
     /// The credits in order: (author id, designation, name).
     pub credits: Vec<(Uuid, String, String)>,
     pub tags: Vec<String>,
-    earlier: Option<(i64, String)>,
-    later: Option<(i64, String)>,
-    recommended: Vec<(i64, String)>,
-    /// The kept 相关阅读 list, or `None` when it must be computed again
+    /// Stories as (number, title); see `TitleLink::from`.
+    pub earlier: Option<(i64, String)>,
+    pub later: Option<(i64, String)>,
+    pub recommended: Vec<(i64, String)>,
+    /// The kept 相关阅读 list, or `None` when it must be ranked again
     /// (migrations 0025 and 0027).
-    related: Option<Vec<(i64, String)>>,
-    /// When the statement ran: the time a list computed now is kept with.
+    pub related: Option<Vec<(i64, String)>>,
+    /// When the statement ran: the time a list ranked now is kept with.
     pub read_at: DateTime<Utc>,
-}
-
-impl ArticlePage {
-    pub fn earlier(&mut self) -> Option<TitleLink> {
-        self.earlier.take().map(TitleLink::from)
-    }
-
-    pub fn later(&mut self) -> Option<TitleLink> {
-        self.later.take().map(TitleLink::from)
-    }
-
-    pub fn recommended(&mut self) -> Vec<TitleLink> {
-        self.recommended.drain(..).map(TitleLink::from).collect()
-    }
-
-    /// The kept 相关阅读 list, if it is fresh.
-    pub fn related(&mut self) -> Option<Vec<TitleLink>> {
-        Some(
-            self.related
-                .take()?
-                .into_iter()
-                .map(TitleLink::from)
-                .collect(),
-        )
-    }
 }
 
 /// Reads a published story and what its page shows around it. Each part is
@@ -191,6 +167,13 @@ pub struct TitleLink {
 impl From<(i64, String)> for TitleLink {
     fn from((number, title): (i64, String)) -> Self {
         TitleLink { number, title }
+    }
+}
+
+impl TitleLink {
+    /// Links from (number, title) rows.
+    pub fn all(rows: Vec<(i64, String)>) -> Vec<TitleLink> {
+        rows.into_iter().map(TitleLink::from).collect()
     }
 }
 
@@ -330,7 +313,7 @@ async fn keep_missing_related_between(
 
 /// Keeps `related`, the 相关阅读 list computed for `id` from what the
 /// database held at `computed_at`, unless a newer one was kept meanwhile.
-pub async fn keep_related(
+async fn keep_related(
     conn: &mut PgConnection,
     id: Uuid,
     related: &[TitleLink],

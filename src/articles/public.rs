@@ -312,31 +312,43 @@ pub async fn render_article(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = pool.acquire().await?;
-    let mut page = db::article_page(&mut conn, number, 6)
+    let db::ArticlePage {
+        article,
+        structure_version,
+        credits,
+        tags,
+        earlier,
+        later,
+        recommended,
+        related,
+        read_at,
+    } = db::article_page(&mut conn, number, 6)
         .await?
         .ok_or(AppError::NotFound)?;
-    let trees = tree_cache.at(&mut conn, page.structure_version).await?;
+    let trees = tree_cache.at(&mut conn, structure_version).await?;
     let layout = PublicLayout::with_trees(&trees);
-    let breadcrumb = channels::breadcrumb(&trees, page.article.channel_id);
+    let breadcrumb = channels::breadcrumb(&trees, article.channel_id);
     let top = breadcrumb.first().map(|crumb| crumb.slug.clone());
-    let (correspondents, writers): (Vec<_>, Vec<_>) = std::mem::take(&mut page.credits)
+    let (correspondents, writers): (Vec<_>, Vec<_>) = credits
         .into_iter()
         .partition(|(_, role, _)| role == "通讯员");
     let correspondents = byline_parts(correspondents, false);
-    let tags = page
-        .tags
-        .iter()
-        .map(|tag| (tag.clone(), tag_url(tag)))
+    let tags = tags
+        .into_iter()
+        .map(|tag| {
+            let url = tag_url(&tag);
+            (tag, url)
+        })
         .collect();
-    let (earlier, later, recommended) = (page.earlier(), page.later(), page.recommended());
-    let (kept_related, page_read_at) = (page.related(), page.read_at);
-    let article = page.article;
+    let earlier = earlier.map(db::TitleLink::from);
+    let later = later.map(db::TitleLink::from);
+    let recommended = db::TitleLink::all(recommended);
     let published = layout.settings.format_time(article.published_at);
     let body = article.body();
     let views = article.view_count;
-    let related = match kept_related {
-        Some(related) => related,
-        None => db::rank_related(&mut conn, article.id, &article.title, page_read_at).await?,
+    let related = match related {
+        Some(kept) => db::TitleLink::all(kept),
+        None => db::rank_related(&mut conn, article.id, &article.title, read_at).await?,
     };
     let section = comments::section(
         &mut conn,
