@@ -77,9 +77,9 @@ pub fn subtree<T: TreeNode>(nodes: &[T], id: Uuid) -> &[T] {
     &nodes[subtree_range(nodes, id)]
 }
 
-/// Both trees in tree order (without counts) and the site's settings, with
-/// the `structure_version` read before them: they are at least as new as
-/// the version says.
+/// Both trees in tree order (without counts), the site's settings and its
+/// compiled sensitive-word list, with the `structure_version` read before
+/// them: they are at least as new as the version says.
 pub struct Trees {
     pub version: i64,
     pub units: Vec<UnitNode>,
@@ -187,8 +187,9 @@ fn positions<T: TreeNode>(nodes: &[T]) -> HashMap<Uuid, usize> {
 /// The trees as this instance last read them. Each use asks the database
 /// for the current version (one row, moved by every change to units,
 /// channels, settings or sensitive words in the same transaction, see
-/// migrations 0022, 0024 and 0028) and reads the trees again only when it moved; so a copy is never used once a change
-/// is committed, whichever instance or command made it.
+/// migrations 0022, 0024 and 0028) and reads them all again only when it
+/// moved; so a copy is never used once a change is committed, whichever
+/// instance or command made it.
 #[derive(Default)]
 pub struct TreeCache {
     held: Mutex<Option<Arc<Trees>>>,

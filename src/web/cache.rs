@@ -3,11 +3,10 @@
 //!
 //! Rendered public pages (after 简 / 繁 conversion) are kept in memory from
 //! their second request on, within a byte budget, least recently used first
-//! out. Every change a
-//! public page may show is announced by the database on the channel
-//! `newsdesk_pages` (triggers, see migration 0011), whoever made it; each
-//! instance listens and drops all its pages at once, by moving to a new
-//! generation. A state-changing request served by this instance does the
+//! out. Every change a public page may show is announced by the database
+//! on the channel `newsdesk_pages` (triggers, see migration 0011), whoever
+//! made it; each instance listens and drops all its pages at once, by
+//! moving to a new generation. A state-changing request served by this instance does the
 //! same as soon as it is answered. While the instance is not listening
 //! (the database is away), nothing is served from the cache. Pages also
 //! expire after a minute, so that most-read lists move.
