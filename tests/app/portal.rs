@@ -1,4 +1,4 @@
-use crate::helpers::{attrs, spawn_app, spawn_app_with, texts};
+use crate::helpers::{TestApp, attrs, spawn_app, spawn_app_with, texts};
 use newsdesk::articles::public::tag_url;
 
 #[tokio::test]
@@ -131,25 +131,7 @@ async fn stories_not_published_appear_on_no_public_surface() {
             .unwrap();
     // A neighbour in the same channel that shares every tag of the story:
     // while the story is public it is the neighbour's related and adjacent.
-    let neighbour: i64 = sqlx::query_scalar(
-        "insert into articles (channel_id, unit_id, created_by, title, status, published_at)
-         select channel_id, unit_id, created_by, '同栏目的另一篇稿件', 'published', published_at - interval '1 hour'
-         from articles where id = $1 returning number",
-    )
-    .bind(id)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    sqlx::query(
-        "insert into article_tags (article_id, tag_id, position)
-         select n.id, t.tag_id, 9 from articles n, article_tags t
-         where n.number = $1 and t.article_id = $2 on conflict do nothing",
-    )
-    .bind(neighbour)
-    .bind(id)
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    let neighbour = sharing_every_tag(&app, id, "同栏目的另一篇稿件", Some("1 hour")).await;
     let (tag, unit, author, channel): (String, uuid::Uuid, uuid::Uuid, String) = sqlx::query_as(
         "select t.name, a.unit_id, aa.author_id, c.slug from articles a
          join article_tags at on at.article_id = a.id join tags t on t.id = at.tag_id
@@ -1019,25 +1001,7 @@ async fn related_lists_are_kept_and_computed_again_when_stale() {
     assert_eq!(related().await, computed);
 
     // A story published on one of its tags enters the list at once.
-    let fresh: i64 = sqlx::query_scalar(
-        "insert into articles (channel_id, unit_id, created_by, title, status)
-         select channel_id, unit_id, created_by, '新发布的同标签稿件', 'approved'
-         from articles where id = $1 returning number",
-    )
-    .bind(id)
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
-    sqlx::query(
-        "insert into article_tags (article_id, tag_id, position)
-         select n.id, t.tag_id, t.position from articles n, article_tags t
-         where n.number = $1 and t.article_id = $2",
-    )
-    .bind(fresh)
-    .bind(id)
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    let fresh = sharing_every_tag(&app, id, "新发布的同标签稿件", None).await;
     assert_eq!(related().await, computed, "not while it is unpublished");
     sqlx::query("update articles set status = 'published', published_at = now() where number = $1")
         .bind(fresh)
@@ -1104,4 +1068,39 @@ async fn stories_without_a_related_list_get_one_in_the_background() {
     let (_, html) = app.page(&format!("/articles/{number}")).await;
     let ranked: Vec<String> = kept.iter().map(|n| format!("/articles/{n}")).collect();
     assert_eq!(attrs(&html, ".related li a", "href"), ranked);
+}
+
+/// A new story in the channel and unit of story `id`, carrying every one of
+/// its tags: published `earlier` (an interval) before it, or approved and
+/// not yet published when `None`. Returns its number.
+async fn sharing_every_tag(
+    app: &TestApp,
+    id: uuid::Uuid,
+    title: &str,
+    earlier: Option<&str>,
+) -> i64 {
+    let number: i64 = sqlx::query_scalar(
+        "insert into articles (channel_id, unit_id, created_by, title, status, published_at)
+         select channel_id, unit_id, created_by, $2,
+                case when $3::text is null then 'approved' else 'published' end,
+                published_at - $3::text::interval
+         from articles where id = $1 returning number",
+    )
+    .bind(id)
+    .bind(title)
+    .bind(earlier)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into article_tags (article_id, tag_id, position)
+         select n.id, t.tag_id, t.position from articles n, article_tags t
+         where n.number = $1 and t.article_id = $2",
+    )
+    .bind(number)
+    .bind(id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    number
 }
