@@ -1104,3 +1104,37 @@ async fn sharing_every_tag(
     .unwrap();
     number
 }
+
+#[tokio::test]
+async fn a_related_list_that_cannot_be_kept_is_still_shown() {
+    let app = spawn_app_with(|config| config.page_cache_mb = 0).await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let number: i64 = sqlx::query_scalar(
+        "select number from articles where title = '山东电网全力保障冬季电力供应'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let path = format!("/articles/{number}");
+    let (_, html) = app.page(&path).await;
+    let ranked = attrs(&html, ".related li a", "href");
+    assert!(!ranked.is_empty());
+    sqlx::raw_sql(
+        "delete from article_related;
+         create function refuse_kept() returns trigger language plpgsql as $$
+         begin raise exception 'read-only'; end $$;
+         create trigger refuse_kept before insert or update on article_related
+             for each row execute function refuse_kept()",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let (status, html) = app.page(&path).await;
+    assert_eq!(status, 200);
+    assert_eq!(attrs(&html, ".related li a", "href"), ranked);
+    let kept: i64 = sqlx::query_scalar("select count(*) from article_related")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, 0);
+}
