@@ -22,24 +22,20 @@ pub struct Crumb {
 
 /// The active top-level channels in tree order, for the navigation bar.
 pub fn navigation(trees: &crate::tree::Trees) -> Vec<NavChannel> {
-    trees
-        .channels
-        .iter()
-        .filter(|channel| channel.depth == 0 && channel.active)
-        .map(|channel| NavChannel {
-            name: channel.name.clone(),
-            slug: channel.slug.clone(),
-        })
-        .collect()
+    active_under(trees, None)
 }
 
 /// The active direct children of a channel in tree order, for the channel
 /// page's sub-navigation.
 pub fn children(trees: &crate::tree::Trees, parent_id: Uuid) -> Vec<NavChannel> {
+    active_under(trees, Some(parent_id))
+}
+
+fn active_under(trees: &crate::tree::Trees, parent_id: Option<Uuid>) -> Vec<NavChannel> {
     trees
         .channels
         .iter()
-        .filter(|channel| channel.parent_id == Some(parent_id) && channel.active)
+        .filter(|channel| channel.parent_id == parent_id && channel.active)
         .map(|channel| NavChannel {
             name: channel.name.clone(),
             slug: channel.slug.clone(),
