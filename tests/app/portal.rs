@@ -875,14 +875,7 @@ async fn a_channel_page_shows_its_path_and_active_sub_channels() {
 
 #[tokio::test]
 async fn settings_changed_elsewhere_reach_the_public_pages_at_once() {
-    let app = spawn_app_with(|config| config.page_cache_mb = 0).await;
-    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
-    let number: i64 = sqlx::query_scalar(
-        "select number from articles where status = 'published' order by number limit 1",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let (app, _, number) = uncached_demo_story("山东电网全力保障冬季电力供应").await;
     let (_, html) = app.page(&format!("/articles/{number}")).await;
     assert_eq!(texts(&html, ".site-name"), ["电网新闻网"]);
 
@@ -915,14 +908,7 @@ async fn settings_changed_elsewhere_reach_the_public_pages_at_once() {
 
 #[tokio::test]
 async fn related_lists_are_kept_and_computed_again_when_stale() {
-    let app = spawn_app_with(|config| config.page_cache_mb = 0).await;
-    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
-    let (id, number): (uuid::Uuid, i64) = sqlx::query_as(
-        "select id, number from articles where title = '山东电网全力保障冬季电力供应'",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let (app, id, number) = uncached_demo_story("山东电网全力保障冬季电力供应").await;
     let path = format!("/articles/{number}");
     let related = || async {
         let (status, html) = app.page(&path).await;
@@ -1107,14 +1093,7 @@ async fn sharing_every_tag(
 
 #[tokio::test]
 async fn a_related_list_that_cannot_be_kept_is_still_shown() {
-    let app = spawn_app_with(|config| config.page_cache_mb = 0).await;
-    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
-    let number: i64 = sqlx::query_scalar(
-        "select number from articles where title = '山东电网全力保障冬季电力供应'",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let (app, _, number) = uncached_demo_story("山东电网全力保障冬季电力供应").await;
     let path = format!("/articles/{number}");
     let (_, html) = app.page(&path).await;
     let ranked = attrs(&html, ".related li a", "href");
@@ -1137,4 +1116,18 @@ async fn a_related_list_that_cannot_be_kept_is_still_shown() {
         .await
         .unwrap();
     assert_eq!(kept, 0);
+}
+
+/// The demo site without the page cache (every page reads the database),
+/// and the id and number of its story titled `title`.
+async fn uncached_demo_story(title: &str) -> (TestApp, uuid::Uuid, i64) {
+    let app = spawn_app_with(|config| config.page_cache_mb = 0).await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let (id, number): (uuid::Uuid, i64) =
+        sqlx::query_as("select id, number from articles where title = $1")
+            .bind(title)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    (app, id, number)
 }
