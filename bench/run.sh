@@ -63,8 +63,8 @@ start() { # $1: page cache MiB
 }
 
 # Waits (up to 15 minutes) until the machine is nearly idle: at start-up the
-# server builds the statistics' stale days, fills in search vectors and ranks
-# 相关阅读 for stories without a list (minutes, once, on a fresh data set),
+# server builds the statistics' stale days, fills in search vectors and computes
+# the kept parts of stories' pages (minutes, once, on a fresh data set),
 # which would otherwise compete with the pages measured.
 settle() {
   local busy

@@ -74,12 +74,14 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
         if indexed > 0 {
             tracing::info!(indexed, "indexed stories for search");
         }
-        let related_pool = pool.clone();
+        let (parts_pool, key) = (pool.clone(), secret.clone());
         tokio::spawn(async move {
-            match newsdesk::articles::db::keep_missing_related(&related_pool).await {
+            match newsdesk::articles::db::keep_missing_parts(&parts_pool, key.as_bytes()).await {
                 Ok(0) => {}
-                Ok(kept) => tracing::info!(kept, "ranked 相关阅读 for stories without a list"),
-                Err(error) => tracing::warn!(%error, "could not rank 相关阅读 in the background"),
+                Ok(kept) => tracing::info!(kept, "computed page parts for stories without them"),
+                Err(error) => {
+                    tracing::warn!(%error, "could not compute page parts in the background")
+                }
             }
         });
         tokio::spawn(newsdesk::workflow::db::run_scheduler(

@@ -5,8 +5,13 @@ use std::collections::HashSet;
 use std::fmt;
 use std::sync::LazyLock;
 
+use crate::secret::keyed_hash;
+
 /// The path uploaded images are served from; bodies may show no other images.
 pub const MEDIA_PATH: &str = "/media/";
+
+/// What the seal of a body that needs no sanitising is keyed for.
+pub const SEAL_PURPOSE: &str = "sanitised body";
 
 static SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     let mut builder = ammonia::Builder::empty();
@@ -69,6 +74,22 @@ impl SanitizedHtml {
             clean = describe_photos(&clean);
         }
         SanitizedHtml(clean)
+    }
+
+    /// The seal of `stored`, a stored body that sanitising left as it is:
+    /// kept with the story's page parts (migration 0029), it lets the next
+    /// pages show the body as stored. The seal is keyed with the site's key,
+    /// so a body written into the database by other means, or a seal made
+    /// up there, does not match and the body is sanitised again.
+    pub fn seal(&self, stored: &str, key: &[u8]) -> Option<[u8; 32]> {
+        (self.0 == stored).then(|| keyed_hash(key, SEAL_PURPOSE, stored.as_bytes()))
+    }
+
+    /// `stored` as it is, when `seal` is its seal under `key`.
+    pub fn unseal(stored: &str, seal: &[u8], key: &[u8]) -> Option<Self> {
+        let expected = keyed_hash(key, SEAL_PURPOSE, stored.as_bytes());
+        bool::from(subtle::ConstantTimeEq::ct_eq(&expected[..], seal))
+            .then(|| SanitizedHtml(stored.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {

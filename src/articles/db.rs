@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::{ArticleListItem, PublishedArticle};
+use super::{ArticleListItem, PublishedArticle, SanitizedHtml};
 
 const LIST_COLUMNS: &str = "a.number, a.title, a.summary, c.name as channel_name, c.slug as channel_slug,
      a.published_at, a.comment_count, m.id as cover_id, m.original_ext as cover_original_ext, m.derived_ext as cover_derived_ext";
@@ -84,77 +84,153 @@ pub async fn published(
 }
 
 /// A published story with what its page shows around it, read in one
-/// statement: its credits and tags in order, the stories just before and
-/// after it in its channel, the newest recommended stories (推荐阅读), the
-/// kept 相关阅读 list while it is fresh (migration 0025), and the version of
-/// the trees the page may name channels from.
-#[derive(Debug, sqlx::FromRow)]
+/// statement: the parts of its page kept with it while they are fresh
+/// (migration 0029), the newest recommended stories (推荐阅读) and the
+/// version of the trees the page may name channels from.
+#[derive(Debug)]
 pub struct ArticlePage {
-    #[sqlx(flatten)]
     pub article: PublishedArticle,
     pub structure_version: i64,
-    /// The credits in order: (author id, designation, name).
-    pub credits: Vec<(Uuid, String, String)>,
-    pub tags: Vec<String>,
-    /// Stories as (number, title); see `TitleLink::from`.
-    pub earlier: Option<(i64, String)>,
-    pub later: Option<(i64, String)>,
     pub recommended: Vec<(i64, String)>,
-    /// The kept 相关阅读 list, or `None` when it must be ranked again
-    /// (migrations 0025 and 0027).
-    pub related: Option<Vec<(i64, String)>>,
-    /// When the statement ran: the time a list ranked now is kept with.
+    /// The kept parts, or `None` when they must be computed again.
+    pub kept: Option<KeptParts>,
+    /// When the statement ran: the time parts computed now are kept with.
     pub read_at: DateTime<Utc>,
 }
 
-/// Reads a published story and what its page shows around it. Each part is
-/// a sub-select that yields an array or a row, not a join: PostgreSQL sets
-/// up far fewer plan nodes for each page (a third more pages per second).
+/// What a story's page shows from other rows.
+#[derive(Debug, Default)]
+pub struct PageParts {
+    /// The credits in order: (author id, designation, name).
+    pub credits: Vec<(Uuid, String, String)>,
+    pub tags: Vec<String>,
+    /// 上一篇 and 下一篇 in the story's channel.
+    pub earlier: Option<TitleLink>,
+    pub later: Option<TitleLink>,
+    /// 相关阅读, ranked by `related`.
+    pub related: Vec<TitleLink>,
+}
+
+/// A story's page parts as kept, with the seal of its body, if any (see
+/// `SanitizedHtml::seal`).
+#[derive(Debug)]
+pub struct KeptParts {
+    pub parts: PageParts,
+    pub body_seal: Option<Vec<u8>>,
+}
+
+/// The page statement's row; the kept columns are null without a fresh row.
+#[derive(sqlx::FromRow)]
+struct PageRow {
+    #[sqlx(flatten)]
+    article: PublishedArticle,
+    structure_version: i64,
+    recommended: Vec<(i64, String)>,
+    read_at: DateTime<Utc>,
+    kept: bool,
+    credit_ids: Option<Vec<Uuid>>,
+    credit_roles: Option<Vec<String>>,
+    credit_names: Option<Vec<String>>,
+    tags: Option<Vec<String>>,
+    earlier: Option<i64>,
+    earlier_title: Option<String>,
+    later: Option<i64>,
+    later_title: Option<String>,
+    related: Option<Vec<i64>>,
+    related_titles: Option<Vec<String>>,
+    body_seal: Option<Vec<u8>>,
+}
+
+impl From<PageRow> for ArticlePage {
+    fn from(row: PageRow) -> Self {
+        let link = |number: Option<i64>, title: Option<String>| {
+            Some(TitleLink::from((number?, title.unwrap_or_default())))
+        };
+        let kept = row.kept.then(|| {
+            let credits = row.credit_ids.unwrap_or_default().into_iter();
+            let credits = credits
+                .zip(row.credit_roles.unwrap_or_default())
+                .zip(row.credit_names.unwrap_or_default())
+                .map(|((id, role), name)| (id, role, name))
+                .collect();
+            let related = row.related.unwrap_or_default().into_iter();
+            let related = related.zip(row.related_titles.unwrap_or_default());
+            KeptParts {
+                parts: PageParts {
+                    credits,
+                    tags: row.tags.unwrap_or_default(),
+                    earlier: link(row.earlier, row.earlier_title),
+                    later: link(row.later, row.later_title),
+                    related: TitleLink::all(related.collect()),
+                },
+                body_seal: row.body_seal,
+            }
+        });
+        ArticlePage {
+            article: row.article,
+            structure_version: row.structure_version,
+            recommended: row.recommended,
+            kept,
+            read_at: row.read_at,
+        }
+    }
+}
+
+/// Reads a published story and what its page shows around it: the story,
+/// its unit, its view count and its kept parts are single-row reads, and
+/// 推荐阅读 reads the recommended stories' index.
 pub async fn article_page(
     conn: &mut PgConnection,
     number: i64,
     recommended: i64,
 ) -> sqlx::Result<Option<ArticlePage>> {
-    sqlx::query_as(
+    let row: Option<PageRow> = sqlx::query_as(
         "select a.id, a.number, a.channel_id, a.unit_id, a.title, a.kicker, a.subtitle, a.summary,
                 a.body_html, a.source, u.name as unit_name, a.published_at,
                 coalesce((select t.views from article_totals t where t.article_id = a.id), 0)
                     as view_count,
                 a.comment_count, a.correction_note, a.corrected_at, a.responsible_editors,
                 (select version from structure_version) as structure_version,
-                array(select row(au.id, aa.role, au.name)
-                      from article_authors aa join authors au on au.id = aa.author_id
-                      where aa.article_id = a.id order by aa.position) as credits,
-                array(select t.name from article_tags at join tags t on t.id = at.tag_id
-                      where at.article_id = a.id order by at.position) as tags,
-                (select row(number, title) from articles
-                 where channel_id = a.channel_id and status = 'published'
-                   and (published_at, number) < (a.published_at, a.number)
-                 order by published_at desc, number desc limit 1) as earlier,
-                (select row(number, title) from articles
-                 where channel_id = a.channel_id and status = 'published'
-                   and (published_at, number) > (a.published_at, a.number)
-                 order by published_at, number limit 1) as later,
                 array(select row(number, title) from articles
                       where status = 'published' and is_recommended and id <> a.id
                       order by published_at desc limit $2) as recommended,
-                (select array(select row(s.number, s.title)
-                              from unnest(kept.related) with ordinality k(number, position)
-                              join articles s on s.number = k.number and s.status = 'published'
-                              order by k.position)
-                 from article_related kept
-                 -- Lists follow publications on the story's tags (migration
-                 -- 0027); title words are looked at again monthly.
-                 where kept.article_id = a.id and kept.computed_at > a.updated_at
-                   and kept.computed_at > now() - interval '30 days') as related,
-                now() as read_at
+                now() as read_at,
+                p.article_id is not null as kept, p.credit_ids, p.credit_roles, p.credit_names,
+                p.tags, p.earlier, p.earlier_title, p.later, p.later_title, p.related,
+                p.related_titles, p.body_seal
          from articles a join units u on u.id = a.unit_id
+         left join article_page_parts p on p.article_id = a.id
+             and p.computed_at > a.updated_at and p.computed_at > now() - interval '1 day'
          where a.number = $1 and a.status = 'published'",
     )
     .bind(number)
     .bind(recommended)
     .fetch_optional(conn)
-    .await
+    .await?;
+    Ok(row.map(ArticlePage::from))
+}
+
+/// The parts of a published story's page and its body ready to show: the
+/// kept parts, and the body as stored while its seal holds; otherwise the
+/// body is sanitised, and the parts are computed and kept again with the
+/// body's seal.
+pub async fn parts_and_body(
+    conn: &mut PgConnection,
+    article: &PublishedArticle,
+    kept: Option<KeptParts>,
+    read_at: DateTime<Utc>,
+    key: &[u8],
+) -> sqlx::Result<(PageParts, SanitizedHtml)> {
+    if let Some(KeptParts { parts, body_seal }) = kept {
+        let body = body_seal
+            .and_then(|seal| SanitizedHtml::unseal(&article.body_html, &seal, key))
+            .unwrap_or_else(|| SanitizedHtml::clean(&article.body_html));
+        return Ok((parts, body));
+    }
+    let body = SanitizedHtml::clean(&article.body_html);
+    let seal = body.seal(&article.body_html, key);
+    let parts = compute_parts(conn, article, seal, read_at).await?;
+    Ok((parts, body))
 }
 
 /// A linked story title, for 上一篇 / 下一篇, 相关阅读 and 推荐阅读.
@@ -235,19 +311,20 @@ pub async fn related(
     .await
 }
 
-/// Ranks 相关阅读 for the story `id` titled `title` and keeps the list for
-/// the next pages, as computed from what the database held at `read_at`.
-/// Keeping it is best effort: the list is returned even if that fails (the
-/// story was deleted meanwhile, the database is read-only).
-pub async fn rank_related(
+/// Computes the parts of `article`'s page from the rows they come from,
+/// and keeps them with the body's `seal`, as computed from what the
+/// database held at `read_at`. Keeping them is best effort: the parts are
+/// returned even if that fails (the story was deleted meanwhile, the
+/// database is read-only).
+async fn compute_parts(
     conn: &mut PgConnection,
-    id: Uuid,
-    title: &str,
+    article: &PublishedArticle,
+    seal: Option<[u8; 32]>,
     read_at: DateTime<Utc>,
-) -> sqlx::Result<Vec<TitleLink>> {
+) -> sqlx::Result<PageParts> {
     // One plan per connection: planned for each story's values instead,
-    // the query spent longer planning than running. The kept list can be
-    // computed again, so nobody waits for it to reach the disk.
+    // 相关阅读 spent longer planning than running. Kept parts can be
+    // computed again, so nobody waits for them to reach the disk.
     let mut tx = sqlx::Connection::begin_with(
         &mut *conn,
         "begin; set local plan_cache_mode = force_generic_plan;
@@ -255,79 +332,144 @@ pub async fn rank_related(
          set local synchronous_commit = off",
     )
     .await?;
-    let similar = crate::search::similarity_query(title);
-    let related = related(&mut tx, id, similar.as_deref(), 6).await?;
-    let kept = match keep_related(&mut tx, id, &related, read_at).await {
+    type Own = (
+        Vec<(Uuid, String, String)>,
+        Vec<String>,
+        Option<(i64, String)>,
+        Option<(i64, String)>,
+    );
+    let (credits, tags, earlier, later): Own = sqlx::query_as(
+        "select array(select row(au.id, aa.role, au.name)
+                      from article_authors aa join authors au on au.id = aa.author_id
+                      where aa.article_id = a.id order by aa.position),
+                array(select t.name from article_tags at join tags t on t.id = at.tag_id
+                      where at.article_id = a.id order by at.position),
+                (select row(number, title) from articles
+                 where channel_id = a.channel_id and status = 'published'
+                   and (published_at, number) < (a.published_at, a.number)
+                 order by published_at desc, number desc limit 1),
+                (select row(number, title) from articles
+                 where channel_id = a.channel_id and status = 'published'
+                   and (published_at, number) > (a.published_at, a.number)
+                 order by published_at, number limit 1)
+         from articles a where a.id = $1",
+    )
+    .bind(article.id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let similar = crate::search::similarity_query(&article.title);
+    let parts = PageParts {
+        credits,
+        tags,
+        earlier: earlier.map(TitleLink::from),
+        later: later.map(TitleLink::from),
+        related: related(&mut tx, article.id, similar.as_deref(), 6).await?,
+    };
+    let kept = match keep_parts(&mut tx, article.id, &parts, seal, read_at).await {
         Ok(()) => tx.commit().await,
         Err(error) => Err(error),
     };
     if let Err(error) = kept {
-        tracing::warn!(%error, "相关阅读 not kept");
+        tracing::warn!(%error, "page parts not kept");
     }
-    Ok(related)
+    Ok(parts)
 }
 
-/// Ranks and keeps 相关阅读 for every published story that has no kept list
-/// (after an upgrade, or a bulk load), with two connections, in the
-/// background at start-up; pages rank a missing list themselves meanwhile.
-/// Returns how many lists were kept.
-pub async fn keep_missing_related(pool: &sqlx::PgPool) -> sqlx::Result<usize> {
+/// Computes and keeps the page parts of every published story that has
+/// none (after an upgrade, or a bulk load), with two connections, in the
+/// background at start-up; pages compute missing parts themselves
+/// meanwhile. Returns how many stories' parts were kept.
+pub async fn keep_missing_parts(pool: &sqlx::PgPool, key: &[u8]) -> sqlx::Result<usize> {
     // Story ids are random: the two halves of their range are as large.
     let middle = Uuid::from_u128(1 << 127);
     let halves = [(Uuid::nil(), middle), (middle, Uuid::max())];
     let kept = futures_util::future::try_join_all(
-        halves.map(|(from, to)| keep_missing_related_between(pool, from, to)),
+        halves.map(|(from, to)| keep_missing_parts_between(pool, key, from, to)),
     )
     .await?;
     Ok(kept.into_iter().sum())
 }
 
-async fn keep_missing_related_between(
+async fn keep_missing_parts_between(
     pool: &sqlx::PgPool,
+    key: &[u8],
     mut after: Uuid,
     until: Uuid,
 ) -> sqlx::Result<usize> {
     let mut conn = pool.acquire().await?;
     let mut kept = 0;
     loop {
-        let batch: Vec<(Uuid, String, DateTime<Utc>)> = sqlx::query_as(
-            "select a.id, a.title, now() from articles a
+        let batch: Vec<(Uuid, i64)> = sqlx::query_as(
+            "select a.id, a.number from articles a
              where a.status = 'published' and a.id > $1 and a.id <= $2
-               and not exists (select 1 from article_related r where r.article_id = a.id)
+               and not exists (select 1 from article_page_parts p where p.article_id = a.id)
              order by a.id limit 500",
         )
         .bind(after)
         .bind(until)
         .fetch_all(&mut *conn)
         .await?;
-        let Some(&(last, _, _)) = batch.last() else {
+        let Some(&(last, _)) = batch.last() else {
             return Ok(kept);
         };
-        for (id, title, read_at) in &batch {
-            rank_related(&mut conn, *id, title, *read_at).await?;
+        for (_, number) in batch {
+            if let Some(page) = article_page(&mut conn, number, 0).await? {
+                parts_and_body(&mut conn, &page.article, None, page.read_at, key).await?;
+                kept += 1;
+            }
         }
-        kept += batch.len();
         after = last;
     }
 }
 
-/// Keeps `related`, the 相关阅读 list computed for `id` from what the
-/// database held at `computed_at`, unless a newer one was kept meanwhile.
-async fn keep_related(
+/// Keeps `parts`, computed for `id` from what the database held at
+/// `computed_at`, unless newer ones were kept meanwhile.
+async fn keep_parts(
     conn: &mut PgConnection,
     id: Uuid,
-    related: &[TitleLink],
+    parts: &PageParts,
+    seal: Option<[u8; 32]>,
     computed_at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    let numbers: Vec<i64> = related.iter().map(|link| link.number).collect();
+    let credit_ids: Vec<Uuid> = parts.credits.iter().map(|credit| credit.0).collect();
+    let credit_roles: Vec<&str> = parts.credits.iter().map(|credit| &*credit.1).collect();
+    let credit_names: Vec<&str> = parts.credits.iter().map(|credit| &*credit.2).collect();
+    let related: Vec<i64> = parts.related.iter().map(|link| link.number).collect();
+    let related_titles: Vec<&str> = parts.related.iter().map(|link| &*link.title).collect();
+    let links: Vec<i64> = [&parts.earlier, &parts.later]
+        .into_iter()
+        .flatten()
+        .map(|link| link.number)
+        .chain(related.iter().copied())
+        .collect();
     sqlx::query(
-        "insert into article_related (article_id, related, computed_at) values ($1, $2, $3)
+        "insert into article_page_parts (article_id, credit_ids, credit_roles, credit_names,
+             tags, earlier, earlier_title, later, later_title, related, related_titles, links,
+             body_seal, computed_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
          on conflict (article_id) do update
-             set related = excluded.related, computed_at = excluded.computed_at
-             where article_related.computed_at < excluded.computed_at",
+             set credit_ids = excluded.credit_ids, credit_roles = excluded.credit_roles,
+                 credit_names = excluded.credit_names, tags = excluded.tags,
+                 earlier = excluded.earlier, earlier_title = excluded.earlier_title,
+                 later = excluded.later, later_title = excluded.later_title,
+                 related = excluded.related, related_titles = excluded.related_titles,
+                 links = excluded.links, body_seal = excluded.body_seal,
+                 computed_at = excluded.computed_at
+             where article_page_parts.computed_at < excluded.computed_at",
     )
     .bind(id)
-    .bind(numbers)
+    .bind(credit_ids)
+    .bind(credit_roles)
+    .bind(credit_names)
+    .bind(&parts.tags)
+    .bind(parts.earlier.as_ref().map(|link| link.number))
+    .bind(parts.earlier.as_ref().map(|link| &*link.title))
+    .bind(parts.later.as_ref().map(|link| link.number))
+    .bind(parts.later.as_ref().map(|link| &*link.title))
+    .bind(related)
+    .bind(related_titles)
+    .bind(links)
+    .bind(seal.as_ref().map(|seal| &seal[..]))
     .bind(computed_at)
     .execute(conn)
     .await

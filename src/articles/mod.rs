@@ -74,12 +74,3 @@ pub struct PublishedArticle {
     pub corrected_at: Option<DateTime<Utc>>,
     pub responsible_editors: String,
 }
-
-impl PublishedArticle {
-    /// The stored body, which was sanitised when it was saved, is sanitised
-    /// again on the way out so that nothing unsafe reaches a page even if a
-    /// row was written by other means.
-    pub fn body(&self) -> SanitizedHtml {
-        SanitizedHtml::clean(&self.body_html)
-    }
-}

@@ -8,6 +8,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{ArticleListItem, PublishedArticle, SanitizedHtml, db};
+use crate::app::AppState;
 use crate::channels::{self, Crumb, NavChannel};
 use crate::comments;
 use crate::error::AppError;
@@ -294,41 +295,59 @@ pub struct ArticleQuery {
 pub async fn article(
     pool: web::Data<PgPool>,
     trees: web::Data<TreeCache>,
+    state: web::Data<AppState>,
     number: web::Path<String>,
     query: web::Query<ArticleQuery>,
 ) -> Result<HttpResponse, AppError> {
     let number: i64 = number.parse().map_err(|_| AppError::NotFound)?;
-    render_article(&pool, &trees, number, &query, None, StatusCode::OK).await
+    let site = Site {
+        pool: &pool,
+        trees: &trees,
+        key: state.secret.as_bytes(),
+    };
+    render_article(site, number, &query, None, StatusCode::OK).await
+}
+
+/// What an article page is built from besides the request.
+#[derive(Clone, Copy)]
+pub struct Site<'a> {
+    pub pool: &'a PgPool,
+    pub trees: &'a TreeCache,
+    /// The site's key, which seals bodies that need no sanitising.
+    pub key: &'a [u8],
 }
 
 /// Renders a published story's page; with `draft`, the comment form comes
 /// back filled in with the refusal's reason.
 pub async fn render_article(
-    pool: &PgPool,
-    tree_cache: &TreeCache,
+    site: Site<'_>,
     number: i64,
     query: &ArticleQuery,
     draft: Option<comments::Draft>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = pool.acquire().await?;
+    let mut conn = site.pool.acquire().await?;
     let db::ArticlePage {
         article,
         structure_version,
-        credits,
-        tags,
-        earlier,
-        later,
         recommended,
-        related,
+        kept,
         read_at,
     } = db::article_page(&mut conn, number, 6)
         .await?
         .ok_or(AppError::NotFound)?;
-    let trees = tree_cache.at(&mut conn, structure_version).await?;
+    let trees = site.trees.at(&mut conn, structure_version).await?;
+    let (parts, body) = db::parts_and_body(&mut conn, &article, kept, read_at, site.key).await?;
     let layout = PublicLayout::with_trees(&trees);
     let breadcrumb = channels::breadcrumb(&trees, article.channel_id);
     let top = breadcrumb.first().map(|crumb| crumb.slug.clone());
+    let db::PageParts {
+        credits,
+        tags,
+        earlier,
+        later,
+        related,
+    } = parts;
     let (correspondents, writers): (Vec<_>, Vec<_>) = credits
         .into_iter()
         .partition(|(_, role, _)| role == "通讯员");
@@ -340,16 +359,9 @@ pub async fn render_article(
             (tag, url)
         })
         .collect();
-    let earlier = earlier.map(db::TitleLink::from);
-    let later = later.map(db::TitleLink::from);
     let recommended = db::TitleLink::all(recommended);
     let published = layout.settings.format_time(article.published_at);
-    let body = article.body();
     let views = article.view_count;
-    let related = match related {
-        Some(kept) => db::TitleLink::all(kept),
-        None => db::rank_related(&mut conn, article.id, &article.title, read_at).await?,
-    };
     let section = comments::section(
         &mut conn,
         article.id,

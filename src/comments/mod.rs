@@ -438,9 +438,13 @@ pub async fn post(
             Ok(response.finish())
         }
         Err((message, status)) => {
+            let page = public::Site {
+                pool: &pool,
+                trees: &trees,
+                key: state.secret.as_bytes(),
+            };
             public::render_article(
-                &pool,
-                &trees,
+                page,
                 number,
                 &ArticleQuery::default(),
                 Some(form.draft(&message)),

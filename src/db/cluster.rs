@@ -208,8 +208,8 @@ impl PrivateCluster {
             tracing::warn!("adopting a PostgreSQL server left running by an earlier run");
             return Ok(());
         }
-        // Readings of many different stories (view counts, kept 相关阅读
-        // lists) touch many pages between checkpoints: with the default 1 GB
+        // Readings of many different stories (view counts, kept page
+        // parts) touch many pages between checkpoints: with the default 1 GB
         // of WAL, busy sites checkpointed every half minute and wrote each
         // touched page again in full. More room keeps checkpoints to their
         // timer.

@@ -917,7 +917,7 @@ async fn related_lists_are_kept_and_computed_again_when_stale() {
     };
     let kept = || async {
         let numbers: Vec<i64> =
-            sqlx::query_scalar("select related from article_related where article_id = $1")
+            sqlx::query_scalar("select related from article_page_parts where article_id = $1")
                 .bind(id)
                 .fetch_one(&app.pool)
                 .await
@@ -946,22 +946,27 @@ async fn related_lists_are_kept_and_computed_again_when_stale() {
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    sqlx::query("update article_related set related = array[$2::bigint] where article_id = $1")
-        .bind(id)
-        .bind(other)
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    sqlx::query(
+        "update article_page_parts set related = array[$2::bigint], related_titles = array['留存的标题'],
+                links = links || $2::bigint
+         where article_id = $1",
+    )
+    .bind(id)
+    .bind(other)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let (_, html) = app.page(&path).await;
+    assert_eq!(texts(&html, ".related li a"), ["留存的标题"]);
     assert_eq!(related().await, [format!("/articles/{other}")]);
     sqlx::query("update articles set status = 'unpublished' where number = $1")
         .bind(other)
         .execute(&app.pool)
         .await
         .unwrap();
-    let (_, html) = app.page(&path).await;
     assert_eq!(
-        texts(&html, ".related .empty"),
-        ["无相关信息"],
+        related().await,
+        computed,
         "a withdrawn story leaves a kept list at once"
     );
 
@@ -974,10 +979,10 @@ async fn related_lists_are_kept_and_computed_again_when_stale() {
     assert_eq!(related().await, computed);
     assert_eq!(kept().await, computed);
 
-    // So does the passing of a month, for stories sharing title words.
+    // So does the passing of a day, for stories sharing title words.
     sqlx::query(
-        "update article_related set related = array[$2::bigint],
-                computed_at = now() - interval '31 days' where article_id = $1",
+        "update article_page_parts set related = array[$2::bigint],
+                computed_at = now() - interval '25 hours' where article_id = $1",
     )
     .bind(id)
     .bind(other)
@@ -1012,7 +1017,7 @@ async fn related_lists_are_kept_and_computed_again_when_stale() {
 }
 
 #[tokio::test]
-async fn stories_without_a_related_list_get_one_in_the_background() {
+async fn stories_without_page_parts_get_them_in_the_background() {
     let app = spawn_app_with(|config| config.page_cache_mb = 0).await;
     newsdesk::seed::seed_demo(&app.pool).await.unwrap();
     let published: i64 =
@@ -1020,17 +1025,24 @@ async fn stories_without_a_related_list_get_one_in_the_background() {
             .fetch_one(&app.pool)
             .await
             .unwrap();
-    let kept = newsdesk::articles::db::keep_missing_related(&app.pool)
+    let key = app.secret.as_bytes();
+    let kept = newsdesk::articles::db::keep_missing_parts(&app.pool, key)
         .await
         .unwrap();
-    assert_eq!(kept as i64, published, "one list per published story");
+    assert_eq!(kept as i64, published, "parts for each published story");
     assert_eq!(
-        newsdesk::articles::db::keep_missing_related(&app.pool)
+        newsdesk::articles::db::keep_missing_parts(&app.pool, key)
             .await
             .unwrap(),
         0,
-        "a story with a list is left alone"
+        "a story with parts is left alone"
     );
+    let unsealed: i64 =
+        sqlx::query_scalar("select count(*) from article_page_parts where body_seal is null")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(unsealed, 0, "the demo's bodies need no sanitising again");
 
     // The kept list is the one the page would rank.
     let (id, number): (uuid::Uuid, i64) = sqlx::query_as(
@@ -1040,13 +1052,13 @@ async fn stories_without_a_related_list_get_one_in_the_background() {
     .await
     .unwrap();
     let kept: Vec<i64> =
-        sqlx::query_scalar("select related from article_related where article_id = $1")
+        sqlx::query_scalar("select related from article_page_parts where article_id = $1")
             .bind(id)
             .fetch_one(&app.pool)
             .await
             .unwrap();
     assert!(!kept.is_empty());
-    sqlx::query("delete from article_related where article_id = $1")
+    sqlx::query("delete from article_page_parts where article_id = $1")
         .bind(id)
         .execute(&app.pool)
         .await
@@ -1092,17 +1104,17 @@ async fn sharing_every_tag(
 }
 
 #[tokio::test]
-async fn a_related_list_that_cannot_be_kept_is_still_shown() {
+async fn page_parts_that_cannot_be_kept_are_still_shown() {
     let (app, _, number) = uncached_demo_story("山东电网全力保障冬季电力供应").await;
     let path = format!("/articles/{number}");
     let (_, html) = app.page(&path).await;
     let ranked = attrs(&html, ".related li a", "href");
     assert!(!ranked.is_empty());
     sqlx::raw_sql(
-        "delete from article_related;
+        "delete from article_page_parts;
          create function refuse_kept() returns trigger language plpgsql as $$
          begin raise exception 'read-only'; end $$;
-         create trigger refuse_kept before insert or update on article_related
+         create trigger refuse_kept before insert or update on article_page_parts
              for each row execute function refuse_kept()",
     )
     .execute(&app.pool)
@@ -1111,11 +1123,151 @@ async fn a_related_list_that_cannot_be_kept_is_still_shown() {
     let (status, html) = app.page(&path).await;
     assert_eq!(status, 200);
     assert_eq!(attrs(&html, ".related li a", "href"), ranked);
-    let kept: i64 = sqlx::query_scalar("select count(*) from article_related")
+    let kept: i64 = sqlx::query_scalar("select count(*) from article_page_parts")
         .fetch_one(&app.pool)
         .await
         .unwrap();
     assert_eq!(kept, 0);
+}
+
+#[tokio::test]
+async fn kept_page_parts_follow_changes_made_anywhere() {
+    let (app, id, number) = uncached_demo_story("山东电网全力保障冬季电力供应").await;
+    let path = format!("/articles/{number}");
+    let page = || async {
+        let (status, html) = app.page(&path).await;
+        assert_eq!(status, 200);
+        let kept: i64 =
+            sqlx::query_scalar("select count(*) from article_page_parts where article_id = $1")
+                .bind(id)
+                .fetch_one(&app.pool)
+                .await
+                .unwrap();
+        assert_eq!(kept, 1, "the page's parts are kept");
+        html
+    };
+    let change = |sql: &'static str, value: i64| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query(sql).bind(value).execute(&pool).await.unwrap();
+        }
+    };
+    let earlier = |html: &scraper::Html| texts(html, ".prev-next a[rel=prev]");
+    sharing_every_tag(&app, id, "较早的稿件", Some("1 day")).await;
+    let before = earlier(&page().await);
+    assert_eq!(before, ["较早的稿件"]);
+
+    // A story published between it and its 上一篇 (sharing no tag) is its
+    // 上一篇 at once; renamed, it is shown renamed; withdrawn, the old
+    // 上一篇 is back.
+    let between: i64 = sqlx::query_scalar(
+        "insert into articles (channel_id, unit_id, created_by, title, status, published_at)
+         select channel_id, unit_id, created_by, '夹在中间的稿件', 'published',
+                published_at - interval '1 second'
+         from articles where id = $1 returning number",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(earlier(&page().await), ["夹在中间的稿件"]);
+    change(
+        "update articles set title = '改过标题的稿件' where number = $1",
+        between,
+    )
+    .await;
+    assert_eq!(earlier(&page().await), ["改过标题的稿件"]);
+    change(
+        "update articles set status = 'unpublished' where number = $1",
+        between,
+    )
+    .await;
+    assert_eq!(earlier(&page().await), before);
+
+    // Renamed authors and tags.
+    change(
+        "update authors set name = '改名的作者' where id = (
+             select author_id from article_authors a join articles s on s.id = a.article_id
+             where s.number = $1 order by a.position limit 1)",
+        number,
+    )
+    .await;
+    let html = page().await;
+    let meta = texts(&html, ".meta").join(" ");
+    assert!(meta.contains("改名的作者"), "{meta}");
+    change(
+        "update tags set name = '改名的标签' where id = (
+             select tag_id from article_tags a join articles s on s.id = a.article_id
+             where s.number = $1 order by a.position limit 1)",
+        number,
+    )
+    .await;
+    assert_eq!(texts(&page().await, ".tags .tag")[0], "改名的标签");
+
+    // A story's own credits and tags changed by other means.
+    change(
+        "delete from article_tags where article_id = (select id from articles where number = $1)",
+        number,
+    )
+    .await;
+    assert!(texts(&page().await, ".tags .tag").is_empty());
+}
+
+#[tokio::test]
+async fn only_a_body_sealed_with_the_site_key_is_shown_unsanitised() {
+    let (app, id, number) = uncached_demo_story("山东电网全力保障冬季电力供应").await;
+    let path = format!("/articles/{number}");
+    let body = || async {
+        let (status, html) = app.page(&path).await;
+        assert_eq!(status, 200);
+        let body = scraper::Selector::parse(".article-body").unwrap();
+        html.select(&body).next().unwrap().inner_html()
+    };
+    let shown = body().await;
+    let sealed: bool = sqlx::query_scalar(
+        "select body_seal is not null from article_page_parts where article_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(sealed, "a body saved through the site needs no sanitising");
+    assert_eq!(body().await, shown);
+
+    // Written into the database by other means, the body no longer
+    // matches its seal, nor a seal made up without the site's key.
+    let unsafe_body = "<p onclick=\"x()\">正文<script>alert(1)</script></p>";
+    sqlx::query("update articles set body_html = $2 where id = $1")
+        .bind(id)
+        .bind(unsafe_body)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(body().await, "<p>正文</p>");
+    sqlx::query(
+        "update article_page_parts set body_seal = sha256(convert_to($2, 'UTF8'))
+         where article_id = $1",
+    )
+    .bind(id)
+    .bind(unsafe_body)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(body().await, "<p>正文</p>");
+
+    // Only the site's key seals: a seal made with it is trusted as it is.
+    let seal = newsdesk::secret::keyed_hash(
+        app.secret.as_bytes(),
+        newsdesk::articles::body::SEAL_PURPOSE,
+        unsafe_body.as_bytes(),
+    );
+    sqlx::query("update article_page_parts set body_seal = $2 where article_id = $1")
+        .bind(id)
+        .bind(&seal[..])
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert!(body().await.contains("onclick"));
 }
 
 /// The demo site without the page cache (every page reads the database),
