@@ -17,7 +17,6 @@
 //! readers that are not bots, and the browser's CSRF token.
 
 use std::collections::{HashMap, HashSet};
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -484,21 +483,21 @@ fn reader_state(name: &str, traditional: bool) -> String {
     }
 }
 
+/// A page's hash, for its ETag: XXH3, which reads a page some ten times
+/// faster than the standard library's SipHash, and gives every instance
+/// the same value.
 fn hash_of(body: &[u8]) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    body.hash(&mut hasher);
-    hasher.finish()
+    xxhash_rust::xxh3::xxh3_64(body)
 }
 
 /// The ETag of a page as this browser gets it: its CSRF token is part of
 /// the page when the page has a form.
 fn etag(page: &Page, token: Option<&CsrfToken>) -> String {
-    let mut hasher = DefaultHasher::new();
-    page.hash.hash(&mut hasher);
-    if let Some(token) = token.filter(|_| page.has(SlotKind::Csrf)) {
-        token.0.hash(&mut hasher);
-    }
-    format!("\"{:016x}\"", hasher.finish())
+    let hash = match token.filter(|_| page.has(SlotKind::Csrf)) {
+        Some(token) => xxhash_rust::xxh3::xxh3_64_with_seed(token.0.as_bytes(), page.hash),
+        None => page.hash,
+    };
+    format!("\"{hash:016x}\"")
 }
 
 fn matches_etag(req: &ServiceRequest, etag: &str) -> bool {
