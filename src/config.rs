@@ -95,7 +95,9 @@ pub struct Config {
     #[arg(long, env = "NEWSDESK_PG_BIN_DIR", global = true)]
     pub pg_bin_dir: Option<PathBuf>,
 
-    /// Largest number of database connections per Newsdesk process.
+    /// Largest number of database connections a Newsdesk process answers
+    /// requests with, shared out among its workers (at least two each);
+    /// background work (view counts, statistics, mail) has as many again.
     #[arg(
         long,
         env = "NEWSDESK_DB_MAX_CONNECTIONS",
