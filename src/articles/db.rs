@@ -177,7 +177,7 @@ impl From<PageRow> for ArticlePage {
 }
 
 /// Reads a published story and what its page shows around it: the story,
-/// its unit, its view count and its kept parts are single-row reads, and
+/// its view count and its kept parts are single-row reads, and
 /// 推荐阅读 reads the recommended stories' index.
 pub async fn article_page(
     conn: &mut PgConnection,
@@ -186,7 +186,7 @@ pub async fn article_page(
 ) -> sqlx::Result<Option<ArticlePage>> {
     let row: Option<PageRow> = sqlx::query_as(
         "select a.id, a.number, a.channel_id, a.unit_id, a.title, a.kicker, a.subtitle, a.summary,
-                a.body_html, a.source, u.name as unit_name, a.published_at,
+                a.body_html, a.source, a.published_at,
                 coalesce((select t.views from article_totals t where t.article_id = a.id), 0)
                     as view_count,
                 a.comment_count, a.correction_note, a.corrected_at, a.responsible_editors,
@@ -198,7 +198,7 @@ pub async fn article_page(
                 p.article_id is not null as kept, p.credit_ids, p.credit_roles, p.credit_names,
                 p.tags, p.earlier, p.earlier_title, p.later, p.later_title, p.related,
                 p.related_titles, p.body_seal
-         from articles a join units u on u.id = a.unit_id
+         from articles a
          left join article_page_parts p on p.article_id = a.id
              and p.computed_at > a.updated_at and p.computed_at > now() - interval '1 day'
          where a.number = $1 and a.status = 'published'",

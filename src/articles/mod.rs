@@ -65,7 +65,6 @@ pub struct PublishedArticle {
     pub summary: String,
     pub body_html: String,
     pub source: String,
-    pub unit_name: String,
     pub published_at: DateTime<Utc>,
     pub view_count: i64,
     /// Approved comments, kept by the database.

@@ -257,6 +257,8 @@ pub async fn channel(
 struct ArticlePage {
     layout: PublicLayout,
     article: PublishedArticle,
+    /// The name of the story's unit, from the trees.
+    unit_name: String,
     /// 作者: the credited authors other than correspondents, with designations.
     byline: Vec<BylinePart>,
     /// 通讯员: the credited correspondents.
@@ -341,6 +343,10 @@ pub async fn render_article(
     let layout = PublicLayout::with_trees(&trees);
     let breadcrumb = channels::breadcrumb(&trees, article.channel_id);
     let top = breadcrumb.first().map(|crumb| crumb.slug.clone());
+    let unit_name = trees
+        .unit(article.unit_id)
+        .map(|unit| unit.name.clone())
+        .unwrap_or_default();
     let db::PageParts {
         credits,
         tags,
@@ -387,6 +393,7 @@ pub async fn render_article(
         status,
         &ArticlePage {
             views,
+            unit_name,
             tags,
             earlier,
             later,
