@@ -90,6 +90,7 @@ impl Application {
         });
         let counter = views.clone();
         let trees = web::Data::new(crate::tree::TreeCache::default());
+        let rankings = web::Data::new(articles::home::Rankings::default());
         let server = HttpServer::new(move || {
             let pool = web::Data::new(crate::db::pool((*connect).clone(), per_worker));
             App::new()
@@ -107,6 +108,7 @@ impl Application {
                 .app_data(cache.clone())
                 .app_data(counter.clone())
                 .app_data(trees.clone())
+                .app_data(rankings.clone())
                 .app_data(
                     web::QueryConfig::default().error_handler(|_, _| AppError::NotFound.into()),
                 )

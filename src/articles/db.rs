@@ -546,20 +546,15 @@ pub async fn latest_by_top_channel(
 
 /// The most-read stories of today, the last 7 days and the last 30 days
 /// (days in the site's time zone, `today` included), by the readings
-/// counted on those days, in one pass over the month's counts; each story
-/// shows its count for the period.
+/// counted on those days, in one pass over the month's counts: for each
+/// period, up to `2 * limit` (story id, readings) pairs, most read first.
+/// `ranked_items` reads the stories.
 pub async fn most_read(
     conn: &mut PgConnection,
     today: chrono::NaiveDate,
     limit: i64,
-) -> sqlx::Result<[Vec<BlockItem>; 3]> {
-    #[derive(sqlx::FromRow)]
-    struct Ranked {
-        period: i32,
-        #[sqlx(flatten)]
-        item: BlockItem,
-    }
-    let rows: Vec<Ranked> = sqlx::query_as(
+) -> sqlx::Result<[Vec<(Uuid, i64)>; 3]> {
+    let rows: Vec<(i32, Uuid, i64)> = sqlx::query_as(
         "with month as (
              select article_id,
                     sum(views) filter (where day = $1)::bigint as day_views,
@@ -576,24 +571,65 @@ pub async fn most_read(
              select 2 as period, article_id, month_views as views from month
              order by month_views desc limit $2 * 2
          )
-         select r.period, a.number, a.title, a.summary, a.published_at, r.views as view_count,
-                m.id as cover_id, m.original_ext as cover_original_ext,
-                m.derived_ext as cover_derived_ext, null::text as top_slug
+         select period, article_id, views
          from (select * from ranked union all select * from week union all select * from whole) r
-         join articles a on a.id = r.article_id and a.status = 'published'
-         left join media m on m.id = a.cover_media_id
-         order by r.period, r.views desc, a.published_at desc",
+         order by period, views desc",
     )
     .bind(today)
     .bind(limit)
     .fetch_all(conn)
     .await?;
-    let mut periods: [Vec<BlockItem>; 3] = Default::default();
+    let mut periods: [Vec<(Uuid, i64)>; 3] = Default::default();
+    for (period, id, views) in rows {
+        periods[period as usize].push((id, views));
+    }
+    Ok(periods)
+}
+
+/// The published stories of each period of `most_read`, in its order, up
+/// to `limit` each; each story shows its readings in the period.
+pub async fn ranked_items(
+    conn: &mut PgConnection,
+    periods: &[Vec<(Uuid, i64)>; 3],
+    limit: usize,
+) -> sqlx::Result<[Vec<BlockItem>; 3]> {
+    #[derive(sqlx::FromRow)]
+    struct Ranked {
+        period: i32,
+        #[sqlx(flatten)]
+        item: BlockItem,
+    }
+    let mut ids = Vec::new();
+    let mut numbers = Vec::new();
+    let mut views = Vec::new();
+    for (period, ranked) in periods.iter().enumerate() {
+        for (id, count) in ranked {
+            ids.push(*id);
+            numbers.push(period as i32);
+            views.push(*count);
+        }
+    }
+    let rows: Vec<Ranked> = sqlx::query_as(
+        "select r.period, a.number, a.title, a.summary, a.published_at, r.views as view_count,
+                m.id as cover_id, m.original_ext as cover_original_ext,
+                m.derived_ext as cover_derived_ext, null::text as top_slug
+         from unnest($1::uuid[], $2::int[], $3::bigint[]) with ordinality
+              r(article_id, period, views, position)
+         join articles a on a.id = r.article_id and a.status = 'published'
+         left join media m on m.id = a.cover_media_id
+         order by r.position",
+    )
+    .bind(ids)
+    .bind(numbers)
+    .bind(views)
+    .fetch_all(conn)
+    .await?;
+    let mut items: [Vec<BlockItem>; 3] = Default::default();
     for row in rows {
-        let list = &mut periods[row.period as usize];
-        if (list.len() as i64) < limit {
+        let list = &mut items[row.period as usize];
+        if list.len() < limit {
             list.push(row.item);
         }
     }
-    Ok(periods)
+    Ok(items)
 }

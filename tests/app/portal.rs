@@ -454,6 +454,56 @@ async fn the_home_page_has_its_headline_channels_and_rankings() {
 }
 
 #[tokio::test]
+async fn rankings_are_kept_a_minute_but_withdrawn_stories_leave_them_at_once() {
+    let app = spawn_app_with(|config| config.page_cache_mb = 0).await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let read_today = |title: &'static str, views: i64| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query(
+                "insert into article_views (article_id, day, views)
+                 select id, (now() at time zone 'Asia/Shanghai')::date, $2 from articles
+                 where title like $1
+                 on conflict (article_id, day) do update set views = $2",
+            )
+            .bind(title)
+            .bind(views)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+    };
+    let today = || async {
+        let (status, home) = app.page("/").await;
+        assert_eq!(status, 200);
+        let list = scraper::Selector::parse(".rankings ol").unwrap();
+        let link = scraper::Selector::parse("a").unwrap();
+        let today = home.select(&list).next().unwrap();
+        today
+            .select(&link)
+            .map(|a| a.text().collect::<String>())
+            .collect::<Vec<_>>()
+    };
+    read_today("苏州供电%", 500).await;
+    read_today("山东电网%", 300).await;
+    let ranked = today().await;
+    assert_eq!(ranked.len(), 2, "{ranked:?}");
+    assert!(ranked[0].starts_with("苏州供电"), "{ranked:?}");
+
+    // Readings counted since do not reorder the lists within the minute,
+    // however often the page is rendered again.
+    read_today("山东电网%", 900).await;
+    assert_eq!(today().await, ranked);
+
+    // A withdrawn story leaves them at once.
+    sqlx::query("update articles set status = 'unpublished' where title like '苏州供电%'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(today().await, ranked[1..]);
+}
+
+#[tokio::test]
 async fn every_public_page_has_a_traditional_twin() {
     let app = spawn_app().await;
     newsdesk::seed::seed_demo(&app.pool).await.unwrap();
