@@ -93,8 +93,11 @@ declare -a NAMES=() RESULTS=() HEADER=()
 measure() { # name script url [script arguments...]; HEADER: extra wrk options
   local name=$1 script=$2 url=$3
   shift 3
-  # A second of warming up (not for posting: captcha ids are used once).
+  # Warming up (not for posting: captcha ids are used once): one request
+  # that waits for the page's first render after a start (the home page's
+  # rankings take seconds at a million stories), then a second of load.
   if [ "$script" != comments.lua ]; then
+    curl -s -o /dev/null --max-time 60 "${HEADER[@]}" "$url" || true
     wrk -t2 -c"$CONNECTIONS" -d1s "${HEADER[@]}" -s "bench/$script" "$url" -- "$@" >/dev/null 2>&1 || true
   fi
   local line
