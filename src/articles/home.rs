@@ -45,10 +45,14 @@ struct RankingsState {
     refreshing: bool,
 }
 
+/// For today, the last 7 and the last 30 days: (story id, readings), most
+/// read first.
+type Periods = Arc<[Vec<(Uuid, i64)>; 3]>;
+
 struct Ranked {
     at: Instant,
     day: NaiveDate,
-    periods: Arc<[Vec<(Uuid, i64)>; 3]>,
+    periods: Periods,
 }
 
 impl Rankings {
@@ -59,20 +63,8 @@ impl Rankings {
         pool: &PgPool,
         conn: &mut PgConnection,
         today: NaiveDate,
-    ) -> sqlx::Result<Arc<[Vec<(Uuid, i64)>; 3]>> {
-        let kept = {
-            let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-            let state = &mut *state;
-            match &state.ranked {
-                Some(ranked) if ranked.day == today => {
-                    let refresh = ranked.at.elapsed() >= RANKINGS_TTL && !state.refreshing;
-                    state.refreshing |= refresh;
-                    Some((ranked.periods.clone(), refresh))
-                }
-                _ => None,
-            }
-        };
-        match kept {
+    ) -> sqlx::Result<Periods> {
+        match self.kept(today) {
             Some((periods, refresh)) => {
                 if refresh {
                     let pool = pool.clone();
@@ -96,12 +88,19 @@ impl Rankings {
         }
     }
 
+    /// The kept rankings of `today`, if any, and whether this caller is
+    /// to compute them again (they are past their time and nobody else is).
+    fn kept(&self, today: NaiveDate) -> Option<(Periods, bool)> {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let state = &mut *state;
+        let ranked = state.ranked.as_ref().filter(|ranked| ranked.day == today)?;
+        let refresh = ranked.at.elapsed() >= RANKINGS_TTL && !state.refreshing;
+        state.refreshing |= refresh;
+        Some((ranked.periods.clone(), refresh))
+    }
+
     /// Keeps `ranked` (when computed) as the rankings of `today`.
-    fn keep(
-        &self,
-        today: NaiveDate,
-        ranked: Option<[Vec<(Uuid, i64)>; 3]>,
-    ) -> Arc<[Vec<(Uuid, i64)>; 3]> {
+    fn keep(&self, today: NaiveDate, ranked: Option<[Vec<(Uuid, i64)>; 3]>) -> Periods {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.refreshing = false;
         match ranked {
@@ -251,4 +250,42 @@ pub async fn home(
         rankings,
         topics,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(n: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, n).unwrap()
+    }
+
+    fn ranked(views: i64) -> [Vec<(Uuid, i64)>; 3] {
+        [vec![(Uuid::nil(), views)], Vec::new(), Vec::new()]
+    }
+
+    #[test]
+    fn rankings_are_computed_again_once_past_their_time_and_kept_if_that_fails() {
+        let rankings = Rankings::default();
+        assert!(rankings.kept(day(24)).is_none(), "none yet");
+        rankings.keep(day(24), Some(ranked(5)));
+        let (periods, refresh) = rankings.kept(day(24)).unwrap();
+        assert_eq!(periods[0], [(Uuid::nil(), 5)]);
+        assert!(!refresh, "fresh rankings are shown as they are");
+        assert!(rankings.kept(day(25)).is_none(), "a new day is ranked anew");
+
+        // Past their time: one caller computes them again, the others keep
+        // showing them meanwhile.
+        rankings.state.lock().unwrap().ranked.as_mut().unwrap().at -= RANKINGS_TTL;
+        assert!(rankings.kept(day(24)).unwrap().1);
+        assert!(!rankings.kept(day(24)).unwrap().1);
+
+        // That computation failed: the old rankings stay, and the next
+        // caller tries again.
+        assert_eq!(rankings.keep(day(24), None)[0], [(Uuid::nil(), 5)]);
+        assert!(rankings.kept(day(24)).unwrap().1);
+        rankings.keep(day(24), Some(ranked(9)));
+        let (periods, refresh) = rankings.kept(day(24)).unwrap();
+        assert_eq!((periods[0][0].1, refresh), (9, false));
+    }
 }
