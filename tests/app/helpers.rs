@@ -487,3 +487,12 @@ pub fn set_cookie(response: &reqwest::Response, name: &str) -> String {
         .find(|value| value.starts_with(&format!("{name}=")))
         .unwrap_or_else(|| panic!("no {name} cookie set"))
 }
+
+/// Runs a statement on the test's database with its arguments bound in
+/// order ($1, $2, ...); the test fails if the statement does.
+macro_rules! execute {
+    ($app:expr, $sql:expr $(, $argument:expr)* $(,)?) => {
+        sqlx::query($sql)$(.bind($argument))*.execute(&$app.pool).await.unwrap()
+    };
+}
+pub(crate) use execute;

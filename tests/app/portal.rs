@@ -1,4 +1,4 @@
-use crate::helpers::{TestApp, attrs, spawn_app, spawn_app_with, texts};
+use crate::helpers::{TestApp, attrs, execute, spawn_app, spawn_app_with, texts};
 use newsdesk::articles::public::tag_url;
 
 #[tokio::test]
@@ -996,24 +996,22 @@ async fn related_lists_are_kept_and_computed_again_when_stale() {
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    sqlx::query(
-        "update article_page_parts set related = array[$2::bigint], related_titles = array['留存的标题'],
-                links = links || $2::bigint
+    execute!(
+        app,
+        "update article_page_parts set related = array[$2::bigint],
+                related_titles = array['留存的标题'], links = links || $2::bigint
          where article_id = $1",
-    )
-    .bind(id)
-    .bind(other)
-    .execute(&app.pool)
-    .await
-    .unwrap();
+        id,
+        other
+    );
     let (_, html) = app.page(&path).await;
     assert_eq!(texts(&html, ".related li a"), ["留存的标题"]);
     assert_eq!(related().await, [format!("/articles/{other}")]);
-    sqlx::query("update articles set status = 'unpublished' where number = $1")
-        .bind(other)
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    execute!(
+        app,
+        "update articles set status = 'unpublished' where number = $1",
+        other
+    );
     assert_eq!(
         related().await,
         computed,
@@ -1021,34 +1019,32 @@ async fn related_lists_are_kept_and_computed_again_when_stale() {
     );
 
     // A change to the story computes the list again.
-    sqlx::query("update articles set summary = summary || '。' where id = $1")
-        .bind(id)
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    execute!(
+        app,
+        "update articles set summary = summary || '。' where id = $1",
+        id
+    );
     assert_eq!(related().await, computed);
     assert_eq!(kept().await, computed);
 
     // So does the passing of a day, for stories sharing title words.
-    sqlx::query(
+    execute!(
+        app,
         "update article_page_parts set related = array[$2::bigint],
                 computed_at = now() - interval '25 hours' where article_id = $1",
-    )
-    .bind(id)
-    .bind(other)
-    .execute(&app.pool)
-    .await
-    .unwrap();
+        id,
+        other
+    );
     assert_eq!(related().await, computed);
 
     // A story published on one of its tags enters the list at once.
     let fresh = sharing_every_tag(&app, id, "新发布的同标签稿件", None).await;
     assert_eq!(related().await, computed, "not while it is unpublished");
-    sqlx::query("update articles set status = 'published', published_at = now() where number = $1")
-        .bind(fresh)
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    execute!(
+        app,
+        "update articles set status = 'published', published_at = now() where number = $1",
+        fresh
+    );
     let shown = related().await;
     assert_eq!(
         shown[0],
@@ -1058,11 +1054,11 @@ async fn related_lists_are_kept_and_computed_again_when_stale() {
     assert_eq!(kept().await, shown);
 
     // Withdrawn again, it leaves the list, which takes the next story.
-    sqlx::query("update articles set status = 'unpublished' where number = $1")
-        .bind(fresh)
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    execute!(
+        app,
+        "update articles set status = 'unpublished' where number = $1",
+        fresh
+    );
     assert_eq!(related().await, computed);
 }
 
@@ -1108,11 +1104,11 @@ async fn stories_without_page_parts_get_them_in_the_background() {
             .await
             .unwrap();
     assert!(!kept.is_empty());
-    sqlx::query("delete from article_page_parts where article_id = $1")
-        .bind(id)
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    execute!(
+        app,
+        "delete from article_page_parts where article_id = $1",
+        id
+    );
     let (_, html) = app.page(&format!("/articles/{number}")).await;
     let ranked: Vec<String> = kept.iter().map(|n| format!("/articles/{n}")).collect();
     assert_eq!(attrs(&html, ".related li a", "href"), ranked);
@@ -1140,16 +1136,14 @@ async fn sharing_every_tag(
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    sqlx::query(
+    execute!(
+        app,
         "insert into article_tags (article_id, tag_id, position)
          select n.id, t.tag_id, t.position from articles n, article_tags t
          where n.number = $1 and t.article_id = $2",
-    )
-    .bind(number)
-    .bind(id)
-    .execute(&app.pool)
-    .await
-    .unwrap();
+        number,
+        id
+    );
     number
 }
 
@@ -1196,12 +1190,6 @@ async fn kept_page_parts_follow_changes_made_anywhere() {
         assert_eq!(kept, 1, "the page's parts are kept");
         html
     };
-    let change = |sql: &'static str, value: i64| {
-        let pool = app.pool.clone();
-        async move {
-            sqlx::query(sql).bind(value).execute(&pool).await.unwrap();
-        }
-    };
     let earlier = |html: &scraper::Html| texts(html, ".prev-next a[rel=prev]");
     sharing_every_tag(&app, id, "较早的稿件", Some("1 day")).await;
     let before = earlier(&page().await);
@@ -1221,45 +1209,45 @@ async fn kept_page_parts_follow_changes_made_anywhere() {
     .await
     .unwrap();
     assert_eq!(earlier(&page().await), ["夹在中间的稿件"]);
-    change(
+    execute!(
+        app,
         "update articles set title = '改过标题的稿件' where number = $1",
         between,
-    )
-    .await;
+    );
     assert_eq!(earlier(&page().await), ["改过标题的稿件"]);
-    change(
+    execute!(
+        app,
         "update articles set status = 'unpublished' where number = $1",
         between,
-    )
-    .await;
+    );
     assert_eq!(earlier(&page().await), before);
 
     // Renamed authors and tags.
-    change(
+    execute!(
+        app,
         "update authors set name = '改名的作者' where id = (
              select author_id from article_authors a join articles s on s.id = a.article_id
              where s.number = $1 order by a.position limit 1)",
         number,
-    )
-    .await;
+    );
     let html = page().await;
     let meta = texts(&html, ".meta").join(" ");
     assert!(meta.contains("改名的作者"), "{meta}");
-    change(
+    execute!(
+        app,
         "update tags set name = '改名的标签' where id = (
              select tag_id from article_tags a join articles s on s.id = a.article_id
              where s.number = $1 order by a.position limit 1)",
         number,
-    )
-    .await;
+    );
     assert_eq!(texts(&page().await, ".tags .tag")[0], "改名的标签");
 
     // A story's own credits and tags changed by other means.
-    change(
+    execute!(
+        app,
         "delete from article_tags where article_id = (select id from articles where number = $1)",
         number,
-    )
-    .await;
+    );
     assert!(texts(&page().await, ".tags .tag").is_empty());
 }
 
@@ -1287,22 +1275,20 @@ async fn only_a_body_sealed_with_the_site_key_is_shown_unsanitised() {
     // Written into the database by other means, the body no longer
     // matches its seal, nor a seal made up without the site's key.
     let unsafe_body = "<p onclick=\"x()\">正文<script>alert(1)</script></p>";
-    sqlx::query("update articles set body_html = $2 where id = $1")
-        .bind(id)
-        .bind(unsafe_body)
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    execute!(
+        app,
+        "update articles set body_html = $2 where id = $1",
+        id,
+        unsafe_body
+    );
     assert_eq!(body().await, "<p>正文</p>");
-    sqlx::query(
+    execute!(
+        app,
         "update article_page_parts set body_seal = sha256(convert_to($2, 'UTF8'))
          where article_id = $1",
-    )
-    .bind(id)
-    .bind(unsafe_body)
-    .execute(&app.pool)
-    .await
-    .unwrap();
+        id,
+        unsafe_body
+    );
     assert_eq!(body().await, "<p>正文</p>");
 
     // Only the site's key seals: a seal made with it is trusted as it is.
@@ -1311,12 +1297,12 @@ async fn only_a_body_sealed_with_the_site_key_is_shown_unsanitised() {
         newsdesk::articles::body::SEAL_PURPOSE,
         unsafe_body.as_bytes(),
     );
-    sqlx::query("update article_page_parts set body_seal = $2 where article_id = $1")
-        .bind(id)
-        .bind(&seal[..])
-        .execute(&app.pool)
-        .await
-        .unwrap();
+    execute!(
+        app,
+        "update article_page_parts set body_seal = $2 where article_id = $1",
+        id,
+        &seal[..]
+    );
     assert!(body().await.contains("onclick"));
 }
 

@@ -5,7 +5,7 @@
 //! written under target/screenshots/.
 
 #[path = "../app/helpers.rs"]
-#[allow(dead_code)]
+#[allow(dead_code, unused_macros, unused_imports)]
 mod helpers;
 
 use std::process::{Child, Command, Stdio};
