@@ -99,7 +99,7 @@ pub struct ArticlePage {
 }
 
 /// What a story's page shows from other rows.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct PageParts {
     /// The credits in order: (author id, designation, name).
     pub credits: Vec<(Uuid, String, String)>,

@@ -302,17 +302,17 @@ pub async fn article(
     query: web::Query<ArticleQuery>,
 ) -> Result<HttpResponse, AppError> {
     let number: i64 = number.parse().map_err(|_| AppError::NotFound)?;
-    let site = Site {
+    let sources = PageSources {
         pool: &pool,
         trees: &trees,
         key: state.secret.as_bytes(),
     };
-    render_article(site, number, &query, None, StatusCode::OK).await
+    render_article(sources, number, &query, None, StatusCode::OK).await
 }
 
 /// What an article page is built from besides the request.
 #[derive(Clone, Copy)]
-pub struct Site<'a> {
+pub struct PageSources<'a> {
     pub pool: &'a PgPool,
     pub trees: &'a TreeCache,
     /// The site's key, which seals bodies that need no sanitising.
@@ -322,13 +322,13 @@ pub struct Site<'a> {
 /// Renders a published story's page; with `draft`, the comment form comes
 /// back filled in with the refusal's reason.
 pub async fn render_article(
-    site: Site<'_>,
+    sources: PageSources<'_>,
     number: i64,
     query: &ArticleQuery,
     draft: Option<comments::Draft>,
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
-    let mut conn = site.pool.acquire().await?;
+    let mut conn = sources.pool.acquire().await?;
     let db::ArticlePage {
         article,
         structure_version,
@@ -338,8 +338,8 @@ pub async fn render_article(
     } = db::article_page(&mut conn, number, 6)
         .await?
         .ok_or(AppError::NotFound)?;
-    let trees = site.trees.at(&mut conn, structure_version).await?;
-    let (parts, body) = db::parts_and_body(&mut conn, &article, kept, read_at, site.key).await?;
+    let trees = sources.trees.at(&mut conn, structure_version).await?;
+    let (parts, body) = db::parts_and_body(&mut conn, &article, kept, read_at, sources.key).await?;
     let layout = PublicLayout::with_trees(&trees);
     let breadcrumb = channels::breadcrumb(&trees, article.channel_id);
     let top = breadcrumb.first().map(|crumb| crumb.slug.clone());

@@ -438,13 +438,13 @@ pub async fn post(
             Ok(response.finish())
         }
         Err((message, status)) => {
-            let page = public::Site {
+            let sources = public::PageSources {
                 pool: &pool,
                 trees: &trees,
                 key: state.secret.as_bytes(),
             };
             public::render_article(
-                page,
+                sources,
                 number,
                 &ArticleQuery::default(),
                 Some(form.draft(&message)),
