@@ -296,19 +296,16 @@ pub async fn record_event(
     Ok(())
 }
 
-/// Who passed a stage since the story was last submitted (三审 separation).
+/// Who passed a stage since the story was last submitted (三审 separation),
+/// as the workflow keeps it on the story (migration 0030).
 pub async fn current_reviewers(
     conn: &mut PgConnection,
     article_id: Uuid,
 ) -> sqlx::Result<Vec<Uuid>> {
-    sqlx::query_scalar(
-        "select actor_id from review_events
-         where article_id = $1 and action = 'pass' and actor_id is not null
-           and id > coalesce((select max(id) from review_events where article_id = $1 and action = 'submit'), 0)",
-    )
-    .bind(article_id)
-    .fetch_all(conn)
-    .await
+    sqlx::query_scalar("select passed_by from articles where id = $1")
+        .bind(article_id)
+        .fetch_one(conn)
+        .await
 }
 
 /// The credited authors in order, for bylines.

@@ -207,6 +207,13 @@ pub async fn generate(
     for definition in &indexes {
         sqlx::query(definition).execute(&mut *conn).await?;
     }
+    // Who passed the stories still waiting, from their review histories.
+    sqlx::query(
+        "update articles set passed_by = review_round_passers(id)
+         where status in ('submitted', 'in_review')",
+    )
+    .execute(&mut *conn)
+    .await?;
     if replica {
         sqlx::query("set session_replication_role = origin")
             .execute(&mut *conn)
@@ -436,6 +443,11 @@ fn write_batch(
             at += Duration::minutes(40);
             event(writer, "submit", "returned", "submitted", None, "", at);
         }
+        // A waiting story's history stops where it waits: at its
+        // submission, or at the editor's pass to the chief editor.
+        if stage == 0 {
+            continue;
+        }
         at += (published - at) / 2;
         event(
             editor,
@@ -446,15 +458,17 @@ fn write_batch(
             "同意，送终审。",
             at,
         );
-        event(
-            chief,
-            "pass",
-            "in_review",
-            "published",
-            Some(1),
-            "同意发布。",
-            published,
-        );
+        if !in_review {
+            event(
+                chief,
+                "pass",
+                "in_review",
+                "published",
+                Some(1),
+                "同意发布。",
+                published,
+            );
+        }
     }
     batch
 }

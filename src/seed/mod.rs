@@ -542,7 +542,9 @@ async fn insert_reviewed(
     };
     sqlx::query(
         "update articles set status = $2, review_stage = $3, responsible_editors = $4,
-                published_at = case when $2 in ('published', 'unpublished') then now() end
+                published_at = case when $2 in ('published', 'unpublished') then now() end,
+                passed_by = case when $2 in ('submitted', 'in_review')
+                                 then review_round_passers(id) else '{}' end
          where id = $1",
     )
     .bind(id)

@@ -360,13 +360,10 @@ async fn review_queue(
         .push_bind(stages)
         .push("::int2[])) and a.created_by <> ")
         .push_bind(staff.id)
-        .push(" and not exists (select 1 from review_events e where e.article_id = a.id and e.actor_id = ")
+        // Not the stories this reviewer passed in their current round.
+        .push(" and not ")
         .push_bind(staff.id)
-        .push(
-            " and e.action = 'pass'
-              and e.id > coalesce((select max(id) from review_events
-                                   where article_id = a.id and action = 'submit'), 0))",
-        );
+        .push(" = any(a.passed_by)");
     if let Some(units) = units {
         sql.push(" and array_position(")
             .push_bind(units)

@@ -29,6 +29,10 @@ pub async fn apply(
                     when $6 and position($7 in responsible_editors) = 0
                         then concat_ws(' ', nullif(responsible_editors, ''), $7)
                     else responsible_editors end,
+                passed_by = case
+                    when $2 not in ('submitted', 'in_review') or $5 = 'submit' then '{}'
+                    when $6 then array_append(passed_by, $8)
+                    else passed_by end,
                 schedule_missed = false
          where id = $1",
     )
@@ -39,6 +43,7 @@ pub async fn apply(
     .bind(action)
     .bind(passed)
     .bind(&staff.display_name)
+    .bind(staff.id)
     .execute(&mut *conn)
     .await?;
     let event = Event {

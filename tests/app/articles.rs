@@ -219,6 +219,52 @@ async fn separation_of_duties_and_scope_are_enforced_per_stage() {
 }
 
 #[tokio::test]
+async fn a_reviewer_passes_one_stage_per_round_and_the_queue_knows_it() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let dangjian = channel(&app, "dangjian").await;
+    let suzhou = unit(&app, "国网苏州供电公司").await;
+    app.login_as("writer", "correspondent").await;
+    let title = "供电所开展安全日活动";
+    let id = write(&app, &dangjian, &suzhou, title, "submit").await;
+    let (first, second) = (app.other_client(), app.other_client());
+    first.login_as("editor_a", "editor").await;
+    second.login_as("editor_b", "editor").await;
+    let queued = |html: &scraper::Html| texts(html, ".queue td.title a").contains(&title.into());
+
+    assert!(queued(&first.page("/admin/articles").await.1));
+    assert_eq!(review(&first, &id, "pass", "同意").await.0, 303);
+    assert!(
+        !queued(&first.page("/admin/articles").await.1),
+        "the second stage is not offered to the first stage's reviewer"
+    );
+    assert!(queued(&second.page("/admin/articles").await.1));
+
+    // Returned and submitted again, the story starts a new round.
+    assert_eq!(
+        review(&second, &id, "return", "请补充活动照片。").await.0,
+        303
+    );
+    let response = app
+        .post(
+            &format!("/admin/articles/{id}/edit"),
+            &[
+                ("title", title),
+                ("channel_id", &dangjian),
+                ("unit_id", &suzhou),
+                ("version", "1"),
+                ("action", "submit"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 303);
+    assert_eq!(status(&app, &id).await, ("submitted".into(), 0));
+    assert!(queued(&first.page("/admin/articles").await.1));
+    assert_eq!(review(&first, &id, "pass", "同意").await.0, 303);
+    assert_eq!(status(&app, &id).await, ("in_review".into(), 1));
+}
+
+#[tokio::test]
 async fn a_chief_editors_own_story_needs_other_reviewers() {
     let app = spawn_app().await;
     newsdesk::seed::seed_demo(&app.pool).await.unwrap();

@@ -210,6 +210,20 @@ async fn generate_fills_a_new_database_that_the_site_serves() {
     .await
     .unwrap();
     assert_eq!(waiting, 5, "one story in 200 more waits for review");
+    // A waiting story's history ends where it waits, and a story at the
+    // chief editor's stage is known to be passed by its editor.
+    let (wrong_history, wrong_passers): (i64, i64) = sqlx::query_as(
+        "select count(*) filter (where (select e.to_status from review_events e
+                                        where e.article_id = a.id order by e.id desc limit 1)
+                                       is distinct from a.status),
+                count(*) filter (where cardinality(a.passed_by) <> a.review_stage
+                                    or a.passed_by <> review_round_passers(a.id))
+         from articles a where a.status in ('submitted', 'in_review')",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((wrong_history, wrong_passers), (0, 0));
     let highest: i64 =
         sqlx::query_scalar("select max(number) from articles where status = 'published'")
             .fetch_one(&app.pool)
