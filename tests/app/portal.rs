@@ -411,9 +411,14 @@ async fn the_home_page_has_its_headline_channels_and_rankings() {
         .await
         .unwrap();
     sqlx::query(
-        "insert into article_views (article_id, day, views)
-         select id, (now() at time zone 'Asia/Shanghai')::date - 2, 9999 from articles
-         where title like '苏州供电%'
+        "with story as (
+             select id from articles where title like '苏州供电%'
+         ), total as (
+             insert into article_totals (article_id, views) select id, 9999 from story
+             on conflict do nothing
+         )
+         insert into article_views (article_id, day, views)
+         select id, (now() at time zone 'Asia/Shanghai')::date - 2, 9999 from story
          on conflict (article_id, day) do update set views = 9999",
     )
     .execute(&app.pool)
@@ -461,9 +466,14 @@ async fn rankings_are_kept_a_minute_but_withdrawn_stories_leave_them_at_once() {
         let pool = app.pool.clone();
         async move {
             sqlx::query(
-                "insert into article_views (article_id, day, views)
-                 select id, (now() at time zone 'Asia/Shanghai')::date, $2 from articles
-                 where title like $1
+                "with story as (
+                     select id from articles where title like $1
+                 ), total as (
+                     insert into article_totals (article_id, views) select id, $2 from story
+                     on conflict do nothing
+                 )
+                 insert into article_views (article_id, day, views)
+                 select id, (now() at time zone 'Asia/Shanghai')::date, $2 from story
                  on conflict (article_id, day) do update set views = $2",
             )
             .bind(title)

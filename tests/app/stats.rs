@@ -44,6 +44,8 @@ async fn newsroom(app: &TestApp) {
                       ('三号稿', 'reject', 'submitted', 'rejected', '2026-11-11T01:00:00Z'))
               as e(title, action, from_status, to_status, at)
          join articles a on a.title = e.title;
+         insert into article_totals (article_id, views)
+         select id, 107 from articles where title = '一号稿';
          insert into article_views (article_id, day, views)
          select id, '2026-11-03', 100 from articles where title = '一号稿';
          insert into article_views (article_id, day, views)
