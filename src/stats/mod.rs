@@ -461,9 +461,10 @@ fn sort_rows(rows: &mut [Row], sort: &str) {
 }
 
 /// Who may act on how many waiting stories now, counted as the review queue
-/// counts (the stage's role, an editor's own units, not their own stories):
-/// the editors of the scope with the most, and the chief editors, who may
-/// all act on every waiting story, in one line.
+/// counts (the stage's role, an editor's own units, not their own stories
+/// nor those they passed in the story's current round): the editors of the
+/// scope with the most, and the chief editors, who may all act on every
+/// waiting story, in one line.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ReviewerLoad {
     pub name: String,
@@ -485,7 +486,7 @@ pub async fn reviewer_loads(
              select id as unit_id, id as ancestor_id, parent_id from units
              union all select a.unit_id, u.id, u.parent_id from ancestry a join units u on u.id = a.parent_id
          ), waiting as materialized (
-             select a.id, a.unit_id, a.created_by, a.updated_at,
+             select a.id, a.unit_id, a.created_by, a.updated_at, a.passed_by,
                     c.review_stages[a.review_stage + 1] as stage_role
              from articles a join channels c on c.id = a.channel_id
              where a.status in ('submitted', 'in_review')
@@ -501,20 +502,18 @@ pub async fn reviewer_loads(
              join users r on r.unit_id = an.ancestor_id
              where r.active and r.role = 'editor' and r.unit_id in (select id from scope_units)
                and w.stage_role = 'editor' and w.created_by <> r.id
+               and not r.id = any(w.passed_by)
              group by r.id
-         ), by_writer as materialized (
-             select created_by, count(*) as waiting, min(updated_at) as oldest from waiting
-             where stage_role in ('editor', 'chief_editor') group by created_by
-         ), two_oldest as (
-             select created_by, oldest from by_writer order by oldest limit 2
          ), chief_loads as (
-             -- Chief editors may act on every waiting story but their own.
-             select r.id,
-                    (select coalesce(sum(waiting), 0)::bigint from by_writer)
-                    - coalesce((select waiting from by_writer b where b.created_by = r.id), 0)
-                    as waiting,
-                    (select min(oldest) from two_oldest t where t.created_by <> r.id) as oldest
-             from reviewers r where r.role = 'chief_editor'
+             -- Chief editors may act on every waiting story but their own
+             -- and those they passed.
+             select r.id, l.waiting, l.oldest
+             from reviewers r cross join lateral (
+                 select count(*) as waiting, min(w.updated_at) as oldest from waiting w
+                 where w.stage_role in ('editor', 'chief_editor') and w.created_by <> r.id
+                   and not r.id = any(w.passed_by)
+             ) l
+             where r.role = 'chief_editor'
          ), loads as (
              select * from editor_loads union all select * from chief_loads where waiting > 0
          )
