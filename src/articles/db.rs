@@ -380,46 +380,48 @@ async fn compute_parts(
 /// background at start-up; pages compute missing parts themselves
 /// meanwhile. Returns how many stories' parts were kept.
 pub async fn keep_missing_parts(pool: &sqlx::PgPool, key: &[u8]) -> sqlx::Result<usize> {
-    // Story ids are random: the two halves of their range are as large.
-    let middle = Uuid::from_u128(1 << 127);
-    let halves = [(Uuid::nil(), middle), (middle, Uuid::max())];
+    // From the index of published stories and the kept rows' keys alone:
+    // the stories' own rows hold their bodies and are large (at 1,000,000
+    // stories, 5 s of reading per start against 1 s for the indexes).
+    let missing: Vec<Uuid> = sqlx::query_scalar(
+        "select a.id from articles a
+         where a.status = 'published'
+           and not exists (select 1 from article_page_parts p where p.article_id = a.id)
+         order by a.id",
+    )
+    .fetch_all(pool)
+    .await?;
+    if missing.is_empty() {
+        return Ok(0);
+    }
     let kept = futures_util::future::try_join_all(
-        halves.map(|(from, to)| keep_missing_parts_between(pool, key, from, to)),
+        missing
+            .chunks(missing.len().div_ceil(2))
+            .map(|ids| keep_parts_of(pool, key, ids)),
     )
     .await?;
     Ok(kept.into_iter().sum())
 }
 
-async fn keep_missing_parts_between(
-    pool: &sqlx::PgPool,
-    key: &[u8],
-    mut after: Uuid,
-    until: Uuid,
-) -> sqlx::Result<usize> {
+async fn keep_parts_of(pool: &sqlx::PgPool, key: &[u8], ids: &[Uuid]) -> sqlx::Result<usize> {
     let mut conn = pool.acquire().await?;
     let mut kept = 0;
-    loop {
-        let batch: Vec<(Uuid, i64)> = sqlx::query_as(
-            "select a.id, a.number from articles a
-             where a.status = 'published' and a.id > $1 and a.id <= $2
-               and not exists (select 1 from article_page_parts p where p.article_id = a.id)
-             order by a.id limit 500",
+    for ids in ids.chunks(500) {
+        // Still published now, by the number the page is read by.
+        let numbers: Vec<i64> = sqlx::query_scalar(
+            "select number from articles where id = any($1) and status = 'published' order by id",
         )
-        .bind(after)
-        .bind(until)
+        .bind(ids)
         .fetch_all(&mut *conn)
         .await?;
-        let Some(&(last, _)) = batch.last() else {
-            return Ok(kept);
-        };
-        for (_, number) in batch {
+        for number in numbers {
             if let Some(page) = article_page(&mut conn, number, 0).await? {
                 parts_and_body(&mut conn, &page.article, None, page.read_at, key).await?;
                 kept += 1;
             }
         }
-        after = last;
     }
+    Ok(kept)
 }
 
 /// Keeps `parts`, computed for `id` from what the database held at
