@@ -680,7 +680,10 @@ async fn charts_draw_the_months_and_the_backlog_and_reviewers_see_their_load() {
             "bianji_jia",
             vec![line(&["zongbian的姓名", "总部", "总编", "1"])],
         ),
-        ("zongbian", vec![line(&["没有待审稿件。"])]),
+        (
+            "zongbian",
+            vec![line(&["范围内没有能审核这些待审稿件的审稿人。"])],
+        ),
     ] {
         crate::helpers::execute!(
             app,
