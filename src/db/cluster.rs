@@ -213,21 +213,10 @@ impl PrivateCluster {
         // of WAL, busy sites checkpointed every half minute and wrote each
         // touched page again in full. More room keeps checkpoints to their
         // timer.
-        //
-        // The view-count flush also dirties thousands of pages a second
-        // when readers spread over the archive. In PostgreSQL's default
-        // 128 MB of buffers, the pages' own readers then had to write dirty
-        // buffers out before they could read (seen as DataFileWrite waits
-        // in page requests). A quarter of the memory, up to 1 GB, and a
-        // background writer that cleans ahead keep those writes off the
-        // readers: at 1,000,000 stories, random stories' p99 went from
-        // 32-73 ms to 25-33 ms.
         let mut options = format!(
             "-c listen_addresses='' -c unix_socket_directories='{}' -c unix_socket_permissions=0700 \
-             -c max_wal_size=4GB -c shared_buffers={}MB \
-             -c bgwriter_delay=20ms -c bgwriter_lru_maxpages=1000",
-            self.socket_dir().display(),
-            shared_buffers_mb(&std::fs::read_to_string("/proc/meminfo").unwrap_or_default()),
+             -c max_wal_size=4GB",
+            self.socket_dir().display()
         );
         // Statement statistics, for finding slow or repeated queries
         // (`create extension pg_stat_statements` in a database to read them).
@@ -299,38 +288,8 @@ fn check(output: Output, what: &str) -> anyhow::Result<()> {
     )
 }
 
-/// A quarter of the machine's memory (from `/proc/meminfo`) for
-/// PostgreSQL's buffers, between its default of 128 MB and 1 GB.
-fn shared_buffers_mb(meminfo: &str) -> u64 {
-    let total_kb = meminfo
-        .lines()
-        .find_map(|line| line.strip_prefix("MemTotal:"))
-        .and_then(|rest| {
-            rest.trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<u64>()
-                .ok()
-        })
-        .unwrap_or(0);
-    (total_kb / 1024 / 4).clamp(128, 1024)
-}
-
 #[cfg(test)]
 mod tests {
-
-    #[test]
-    fn buffers_take_a_quarter_of_the_memory_within_bounds() {
-        let info = |kb: u64| format!("MemFree:  1000 kB\nMemTotal:       {kb} kB\n");
-        assert_eq!(shared_buffers_mb(&info(2_048_000)), 500);
-        assert_eq!(shared_buffers_mb(&info(24_683_520)), 1024, "at most 1 GB");
-        assert_eq!(
-            shared_buffers_mb(&info(262_144)),
-            128,
-            "at least the default"
-        );
-        assert_eq!(shared_buffers_mb("no such line"), 128);
-    }
     use super::*;
 
     #[test]
