@@ -39,6 +39,9 @@ pub struct ArticleRecord {
     pub is_recommended: bool,
     pub cover_media_id: Option<Uuid>,
     pub updated_at: DateTime<Utc>,
+    /// Who passed a stage since the story was last submitted (三审
+    /// separation), as the workflow keeps it (migration 0030).
+    pub passed_by: Vec<Uuid>,
 }
 
 const RECORD_SQL: &str =
@@ -50,7 +53,8 @@ const RECORD_SQL: &str =
                   from article_tags at join tags t on t.id = at.tag_id
                   where at.article_id = a.id), '') as tags,
         a.status, a.review_stage, a.published_at, a.version, a.responsible_editors,
-        a.schedule_missed, a.is_headline, a.is_recommended, a.cover_media_id, a.updated_at
+        a.schedule_missed, a.is_headline, a.is_recommended, a.cover_media_id, a.updated_at,
+        a.passed_by
     from articles a
     join channels c on c.id = a.channel_id
     join units n on n.id = a.unit_id
@@ -294,18 +298,6 @@ pub async fn record_event(
     .execute(conn)
     .await?;
     Ok(())
-}
-
-/// Who passed a stage since the story was last submitted (三审 separation),
-/// as the workflow keeps it on the story (migration 0030).
-pub async fn current_reviewers(
-    conn: &mut PgConnection,
-    article_id: Uuid,
-) -> sqlx::Result<Vec<Uuid>> {
-    sqlx::query_scalar("select passed_by from articles where id = $1")
-        .bind(article_id)
-        .fetch_one(conn)
-        .await
 }
 
 /// The credited authors in order, for bylines.

@@ -74,7 +74,7 @@ async fn decide(
         stage: record.review_stage as usize,
         stages: access::stages_of(&record),
         writer: record.created_by,
-        reviewers: store::current_reviewers(&mut tx, id).await?,
+        reviewers: record.passed_by.clone(),
     };
     let actor = super::Actor {
         id: staff.id,
