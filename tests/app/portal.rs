@@ -402,6 +402,27 @@ async fn tag_unit_and_author_pages_list_their_stories() {
     );
 }
 
+/// Sets the readings of the stories titled like `title` on the day
+/// `days_ago` days before today (Asia/Shanghai) to `views`; a story without
+/// a total gets one, which the day's count belongs to (migration 0031).
+async fn read_on(app: &TestApp, title: &str, days_ago: i32, views: i64) {
+    execute!(
+        app,
+        "with story as (
+             select id from articles where title like $1
+         ), total as (
+             insert into article_totals (article_id, views) select id, $3 from story
+             on conflict do nothing
+         )
+         insert into article_views (article_id, day, views)
+         select id, (now() at time zone 'Asia/Shanghai')::date - $2, $3 from story
+         on conflict (article_id, day) do update set views = $3",
+        title,
+        days_ago,
+        views
+    );
+}
+
 #[tokio::test]
 async fn the_home_page_has_its_headline_channels_and_rankings() {
     let app = spawn_app().await;
@@ -410,20 +431,7 @@ async fn the_home_page_has_its_headline_channels_and_rankings() {
         .execute(&app.pool)
         .await
         .unwrap();
-    sqlx::query(
-        "with story as (
-             select id from articles where title like '苏州供电%'
-         ), total as (
-             insert into article_totals (article_id, views) select id, 9999 from story
-             on conflict do nothing
-         )
-         insert into article_views (article_id, day, views)
-         select id, (now() at time zone 'Asia/Shanghai')::date - 2, 9999 from story
-         on conflict (article_id, day) do update set views = 9999",
-    )
-    .execute(&app.pool)
-    .await
-    .unwrap();
+    read_on(&app, "苏州供电%", 2, 9999).await;
     let (status, home) = app.page("/").await;
     assert_eq!(status, 200);
     assert_eq!(
@@ -462,27 +470,7 @@ async fn the_home_page_has_its_headline_channels_and_rankings() {
 async fn rankings_are_kept_a_minute_but_withdrawn_stories_leave_them_at_once() {
     let app = spawn_app_with(|config| config.page_cache_mb = 0).await;
     newsdesk::seed::seed_demo(&app.pool).await.unwrap();
-    let read_today = |title: &'static str, views: i64| {
-        let pool = app.pool.clone();
-        async move {
-            sqlx::query(
-                "with story as (
-                     select id from articles where title like $1
-                 ), total as (
-                     insert into article_totals (article_id, views) select id, $2 from story
-                     on conflict do nothing
-                 )
-                 insert into article_views (article_id, day, views)
-                 select id, (now() at time zone 'Asia/Shanghai')::date, $2 from story
-                 on conflict (article_id, day) do update set views = $2",
-            )
-            .bind(title)
-            .bind(views)
-            .execute(&pool)
-            .await
-            .unwrap();
-        }
-    };
+    let read_today = |title: &'static str, views: i64| read_on(&app, title, 0, views);
     let today = || async {
         let (status, home) = app.page("/").await;
         assert_eq!(status, 200);
