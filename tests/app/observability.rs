@@ -24,6 +24,41 @@ async fn metrics_count_requests_by_route_and_status() {
     ));
 }
 
+/// A page answered from the page cache never reaches the router; it is
+/// still counted under its route's pattern, not its path.
+#[tokio::test]
+async fn pages_served_from_the_cache_are_counted_under_their_route() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let number: i64 = sqlx::query_scalar(
+        "select number from articles where status = 'published' order by number limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let path = format!("/articles/{number}");
+    let mut requests = 0;
+    loop {
+        let response = app.get(&path).await;
+        requests += 1;
+        if response.headers()["x-cache"] == "hit" {
+            break;
+        }
+        assert!(requests < 200, "{path} never came from the cache");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    let counted = format!(
+        r#"newsdesk_http_requests_total{{endpoint="/articles/{{number}}",method="GET",status="200"}} {requests}"#
+    );
+    assert!(metrics.lines().any(|line| line == counted), "{metrics}");
+    assert!(
+        !metrics.contains(&format!("endpoint=\"{path}\"")),
+        "{metrics}"
+    );
+}
+
 #[tokio::test]
 async fn every_response_carries_a_request_id_and_security_headers() {
     let app = spawn_app().await;
