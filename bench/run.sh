@@ -33,8 +33,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if ! command -v wrk >/dev/null; then
-  apt-get update -qq && apt-get install -y -qq wrk >/dev/null
+if ! command -v wrk >/dev/null || ! command -v psql >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq wrk postgresql-client >/dev/null
 fi
 cargo build --release --quiet
 
@@ -62,12 +62,20 @@ start() { # $1: page cache MiB
   exit 1
 }
 
-# Waits (up to 15 minutes) until the machine is nearly idle: at start-up the
-# server builds the statistics' stale days, fills in search vectors and computes
-# the kept parts of stories' pages (minutes, once, on a fresh data set),
-# which would otherwise compete with the pages measured.
+psql_data() { # psql on the data set's private cluster
+  local dir=$DATA
+  [[ $dir == /* ]] || dir=$PWD/$dir
+  PGOPTIONS="-c client_min_messages=warning" psql -h "$dir/postgres/run" -U newsdesk -d newsdesk -qAt "$@"
+}
+
+# Waits (up to 15 minutes) until the machine is nearly idle and the server
+# runs no statement: at start-up the server builds the statistics' stale
+# days, fills in search vectors and computes the kept parts of stories'
+# pages (minutes, once, on a fresh data set), which would otherwise compete
+# with the pages measured. A statement that waits on the disk leaves the
+# processors idle, hence the second condition.
 settle() {
-  local busy
+  local busy active
   for _ in $(seq 1 900); do
     busy=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat)
     sleep 1
@@ -75,7 +83,10 @@ settle() {
       split(before, b, " ")
       printf "%d", 100 * (($2 + $3 + $4 + $7 + $8) - b[1]) / (($2 + $3 + $4 + $5 + $6 + $7 + $8) - b[2])
     }' /proc/stat)
-    [ "$busy" -lt 10 ] && return 0
+    [ "$busy" -lt 10 ] || continue
+    active=$(psql_data -c "select count(*) from pg_stat_activity
+      where datname = current_database() and state = 'active' and pid <> pg_backend_pid()")
+    [ "$active" = 0 ] && return 0
   done
 }
 
@@ -87,13 +98,7 @@ settle() {
 # (random stories: 3,300 to 6,200 pages a second); read first, every run
 # measures a server whose working set is in memory.
 prewarm() {
-  local dir=$DATA
-  [[ $dir == /* ]] || dir=$PWD/$dir
-  if ! command -v psql >/dev/null; then
-    apt-get update -qq && apt-get install -y -qq postgresql-client >/dev/null
-  fi
-  PGOPTIONS="-c client_min_messages=warning" psql -h "$dir/postgres/run" -U newsdesk -d newsdesk -qAt \
-    -c "create extension if not exists pg_prewarm" \
+  psql_data -c "create extension if not exists pg_prewarm" \
     -c "select pg_prewarm(relation, 'read') from unnest(array['articles', 'articles_number_key',
           'article_page_parts', 'article_page_parts_pkey', 'article_totals',
           'article_totals_pkey', 'comments', 'comments_article',
