@@ -203,7 +203,8 @@ pub async fn article_page(
                 p.related_titles, p.body_seal
          from articles a
          left join article_page_parts p on p.article_id = a.id
-             and p.computed_at > a.updated_at and p.computed_at > now() - interval '1 day'
+             and p.computed_at > a.updated_at
+             and (not p.follows_words or p.computed_at > now() - interval '1 day')
          where a.number = $1 and a.status = 'published'",
     )
     .bind(number)
@@ -262,14 +263,16 @@ impl TitleLink {
 /// newest first. Each tag and the text search contribute a bounded set of
 /// candidates, so popular tags and frequent words stay cheap: for a tag, the
 /// stories published nearest in time to this one. The text is searched only
-/// when the tags bring too few.
+/// when the tags bring too few; the second value says whether it was, and
+/// so whether stories published later may enter the list unannounced (the
+/// newest stories sharing the words are taken).
 pub async fn related(
     conn: &mut PgConnection,
     id: Uuid,
     words: Option<&str>,
     limit: i64,
-) -> sqlx::Result<Vec<TitleLink>> {
-    sqlx::query_as(
+) -> sqlx::Result<(Vec<TitleLink>, bool)> {
+    let rows: Vec<(i64, String, bool)> = sqlx::query_as(
         "with tagged as (
              -- For each tag: the 50 stories published just before this one
              -- and the 50 just after (migration 0023).
@@ -303,7 +306,8 @@ pub async fn related(
                    union all select id, published_at, score from worded) s
              group by id order by score desc, published_at desc limit $3
          )
-         select a.number, a.title from scored
+         select a.number, a.title, $2::text is not null and (select count(*) from tagged) < 24
+         from scored
          join articles a on a.id = scored.id and a.status = 'published'
          order by scored.score desc, scored.published_at desc",
     )
@@ -311,7 +315,14 @@ pub async fn related(
     .bind(words)
     .bind(limit)
     .fetch_all(conn)
-    .await
+    .await?;
+    // No story at all: the tags brought too few.
+    let worded = rows.first().map_or(words.is_some(), |row| row.2);
+    let links = rows
+        .into_iter()
+        .map(|(number, title, _)| TitleLink { number, title })
+        .collect();
+    Ok((links, worded))
 }
 
 /// Computes the parts of `article`'s page from the rows they come from,
@@ -327,13 +338,23 @@ async fn compute_parts(
 ) -> sqlx::Result<PageParts> {
     // One plan per connection: planned for each story's values instead,
     // 相关阅读 spent longer planning than running. Kept parts can be
-    // computed again, so nobody waits for them to reach the disk.
+    // computed again, so nobody waits for them to reach the disk, nor for a
+    // lock to keep them.
     let mut tx = sqlx::Connection::begin_with(
         &mut *conn,
         "begin; set local plan_cache_mode = force_generic_plan;
          set local max_parallel_workers_per_gather = 0;
-         set local synchronous_commit = off",
+         set local synchronous_commit = off; set local lock_timeout = '100ms'",
     )
+    .await?;
+    // A change to what parts are made of holds this lock alone from its
+    // first statement until it commits (migration 0033), and waits for the
+    // parts being computed under it to be kept, so that its triggers find
+    // them. Parts computed while a change is under way are shown, not kept.
+    let may_keep: bool = sqlx::query_scalar(
+        "select pg_try_advisory_xact_lock_shared(hashtext('newsdesk_page_parts'))",
+    )
+    .fetch_one(&mut *tx)
     .await?;
     type Own = (
         Vec<(Uuid, String, String)>,
@@ -361,19 +382,22 @@ async fn compute_parts(
     .fetch_one(&mut *tx)
     .await?;
     let similar = crate::search::similarity_query(&article.title);
+    let (related, worded) = related(&mut tx, article.id, similar.as_deref(), 6).await?;
     let parts = PageParts {
         credits,
         tags,
         earlier: earlier.map(TitleLink::from),
         later: later.map(TitleLink::from),
-        related: related(&mut tx, article.id, similar.as_deref(), 6).await?,
+        related,
     };
-    let kept = match keep_parts(&mut tx, article.id, &parts, seal, read_at).await {
-        Ok(()) => tx.commit().await,
-        Err(error) => Err(error),
-    };
-    if let Err(error) = kept {
-        tracing::warn!(%error, "page parts not kept");
+    if may_keep {
+        let kept = match keep_parts(&mut tx, article.id, &parts, worded, seal, read_at).await {
+            Ok(()) => tx.commit().await,
+            Err(error) => Err(error),
+        };
+        if let Err(error) = kept {
+            tracing::warn!(%error, "page parts not kept");
+        }
     }
     Ok(parts)
 }
@@ -428,11 +452,13 @@ async fn keep_parts_of(pool: &sqlx::PgPool, key: &[u8], ids: &[Uuid]) -> sqlx::R
 }
 
 /// Keeps `parts`, computed for `id` from what the database held at
-/// `computed_at`, unless newer ones were kept meanwhile.
+/// `computed_at`, unless newer ones were kept meanwhile; `worded` says that
+/// 相关阅读 took the newest stories sharing the title's words.
 async fn keep_parts(
     conn: &mut PgConnection,
     id: Uuid,
     parts: &PageParts,
+    worded: bool,
     seal: Option<[u8; 32]>,
     computed_at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
@@ -450,8 +476,8 @@ async fn keep_parts(
     sqlx::query(
         "insert into article_page_parts (article_id, credit_ids, credit_roles, credit_names,
              tags, earlier, earlier_title, later, later_title, related, related_titles, links,
-             body_seal, computed_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+             body_seal, computed_at, follows_words)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
          on conflict (article_id) do update
              set credit_ids = excluded.credit_ids, credit_roles = excluded.credit_roles,
                  credit_names = excluded.credit_names, tags = excluded.tags,
@@ -459,7 +485,7 @@ async fn keep_parts(
                  later = excluded.later, later_title = excluded.later_title,
                  related = excluded.related, related_titles = excluded.related_titles,
                  links = excluded.links, body_seal = excluded.body_seal,
-                 computed_at = excluded.computed_at
+                 computed_at = excluded.computed_at, follows_words = excluded.follows_words
              where article_page_parts.computed_at < excluded.computed_at",
     )
     .bind(id)
@@ -476,6 +502,7 @@ async fn keep_parts(
     .bind(links)
     .bind(seal.as_ref().map(|seal| &seal[..]))
     .bind(computed_at)
+    .bind(worded)
     .execute(conn)
     .await
     .map(drop)

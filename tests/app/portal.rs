@@ -1255,6 +1255,177 @@ async fn kept_page_parts_follow_changes_made_anywhere() {
     assert!(texts(&page().await, ".tags .tag").is_empty());
 }
 
+/// Parts whose 相关阅读 comes from the story's tags alone are kept until
+/// something they hold changes, however old; those that took the newest
+/// stories sharing the title's words are computed again after a day.
+#[tokio::test]
+async fn page_parts_from_tags_alone_last_until_they_change() {
+    let (app, id, number) = uncached_demo_story("山东电网全力保障冬季电力供应").await;
+    let path = format!("/articles/{number}");
+    let row = || async {
+        sqlx::query_as::<_, (bool, chrono::DateTime<chrono::Utc>)>(
+            "select follows_words, computed_at from article_page_parts where article_id = $1",
+        )
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    // A day older, computed after the story's last change all the same.
+    let age = || async {
+        execute!(
+            app,
+            "update articles set updated_at = updated_at - interval '2 days' where id = $1",
+            id
+        );
+        execute!(
+            app,
+            "update article_page_parts set computed_at = computed_at - interval '25 hours'
+             where article_id = $1",
+            id
+        );
+        row().await.1
+    };
+    assert_eq!(app.page(&path).await.0, 200);
+    assert!(
+        row().await.0,
+        "few stories share its tags: its words are searched"
+    );
+    let aged = age().await;
+    assert_eq!(app.page(&path).await.0, 200);
+    assert!(row().await.1 > aged, "computed again after a day");
+
+    // Thirty stories published before it on all its tags.
+    let made: Vec<uuid::Uuid> = sqlx::query_scalar(
+        "insert into articles (channel_id, unit_id, created_by, title, status, published_at)
+         select channel_id, unit_id, created_by, '同标签的稿件' || g, 'published',
+                published_at - g * interval '1 hour'
+         from articles, generate_series(1, 30) g where id = $1 returning id",
+    )
+    .bind(id)
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    execute!(
+        app,
+        "insert into article_tags (article_id, tag_id, position)
+         select m, t.tag_id, t.position from unnest($1::uuid[]) m, article_tags t
+         where t.article_id = $2",
+        &made,
+        id
+    );
+    let (_, html) = app.page(&path).await;
+    assert!(
+        texts(&html, ".related li a")
+            .iter()
+            .all(|title| title.starts_with("同标签的稿件")),
+        "{:?}",
+        texts(&html, ".related li a")
+    );
+    assert!(!row().await.0, "its tags bring enough stories");
+    let aged = age().await;
+    let (_, html) = app.page(&path).await;
+    assert_eq!(row().await.1, aged, "kept, however old");
+    assert_eq!(texts(&html, ".related li a").len(), 6);
+
+    // And dropped when one of them changes.
+    execute!(
+        app,
+        "update articles set title = '改了标题的同标签稿件' where id = $1",
+        made[0]
+    );
+    let (_, html) = app.page(&path).await;
+    assert!(row().await.1 > aged);
+    assert!(
+        texts(&html, ".related li a").contains(&"改了标题的同标签稿件".to_string()),
+        "{:?}",
+        texts(&html, ".related li a")
+    );
+}
+
+/// A change and a page computing parts at the same moment: the page never
+/// keeps parts that miss the change.
+#[tokio::test]
+async fn parts_computed_during_a_change_are_not_kept_without_it() {
+    let (app, id, number) = uncached_demo_story("山东电网全力保障冬季电力供应").await;
+    let path = format!("/articles/{number}");
+    let earlier_story = sharing_every_tag(&app, id, "较早的稿件", Some("1 day")).await;
+    let earlier = |html: &scraper::Html| texts(html, ".prev-next a[rel=prev]");
+    let kept = || async {
+        sqlx::query_scalar::<_, i64>(
+            "select count(*) from article_page_parts where article_id = $1",
+        )
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    assert_eq!(earlier(&app.page(&path).await.1), ["较早的稿件"]);
+    assert_eq!(kept().await, 1);
+
+    // The change comes first: the page, computing its parts meanwhile,
+    // shows them as they were and does not keep them.
+    execute!(
+        app,
+        "delete from article_page_parts where article_id = $1",
+        id
+    );
+    let mut change = app.pool.begin().await.unwrap();
+    sqlx::query("update articles set title = '正在改名的稿件' where number = $1")
+        .bind(earlier_story)
+        .execute(&mut *change)
+        .await
+        .unwrap();
+    assert_eq!(earlier(&app.page(&path).await.1), ["较早的稿件"]);
+    assert_eq!(kept().await, 0, "not kept while the change is under way");
+    change.commit().await.unwrap();
+    assert_eq!(earlier(&app.page(&path).await.1), ["正在改名的稿件"]);
+    assert_eq!(kept().await, 1);
+
+    // The page comes first: the change waits until the parts being
+    // computed are kept, then drops them.
+    let mut page = app.pool.begin().await.unwrap();
+    sqlx::query("select pg_advisory_xact_lock_shared(hashtext('newsdesk_page_parts'))")
+        .execute(&mut *page)
+        .await
+        .unwrap();
+    sqlx::query("update article_page_parts set computed_at = now() where article_id = $1")
+        .bind(id)
+        .execute(&mut *page)
+        .await
+        .unwrap();
+    // Changes that drop no parts do not wait: a summary, or the
+    // scheduler's statement when nothing is due.
+    for statement in [
+        "update articles set summary = summary || '。' where number = $1",
+        "update articles set status = 'published'
+         where status = 'scheduled' and published_at <= now() and number <> $1",
+    ] {
+        let done = tokio::time::timeout(
+            std::time::Duration::from_secs(2),
+            sqlx::query(statement)
+                .bind(earlier_story)
+                .execute(&app.pool),
+        )
+        .await;
+        assert!(done.is_ok(), "{statement} waited");
+    }
+    let pool = app.pool.clone();
+    let rename = tokio::spawn(async move {
+        sqlx::query("update articles set title = '再次改名的稿件' where number = $1")
+            .bind(earlier_story)
+            .execute(&pool)
+            .await
+            .unwrap();
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(!rename.is_finished(), "the change waits for the page");
+    page.commit().await.unwrap();
+    rename.await.unwrap();
+    assert_eq!(kept().await, 0, "the change dropped what the page kept");
+    assert_eq!(earlier(&app.page(&path).await.1), ["再次改名的稿件"]);
+}
+
 #[tokio::test]
 async fn only_a_body_sealed_with_the_site_key_is_shown_unsanitised() {
     let (app, id, number) = uncached_demo_story("山东电网全力保障冬季电力供应").await;
