@@ -3,18 +3,22 @@
 #
 # Builds the release binary, generates a data set of STORIES published
 # stories (2 comments per story) under target/bench/STORIES, or reuses it,
-# starts the server on it and measures each page with wrk; prints one table
-# (requests per second, p50 / p95 / p99 latency, errors, throughput as a
-# share of a constant route of the same server in the same run) and the
-# server's peak memory.
+# starts the server on it and measures each page with wrk, in rounds; prints
+# one table (requests per second, p50 / p95 / p99 latency, each the median
+# of the rounds; errors over all rounds; throughput as a share of a
+# constant route of the same server in the same run) and the server's peak
+# memory. One round's p99 on this kind of machine moves by tens of
+# milliseconds with what else the host runs; the median of three does not.
 #
-# Settings: BENCH_SECONDS (10 per page), BENCH_CONNECTIONS (64),
-# BENCH_DATA_DIR (target/bench/STORIES), BENCH_PORT (18080).
+# Settings: BENCH_SECONDS (10 per round), BENCH_ROUNDS (3),
+# BENCH_CONNECTIONS (64), BENCH_DATA_DIR (target/bench/STORIES),
+# BENCH_PORT (18080).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 STORIES=${1:-10000}
 SECONDS_EACH=${BENCH_SECONDS:-10}
+ROUNDS=${BENCH_ROUNDS:-3}
 CONNECTIONS=${BENCH_CONNECTIONS:-64}
 DATA=${BENCH_DATA_DIR:-target/bench/$STORIES}
 PORT=${BENCH_PORT:-18080}
@@ -115,7 +119,27 @@ peak_memory() {
   awk '/VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$SERVER/status"
 }
 
+median() { # of the numbers on stdin
+  sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# One RESULT line from the rounds' (on stdin): the median of each figure,
+# errors and requests summed.
+combine() {
+  local rounds i line
+  rounds=$(cat)
+  line=RESULT
+  for i in 2 3 4 5; do
+    line+=" $(awk -v i="$i" '{ print $i }' <<<"$rounds" | median)"
+  done
+  for i in 6 7; do
+    line+=" $(awk -v i="$i" '{ s += $i } END { print s }' <<<"$rounds")"
+  done
+  echo "$line"
+}
+
 declare -a NAMES=() RESULTS=() HEADER=()
+ROUND_SETUP=""
 measure() { # name script url [script arguments...]; HEADER: extra wrk options
   local name=$1 script=$2 url=$3
   shift 3
@@ -126,12 +150,16 @@ measure() { # name script url [script arguments...]; HEADER: extra wrk options
     curl -s -o /dev/null --max-time 60 "${HEADER[@]}" "$url" || true
     wrk -t2 -c"$CONNECTIONS" -d1s "${HEADER[@]}" -s "bench/$script" "$url" -- "$@" >/dev/null 2>&1 || true
   fi
-  local line
-  line=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --timeout 10s "${HEADER[@]}" -s "bench/$script" "$url" -- "$@" |
-    grep '^RESULT' || echo "RESULT 0 0 0 0 -1 0")
+  local rounds="" line
+  for _ in $(seq 1 "$ROUNDS"); do
+    [ -z "$ROUND_SETUP" ] || "$ROUND_SETUP"
+    line=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --timeout 10s "${HEADER[@]}" -s "bench/$script" "$url" -- "$@" |
+      grep '^RESULT' || echo "RESULT 0 0 0 0 -1 0")
+    echo "  $name: $line" >&2
+    rounds+="$line"$'\n'
+  done
   NAMES+=("$name")
-  RESULTS+=("$line")
-  echo "  $name: $line" >&2
+  RESULTS+=("$(combine <<<"${rounds%$'\n'}")")
 }
 
 cookies() { # a curl cookie jar as a Cookie header
@@ -141,7 +169,7 @@ cookies() { # a curl cookie jar as a Cookie header
 start 64
 settle
 prewarm
-echo "Measuring $STORIES stories, $CONNECTIONS connections, ${SECONDS_EACH}s per page" >&2
+echo "Measuring $STORIES stories, $CONNECTIONS connections, $ROUNDS rounds of ${SECONDS_EACH}s per page" >&2
 measure "constant route (/favicon.ico)" plain.lua "$BASE/favicon.ico"
 measure "article, one story (cached)" plain.lua "$BASE/articles/$((STORIES / 2))"
 measure "article, random stories" articles.lua "$BASE/articles/1" "$STORIES"
@@ -174,14 +202,20 @@ HEADER=(-H "Cookie: $(cookies "$jar")")
 measure "review queue (editor)" plain.lua "$BASE/admin/articles"
 HEADER=()
 
-# Comment posting: fresh captcha ids, the test answer, one browser's token.
+# Comment posting: fresh captcha ids for each round, the test answer, one
+# browser's token.
 ids="$WORK/captchas"
-wrk -t2 -c16 -d"$((SECONDS_EACH + 3))s" -s bench/captchas.lua "$BASE/captcha/new" -- "$ids" >/dev/null
+fresh_captchas() {
+  : >"$ids"
+  wrk -t2 -c16 -d"$((SECONDS_EACH + 3))s" -s bench/captchas.lua "$BASE/captcha/new" -- "$ids" >/dev/null
+}
 reader="$WORK/reader.jar"
 form=$(curl -fs -c "$reader" -b "$reader" "$BASE/articles/1")
 csrf=$(echo "$form" | grep -o 'name="csrf_token" value="[^"]*"' | head -1 | sed 's/.*value="//; s/"$//')
+ROUND_SETUP=fresh_captchas
 measure "post a comment (test captcha)" comments.lua "$BASE/" \
   "$ids" "$csrf" "$(cookies "$reader")" "$STORIES" "$ANSWER"
+ROUND_SETUP=""
 MEMORY=$(peak_memory)
 stop
 
@@ -194,7 +228,7 @@ MEMORY_OFF=$(peak_memory)
 stop
 
 read -r _ constant _ <<<"${RESULTS[0]}"
-printf '\n%s stories, %s connections, %ss per page\n\n' "$STORIES" "$CONNECTIONS" "$SECONDS_EACH"
+printf '\n%s stories, %s connections, %s rounds of %ss per page (medians)\n\n' "$STORIES" "$CONNECTIONS" "$ROUNDS" "$SECONDS_EACH"
 printf '| %-42s | %9s | %8s | %8s | %8s | %6s | %8s |\n' page "req/s" "p50 ms" "p95 ms" "p99 ms" errors "% const"
 printf '|%s|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..44})" "-----------" "----------" "----------" "----------" "--------" "----------"
 for i in "${!NAMES[@]}"; do
