@@ -1296,24 +1296,12 @@ async fn page_parts_from_tags_alone_last_until_they_change() {
     assert!(row().await.1 > aged, "computed again after a day");
 
     // Thirty stories published before it on all its tags.
-    let made: Vec<uuid::Uuid> = sqlx::query_scalar(
-        "insert into articles (channel_id, unit_id, created_by, title, status, published_at)
-         select channel_id, unit_id, created_by, '同标签的稿件' || g, 'published',
-                published_at - g * interval '1 hour'
-         from articles, generate_series(1, 30) g where id = $1 returning id",
-    )
-    .bind(id)
-    .fetch_all(&app.pool)
-    .await
-    .unwrap();
-    execute!(
-        app,
-        "insert into article_tags (article_id, tag_id, position)
-         select m, t.tag_id, t.position from unnest($1::uuid[]) m, article_tags t
-         where t.article_id = $2",
-        &made,
-        id
-    );
+    let mut made = Vec::new();
+    for n in 1..=30 {
+        let title = format!("同标签的稿件{n}");
+        let earlier = format!("{n} hours");
+        made.push(sharing_every_tag(&app, id, &title, Some(&earlier)).await);
+    }
     let (_, html) = app.page(&path).await;
     assert!(
         texts(&html, ".related li a")
@@ -1331,7 +1319,7 @@ async fn page_parts_from_tags_alone_last_until_they_change() {
     // And dropped when one of them changes.
     execute!(
         app,
-        "update articles set title = '改了标题的同标签稿件' where id = $1",
+        "update articles set title = '改了标题的同标签稿件' where number = $1",
         made[0]
     );
     let (_, html) = app.page(&path).await;
