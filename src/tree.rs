@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::articles::db::TitleLink;
+use crate::articles::public::RECOMMENDED;
 use crate::channels::db::ChannelNode;
 use crate::comments::words::WordList;
 use crate::settings::SiteSettings;
@@ -94,6 +96,9 @@ pub struct Trees {
     pub settings: SiteSettings,
     /// The sensitive-word list, compiled (migration 0028).
     pub words: WordList,
+    /// The newest recommended stories, one more than a page lists so that
+    /// a recommended story's own page still lists enough (migration 0034).
+    pub recommended: Vec<TitleLink>,
 }
 
 impl Trees {
@@ -103,6 +108,7 @@ impl Trees {
         channels: Vec<ChannelNode>,
         settings: SiteSettings,
         words: WordList,
+        recommended: Vec<TitleLink>,
     ) -> Self {
         Trees {
             unit_positions: positions(&units),
@@ -120,6 +126,7 @@ impl Trees {
             channels,
             settings,
             words,
+            recommended,
         }
     }
 
@@ -222,6 +229,7 @@ impl TreeCache {
             crate::channels::db::tree(&mut *conn, false).await?,
             crate::settings::db::load(&mut *conn).await?,
             crate::comments::words::load(&mut *conn).await?,
+            crate::articles::db::recommended(&mut *conn, RECOMMENDED as i64 + 1).await?,
         ));
         let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
         if held.as_ref().is_none_or(|old| old.version <= version) {

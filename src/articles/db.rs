@@ -88,13 +88,12 @@ pub async fn published(
 
 /// A published story with what its page shows around it, read in one
 /// statement: the parts of its page kept with it while they are fresh
-/// (migration 0029), the newest recommended stories (推荐阅读) and the
-/// version of the trees the page may name channels from.
+/// (migration 0029) and the version of the trees the page may name channels
+/// from, and take 推荐阅读 from (migration 0034).
 #[derive(Debug)]
 pub struct ArticlePage {
     pub article: PublishedArticle,
     pub structure_version: i64,
-    pub recommended: Vec<(i64, String)>,
     /// The kept parts, or `None` when they must be computed again.
     pub kept: Option<KeptParts>,
     /// When the statement ran: the time parts computed now are kept with.
@@ -128,7 +127,6 @@ struct PageRow {
     #[sqlx(flatten)]
     article: PublishedArticle,
     structure_version: i64,
-    recommended: Vec<(i64, String)>,
     read_at: DateTime<Utc>,
     kept: bool,
     credit_ids: Option<Vec<Uuid>>,
@@ -172,7 +170,6 @@ impl From<PageRow> for ArticlePage {
         ArticlePage {
             article: row.article,
             structure_version: row.structure_version,
-            recommended: row.recommended,
             kept,
             read_at: row.read_at,
         }
@@ -180,12 +177,10 @@ impl From<PageRow> for ArticlePage {
 }
 
 /// Reads a published story and what its page shows around it: the story,
-/// its view count and its kept parts are single-row reads, and
-/// 推荐阅读 reads the recommended stories' index.
+/// its view count and its kept parts, each a single-row read.
 pub async fn article_page(
     conn: &mut PgConnection,
     number: i64,
-    recommended: i64,
 ) -> sqlx::Result<Option<ArticlePage>> {
     let row: Option<PageRow> = sqlx::query_as(
         "select a.id, a.number, a.channel_id, a.unit_id, a.title, a.kicker, a.subtitle, a.summary,
@@ -194,9 +189,6 @@ pub async fn article_page(
                     as view_count,
                 a.comment_count, a.correction_note, a.corrected_at, a.responsible_editors,
                 (select version from structure_version) as structure_version,
-                array(select row(number, title) from articles
-                      where status = 'published' and is_recommended and id <> a.id
-                      order by published_at desc limit $2) as recommended,
                 now() as read_at,
                 p.article_id is not null as kept, p.credit_ids, p.credit_roles, p.credit_names,
                 p.tags, p.earlier, p.earlier_title, p.later, p.later_title, p.related,
@@ -208,10 +200,21 @@ pub async fn article_page(
          where a.number = $1 and a.status = 'published'",
     )
     .bind(number)
-    .bind(recommended)
     .fetch_optional(conn)
     .await?;
     Ok(row.map(ArticlePage::from))
+}
+
+/// The newest `limit` recommended stories (推荐阅读), newest first.
+pub async fn recommended(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<TitleLink>> {
+    sqlx::query_as(
+        "select number, title from articles
+         where status = 'published' and is_recommended
+         order by published_at desc limit $1",
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await
 }
 
 /// The parts of a published story's page and its body ready to show: the
@@ -442,7 +445,7 @@ async fn keep_parts_of(pool: &sqlx::PgPool, key: &[u8], ids: &[Uuid]) -> sqlx::R
         .fetch_all(&mut *conn)
         .await?;
         for number in numbers {
-            if let Some(page) = article_page(&mut conn, number, 0).await? {
+            if let Some(page) = article_page(&mut conn, number).await? {
                 parts_and_body(&mut conn, &page.article, None, page.read_at, key).await?;
                 kept += 1;
             }

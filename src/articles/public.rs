@@ -19,6 +19,9 @@ use crate::web::{page, render};
 
 const PAGE_SIZE: i64 = 20;
 
+/// Stories listed under 推荐阅读 on a story's page (the story itself left out).
+pub const RECOMMENDED: usize = 6;
+
 /// A story in a list, ready to show.
 pub struct StoryLink {
     pub url: String,
@@ -332,10 +335,9 @@ pub async fn render_article(
     let db::ArticlePage {
         article,
         structure_version,
-        recommended,
         kept,
         read_at,
-    } = db::article_page(&mut conn, number, 6)
+    } = db::article_page(&mut conn, number)
         .await?
         .ok_or(AppError::NotFound)?;
     let trees = sources.trees.at(&mut conn, structure_version).await?;
@@ -365,7 +367,13 @@ pub async fn render_article(
             (tag, url)
         })
         .collect();
-    let recommended = db::TitleLink::all(recommended);
+    let recommended = trees
+        .recommended
+        .iter()
+        .filter(|link| link.number != article.number)
+        .take(RECOMMENDED)
+        .cloned()
+        .collect();
     let published = layout.settings.format_time(article.published_at);
     let views = article.view_count;
     let section = comments::section(

@@ -1331,6 +1331,73 @@ async fn page_parts_from_tags_alone_last_until_they_change() {
     );
 }
 
+/// 推荐阅读 is kept with the trees; every change to it reaches the next page.
+#[tokio::test]
+async fn recommended_stories_follow_every_change_at_once() {
+    let (app, id, number) = uncached_demo_story("山东电网全力保障冬季电力供应").await;
+    let path = format!("/articles/{number}");
+    let listed = || async { texts(&app.page(&path).await.1, ".recommended li a") };
+    let before = listed().await;
+    let other: i64 = sqlx::query_scalar(
+        "select number from articles where status = 'published' and not is_recommended
+           and id <> $1 order by number limit 1",
+    )
+    .bind(id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+
+    execute!(
+        app,
+        "update articles set is_recommended = true, published_at = now() where number = $1",
+        other
+    );
+    let now_listed = listed().await;
+    assert_eq!(now_listed.len(), 6.min(before.len() + 1));
+    let title: String = sqlx::query_scalar("select title from articles where number = $1")
+        .bind(other)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(now_listed[0], title, "flagged, it is listed first");
+
+    execute!(
+        app,
+        "update articles set title = '改名的推荐稿件' where number = $1",
+        other
+    );
+    assert_eq!(listed().await[0], "改名的推荐稿件");
+
+    // The newest recommended story's own page leaves it out and still
+    // lists the six after it (the renamed one, flagged a moment earlier,
+    // and five of the new ones).
+    execute!(
+        app,
+        "insert into articles (channel_id, unit_id, created_by, title, status, published_at,
+                               is_recommended)
+         select channel_id, unit_id, created_by, '新推荐稿件' || g, 'published',
+                now() - g * interval '1 minute', true
+         from articles, generate_series(1, 6) g where id = $1",
+        id
+    );
+    execute!(
+        app,
+        "update articles set is_recommended = true, published_at = now() where id = $1",
+        id
+    );
+    let expected: Vec<String> = std::iter::once("改名的推荐稿件".to_string())
+        .chain((1..=5).map(|n| format!("新推荐稿件{n}")))
+        .collect();
+    assert_eq!(listed().await, expected);
+
+    execute!(
+        app,
+        "update articles set is_recommended = false where number = $1",
+        other
+    );
+    assert!(!listed().await.contains(&"改名的推荐稿件".to_string()));
+}
+
 /// A change and a page computing parts at the same moment: the page never
 /// keeps parts that miss the change.
 #[tokio::test]
