@@ -293,13 +293,14 @@ pub async fn related(
                   order by t.published_at, t.article_id limit 50)) other
              where mine.article_id = $1
              group by other.article_id, other.published_at
+         ), by_words as (
+             -- Shared tags outweigh shared words: with enough stories
+             -- sharing tags, the words are not searched.
+             select $2::text is not null and count(*) < 24 as searched from tagged
          ), worded as (
              select c.id, c.published_at, ts_rank(c.search_vector, to_tsquery('simple', $2)) as score
              from (select a.id, a.published_at, a.search_vector from articles a
-                   where $2::text is not null and a.status = 'published' and a.id <> $1
-                     -- Shared tags outweigh shared words: with enough
-                     -- stories sharing tags, the words are not searched.
-                     and (select count(*) from tagged) < 24
+                   where (select searched from by_words) and a.status = 'published' and a.id <> $1
                      and a.search_vector @@ to_tsquery('simple', $2)
                    order by a.published_at desc limit 40) c
          ), scored as (
@@ -309,7 +310,7 @@ pub async fn related(
                    union all select id, published_at, score from worded) s
              group by id order by score desc, published_at desc limit $3
          )
-         select a.number, a.title, $2::text is not null and (select count(*) from tagged) < 24
+         select a.number, a.title, (select searched from by_words)
          from scored
          join articles a on a.id = scored.id and a.status = 'published'
          order by scored.score desc, scored.published_at desc",
@@ -351,9 +352,11 @@ async fn compute_parts(
     )
     .await?;
     // A change to what parts are made of holds this lock alone from its
-    // first statement until it commits (migration 0033), and waits for the
-    // parts being computed under it to be kept, so that its triggers find
-    // them. Parts computed while a change is under way are shown, not kept.
+    // first row that drops parts until it commits (migration 0033), and
+    // waits for the parts being computed under it to be kept, so that its
+    // triggers find them. Parts computed while a change is under way are
+    // shown, not kept; so are those whose story's row a change has locked,
+    // once the lock timeout passes.
     let may_keep: bool = sqlx::query_scalar(
         "select pg_try_advisory_xact_lock_shared(hashtext('newsdesk_page_parts'))",
     )

@@ -1479,6 +1479,28 @@ async fn parts_computed_during_a_change_are_not_kept_without_it() {
     rename.await.unwrap();
     assert_eq!(kept().await, 0, "the change dropped what the page kept");
     assert_eq!(earlier(&app.page(&path).await.1), ["再次改名的稿件"]);
+
+    // A change holding the story's own row: keeping its parts waits on that
+    // row, gives up after the lock timeout, and the page is still served.
+    execute!(
+        app,
+        "delete from article_page_parts where article_id = $1",
+        id
+    );
+    let mut holder = app.pool.begin().await.unwrap();
+    sqlx::query("select 1 from articles where id = $1 for update")
+        .bind(id)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let served = tokio::time::timeout(std::time::Duration::from_secs(5), app.page(&path)).await;
+    let (status, html) = served.expect("the page does not wait for the change");
+    assert_eq!(status, 200);
+    assert_eq!(earlier(&html), ["再次改名的稿件"]);
+    assert_eq!(kept().await, 0, "not kept past the lock timeout");
+    holder.rollback().await.unwrap();
+    app.page(&path).await;
+    assert_eq!(kept().await, 1);
 }
 
 #[tokio::test]
