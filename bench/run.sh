@@ -55,7 +55,7 @@ if [ ! -e "$DATA/editor-password" ]; then
 fi
 
 start() { # $1: page cache MiB
-  NEWSDESK_BIND="127.0.0.1:$PORT" NEWSDESK_TEST_CAPTCHA=$ANSWER NEWSDESK_TRUST_PROXY=true \
+  NEWSDESK_BIND="127.0.0.1:$PORT" NEWSDESK_TEST_CAPTCHA=$ANSWER NEWSDESK_TRUSTED_PROXIES=127.0.0.1 \
     NEWSDESK_PAGE_CACHE_MB="$1" "$BIN" serve >>"$DATA/server.log" 2>&1 &
   SERVER=$!
   for _ in $(seq 1 600); do

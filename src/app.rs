@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::error::AppError;
 use crate::secret::SecretKey;
 use crate::web::cache::{self, PageCache};
-use crate::web::{assets, csrf, health, telemetry, variant};
+use crate::web::{assets, csrf, edge, health, telemetry, variant};
 use crate::{
     audit, auth, channels, comments, media, notifications, readers, search, settings, stats,
     topics, units, users, workflow,
@@ -30,8 +30,8 @@ const FORM_LIMIT: usize = 256 * 1024;
 /// What every handler may reach besides the pool.
 pub struct AppState {
     pub secret: SecretKey,
-    /// Whether X-Forwarded-For comes from a trusted reverse proxy.
-    pub trust_proxy: bool,
+    /// The reverse proxies whose forwarded headers are believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Where uploaded photos are kept (shared by every instance).
     pub media_dir: std::path::PathBuf,
     /// The answer to every captcha, for automated tests (loopback only).
@@ -80,7 +80,7 @@ impl Application {
         let stopped_pool = pool.clone();
         let state = web::Data::new(AppState {
             secret,
-            trust_proxy: config.trust_proxy,
+            trusted_proxies: config.trusted_proxies.clone(),
             media_dir: config.data_dir.join("media"),
             test_captcha: test_captcha(config)?,
             metrics_token: config
@@ -101,6 +101,7 @@ impl Application {
                 .wrap(metrics.clone())
                 .wrap(from_fn(telemetry::metrics_access))
                 .wrap(Compress::default())
+                .wrap(from_fn(edge::screen))
                 .wrap(security_headers())
                 .wrap(TracingLogger::<telemetry::RequestSpan>::new())
                 .app_data(pool)
@@ -374,7 +375,7 @@ fn security_headers() -> DefaultHeaders {
         .add(("X-Frame-Options", "DENY"))
         .add((
             "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; \
+            "default-src 'self'; object-src 'none'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; \
              frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
         ))
 }

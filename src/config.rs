@@ -160,10 +160,18 @@ pub struct Config {
     #[arg(long, env = "NEWSDESK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
 
-    /// Take the client address from the last X-Forwarded-For entry (set this
-    /// only behind a reverse proxy that appends it).
-    #[arg(long, env = "NEWSDESK_TRUST_PROXY", default_value_t = false, action = clap::ArgAction::Set, global = true)]
-    pub trust_proxy: bool,
+    /// Addresses or networks (CIDR) of the reverse proxies in front of
+    /// Newsdesk, comma-separated. Only from these are X-Forwarded-For (the
+    /// client's address) and X-Forwarded-Proto (https) believed; the same
+    /// headers from anyone else are ignored.
+    #[arg(
+        long,
+        env = "NEWSDESK_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_parser = parse_network,
+        global = true
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 
     /// A bearer token that lets a scraper on another machine read /metrics
     /// (without it, only clients on this machine may).
@@ -184,6 +192,14 @@ pub struct Config {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+/// `10.0.0.0/8`, `2001:db8::/32`, or a single address (`127.0.0.1`).
+fn parse_network(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("not an address or a network (CIDR): {text}"))
 }
 
 impl Config {

@@ -27,6 +27,13 @@ pub enum AppError {
     ReaderLoginRequired,
     #[error("malformed request")]
     BadRequest,
+    /// A NUL byte, another control character or broken UTF-8 in the path,
+    /// the query or a form field.
+    #[error("forbidden characters in the request")]
+    ForbiddenCharacters,
+    /// Too many password checks at once: the visitor should retry shortly.
+    #[error("too many concurrent password checks")]
+    Busy,
     #[error("CSRF token missing or wrong")]
     Csrf,
     #[error("database unavailable: {0}")]
@@ -37,20 +44,53 @@ pub enum AppError {
 
 impl From<sqlx::Error> for AppError {
     fn from(error: sqlx::Error) -> Self {
+        if error_is_unavailability(&error) {
+            return AppError::Unavailable(error);
+        }
         match error {
             sqlx::Error::RowNotFound => AppError::NotFound,
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_) => AppError::Unavailable(error),
             other => AppError::Internal(other.into()),
         }
+    }
+}
+
+/// Whether a database error means the database is away, stopping, starting
+/// or overloaded (a 503 and a retry later), not that the request was wrong.
+pub fn error_is_unavailability(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        // The server went away in the middle of a reply.
+        sqlx::Error::Protocol(message) => {
+            let message = message.to_lowercase();
+            message.contains("closed") || message.contains("eof") || message.contains("reset")
+        }
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // 08: connection exception; 57P01-57P05: shutdown, crash,
+            // cannot connect now, idle timeouts; 53300: too many
+            // connections; 57014: cancelled by the statement timeout (a
+            // database too slow to answer).
+            code.starts_with("08") || code.starts_with("57P") || code == "53300" || code == "57014"
+        }),
+        _ => false,
     }
 }
 
 impl From<actix_web::error::BlockingError> for AppError {
     fn from(error: actix_web::error::BlockingError) -> Self {
         AppError::Internal(error.into())
+    }
+}
+
+impl From<crate::users::password::CheckError> for AppError {
+    fn from(error: crate::users::password::CheckError) -> Self {
+        match error {
+            crate::users::password::CheckError::Busy => AppError::Busy,
+            crate::users::password::CheckError::Failed(cause) => AppError::Internal(cause),
+        }
     }
 }
 
@@ -69,7 +109,24 @@ pub struct ErrorPage<'a> {
 }
 
 impl AppError {
+    /// Whether this error means the database is away, whichever way it
+    /// travelled here (also a database error wrapped in `Internal`).
+    fn database_away(&self) -> bool {
+        match self {
+            AppError::Unavailable(_) => true,
+            AppError::Internal(cause) => cause.chain().any(|cause| {
+                cause
+                    .downcast_ref::<sqlx::Error>()
+                    .is_some_and(error_is_unavailability)
+            }),
+            _ => false,
+        }
+    }
+
     fn page(&self) -> (&'static str, &'static str) {
+        if self.database_away() {
+            return ("服务暂时不可用", "系统正在维护或繁忙，请稍后再试。");
+        }
         match self {
             AppError::NotFound => (
                 "页面不存在",
@@ -83,6 +140,11 @@ impl AppError {
                 ("请先修改密码", "您的密码已被重置，请先设置新密码。")
             }
             AppError::BadRequest => ("请求有误", "提交的内容格式不正确，请返回上一页重试。"),
+            AppError::ForbiddenCharacters => (
+                "请求有误",
+                "网址或提交的内容含有不允许的字符（如空字符、控制字符或乱码），请删除后重试。",
+            ),
+            AppError::Busy => ("请求过多", "当前登录请求过多，请稍等几秒后再试。"),
             AppError::Csrf => (
                 "请求已失效",
                 "表单安全校验未通过，请返回上一页刷新后重新提交。",
@@ -95,13 +157,17 @@ impl AppError {
 
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
+        if self.database_away() {
+            return StatusCode::SERVICE_UNAVAILABLE;
+        }
         match self {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::Unauthenticated(_)
             | AppError::PasswordChangeRequired
             | AppError::ReaderLoginRequired => StatusCode::SEE_OTHER,
-            AppError::BadRequest => StatusCode::BAD_REQUEST,
+            AppError::BadRequest | AppError::ForbiddenCharacters => StatusCode::BAD_REQUEST,
+            AppError::Busy => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -126,6 +192,9 @@ impl ResponseError for AppError {
                 .finish();
         }
         match self {
+            AppError::Internal(cause) if self.database_away() => {
+                tracing::warn!(error = %cause, "database unavailable")
+            }
             AppError::Internal(cause) => tracing::error!(error = ?cause, "request failed"),
             AppError::Unavailable(cause) => tracing::warn!(error = %cause, "database unavailable"),
             _ => {}

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use newsdesk::app::Application;
 use newsdesk::config::{Cli, Command, Config};
+use newsdesk::db::cluster::ClusterUser;
 use newsdesk::db::{self, Database};
 use newsdesk::secret::SecretKey;
 use newsdesk::seed;
@@ -46,12 +47,12 @@ async fn main() -> ExitCode {
 
 /// Opens the database (starting the private cluster when needed), applies
 /// pending migrations, runs `work`, then closes the pool and the cluster.
-async fn with_database<F, Fut>(config: &Config, work: F) -> anyhow::Result<()>
+async fn with_database<F, Fut>(config: &Config, user: ClusterUser, work: F) -> anyhow::Result<()>
 where
     F: FnOnce(sqlx::PgPool) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
-    let database = Database::open(config).await?;
+    let database = Database::open(config, user).await?;
     let pool = db::pool(database.options.clone(), config.db_max_connections);
     let outcome = async {
         db::migrate(&pool).await?;
@@ -65,7 +66,7 @@ where
 
 async fn serve(config: &Config) -> anyhow::Result<()> {
     let secret = SecretKey::load(config.secret_key.as_deref(), &config.data_dir)?;
-    with_database(config, |pool| async move {
+    with_database(config, ClusterUser::Server, |pool| async move {
         if config.demo && seed::is_empty(&pool).await? {
             let logins = seed::seed_demo(&pool).await?;
             print_logins(&logins);
@@ -92,6 +93,10 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
             pool.clone(),
             std::time::Duration::from_secs(600),
         ));
+        tokio::spawn(newsdesk::auth::throttle::run_sweeper(
+            pool.clone(),
+            std::time::Duration::from_secs(300),
+        ));
         tokio::spawn(newsdesk::notifications::mail::run_mailer(
             pool.clone(),
             std::time::Duration::from_secs(30),
@@ -110,7 +115,7 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
 }
 
 async fn migrate(config: &Config) -> anyhow::Result<()> {
-    with_database(config, |_| async {
+    with_database(config, ClusterUser::Command, |_| async {
         tracing::info!("migrations are up to date");
         Ok(())
     })
@@ -118,7 +123,7 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
 }
 
 async fn seed_demo(config: &Config) -> anyhow::Result<()> {
-    with_database(config, |pool| async move {
+    with_database(config, ClusterUser::Command, |pool| async move {
         let logins = seed::seed_demo(&pool).await?;
         print_logins(&logins);
         Ok(())
@@ -127,7 +132,7 @@ async fn seed_demo(config: &Config) -> anyhow::Result<()> {
 }
 
 async fn generate(config: &Config, articles: u64, comments: u64) -> anyhow::Result<()> {
-    with_database(config, |pool| async move {
+    with_database(config, ClusterUser::Command, |pool| async move {
         let bar = indicatif::ProgressBar::new(articles).with_style(
             indicatif::ProgressStyle::with_template(
                 "{elapsed_precise} [{wide_bar}] {pos}/{len} 篇 ({per_sec}, 剩余 {eta})",
@@ -161,7 +166,7 @@ async fn create_user(
     let mut password = String::new();
     std::io::stdin().read_line(&mut password)?;
     let password = password.trim_end_matches(['\r', '\n']);
-    with_database(config, |pool| async move {
+    with_database(config, ClusterUser::Command, |pool| async move {
         newsdesk::users::cli::create_user(&pool, username, role, unit, display_name, password)
             .await?;
         println!("Created {role} {username}.");

@@ -22,6 +22,45 @@ pub async fn in_scope(conn: &mut PgConnection, staff: &Staff, unit_id: Uuid) -> 
     }
 }
 
+/// The units `staff` works within: `None` for the whole site (chief
+/// editors and admins), else the staff member's unit and those below it.
+/// Stories are filed, reviewed and moderated, and photos captioned, only
+/// within them.
+pub async fn scope_units(
+    conn: &mut PgConnection,
+    staff: &Staff,
+) -> sqlx::Result<Option<Vec<Uuid>>> {
+    match staff.role {
+        Role::ChiefEditor | Role::Admin => Ok(None),
+        Role::Editor | Role::Correspondent => sqlx::query_scalar(
+            "with recursive below as (
+                 select id from units where id = $1
+                 union all
+                 select u.id from units u join below b on u.parent_id = b.id
+             )
+             select id from below",
+        )
+        .bind(staff.unit_id)
+        .fetch_all(conn)
+        .await
+        .map(Some),
+    }
+}
+
+/// Whether `staff` may file a story into `unit_id`.
+pub async fn may_file_into(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    unit_id: Uuid,
+) -> sqlx::Result<bool> {
+    match staff.role {
+        Role::ChiefEditor | Role::Admin => Ok(true),
+        Role::Editor | Role::Correspondent => {
+            is_self_or_descendant(conn, Tree::Units, staff.unit_id, unit_id).await
+        }
+    }
+}
+
 pub fn status_of(record: &ArticleRecord) -> Status {
     Status::parse(&record.status).unwrap_or(Status::Draft)
 }

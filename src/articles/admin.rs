@@ -152,6 +152,7 @@ pub async fn new_form(
 /// Checks the typed form against the stored channels and units.
 pub(super) async fn parse(
     conn: &mut PgConnection,
+    staff: &Staff,
     form: &ArticleForm,
 ) -> Result<Result<ArticleInput, String>, AppError> {
     let site = settings::db::load(conn).await?;
@@ -169,6 +170,9 @@ pub(super) async fn parse(
     }
     if !units::db::is_active(conn, input.unit_id).await? {
         return Ok(Err("单位不存在或已停用。".into()));
+    }
+    if !access::may_file_into(conn, staff, input.unit_id).await? {
+        return Ok(Err("只能把稿件归入本单位或下属单位。".into()));
     }
     if let Some(cover) = input.cover_media_id {
         let exists: bool = sqlx::query_scalar("select exists (select 1 from media where id = $1)")
@@ -191,7 +195,7 @@ pub async fn create(
     staff.require(Permission::WriteArticles)?;
     let form = form.into_inner();
     let mut conn = pool.acquire().await?;
-    let input = match parse(&mut conn, &form).await? {
+    let input = match parse(&mut conn, &staff, &form).await? {
         Ok(input) => input,
         Err(message) => {
             return form_page(
@@ -308,7 +312,7 @@ pub async fn update(
     let form = form.into_inner();
     let mut conn = pool.acquire().await?;
     let record = editable(&mut conn, &staff, *id).await?;
-    let input = match parse(&mut conn, &form).await? {
+    let input = match parse(&mut conn, &staff, &form).await? {
         Ok(input) => input,
         Err(message) => {
             return form_page(
@@ -422,7 +426,7 @@ pub async fn restore(
             .unwrap_or_default(),
         ..ArticleForm::default()
     };
-    let input = parse(&mut conn, &old)
+    let input = parse(&mut conn, &staff, &old)
         .await?
         .map_err(|_| AppError::BadRequest)?;
     let version: i32 = form
@@ -431,6 +435,20 @@ pub async fn restore(
         .parse()
         .map_err(|_| AppError::BadRequest)?;
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    if record.status == "published" {
+        // A live story's text changes only through review: the old
+        // revision becomes a proposed correction, and the live text stays.
+        if record.version != version {
+            return Ok(see_other(&format!("/admin/articles/{id}?done=stale")));
+        }
+        if !super::correction::open_for_review(&mut tx, &staff, &record, &input, "").await? {
+            return Ok(see_other(&format!(
+                "/admin/articles/{id}?done=correction_open"
+            )));
+        }
+        tx.commit().await?;
+        return Ok(see_other(&format!("/admin/articles/{id}?done=correction")));
+    }
     let Some(new_version) = store::update(&mut tx, record.id, &input, version).await? else {
         return Ok(see_other(&format!("/admin/articles/{id}?done=stale")));
     };

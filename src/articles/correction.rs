@@ -18,7 +18,7 @@ use super::show::{Feedback, show_page};
 use super::store::{self, ArticleRecord, Event};
 use crate::auth::login::see_other;
 use crate::auth::{Permission, Staff};
-use crate::error::{AppError, is_unique_violation};
+use crate::error::AppError;
 use crate::web::csrf::CsrfToken;
 use crate::workflow::{self, Action, ArticleState, Outcome, Status};
 
@@ -59,10 +59,43 @@ pub async fn propose(
 ) -> Result<HttpResponse, AppError> {
     let note: String = form.correction_note.trim().chars().take(300).collect();
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    if !open_for_review(&mut tx, staff, &record, &input, &note).await? {
+        drop(tx);
+        let message = "这篇稿件已有一份更正在审核中，请等审核结束后再提交新的更正。".to_string();
+        return form_page(
+            conn,
+            staff,
+            csrf,
+            Some(record),
+            form,
+            StatusCode::CONFLICT,
+            Some(message),
+        )
+        .await;
+    }
+    tx.commit().await?;
+    Ok(see_other(&format!(
+        "/admin/articles/{}?done=correction",
+        record.id
+    )))
+}
+
+/// Puts `input` up for review as a correction of the published `record`,
+/// inside the caller's transaction. Every change of a live story's text goes
+/// through here. Returns false, with nothing written, when the story already
+/// has a correction under review.
+pub async fn open_for_review(
+    tx: &mut PgConnection,
+    staff: &Staff,
+    record: &ArticleRecord,
+    input: &ArticleInput,
+    note: &str,
+) -> Result<bool, AppError> {
     let inserted = sqlx::query(
         "insert into corrections (article_id, proposed_by, title, kicker, subtitle, summary, body_html, channel_id,
                                   unit_id, author_byline, correspondents, source, tags, cover_media_id, public_note)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+         on conflict do nothing",
     )
     .bind(record.id)
     .bind(staff.id)
@@ -78,25 +111,11 @@ pub async fn propose(
     .bind(&input.source)
     .bind(input.tags.join("，"))
     .bind(input.cover_media_id)
-    .bind(&note)
+    .bind(note)
     .execute(&mut *tx)
-    .await;
-    if let Err(error) = inserted {
-        if !is_unique_violation(&error) {
-            return Err(error.into());
-        }
-        drop(tx);
-        let message = "这篇稿件已有一份更正在审核中，请等审核结束后再提交新的更正。".to_string();
-        return form_page(
-            conn,
-            staff,
-            csrf,
-            Some(record),
-            form,
-            StatusCode::CONFLICT,
-            Some(message),
-        )
-        .await;
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Ok(false);
     }
     let event = Event {
         actor_id: Some(staff.id),
@@ -105,15 +124,11 @@ pub async fn propose(
         from_status: "published",
         to_status: "published",
         stage: None,
-        note: &note,
+        note,
     };
-    store::record_event(&mut tx, record.id, &event).await?;
-    crate::notifications::story_moved(&mut tx, &record, Status::Submitted, 0, "").await?;
-    tx.commit().await?;
-    Ok(see_other(&format!(
-        "/admin/articles/{}?done=correction",
-        record.id
-    )))
+    store::record_event(&mut *tx, record.id, &event).await?;
+    crate::notifications::story_moved(&mut *tx, record, Status::Submitted, 0, "").await?;
+    Ok(true)
 }
 
 #[derive(Deserialize)]

@@ -38,8 +38,13 @@ struct Sitemap {
 /// The site's public address: the setting, or else what the request says.
 fn base(req: &HttpRequest, configured: &str) -> String {
     if configured.is_empty() {
-        let info = req.connection_info();
-        format!("{}://{}", info.scheme(), info.host())
+        let scheme = if crate::web::cookies::https(req) {
+            "https"
+        } else {
+            "http"
+        };
+        let host = crate::web::client::host(req, crate::web::client::proxies(req));
+        format!("{scheme}://{host}")
     } else {
         configured.to_owned()
     }

@@ -101,6 +101,7 @@ fn notice_text(done: Option<&str>) -> Option<String> {
         "correction" => "更正已提交审核；审核通过前，网站上仍显示原稿。",
         "restored" => "已将所选版本恢复为最新版本。",
         "stale" => "恢复失败：稿件刚被他人修改，请刷新后重试。",
+        "correction_open" => "这篇稿件已有一份更正在审核中，请等审核结束后再恢复旧版本。",
         _ => return None,
     };
     Some(text.into())

@@ -41,6 +41,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("login.success", "登录成功"),
     ("login.failure", "登录失败"),
     ("login.locked", "登录被锁定"),
+    ("login.locked.summary", "锁定期间被拒的登录"),
     ("logout", "退出登录"),
     ("password.change", "修改密码"),
     ("profile.update", "修改个人资料"),

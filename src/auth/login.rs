@@ -14,10 +14,12 @@ use uuid::Uuid;
 use super::{Permission, Staff, session, throttle};
 use crate::app::AppState;
 use crate::audit::{self, Actor};
+use crate::comments::captcha;
 use crate::error::AppError;
 use crate::settings;
 use crate::users::password;
 use crate::web::client::client_ip;
+use crate::web::cookies;
 use crate::web::csrf::{self, CsrfToken};
 use crate::web::layout::AdminLayout;
 use crate::web::{page, render};
@@ -41,6 +43,8 @@ struct LoginPage {
     username: String,
     next: String,
     error: Option<String>,
+    /// Asked for when the account has had many failed logins lately.
+    captcha_id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -50,8 +54,9 @@ pub struct LoginQuery {
 }
 
 /// Only backend paths on this site are followed after login.
-fn safe_next(next: &str) -> Option<&str> {
-    (next.starts_with("/admin") && !next.contains("//") && !next.contains('\\')).then_some(next)
+fn safe_next(next: &str) -> Option<String> {
+    crate::web::redirect::local_path(next)
+        .filter(|path| path == "/admin" || path.starts_with("/admin/"))
 }
 
 pub async fn login_form(
@@ -67,8 +72,9 @@ pub async fn login_form(
     page(&LoginPage {
         layout: AdminLayout::anonymous(&mut conn, &csrf, "登录").await?,
         username: String::new(),
-        next: safe_next(&query.next).unwrap_or_default().to_owned(),
+        next: safe_next(&query.next).unwrap_or_default(),
         error: None,
+        captcha_id: None,
     })
 }
 
@@ -80,6 +86,10 @@ pub struct LoginForm {
     password: String,
     #[serde(default)]
     next: String,
+    #[serde(default)]
+    captcha_id: String,
+    #[serde(default)]
+    captcha_answer: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -100,34 +110,66 @@ pub async fn login(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let username = form.username.trim().to_owned();
-    let ip = client_ip(&req, state.trust_proxy);
-    let keys = [throttle::account_key(&username), throttle::address_key(&ip)];
+    let ip = client_ip(&req, &state.trusted_proxies);
+    let attempt = throttle::Attempt::new("account", &username, &ip);
     let mut conn = pool.acquire().await?;
 
-    let refuse = async |conn: &mut sqlx::PgConnection, status: StatusCode, message: String| {
+    let refuse = async |conn: &mut sqlx::PgConnection,
+                        status: StatusCode,
+                        message: String,
+                        captcha: bool| {
         let page = LoginPage {
             layout: AdminLayout::anonymous(conn, &csrf, "登录").await?,
-            username: username.clone(),
-            next: safe_next(&form.next).unwrap_or_default().to_owned(),
+            username: username
+                .chars()
+                .take(throttle::MAX_USERNAME_CHARS)
+                .collect(),
+            next: safe_next(&form.next).unwrap_or_default(),
             error: Some(message),
+            captcha_id: captcha.then(|| captcha::issue(state.secret.as_bytes())),
         };
         render(status, &page)
     };
 
-    if let Some(until) = throttle::locked_until(&mut conn, &keys).await? {
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        audit::record(
-            &mut tx,
-            &Actor::anonymous(&username, ip.clone()),
-            "login.locked",
-            &username,
-            "",
-        )
-        .await?;
-        tx.commit().await?;
-        let minutes = ((until - chrono::Utc::now()).num_seconds() + 59) / 60;
-        let message = format!("登录失败次数过多，请于 {} 分钟后再试。", minutes.max(1));
-        return refuse(&mut conn, StatusCode::TOO_MANY_REQUESTS, message).await;
+    // No account has a longer name: nothing to look up, hash or count.
+    if username.chars().count() > throttle::MAX_USERNAME_CHARS {
+        let message = WRONG_CREDENTIALS.to_owned();
+        return refuse(&mut conn, StatusCode::UNAUTHORIZED, message, false).await;
+    }
+    match throttle::gate(&mut conn, &attempt).await? {
+        throttle::Gate::Locked { until, first } => {
+            // One audit row per lock, not one per refused attempt: the
+            // sweeper adds how many were refused when the lock is gone.
+            if first {
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                audit::record(
+                    &mut tx,
+                    &Actor::anonymous(&username, ip.clone()),
+                    "login.locked",
+                    &username,
+                    "",
+                )
+                .await?;
+                tx.commit().await?;
+            }
+            let minutes = ((until - chrono::Utc::now()).num_seconds() + 59) / 60;
+            let message = format!("登录失败次数过多，请于 {} 分钟后再试。", minutes.max(1));
+            return refuse(&mut conn, StatusCode::TOO_MANY_REQUESTS, message, false).await;
+        }
+        throttle::Gate::CaptchaRequired => {
+            let checked =
+                captcha::check_form(&mut conn, &state, &form.captcha_id, &form.captcha_answer)
+                    .await?;
+            if let Err(refusal) = checked {
+                let message = if form.captcha_id.is_empty() {
+                    "此账号近期登录失败较多，请输入验证码后再登录。".to_owned()
+                } else {
+                    refusal.message().to_owned()
+                };
+                return refuse(&mut conn, StatusCode::UNAUTHORIZED, message, true).await;
+            }
+        }
+        throttle::Gate::Open => {}
     }
 
     let account: Option<Account> = sqlx::query_as(
@@ -142,14 +184,16 @@ pub async fn login(
         |account| account.password_hash.clone(),
     );
     let typed = form.password;
-    let matches = web::block(move || password::verify(&typed, &stored)).await?;
+    // The connection goes back to the pool while the password is checked.
+    drop(conn);
+    let matches = password::bounded(move || password::verify(&typed, &stored)).await?;
+    let mut conn = pool.acquire().await?;
 
     let account = match account {
         Some(account) if matches && account.active => account,
         _ => {
             let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-            throttle::record_failure(&mut tx, &keys[0], throttle::ACCOUNT).await?;
-            throttle::record_failure(&mut tx, &keys[1], throttle::ADDRESS).await?;
+            throttle::record_failure(&mut tx, &attempt).await?;
             audit::record(
                 &mut tx,
                 &Actor::anonymous(&username, ip.clone()),
@@ -159,10 +203,13 @@ pub async fn login(
             )
             .await?;
             tx.commit().await?;
+            let captcha =
+                throttle::gate(&mut conn, &attempt).await? == throttle::Gate::CaptchaRequired;
             return refuse(
                 &mut conn,
                 StatusCode::UNAUTHORIZED,
                 WRONG_CREDENTIALS.to_owned(),
+                captcha,
             )
             .await;
         }
@@ -173,14 +220,14 @@ pub async fn login(
         .get(USER_AGENT)
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default();
-    let secure = settings::db::load(&mut conn).await?.cookie_secure;
+    let secure = cookies::secure(&req, settings::db::load(&mut conn).await?.cookie_secure);
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     // A new session id at every login; the browser's previous one ends.
-    if let Some(previous) = req.cookie(session::COOKIE) {
-        session::end(&mut tx, &session::hash_token(previous.value())).await?;
+    if let Some(previous) = cookies::read(&req, session::COOKIE) {
+        session::end(&mut tx, &session::hash_token(&previous)).await?;
     }
     let token = session::start(&mut tx, account.id, &ip, user_agent).await?;
-    throttle::clear(&mut tx, &keys[0]).await?;
+    throttle::record_success(&mut tx, &attempt).await?;
     sqlx::query("update users set last_login_at = now() where id = $1")
         .bind(account.id)
         .execute(&mut *tx)
@@ -194,9 +241,9 @@ pub async fn login(
     tx.commit().await?;
 
     let destination = if account.must_change_password {
-        "/admin/account/password"
+        "/admin/account/password".to_owned()
     } else {
-        safe_next(&form.next).unwrap_or("/admin")
+        safe_next(&form.next).unwrap_or_else(|| "/admin".to_owned())
     };
     Ok(HttpResponse::SeeOther()
         .insert_header((LOCATION, destination))
@@ -211,17 +258,15 @@ pub async fn logout(
     staff: Staff,
 ) -> Result<HttpResponse, AppError> {
     let mut tx = pool.begin().await?;
+    let secure = cookies::secure(&req, settings::db::load(&mut tx).await?.cookie_secure);
     session::end(&mut tx, &staff.token_hash).await?;
     let actor = Actor::staff(&staff);
     audit::record(&mut tx, &actor, "logout", &staff.username, "").await?;
     tx.commit().await?;
     Ok(HttpResponse::SeeOther()
         .insert_header((LOCATION, "/admin/login"))
-        .cookie(session::removal_cookie())
-        .cookie(csrf::cookie(
-            csrf::new_seed(),
-            req.connection_info().scheme() == "https",
-        ))
+        .cookie(session::removal_cookie(secure))
+        .cookie(csrf::cookie(csrf::new_seed(), secure))
         .finish())
 }
 

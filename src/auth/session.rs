@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::cookie::{Cookie, SameSite, time};
+use actix_web::cookie::Cookie;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use rand::RngCore;
@@ -18,6 +18,7 @@ use crate::app::AppState;
 use crate::error::AppError;
 use crate::users::Role;
 use crate::web::client::client_ip;
+use crate::web::cookies;
 
 pub const COOKIE: &str = "nd_session";
 
@@ -108,13 +109,13 @@ impl FromRequest for Staff {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let pool = req.app_data::<web::Data<PgPool>>().cloned();
-        let token = req.cookie(COOKIE).map(|cookie| cookie.value().to_owned());
+        let token = cookies::read(req, COOKIE);
         let path = req.path().to_owned();
         let next = return_path(req);
-        let trust_proxy = req
+        let client_ip = req
             .app_data::<web::Data<AppState>>()
-            .is_some_and(|state| state.trust_proxy);
-        let client_ip = client_ip(req, trust_proxy);
+            .map(|state| client_ip(req, &state.trusted_proxies))
+            .unwrap_or_default();
         Box::pin(async move {
             let pool = pool.ok_or_else(|| AppError::Internal(anyhow::anyhow!("no pool")))?;
             let token = token.ok_or_else(|| AppError::Unauthenticated(next.clone()))?;
@@ -154,7 +155,7 @@ fn return_path(req: &HttpRequest) -> Option<String> {
             .get(actix_web::http::header::REFERER)?
             .to_str()
             .ok()?;
-        let host = req.connection_info().host().to_owned();
+        let host = crate::web::client::host(req, crate::web::client::proxies(req));
         let (_, rest) = referer.split_once("://")?;
         rest.strip_prefix(host.as_str()).map(str::to_owned)
     }?;
@@ -207,22 +208,12 @@ pub async fn end_all_for(conn: &mut PgConnection, user_id: Uuid) -> sqlx::Result
     Ok(())
 }
 
-/// The session cookie: HttpOnly, SameSite=Lax, Secure when the site says so.
+/// The session cookie (see `web::cookies`).
 pub fn cookie(token: String, secure: bool) -> Cookie<'static> {
-    Cookie::build(COOKIE, token)
-        .path("/")
-        .http_only(true)
-        .secure(secure)
-        .same_site(SameSite::Lax)
-        .finish()
+    cookies::build(COOKIE, token, secure).finish()
 }
 
 /// A cookie that removes the session cookie from the browser.
-pub fn removal_cookie() -> Cookie<'static> {
-    Cookie::build(COOKIE, "")
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .max_age(time::Duration::ZERO)
-        .finish()
+pub fn removal_cookie(secure: bool) -> Cookie<'static> {
+    cookies::removal(COOKIE, secure)
 }

@@ -106,6 +106,7 @@ async fn queue_rows(
     conn: &mut PgConnection,
     query: &QueueQuery,
     view: &str,
+    scope: Option<&[Uuid]>,
 ) -> sqlx::Result<Vec<QueueRow>> {
     let client = hex::decode(query.client.trim())
         .ok()
@@ -136,6 +137,7 @@ async fn queue_rows(
            and ($3 = '' or a.title like '%' || $3 || '%')
            and ($4::bytea is null or c.client_hash = $4)
            and ($5::timestamptz is null or c.created_at < $5)
+           and ($7::uuid[] is null or a.unit_id = any($7))
          order by c.created_at desc limit $6",
     )
     .bind(view)
@@ -144,6 +146,7 @@ async fn queue_rows(
     .bind(client)
     .bind(query.before)
     .bind(PAGE_SIZE + 1)
+    .bind(scope)
     .fetch_all(conn)
     .await
 }
@@ -176,7 +179,8 @@ async fn queue_page(
         "pending".to_owned()
     };
     let layout = AdminLayout::load(conn, staff, csrf, "评论审核", "/admin/comments").await?;
-    let mut rows = queue_rows(conn, &query, &view).await?;
+    let scope = crate::articles::access::scope_units(conn, staff).await?;
+    let mut rows = queue_rows(conn, &query, &view, scope.as_deref()).await?;
     let next_page = (rows.len() as i64 > PAGE_SIZE).then(|| {
         rows.truncate(PAGE_SIZE as usize);
         let last = rows
@@ -308,13 +312,17 @@ pub async fn moderate(
         .await;
     }
     let mut tx = pool.begin().await?;
+    // Comments on stories outside the editor's units are left untouched.
+    let scope = crate::articles::access::scope_units(&mut tx, &staff).await?;
     let changed: Vec<(Uuid, String, i64)> = sqlx::query_as(&format!(
         "update comments c set {update} from articles a
          where c.id = any($1) and c.status <> 'deleted' and a.id = c.article_id
+           and ($3::uuid[] is null or a.unit_id = any($3))
          returning c.id, c.body, a.number"
     ))
     .bind(&ids)
     .bind(staff.id)
+    .bind(scope)
     .fetch_all(&mut *tx)
     .await?;
     let actor = Actor::staff(&staff);

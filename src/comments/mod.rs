@@ -234,16 +234,26 @@ struct Accepted {
     cookie: Option<actix_web::cookie::Cookie<'static>>,
 }
 
+/// Where a comment comes from: the client's address and whether it came
+/// over https (for the reader's session cookie).
+struct Sender<'a> {
+    ip: &'a str,
+    https: bool,
+}
+
 /// Checks a comment against every rule and stores it, on one connection.
+#[allow(clippy::too_many_arguments)]
 async fn accept(
+    pool: &PgPool,
     conn: &mut PgConnection,
     state: &AppState,
     site: &crate::tree::Trees,
     reader: Option<&Reader>,
     target: &Target,
     form: &CommentForm,
-    ip: &str,
+    sender: Sender<'_>,
 ) -> Result<Result<Accepted, Refusal>, AppError> {
+    let Sender { ip, https } = sender;
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
     let client = client_hash(state.secret.as_bytes(), ip);
     let checked = captcha::check_form(conn, state, &form.captcha_id, &form.captcha_answer).await?;
@@ -288,7 +298,7 @@ async fn accept(
             };
             return refusal(message, unprocessable);
         }
-        match readers::authenticate(conn, username, form.password.clone(), ip).await? {
+        match readers::authenticate(pool, username, form.password.clone(), ip, true).await? {
             Ok(id) => {
                 let name: String = sqlx::query_scalar("select username from readers where id = $1")
                     .bind(id)
@@ -301,7 +311,7 @@ async fn accept(
                     signed_in: true,
                 }
             }
-            Err(message) => return refusal(&message, StatusCode::UNAUTHORIZED),
+            Err(refused) => return refusal(&refused.message, StatusCode::UNAUTHORIZED),
         }
     };
     let parent_id = match form.parent_id.trim() {
@@ -378,7 +388,9 @@ async fn accept(
     .execute(&mut *tx)
     .await?;
     let cookie = match author.reader_id.filter(|_| author.signed_in) {
-        Some(id) => Some(readers::start_session(&mut tx, id, settings.cookie_secure).await?),
+        Some(id) => {
+            Some(readers::start_session(&mut tx, id, https || settings.cookie_secure).await?)
+        }
         None => None,
     };
     tx.commit().await?;
@@ -414,16 +426,20 @@ pub async fn post(
         tracing::info!("dropped a comment that filled in the honeypot");
         return Ok(see_other(&format!("{article}?comment=pending#comments")));
     }
-    let ip = client_ip(&req, state.trust_proxy);
+    let ip = client_ip(&req, &state.trusted_proxies);
     let site = trees.current(&mut conn).await?;
     let outcome = accept(
+        &pool,
         &mut conn,
         &state,
         &site,
         reader.as_ref(),
         &target,
         &form,
-        &ip,
+        Sender {
+            ip: &ip,
+            https: crate::web::cookies::https(&req),
+        },
     )
     .await?;
     drop(conn);
@@ -468,7 +484,7 @@ pub async fn report(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
-    let ip = client_ip(&req, state.trust_proxy);
+    let ip = client_ip(&req, &state.trusted_proxies);
     let client = client_hash(state.secret.as_bytes(), &ip);
     let mut tx = pool.begin().await?;
     let number: i64 = sqlx::query_scalar(

@@ -181,9 +181,10 @@ impl PrivateCluster {
     }
 
     /// Runs initdb once, then starts the server and waits until it accepts
-    /// connections. A server left running by an earlier, killed run is adopted.
+    /// connections. A server already running (for another process, or left
+    /// by a killed one) is used as it is. Returns whether it started one.
     #[tracing::instrument(skip(self), fields(root = %self.root.display()))]
-    pub fn start(&self) -> anyhow::Result<()> {
+    pub fn start(&self) -> anyhow::Result<bool> {
         if !self.is_initialised() {
             tracing::info!("creating the private PostgreSQL cluster");
             let output = self
@@ -205,8 +206,8 @@ impl PrivateCluster {
             check(output, "initdb")?;
         }
         if self.is_running() {
-            tracing::warn!("adopting a PostgreSQL server left running by an earlier run");
-            return Ok(());
+            tracing::info!("the private PostgreSQL cluster is already running: using it");
+            return Ok(false);
         }
         // Readings of many different stories (view counts, kept page
         // parts) touch many pages between checkpoints: with the default 1 GB
@@ -241,7 +242,7 @@ impl PrivateCluster {
             )
         })?;
         tracing::info!(socket = %self.socket_dir().display(), "private PostgreSQL cluster started");
-        Ok(())
+        Ok(true)
     }
 
     /// Stops the server (fast mode: sessions are ended, data is flushed).
@@ -262,12 +263,154 @@ impl PrivateCluster {
         Ok(())
     }
 
+    /// Registers this process as one of the cluster's users, starting the
+    /// cluster unless it runs already (for another Newsdesk process, or left
+    /// running by one that was killed).
+    ///
+    /// Every Newsdesk process that works on the cluster (a server, a CLI
+    /// command) holds a lease: a file under `leases/` that it keeps locked
+    /// while it lives. The kernel drops the lock when the process ends, even
+    /// when it is killed, so a lease nobody holds locked is a dead process's
+    /// and is cleared away. Starting and stopping happen under one control
+    /// lock, so a process arriving while another leaves waits for it and
+    /// then starts the cluster again if it was stopped.
+    pub fn attach(&self, user: ClusterUser) -> anyhow::Result<Lease> {
+        let _control = self.control()?;
+        let mut lease = Lease::take(&self.leases_dir(), user)?;
+        lease.started = self.start()?;
+        Ok(lease)
+    }
+
+    /// Gives up this process's lease. The cluster stops when no other
+    /// Newsdesk process holds one and this process is a server (the last
+    /// server out stops it) or a command that started the cluster itself:
+    /// a command never stops a cluster it found running, which may serve a
+    /// process that holds no lease (an older Newsdesk during an upgrade).
+    /// Returns whether it stopped the cluster.
+    pub fn detach(&self, lease: Lease) -> anyhow::Result<bool> {
+        let _control = self.control()?;
+        let (user, started) = (lease.user, lease.started);
+        lease.release();
+        let others = self.live_leases()?;
+        if others > 0 {
+            tracing::info!(
+                others,
+                "other Newsdesk processes use the private PostgreSQL cluster: leaving it running"
+            );
+            return Ok(false);
+        }
+        if user == ClusterUser::Command && !started {
+            tracing::info!(
+                "the private PostgreSQL cluster was running before this command: leaving it running"
+            );
+            return Ok(false);
+        }
+        self.stop()?;
+        Ok(true)
+    }
+
+    /// How many Newsdesk processes hold a lease now; dead ones' leases are
+    /// removed on the way.
+    pub fn live_leases(&self) -> anyhow::Result<usize> {
+        let dir = self.leases_dir();
+        let mut live = 0;
+        for entry in
+            std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))?
+        {
+            let path = entry?.path();
+            let Ok(file) = std::fs::File::open(&path) else {
+                continue;
+            };
+            match file.try_lock() {
+                Ok(()) => {
+                    let _ = std::fs::remove_file(&path);
+                }
+                Err(std::fs::TryLockError::WouldBlock) => live += 1,
+                Err(std::fs::TryLockError::Error(error)) => {
+                    return Err(error).with_context(|| format!("cannot check {}", path.display()));
+                }
+            }
+        }
+        Ok(live)
+    }
+
+    fn leases_dir(&self) -> PathBuf {
+        self.root.join("leases")
+    }
+
+    /// The lock that makes starting and stopping one step at a time across
+    /// processes; held until the returned file is dropped.
+    fn control(&self) -> anyhow::Result<std::fs::File> {
+        let path = self.root.join("control.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        file.lock()
+            .with_context(|| format!("cannot lock {}", path.display()))?;
+        Ok(file)
+    }
+
     /// Connection options for `database` over the cluster's socket.
     pub fn connect_options(&self, database: &str) -> PgConnectOptions {
         PgConnectOptions::new()
             .socket(self.socket_dir())
             .username(SUPERUSER)
             .database(database)
+    }
+}
+
+/// One Newsdesk process's use of the private cluster (see
+/// [`PrivateCluster::attach`]). The file's lock is the claim; its name only
+/// keeps leases apart.
+#[derive(Debug)]
+pub struct Lease {
+    file: std::fs::File,
+    path: PathBuf,
+    user: ClusterUser,
+    /// Whether this process started the cluster.
+    started: bool,
+}
+
+/// What kind of Newsdesk process uses the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClusterUser {
+    /// `serve`: stops the cluster when it is the last one out.
+    Server,
+    /// A command (migrate, create-user …): stops only a cluster it started.
+    Command,
+}
+
+impl Lease {
+    fn take(dir: &Path, user: ClusterUser) -> anyhow::Result<Lease> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let path = dir.join(format!(
+            "{}-{:016x}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        let file = std::fs::OpenOptions::new()
+            .create_new(true)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        // Opened close-on-exec (as Rust opens every file), so the PostgreSQL
+        // server this process may start does not inherit the lock.
+        file.lock()
+            .with_context(|| format!("cannot lock {}", path.display()))?;
+        Ok(Lease {
+            file,
+            path,
+            user,
+            started: false,
+        })
+    }
+
+    fn release(self) {
+        let _ = std::fs::remove_file(&self.path);
+        let _ = self.file.unlock();
     }
 }
 

@@ -11,7 +11,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 
 use crate::config::Config;
-use cluster::{PgBinaries, PrivateCluster};
+use cluster::{ClusterUser, Lease, PgBinaries, PrivateCluster};
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -51,16 +51,17 @@ pub fn pool(options: PgConnectOptions, max_connections: u32) -> PgPool {
 }
 
 /// The database this process works on, and the private cluster behind it
-/// when there is one. Dropping it stops that cluster.
+/// when there is one. Closing or dropping it gives up this process's use of
+/// that cluster, which stops only when no other Newsdesk process uses it.
 pub struct Database {
     pub options: PgConnectOptions,
-    cluster: Option<PrivateCluster>,
+    cluster: Option<(PrivateCluster, Lease)>,
 }
 
 impl Database {
     /// Uses DATABASE_URL when set; otherwise starts the private cluster under
     /// the data folder and makes sure Newsdesk's database exists in it.
-    pub async fn open(config: &Config) -> anyhow::Result<Self> {
+    pub async fn open(config: &Config, user: ClusterUser) -> anyhow::Result<Self> {
         if let Some(url) = &config.database_url {
             let options = PgConnectOptions::from_str(url)
                 .context("DATABASE_URL is not a valid PostgreSQL URL")?;
@@ -71,30 +72,26 @@ impl Database {
         }
         let bins = PgBinaries::find(config.pg_bin_dir.as_deref())?;
         let root = config.data_dir.join("postgres");
-        let cluster = tokio::task::spawn_blocking(move || -> anyhow::Result<PrivateCluster> {
+        let (cluster, lease) = tokio::task::spawn_blocking(move || {
             let cluster = PrivateCluster::new(&root, bins)?;
-            cluster.start()?;
-            Ok(cluster)
+            let lease = cluster.attach(user)?;
+            anyhow::Ok((cluster, lease))
         })
         .await??;
+        let admin = cluster.connect_options("postgres");
         let database = Database {
             options: cluster.connect_options(cluster::DATABASE),
-            cluster: Some(cluster),
+            cluster: Some((cluster, lease)),
         };
-        let admin = database
-            .cluster
-            .as_ref()
-            .map(|c| c.connect_options("postgres"));
-        if let Some(admin) = admin {
-            create_database_if_missing(admin, cluster::DATABASE).await?;
-        }
+        create_database_if_missing(admin, cluster::DATABASE).await?;
         Ok(database)
     }
 
-    /// Stops the private cluster, if this process started one.
+    /// Gives up this process's use of the private cluster, stopping it when
+    /// no other Newsdesk process uses it.
     pub fn close(mut self) -> anyhow::Result<()> {
         match self.cluster.take() {
-            Some(cluster) => cluster.stop(),
+            Some((cluster, lease)) => cluster.detach(lease).map(|_| ()),
             None => Ok(()),
         }
     }
@@ -102,10 +99,10 @@ impl Database {
 
 impl Drop for Database {
     fn drop(&mut self) {
-        if let Some(cluster) = self.cluster.take()
-            && let Err(error) = cluster.stop()
+        if let Some((cluster, lease)) = self.cluster.take()
+            && let Err(error) = cluster.detach(lease)
         {
-            tracing::error!(%error, "could not stop the private PostgreSQL cluster");
+            tracing::error!(%error, "could not leave the private PostgreSQL cluster");
         }
     }
 }

@@ -408,7 +408,8 @@ pub struct CaptionForm {
     alt: String,
 }
 
-/// Edits a photo's caption and alt text: its uploader, or any reviewer.
+/// Edits a photo's caption and alt text: its uploader, or a reviewer whose
+/// units include the photo's (chief editors and admins: any photo).
 pub async fn update(
     pool: web::Data<PgPool>,
     staff: Staff,
@@ -418,15 +419,19 @@ pub async fn update(
     staff.require(Permission::WriteArticles)?;
     let caption: String = form.caption.trim().chars().take(200).collect();
     let alt: String = form.alt.trim().chars().take(200).collect();
+    let mut conn = pool.acquire().await?;
+    let scope = crate::articles::access::scope_units(&mut conn, &staff).await?;
     let updated = sqlx::query(
-        "update media set caption = $2, alt = $3 where id = $1 and (uploaded_by = $4 or $5)",
+        "update media set caption = $2, alt = $3
+         where id = $1 and (uploaded_by = $4 or ($5 and ($6::uuid[] is null or unit_id = any($6))))",
     )
     .bind(*id)
     .bind(&caption)
     .bind(&alt)
     .bind(staff.id)
     .bind(staff.can(Permission::ReviewArticles))
-    .execute(&**pool)
+    .bind(scope)
+    .execute(&mut *conn)
     .await?;
     if updated.rows_affected() == 0 {
         return Err(AppError::Forbidden);

@@ -6,7 +6,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::cookie::{Cookie, SameSite, time};
+use actix_web::cookie::{Cookie, time};
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
@@ -25,6 +25,7 @@ use crate::error::AppError;
 use crate::tree::TreeCache;
 use crate::users::{self, password};
 use crate::web::client::client_ip;
+use crate::web::cookies;
 use crate::web::csrf::{self, CsrfToken};
 use crate::web::layout::PublicLayout;
 use crate::web::render;
@@ -68,7 +69,7 @@ impl FromRequest for Reader {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let pool = req.app_data::<web::Data<PgPool>>().cloned();
-        let token = req.cookie(COOKIE).map(|cookie| cookie.value().to_owned());
+        let token = cookies::read(req, COOKIE);
         Box::pin(async move {
             let login = || AppError::ReaderLoginRequired;
             let (pool, token) = (pool.ok_or_else(login)?, token.ok_or_else(login)?);
@@ -98,44 +99,55 @@ pub async fn start_session(
     .bind(SESSION_DAYS as i32)
     .execute(&mut *conn)
     .await?;
-    Ok(Cookie::build(COOKIE, token)
-        .path("/")
-        .http_only(true)
-        .secure(secure)
-        .same_site(SameSite::Lax)
+    Ok(cookies::build(COOKIE, token, secure)
         .max_age(time::Duration::days(SESSION_DAYS))
         .finish())
 }
 
-fn removal_cookie() -> Cookie<'static> {
-    Cookie::build(COOKIE, "")
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .max_age(time::Duration::ZERO)
-        .finish()
+fn removal_cookie(secure: bool) -> Cookie<'static> {
+    cookies::removal(COOKIE, secure)
 }
 
-fn throttle_key(username: &str) -> String {
-    format!("reader:{}", username.trim().to_lowercase())
+/// Why a reader's login was refused, as the form says it.
+pub struct LoginRefusal {
+    pub message: String,
+    /// The form must show a captcha on the next try.
+    pub captcha: bool,
 }
 
-/// Checks a reader's username and password, counting failures against
-/// the account and the address like staff logins. The error is the
-/// message for the form.
+/// Checks a reader's username and password, throttled like staff logins
+/// (per account and client, per client, and a captcha for an account with
+/// many failures). `captcha_passed` says the form's captcha was already
+/// checked (the comment form has one). No connection is held while the
+/// password is checked.
 pub async fn authenticate(
-    conn: &mut PgConnection,
+    pool: &PgPool,
     username: &str,
     typed: String,
     ip: &str,
-) -> Result<Result<Uuid, String>, AppError> {
-    let keys = [throttle_key(username), throttle::address_key(ip)];
-    if let Some(until) = throttle::locked_until(&mut *conn, &keys).await? {
-        let minutes = ((until - chrono::Utc::now()).num_seconds() + 59) / 60;
-        return Ok(Err(format!(
-            "登录失败次数过多，请于 {} 分钟后再试。",
-            minutes.max(1)
-        )));
+    captcha_passed: bool,
+) -> Result<Result<Uuid, LoginRefusal>, AppError> {
+    let refuse = |message: &str, captcha: bool| {
+        Ok(Err(LoginRefusal {
+            message: message.to_owned(),
+            captcha,
+        }))
+    };
+    if username.trim().chars().count() > throttle::MAX_USERNAME_CHARS {
+        return refuse("用户名或密码错误。", false);
+    }
+    let attempt = throttle::Attempt::new("reader", username, ip);
+    let mut conn = pool.acquire().await?;
+    match throttle::gate(&mut conn, &attempt).await? {
+        throttle::Gate::Locked { until, .. } => {
+            let minutes = ((until - chrono::Utc::now()).num_seconds() + 59) / 60;
+            let message = format!("登录失败次数过多，请于 {} 分钟后再试。", minutes.max(1));
+            return refuse(&message, false);
+        }
+        throttle::Gate::CaptchaRequired if !captcha_passed => {
+            return refuse("此账号近期登录失败较多，请输入验证码后再登录。", true);
+        }
+        _ => {}
     }
     let account: Option<(Uuid, String, bool)> = sqlx::query_as(
         "select id, password_hash, active from readers where lower(username) = lower($1)",
@@ -143,23 +155,29 @@ pub async fn authenticate(
     .bind(username.trim())
     .fetch_optional(&mut *conn)
     .await?;
+    drop(conn);
     let stored = account
         .as_ref()
         .map_or_else(crate::auth::login::dummy_hash, |(_, hash, _)| hash.clone());
-    let matches = web::block(move || password::verify(&typed, &stored)).await?;
-    match account {
+    let matches = password::bounded(move || password::verify(&typed, &stored)).await?;
+    let mut tx = pool.begin().await?;
+    let outcome = match account {
         Some((id, _, true)) if matches => {
-            throttle::clear(&mut *conn, &keys[0]).await?;
-            Ok(Ok(id))
+            throttle::record_success(&mut tx, &attempt).await?;
+            Ok(id)
         }
         _ => {
-            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-            throttle::record_failure(&mut tx, &keys[0], throttle::ACCOUNT).await?;
-            throttle::record_failure(&mut tx, &keys[1], throttle::ADDRESS).await?;
-            tx.commit().await?;
-            Ok(Err("用户名或密码错误。".to_owned()))
+            throttle::record_failure(&mut tx, &attempt).await?;
+            let captcha =
+                throttle::gate(&mut tx, &attempt).await? == throttle::Gate::CaptchaRequired;
+            Err(LoginRefusal {
+                message: "用户名或密码错误。".to_owned(),
+                captcha,
+            })
         }
-    }
+    };
+    tx.commit().await?;
+    Ok(outcome)
 }
 
 #[derive(Template)]
@@ -172,6 +190,8 @@ struct ReaderForm {
     error: Option<String>,
     csrf_token: String,
     captcha_id: String,
+    /// The login form asks for the captcha too (many failures lately).
+    captcha_needed: bool,
 }
 
 #[derive(Deserialize)]
@@ -181,12 +201,8 @@ pub struct NextQuery {
 }
 
 /// Only pages of this site are followed after login.
-fn safe_next(next: &str) -> &str {
-    if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') {
-        next
-    } else {
-        "/"
-    }
+fn safe_next(next: &str) -> String {
+    crate::web::redirect::local_path(next).unwrap_or_else(|| "/".to_owned())
 }
 
 /// What the register or login form shows.
@@ -195,6 +211,7 @@ struct Shown<'a> {
     username: String,
     next: &'a str,
     error: Option<String>,
+    captcha_needed: bool,
 }
 
 async fn form_page(
@@ -210,6 +227,7 @@ async fn form_page(
         username,
         next,
         error,
+        captcha_needed,
     } = shown;
     let mut conn = pool.acquire().await?;
     let title = if registering {
@@ -223,10 +241,11 @@ async fn form_page(
         layout: layout.titled(title, description),
         registering,
         username,
-        next: safe_next(next).to_owned(),
+        next: safe_next(next),
         error,
         csrf_token: csrf.0.clone(),
         captcha_id: captcha::issue(state.secret.as_bytes()),
+        captcha_needed,
     };
     let mut response = render(status, &page)?;
     response.headers_mut().insert(
@@ -249,6 +268,7 @@ async fn blank_form(
         username: String::new(),
         next,
         error: None,
+        captcha_needed: false,
     };
     form_page(pool, trees, state, csrf, shown, StatusCode::OK).await
 }
@@ -305,6 +325,7 @@ async fn create_account(
     state: &AppState,
     form: &AccountForm,
     ip: &str,
+    https: bool,
 ) -> Result<Result<Cookie<'static>, &'static str>, AppError> {
     let checked = captcha::check_form(conn, state, &form.captcha_id, &form.captcha_answer).await?;
     if let Err(refusal) = checked {
@@ -321,10 +342,10 @@ async fn create_account(
         return Ok(Err(message));
     }
     let typed = form.password.clone();
-    let hash = web::block(move || password::hash(&typed))
+    let hash = password::bounded(move || password::hash(&typed))
         .await?
         .map_err(AppError::Internal)?;
-    let secure = crate::settings::db::load(conn).await?.cookie_secure;
+    let secure = https || crate::settings::db::load(conn).await?.cookie_secure;
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let created: Result<Uuid, sqlx::Error> = sqlx::query_scalar(
         "insert into readers (username, password_hash, client_hash) values ($1, $2, $3) returning id",
@@ -356,9 +377,9 @@ pub async fn register(
     form: web::Form<AccountForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let ip = client_ip(&req, state.trust_proxy);
+    let ip = client_ip(&req, &state.trusted_proxies);
     let mut conn = pool.acquire().await?;
-    let outcome = create_account(&mut conn, &state, &form, &ip).await?;
+    let outcome = create_account(&mut conn, &state, &form, &ip, cookies::https(&req)).await?;
     drop(conn);
     match outcome {
         Ok(cookie) => {
@@ -376,6 +397,7 @@ pub async fn register(
                     username: form.username.trim().to_owned(),
                     next: &form.next,
                     error: Some(message.to_owned()),
+                    captcha_needed: false,
                 },
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
@@ -394,33 +416,69 @@ pub async fn login(
     form: web::Form<AccountForm>,
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
-    let ip = client_ip(&req, state.trust_proxy);
-    let mut conn = pool.acquire().await?;
-    let outcome = authenticate(&mut conn, &form.username, form.password.clone(), &ip).await?;
-    let id = match outcome {
-        Ok(id) => id,
-        Err(message) => {
+    let ip = client_ip(&req, &state.trusted_proxies);
+    let mut captcha_passed = false;
+    if !form.captcha_id.is_empty() {
+        let mut conn = pool.acquire().await?;
+        let checked =
+            captcha::check_form(&mut conn, &state, &form.captcha_id, &form.captcha_answer).await?;
+        if let Err(refusal) = checked {
             drop(conn);
+            let shown = Shown {
+                registering: false,
+                username: form.username.trim().chars().take(32).collect(),
+                next: &form.next,
+                error: Some(refusal.message().to_owned()),
+                captcha_needed: true,
+            };
             return form_page(
                 &pool,
                 &trees,
                 &state,
                 &csrf,
-                Shown {
-                    registering: false,
-                    username: form.username.trim().to_owned(),
-                    next: &form.next,
-                    error: Some(message),
-                },
+                shown,
+                StatusCode::UNAUTHORIZED,
+            )
+            .await;
+        }
+        captcha_passed = true;
+    }
+    let outcome = authenticate(
+        &pool,
+        &form.username,
+        form.password.clone(),
+        &ip,
+        captcha_passed,
+    )
+    .await?;
+    let id = match outcome {
+        Ok(id) => id,
+        Err(refusal) => {
+            let shown = Shown {
+                registering: false,
+                username: form.username.trim().chars().take(32).collect(),
+                next: &form.next,
+                error: Some(refusal.message),
+                captcha_needed: refusal.captcha,
+            };
+            return form_page(
+                &pool,
+                &trees,
+                &state,
+                &csrf,
+                shown,
                 StatusCode::UNAUTHORIZED,
             )
             .await;
         }
     };
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let secure = crate::settings::db::load(&mut tx).await?.cookie_secure;
-    if let Some(previous) = req.cookie(COOKIE) {
-        end_session(&mut tx, &hash_token(previous.value())).await?;
+    let mut tx = pool.begin().await?;
+    let secure = cookies::secure(
+        &req,
+        crate::settings::db::load(&mut tx).await?.cookie_secure,
+    );
+    if let Some(previous) = cookies::read(&req, COOKIE) {
+        end_session(&mut tx, &hash_token(&previous)).await?;
     }
     let cookie = start_session(&mut tx, id, secure).await?;
     tx.commit().await?;
@@ -441,17 +499,18 @@ pub async fn logout(
     pool: web::Data<PgPool>,
     reader: Option<Reader>,
 ) -> Result<HttpResponse, AppError> {
+    let mut conn = pool.acquire().await?;
     if let Some(reader) = reader {
-        let mut conn = pool.acquire().await?;
         end_session(&mut conn, &reader.token_hash).await?;
     }
+    let secure = cookies::secure(
+        &req,
+        crate::settings::db::load(&mut conn).await?.cookie_secure,
+    );
     Ok(HttpResponse::SeeOther()
         .insert_header((LOCATION, "/"))
-        .cookie(removal_cookie())
-        .cookie(csrf::cookie(
-            csrf::new_seed(),
-            req.connection_info().scheme() == "https",
-        ))
+        .cookie(removal_cookie(secure))
+        .cookie(csrf::cookie(csrf::new_seed(), secure))
         .finish())
 }
 

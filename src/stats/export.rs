@@ -40,10 +40,22 @@ pub struct Sheet {
     pub rows: Vec<Vec<Cell>>,
 }
 
+/// A text cell as a spreadsheet program should read it: one that starts
+/// like a formula (`=`, `+`, `-`, `@`, a tab or a carriage return: a unit
+/// or author name chosen by anyone with a form) gets a leading `'`, so it
+/// is shown as text and never evaluated (OWASP's CSV injection advice).
+pub fn defused(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}").into()
+    } else {
+        text.into()
+    }
+}
+
 /// The sheet as CSV: a byte-order mark, the headings, one row per line,
 /// lines ended by CRLF.
 pub fn csv(sheet: &Sheet) -> String {
-    let quote = |text: &str| format!("\"{}\"", text.replace('"', "\"\""));
+    let quote = |text: &str| format!("\"{}\"", defused(text).replace('"', "\"\""));
     let mut out = String::from("\u{feff}");
     let line = |cells: Vec<String>| cells.join(",") + "\r\n";
     out.push_str(&line(sheet.headings.iter().map(|h| quote(h)).collect()));
@@ -120,5 +132,14 @@ mod tests {
         assert_eq!(lines[2], "\"合计\",2,");
         let book = xlsx(&sheet).unwrap();
         assert!(book.starts_with(b"PK"));
+    }
+
+    #[test]
+    fn cells_that_start_like_formulas_are_defused() {
+        for formula in ["=1+1", "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(defused(formula), format!("'{formula}"));
+        }
+        assert_eq!(defused("国网-济南"), "国网-济南");
+        assert_eq!(defused(""), "");
     }
 }

@@ -618,7 +618,17 @@ pub async fn locks(
         .into_iter()
         .map(|lock| {
             let (kind, subject) = match lock.key.split_once(':') {
-                Some(("account", name)) => ("账号", name.to_owned()),
+                Some((kind @ ("account" | "reader"), rest)) => {
+                    let kind = if kind == "account" {
+                        "账号"
+                    } else {
+                        "读者账号"
+                    };
+                    match rest.split_once('|') {
+                        Some((name, client)) => (kind, format!("{name}（来自 {client}）")),
+                        None => (kind, rest.to_owned()),
+                    }
+                }
                 Some((_, address)) => ("地址", address.to_owned()),
                 None => ("", lock.key.clone()),
             };

@@ -28,6 +28,37 @@ pub fn verify(password: &str, stored: &str) -> bool {
     })
 }
 
+/// Password checks running at once, at most one per core: Argon2 takes a
+/// core for tens of milliseconds, and a flood of logins must not take every
+/// blocking thread (nor, waiting, every pooled connection) from the site.
+static CHECKS: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from))
+});
+
+/// How long a login waits for a free place before it is told to retry.
+const CHECK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Why a bounded password check did not run.
+#[derive(Debug)]
+pub enum CheckError {
+    /// Every place was taken for the whole wait.
+    Busy,
+    Failed(anyhow::Error),
+}
+
+/// Runs `work` (hashing or verifying) on a blocking thread once one of the
+/// bounded places is free. Hold no database connection while calling it.
+pub async fn bounded<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, CheckError> {
+    let Ok(Ok(_permit)) = tokio::time::timeout(CHECK_WAIT, CHECKS.acquire()).await else {
+        return Err(CheckError::Busy);
+    };
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| CheckError::Failed(error.into()))
+}
+
 /// A random password that is easy to read out (no 0/O, 1/l/I).
 pub fn generate(length: usize) -> String {
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";

@@ -391,11 +391,11 @@ async fn personal(req: &ServiceRequest, page: &Page) -> Personal {
     });
     let mut reader = None;
     if page.has(SlotKind::ReaderStart)
-        && let Some(cookie) = req.cookie(readers::COOKIE)
+        && let Some(cookie) = crate::web::cookies::read(req.request(), readers::COOKIE)
         && let Some(pool) = req.app_data::<web::Data<PgPool>>()
         && let Ok(mut conn) = pool.acquire().await
     {
-        reader = readers::lookup(&mut conn, cookie.value())
+        reader = readers::lookup(&mut conn, &cookie)
             .await
             .ok()
             .flatten()

@@ -12,7 +12,7 @@
 use std::future::{Ready, ready};
 
 use actix_web::body::MessageBody;
-use actix_web::cookie::{Cookie, SameSite};
+use actix_web::cookie::Cookie;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header};
 use actix_web::middleware::Next;
@@ -54,12 +54,7 @@ pub fn new_seed() -> String {
 
 /// The cookie holding `seed`.
 pub fn cookie(seed: String, secure: bool) -> Cookie<'static> {
-    Cookie::build(COOKIE, seed)
-        .path("/")
-        .http_only(true)
-        .secure(secure)
-        .same_site(SameSite::Lax)
-        .finish()
+    super::cookies::build(COOKIE, seed, secure).finish()
 }
 
 fn sign(secret: &[u8], seed: &str) -> String {
@@ -82,7 +77,8 @@ fn same_origin(req: &ServiceRequest) -> bool {
     let Ok(origin) = origin.to_str() else {
         return false;
     };
-    let host = req.connection_info().host().to_owned();
+    let request = req.request();
+    let host = super::client::host(request, super::client::proxies(request));
     origin
         .split_once("://")
         .is_some_and(|(scheme, rest)| matches!(scheme, "http" | "https") && rest == host)
@@ -130,10 +126,7 @@ pub async fn protect(
         .app_data::<web::Data<AppState>>()
         .cloned()
         .expect("AppState is registered");
-    let existing = req
-        .cookie(COOKIE)
-        .map(|c| c.value().to_owned())
-        .filter(|seed| valid_seed(seed));
+    let existing = super::cookies::read(req.request(), COOKIE).filter(|seed| valid_seed(seed));
     let fresh = existing.is_none();
     let seed = existing.unwrap_or_else(new_seed);
     let token = sign(state.secret.as_bytes(), &seed);
@@ -151,9 +144,12 @@ pub async fn protect(
         }
     }
 
-    let secure = req.connection_info().scheme() == "https";
+    let secure = super::cookies::https(req.request());
     let mut response = next.call(req).await?;
-    let replaced = response.response().cookies().any(|c| c.name() == COOKIE);
+    let replaced = response
+        .response()
+        .cookies()
+        .any(|c| super::cookies::is(&c, COOKIE));
     if fresh && !replaced {
         let _ = response.response_mut().add_cookie(&cookie(seed, secure));
     }

@@ -4,9 +4,12 @@
 pub mod assets;
 pub mod cache;
 pub mod client;
+pub mod cookies;
 pub mod csrf;
+pub mod edge;
 pub mod health;
 pub mod layout;
+pub mod redirect;
 pub mod telemetry;
 pub mod variant;
 

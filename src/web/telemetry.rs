@@ -110,7 +110,7 @@ fn may_read_metrics(request: &ServiceRequest) -> bool {
     let Some(state) = request.app_data::<web::Data<AppState>>() else {
         return false;
     };
-    let client = super::client::client_ip(request.request(), state.trust_proxy);
+    let client = super::client::client_ip(request.request(), &state.trusted_proxies);
     let local = client
         .parse::<std::net::IpAddr>()
         .is_ok_and(|ip| ip.to_canonical().is_loopback());

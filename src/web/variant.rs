@@ -116,6 +116,12 @@ pub async fn variants(
         Variant::Simplified => path.clone(),
     };
     if variant == Variant::Traditional {
+        // Only public pages have a Traditional twin: the backend, files,
+        // probes and metrics are not served under the prefix, so no guard
+        // keyed on their paths can be walked around through it.
+        if untouched(&plain_path) || plain_path.starts_with(PREFIX) {
+            return Err(crate::error::AppError::NotFound.into());
+        }
         let query = req.query_string().to_owned();
         let target = if query.is_empty() {
             plain_path.clone()

@@ -1,7 +1,7 @@
 //! Articles: the form, the review workflow over HTTP, revisions, locking,
 //! scheduling and who sees what.
 
-use crate::helpers::{TestApp, attrs, location, spawn_app, texts};
+use crate::helpers::{TestApp, attrs, execute, location, spawn_app, texts};
 
 async fn id_of(app: &TestApp, sql: &str, key: &str) -> String {
     let id: uuid::Uuid = sqlx::query_scalar(sql)
@@ -406,6 +406,94 @@ async fn every_save_keeps_a_revision_that_can_be_restored() {
         ("第一版标题", 3),
         "restored as a new version"
     );
+}
+
+#[tokio::test]
+async fn restoring_a_revision_of_a_live_story_proposes_a_correction_and_the_live_text_stays() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let (keji, root) = (channel(&app, "keji").await, unit(&app, "国家电网").await);
+    app.login_as("writer", "correspondent").await;
+    let id = write(&app, &keji, &root, "未经审核的初稿", "save").await;
+    let edit = [
+        ("title", "审核通过的定稿"),
+        ("channel_id", keji.as_str()),
+        ("unit_id", root.as_str()),
+        ("version", "1"),
+    ];
+    let saved = app.post(&format!("/admin/articles/{id}/edit"), &edit).await;
+    assert_eq!(saved.status().as_u16(), 303);
+    sqlx::query(
+        "update articles set status = 'published', published_at = now() where id = $1::uuid",
+    )
+    .bind(&id)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let number: i64 = sqlx::query_scalar("select number from articles where id = $1::uuid")
+        .bind(&id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+
+    let restore = format!("/admin/articles/{id}/revisions/1/restore");
+    let response = app.post(&restore, &[("version", "2")]).await;
+    assert_eq!(
+        location(&response),
+        format!("/admin/articles/{id}?done=correction")
+    );
+    let (_, live) = app.page(&format!("/articles/{number}")).await;
+    assert_eq!(
+        texts(&live, "h1.title"),
+        ["审核通过的定稿"],
+        "the live text stays"
+    );
+    let (title, version): (String, i32) =
+        sqlx::query_as("select title, version from articles where id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!((title.as_str(), version), ("审核通过的定稿", 2));
+    let proposed: Vec<(String, String)> =
+        sqlx::query_as("select title, status from corrections where article_id = $1::uuid")
+            .bind(&id)
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        proposed,
+        [("未经审核的初稿".to_string(), "in_review".to_string())],
+        "the old revision waits for review as a correction"
+    );
+
+    // Once more while that correction waits: refused, nothing added.
+    let again = app.post(&restore, &[("version", "2")]).await;
+    assert_eq!(
+        location(&again),
+        format!("/admin/articles/{id}?done=correction_open")
+    );
+    // A stale version is refused, not proposed.
+    execute!(
+        app,
+        "delete from corrections where article_id = $1::uuid",
+        &id
+    );
+    let stale = app.post(&restore, &[("version", "1")]).await;
+    assert_eq!(location(&stale), format!("/admin/articles/{id}?done=stale"));
+    let open: i64 =
+        sqlx::query_scalar("select count(*) from corrections where article_id = $1::uuid")
+            .bind(&id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(open, 0);
+
+    // Another correspondent cannot even see the story.
+    let stranger = app.other_client();
+    stranger.login_as("stranger", "correspondent").await;
+    let response = stranger.post(&restore, &[("version", "2")]).await;
+    assert_eq!(response.status().as_u16(), 404);
 }
 
 #[tokio::test]

@@ -173,6 +173,227 @@ async fn serve_runs_its_own_postgres_seeds_the_demo_and_stops_it_on_sigterm() {
     assert!(!pid_file.exists());
 }
 
+/// A data folder the `postgres` user can reach, in a temporary folder.
+fn data_folder() -> (tempfile::TempDir, std::path::PathBuf) {
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(folder.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let data_dir = folder.path().join("var");
+    (folder, data_dir)
+}
+
+/// `newsdesk ARGS` on `data_dir` with `input` on its standard input.
+fn run_command(data_dir: &Path, args: &[&str], input: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+        .args(args)
+        .env_remove("DATABASE_URL")
+        .env("NEWSDESK_DATA_DIR", data_dir)
+        .env("NEWSDESK_DEMO", "false")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+async fn healthz(port: u16) -> Option<u16> {
+    reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+        .await
+        .ok()
+        .map(|response| response.status().as_u16())
+}
+
+fn postmaster_running(data_dir: &Path) -> bool {
+    data_dir.join("postgres/data/postmaster.pid").exists()
+}
+
+#[tokio::test]
+async fn commands_and_a_second_server_never_stop_the_database_a_server_uses() {
+    let (folder, data_dir) = data_folder();
+    let port = free_port();
+    let site = start_newsdesk(&data_dir, port, &folder.path().join("site.log"));
+    wait_until_healthy(port).await;
+
+    // An operator creates an account while the site serves.
+    let created = run_command(
+        &data_dir,
+        &["create-user", "--username", "yunwei", "--role", "admin"],
+        "a long enough password 42\n",
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    assert_eq!(
+        healthz(port).await,
+        Some(200),
+        "the site still has its database"
+    );
+    let migrated = run_command(&data_dir, &["migrate"], "");
+    assert!(migrated.status.success());
+    assert_eq!(healthz(port).await, Some(200));
+
+    // A second server on the same folder cannot take the port, and leaves.
+    let second = Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+        .env_remove("DATABASE_URL")
+        .env("NEWSDESK_DATA_DIR", &data_dir)
+        .env("NEWSDESK_BIND", format!("127.0.0.1:{port}"))
+        .output()
+        .unwrap();
+    assert!(!second.status.success(), "the port is taken");
+    assert!(String::from_utf8_lossy(&second.stderr).contains("cannot listen"));
+    for _ in 0..5 {
+        assert_eq!(
+            healthz(port).await,
+            Some(200),
+            "the first server still serves"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (status, _) = {
+        let response = reqwest::get(format!("http://127.0.0.1:{port}/admin/login"))
+            .await
+            .unwrap();
+        (response.status().as_u16(), ())
+    };
+    assert_eq!(status, 200);
+
+    // The last Newsdesk process out stops the cluster it ran on.
+    stop(site);
+    assert!(
+        !postmaster_running(&data_dir),
+        "stopped with the last server"
+    );
+    let leases = std::fs::read_dir(data_dir.join("postgres/leases"))
+        .unwrap()
+        .count();
+    assert_eq!(leases, 0, "no lease left behind");
+
+    // A command alone starts the cluster for itself and stops it again.
+    let alone = run_command(&data_dir, &["migrate"], "");
+    assert!(alone.status.success());
+    assert!(!postmaster_running(&data_dir));
+}
+
+#[tokio::test]
+async fn a_rolling_restart_on_one_data_folder_loses_no_request() {
+    let (folder, data_dir) = data_folder();
+    let (old_port, new_port) = (free_port(), free_port());
+    let old = start_newsdesk(&data_dir, old_port, &folder.path().join("old.log"));
+    wait_until_healthy(old_port).await;
+
+    // Readers keep asking, as through a load balancer that sends each
+    // request to a server that accepts it.
+    let running = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let load = {
+        let running = running.clone();
+        tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let (mut answered, mut failed) = (0u32, Vec::new());
+            let mut n = 0u32;
+            while running.load(std::sync::atomic::Ordering::SeqCst) {
+                n += 1;
+                let path = format!("/search?q=%E7%94%B5%E7%BD%91{n}");
+                let mut outcome = None;
+                for port in [old_port, new_port] {
+                    match client
+                        .get(format!("http://127.0.0.1:{port}{path}"))
+                        .send()
+                        .await
+                    {
+                        Ok(response) => {
+                            outcome = Some(response.status().as_u16());
+                            break;
+                        }
+                        // Refused before anything was sent: the balancer
+                        // tries the next server.
+                        Err(error) if error.is_connect() => continue,
+                        Err(error) => {
+                            outcome = Some(0);
+                            failed.push(format!("{port}: {error}"));
+                            break;
+                        }
+                    }
+                }
+                match outcome {
+                    Some(200) => answered += 1,
+                    Some(status) => failed.push(format!("{path}: {status}")),
+                    None => failed.push(format!("{path}: no server accepted")),
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            (answered, failed)
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let new = start_newsdesk(&data_dir, new_port, &folder.path().join("new.log"));
+    wait_until_healthy(new_port).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    stop(old);
+    assert!(
+        postmaster_running(&data_dir),
+        "the new server keeps the database"
+    );
+    for _ in 0..10 {
+        assert_eq!(healthz(new_port).await, Some(200));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    running.store(false, std::sync::atomic::Ordering::SeqCst);
+    let (answered, failed) = load.await.unwrap();
+    assert!(failed.is_empty(), "failed requests: {failed:?}");
+    assert!(answered > 20, "{answered} requests answered");
+    stop(new);
+    assert!(!postmaster_running(&data_dir));
+}
+
+#[tokio::test]
+async fn a_killed_server_leaves_a_cluster_the_next_one_takes_over_and_stops() {
+    let (folder, data_dir) = data_folder();
+    let port = free_port();
+    let first = start_newsdesk(&data_dir, port, &folder.path().join("first.log"));
+    wait_until_healthy(port).await;
+    let mut first = first;
+    let mut child = first.0.take().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        postmaster_running(&data_dir),
+        "PostgreSQL outlives a SIGKILL"
+    );
+
+    // A command uses the cluster it finds running and leaves it running.
+    let created = run_command(
+        &data_dir,
+        &["create-user", "--username", "huifu", "--role", "editor"],
+        "a long enough password 42\n",
+    );
+    assert!(created.status.success());
+    assert!(
+        postmaster_running(&data_dir),
+        "a command stops only what it started"
+    );
+    let leases = std::fs::read_dir(data_dir.join("postgres/leases"))
+        .unwrap()
+        .count();
+    assert_eq!(
+        leases, 0,
+        "the dead server's lease was cleared by the command"
+    );
+    // The next server takes it over and, the last one out, stops it.
+    let second = start_newsdesk(&data_dir, port, &folder.path().join("second.log"));
+    wait_until_healthy(port).await;
+    stop(second);
+    assert!(!postmaster_running(&data_dir));
+}
+
 #[tokio::test]
 async fn generate_fills_a_new_database_that_the_site_serves() {
     let app = crate::helpers::spawn_app().await;

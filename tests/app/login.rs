@@ -47,7 +47,7 @@ async fn session_cookies_are_secure_when_the_site_says_https() {
         .await
         .unwrap();
     let response = app.login("wang", &password).await;
-    let cookie = set_cookie(&response, "nd_session");
+    let cookie = set_cookie(&response, "__Host-nd_session");
     assert!(cookie.contains("Secure"), "{cookie}");
 }
 
@@ -203,8 +203,9 @@ async fn repeated_failures_lock_the_account_until_an_admin_clears_it() {
     assert!(texts(&html, ".alert.error")[0].contains("登录失败次数过多"));
 
     // Another instance would see the same lock: it lives in the database.
+    // It is this client's lock on this account, not the account's.
     let locked: bool = sqlx::query_scalar(
-        "select locked_until > now() from login_throttle where key = 'account:zhou'",
+        "select locked_until > now() from login_throttle where key = 'account:zhou|127.0.0.1'",
     )
     .fetch_one(&app.pool)
     .await
@@ -214,7 +215,11 @@ async fn repeated_failures_lock_the_account_until_an_admin_clears_it() {
     let admin = app.other_client();
     admin.login_as("boss", "admin").await;
     let (_, locks) = admin.page("/admin/users/locks").await;
-    assert!(texts(&locks, ".subject").contains(&"zhou".to_string()));
+    assert!(
+        texts(&locks, ".subject").contains(&"zhou（来自 127.0.0.1）".to_string()),
+        "{:?}",
+        texts(&locks, ".subject")
+    );
     let response = admin
         .post("/admin/users/locks/clear", &[("key", "account:zhou")])
         .await;
@@ -389,4 +394,181 @@ async fn after_logging_in_again_the_visitor_returns_to_the_page_they_were_on() {
         )
         .await;
     assert_eq!(location(&response), "/admin/articles/new");
+}
+
+#[tokio::test]
+async fn a_stranger_cannot_keep_an_account_locked_and_floods_are_aggregated() {
+    let app = crate::helpers::spawn_app_with(|config| {
+        config.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        config.test_captcha = Some("TESTME".into());
+    })
+    .await;
+    app.ensure_root_unit().await;
+    let password = app.create_staff("admin", "admin").await;
+    let from = |address: String, password: &'static str| {
+        let client = app.client.clone();
+        let url = app.url("/admin/login");
+        let app = &app;
+        async move {
+            let token = app.csrf().await;
+            client
+                .post(url)
+                .header("X-Forwarded-For", address)
+                .form(&[
+                    ("username", "admin"),
+                    ("password", password),
+                    ("csrf_token", token.as_str()),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    // An attacker sends thirty wrong passwords for admin from one address.
+    for _ in 0..30 {
+        let status = from("203.0.113.66".into(), "wrong-password-1")
+            .await
+            .status();
+        assert!(status == 401 || status == 429, "{status}");
+    }
+    let locked_rows: i64 =
+        sqlx::query_scalar("select count(*) from audit_log where action = 'login.locked'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(
+        locked_rows <= 3,
+        "one line per lock, not per refusal: {locked_rows}"
+    );
+    let refused: i32 = sqlx::query_scalar(
+        "select refused from login_throttle where key = 'account:admin|203.0.113.66'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(refused > 0, "the refusals are counted on the lock");
+
+    // The real admin, elsewhere, is asked for a captcha, not locked out.
+    let asked = from("198.51.100.20".into(), "wrong-but-unused").await;
+    assert_eq!(asked.status(), 401);
+    let html = scraper::Html::parse_document(&asked.text().await.unwrap());
+    let captcha = crate::helpers::attrs(&html, "input[name=captcha_id]", "value");
+    assert_eq!(captcha.len(), 1, "the form now shows a captcha");
+    let token = app.csrf().await;
+    let without = app
+        .client
+        .post(app.url("/admin/login"))
+        .header("X-Forwarded-For", "198.51.100.20")
+        .form(&[
+            ("username", "admin"),
+            ("password", password.as_str()),
+            ("csrf_token", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(without.status(), 401, "no captcha, no password check");
+    let with = app
+        .client
+        .post(app.url("/admin/login"))
+        .header("X-Forwarded-For", "198.51.100.20")
+        .form(&[
+            ("username", "admin"),
+            ("password", password.as_str()),
+            ("captcha_id", captcha[0].as_str()),
+            ("captcha_answer", "TESTME"),
+            ("csrf_token", token.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        with.status(),
+        303,
+        "the right password and captcha open the backend"
+    );
+    // The attacker's own lock stands.
+    assert_eq!(
+        from("203.0.113.66".into(), "wrong-password-1")
+            .await
+            .status(),
+        429
+    );
+
+    // The sweeper leaves one summary line per ended lock.
+    sqlx::query(
+        "update login_throttle set locked_until = now() - interval '1 hour',
+                last_failure_at = now() - interval '1 hour'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let mut conn = app.pool.acquire().await.unwrap();
+    let ended = newsdesk::auth::throttle::sweep(&mut conn).await.unwrap();
+    assert!(
+        ended
+            .iter()
+            .any(|row| row.key == "account:admin|203.0.113.66" && row.refused > 1)
+    );
+    let left: i64 = sqlx::query_scalar("select count(*) from login_throttle")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "nothing stale is kept");
+}
+
+#[tokio::test]
+async fn an_absurd_username_is_refused_before_any_work() {
+    let app = spawn_app().await;
+    app.ensure_root_unit().await;
+    let long = "x".repeat(10_000);
+    let response = app.login(&long, "whatever-password").await;
+    assert_eq!(response.status().as_u16(), 401);
+    let html = scraper::Html::parse_document(&response.text().await.unwrap());
+    assert_eq!(texts(&html, ".alert.error"), ["用户名或密码错误。"]);
+    let (rows, audited): (i64, i64) = sqlx::query_as(
+        "select (select count(*) from login_throttle), (select count(*) from audit_log)",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((rows, audited), (0, 0));
+}
+
+#[tokio::test]
+async fn a_login_flood_from_many_addresses_does_not_stall_the_pages() {
+    let app = crate::helpers::spawn_app_with(|config| {
+        config.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        config.page_cache_mb = 0;
+    })
+    .await;
+    app.ensure_root_unit().await;
+    app.create_staff("target", "editor").await;
+    let token = app.csrf().await;
+    let mut flood = Vec::new();
+    for n in 0..40u32 {
+        let request = app
+            .client
+            .post(app.url("/admin/login"))
+            .header("X-Forwarded-For", format!("2001:db8:{n:x}::1"))
+            .form(&[
+                ("username", format!("target{}", n % 3)),
+                ("password", "wrong-password-1".to_string()),
+                ("csrf_token", token.clone()),
+            ]);
+        flood.push(tokio::spawn(async move {
+            request.send().await.map(|r| r.status().as_u16())
+        }));
+    }
+    // Readers' pages are answered while the flood is checked.
+    let mut pages = Vec::new();
+    for _ in 0..10 {
+        pages.push(app.get("/").await.status().as_u16());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(pages.iter().all(|status| *status == 200), "{pages:?}");
+    for attempt in flood {
+        let status = attempt.await.unwrap().unwrap();
+        assert!(matches!(status, 401 | 429), "{status}");
+    }
 }

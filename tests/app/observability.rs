@@ -129,7 +129,7 @@ async fn the_site_icon_is_served_where_browsers_look() {
 #[tokio::test]
 async fn metrics_are_kept_from_clients_elsewhere_without_the_token() {
     let app = spawn_app_with(|config| {
-        config.trust_proxy = true;
+        config.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
         config.metrics_token = Some("scrape-token-0123456789".into());
     })
     .await;

@@ -791,3 +791,35 @@ async fn downloads_and_quota_saves_refuse_what_they_cannot_read() {
         .unwrap();
     assert_eq!(written, 0);
 }
+
+#[tokio::test]
+async fn a_name_that_looks_like_a_formula_is_text_in_the_csv() {
+    let app = spawn_app().await;
+    newsroom(&app).await;
+    exec(
+        &app,
+        "update units set name = '=HYPERLINK(\"http://evil.example\",\"点此\")' where name = '甲公司';
+         update units set name = '@SUM(1+1)' where name = '乙公司';",
+    )
+    .await;
+    app.login_as("zongbian", "chief_editor").await;
+    let response = app
+        .get("/admin/stats.csv?period=month&from=2026-11-15")
+        .await;
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.unwrap();
+    assert!(
+        text.contains("\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"点此\"\")\""),
+        "{text}"
+    );
+    assert!(text.contains("\"'@SUM(1+1)\""), "{text}");
+    for line in text.trim_start_matches('\u{feff}').lines() {
+        for cell in line.split(',') {
+            let cell = cell.trim_start_matches('"');
+            assert!(
+                !cell.starts_with(['=', '+', '@']),
+                "a cell a spreadsheet would evaluate: {line}"
+            );
+        }
+    }
+}
