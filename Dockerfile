@@ -12,9 +12,12 @@ RUN apt-get update \
     && useradd --system --home-dir /var/lib/newsdesk --create-home newsdesk
 COPY --from=build /src/target/release/newsdesk /usr/local/bin/newsdesk
 USER newsdesk
+# A production image starts empty: no demo accounts, no passwords printed.
+# The first admin: docker compose run --rm -T newsdesk create-user --username NAME --role admin
 ENV NEWSDESK_BIND=0.0.0.0:8080 \
     NEWSDESK_DATA_DIR=/var/lib/newsdesk \
-    NEWSDESK_LOG_FORMAT=json
+    NEWSDESK_LOG_FORMAT=json \
+    NEWSDESK_DEMO=false
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \
     CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1

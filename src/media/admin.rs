@@ -24,6 +24,11 @@ use crate::web::render;
 
 /// Most files in one upload.
 const MAX_FILES: usize = 20;
+/// Most bytes in one upload, all files together (but always one file of
+/// the largest size allowed), so that an upload's memory stays bounded.
+const MAX_REQUEST_BYTES: usize = 64 * 1024 * 1024;
+/// Most bytes one account may store in an hour.
+pub const MAX_HOURLY_BYTES: i64 = 1024 * 1024 * 1024;
 const PAGE_SIZE: i64 = 48;
 
 /// A stored photo as the library and the editor see it.
@@ -91,6 +96,8 @@ async fn read_upload(
     max_bytes: usize,
 ) -> Result<(Vec<Upload>, String, String), Refusal> {
     let (mut uploads, mut caption, mut alt) = (Vec::new(), String::new(), String::new());
+    let request_limit = MAX_REQUEST_BYTES.max(max_bytes);
+    let mut total = 0usize;
     while let Some(field) = payload.next().await {
         let mut field = field.map_err(|_| Refusal("上传中断，请重试。".into()))?;
         let name = field.name().unwrap_or_default().to_owned();
@@ -105,6 +112,13 @@ async fn read_upload(
         let mut bytes = Vec::new();
         while let Some(chunk) = field.next().await {
             let chunk = chunk.map_err(|_| Refusal("上传中断，请重试。".into()))?;
+            total += chunk.len();
+            if total > request_limit {
+                return Err(Refusal(format!(
+                    "一次上传的图片合计不能超过 {} MB，请分批上传。",
+                    request_limit / (1024 * 1024)
+                )));
+            }
             if bytes.len() + chunk.len() > limit {
                 return Err(Refusal(if name == "file" {
                     format!(
@@ -117,30 +131,26 @@ async fn read_upload(
             }
             bytes.extend_from_slice(&chunk);
         }
+        let text = |bytes: &[u8]| -> Result<String, Refusal> {
+            let text = String::from_utf8_lossy(bytes);
+            if crate::web::edge::has_forbidden_characters(&text) {
+                return Err(Refusal("图片说明含有不允许的字符，请删除后重试。".into()));
+            }
+            Ok(text.trim().chars().take(200).collect())
+        };
         match name.as_str() {
             "file" if !bytes.is_empty() => {
                 if uploads.len() == MAX_FILES {
                     return Err(Refusal(format!("一次最多上传 {MAX_FILES} 张图片。")));
                 }
                 uploads.push(Upload {
-                    name: file_name,
+                    // A file name is the browser's word: controls dropped.
+                    name: file_name.chars().filter(|c| !c.is_control()).collect(),
                     bytes,
                 });
             }
-            "caption" => {
-                caption = String::from_utf8_lossy(&bytes)
-                    .trim()
-                    .chars()
-                    .take(200)
-                    .collect()
-            }
-            "alt" => {
-                alt = String::from_utf8_lossy(&bytes)
-                    .trim()
-                    .chars()
-                    .take(200)
-                    .collect()
-            }
+            "caption" => caption = text(&bytes)?,
+            "alt" => alt = text(&bytes)?,
             _ => {}
         }
     }
@@ -159,6 +169,20 @@ async fn store_uploads(
     caption: &str,
     alt: &str,
 ) -> Result<Result<Vec<MediaItem>, Refusal>, AppError> {
+    let incoming: i64 = uploads.iter().map(|upload| upload.bytes.len() as i64).sum();
+    let stored_this_hour: i64 = sqlx::query_scalar(
+        "select coalesce(sum(bytes), 0)::bigint from media
+         where uploaded_by = $1 and created_at > now() - interval '1 hour'",
+    )
+    .bind(staff.id)
+    .fetch_one(pool)
+    .await?;
+    if stored_this_hour + incoming > MAX_HOURLY_BYTES {
+        return Ok(Err(Refusal(format!(
+            "您一小时内上传的图片已接近 {} MB 的上限，请稍后再传。",
+            MAX_HOURLY_BYTES / (1024 * 1024)
+        ))));
+    }
     let mut processed: Vec<(Upload, Processed)> = Vec::new();
     for upload in uploads {
         let bytes = upload.bytes.clone();
@@ -175,14 +199,18 @@ async fn store_uploads(
         }
     }
     let mut saved: Vec<(Uuid, &Processed)> = Vec::new();
-    let outcome: Result<Vec<MediaItem>, AppError> = async {
+    let outcome: Result<Result<Vec<MediaItem>, Refusal>, AppError> = async {
         let mut tx = pool.begin().await?;
         let mut items = Vec::new();
         for (upload, done) in &processed {
             let id = Uuid::new_v4();
-            files::save(&state.media_dir, id, done)
-                .await
-                .map_err(|error| AppError::Internal(error.into()))?;
+            if let Err(error) = files::save(&state.media_dir, id, done).await {
+                if files::is_out_of_space(&error) {
+                    tracing::error!(%error, "the media folder is full");
+                    return Ok(Err(Refusal(OUT_OF_SPACE.into())));
+                }
+                return Err(AppError::Internal(error.into()));
+            }
             saved.push((id, done));
             sqlx::query(
                 "insert into media (id, uploaded_by, unit_id, caption, alt, mime, original_ext, derived_ext,
@@ -215,16 +243,19 @@ async fn store_uploads(
             });
         }
         tx.commit().await?;
-        Ok(items)
+        Ok(Ok(items))
     }
     .await;
-    if outcome.is_err() {
+    if !matches!(outcome, Ok(Ok(_))) {
         for (id, done) in saved {
             files::remove(&state.media_dir, id, done).await;
         }
     }
-    outcome.map(Ok)
+    outcome
 }
+
+/// What an uploader reads when the server's disk is full.
+const OUT_OF_SPACE: &str = "服务器存储空间不足，图片未能保存，请联系管理员后再试。";
 
 /// POST /admin/media: from the editor (JSON answer) or the library form.
 pub async fn upload(
@@ -251,20 +282,28 @@ pub async fn upload(
         }
         Err(refusal) => Err(refusal),
     };
+    // A full disk is the server's trouble, not the uploader's: 507.
+    let refused_status = |refusal: &Refusal| {
+        if refusal.0 == OUT_OF_SPACE {
+            StatusCode::INSUFFICIENT_STORAGE
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
+    };
     match (stored, wants_json) {
         (Ok(items), true) => Ok(HttpResponse::Ok().json(serde_json::json!({ "files": items }))),
         (Ok(_), false) => Ok(see_other("/admin/media?done=uploaded")),
-        (Err(refusal), true) => {
-            Ok(HttpResponse::UnprocessableEntity().json(serde_json::json!({ "error": refusal.0 })))
-        }
+        (Err(refusal), true) => Ok(HttpResponse::build(refused_status(&refusal))
+            .json(serde_json::json!({ "error": refusal.0 }))),
         (Err(refusal), false) => {
+            let status = refused_status(&refusal);
             let mut conn = pool.acquire().await?;
             library_page(
                 &mut conn,
                 &staff,
                 &csrf,
                 LibraryQuery::default(),
-                StatusCode::UNPROCESSABLE_ENTITY,
+                status,
                 Some(refusal.0),
             )
             .await

@@ -8,8 +8,26 @@ use uuid::Uuid;
 use super::{Processed, Size};
 
 /// Writes the three files of a photo; each is written to a temporary name
-/// and renamed, so a reader never sees half a file.
+/// and renamed, so a reader never sees half a file. On failure (a full
+/// disk, say) nothing of the photo is left behind.
 pub async fn save(dir: &Path, id: Uuid, processed: &Processed) -> std::io::Result<()> {
+    let written = write_all(dir, id, processed).await;
+    if written.is_err() {
+        remove(dir, id, processed).await;
+    }
+    written
+}
+
+/// Whether a write failed for want of space (a full disk or quota).
+pub fn is_out_of_space(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::StorageFull
+        || matches!(
+            error.raw_os_error(),
+            Some(libc::ENOSPC) | Some(libc::EDQUOT)
+        )
+}
+
+async fn write_all(dir: &Path, id: Uuid, processed: &Processed) -> std::io::Result<()> {
     tokio::fs::create_dir_all(dir).await?;
     let files = [
         (
@@ -27,7 +45,21 @@ pub async fn save(dir: &Path, id: Uuid, processed: &Processed) -> std::io::Resul
     ];
     for (name, bytes) in files {
         let temporary = dir.join(format!(".{name}.part"));
-        tokio::fs::write(&temporary, bytes).await?;
+        let (path, bytes) = (temporary.clone(), bytes.clone());
+        // On the disk before the name says it is there. (tokio's File
+        // writes in the background and lost the error of a full disk.)
+        let written = tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            let mut file = std::fs::File::create(&path)?;
+            file.write_all(&bytes)?;
+            file.sync_all()
+        })
+        .await
+        .unwrap_or_else(|error| Err(std::io::Error::other(error)));
+        if let Err(error) = written {
+            let _ = tokio::fs::remove_file(&temporary).await;
+            return Err(error);
+        }
         tokio::fs::rename(&temporary, dir.join(name)).await?;
     }
     Ok(())

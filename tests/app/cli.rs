@@ -537,3 +537,58 @@ fn the_benchmark_script_is_valid_shell() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_production_start_is_empty_and_prints_nothing_secret() {
+    // The image and the compose file start without demo content.
+    let root = env!("CARGO_MANIFEST_DIR");
+    let dockerfile = std::fs::read_to_string(format!("{root}/Dockerfile")).unwrap();
+    assert!(
+        dockerfile.contains("NEWSDESK_DEMO=false"),
+        "the image seeds no demo"
+    );
+    let compose = std::fs::read_to_string(format!("{root}/docker-compose.yml")).unwrap();
+    assert!(compose.contains("NEWSDESK_DEMO: \"false\""));
+    assert!(
+        !compose.contains(":-newsdesk}"),
+        "no default database password"
+    );
+
+    let (folder, data_dir) = data_folder();
+    let port = free_port();
+    let log = folder.path().join("production.log");
+    let child = Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+        .env_remove("DATABASE_URL")
+        .env("NEWSDESK_DATA_DIR", &data_dir)
+        .env("NEWSDESK_BIND", format!("127.0.0.1:{port}"))
+        .env("NEWSDESK_DEMO", "false")
+        .stdout(std::fs::File::create(&log).unwrap())
+        .stderr(std::fs::File::create(log.with_extension("err")).unwrap())
+        .spawn()
+        .unwrap();
+    let site = Running(Some(child));
+    wait_until_healthy(port).await;
+    let home = reqwest::get(format!("http://127.0.0.1:{port}/"))
+        .await
+        .unwrap();
+    assert_eq!(home.status(), 200, "an empty site still has a home page");
+    let options = sqlx::postgres::PgConnectOptions::new()
+        .socket(data_dir.join("postgres/run"))
+        .username(newsdesk::db::cluster::SUPERUSER)
+        .database(newsdesk::db::cluster::DATABASE);
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&options)
+        .await
+        .unwrap();
+    let users: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(users, 0, "no demo accounts");
+    drop(conn);
+    stop(site);
+    let printed = std::fs::read_to_string(&log).unwrap()
+        + &std::fs::read_to_string(log.with_extension("err")).unwrap();
+    for secret in ["Demo logins", "password", "密码"] {
+        assert!(!printed.contains(secret), "printed {secret:?}: {printed}");
+    }
+}

@@ -221,3 +221,133 @@ async fn the_library_takes_several_files_without_scripts_and_finds_them_again() 
     assert_eq!(refused.status().as_u16(), 403, "no CSRF token, no upload");
     assert_eq!(media_count(&app).await, 2);
 }
+
+async fn upload_form(app: &TestApp, form: Form) -> reqwest::Response {
+    let token = app.csrf().await;
+    app.client
+        .post(app.url("/admin/media"))
+        .header("x-csrf-token", token)
+        .header("accept", "application/json")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn refusal(response: reqwest::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    let body: serde_json::Value = response.json().await.unwrap();
+    (
+        status,
+        body["error"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+#[tokio::test]
+async fn uploads_are_capped_per_request_and_per_hour_and_text_fields_are_checked() {
+    let app = spawn_app().await;
+    app.login_as("sheying", "correspondent").await;
+
+    // Seven files of 9.9 MB each: every one fits, together they do not.
+    let mut form = Form::new();
+    for n in 0..7 {
+        form = form.part(
+            "file",
+            Part::bytes(vec![0u8; 9_900_000]).file_name(format!("{n}.jpg")),
+        );
+    }
+    let (status, message) = refusal(upload_form(&app, form).await).await;
+    assert_eq!(status, 422);
+    assert!(message.contains("合计不能超过 64 MB"), "{message}");
+
+    // A NUL in the caption is refused, not stored.
+    let form = Form::new()
+        .part(
+            "file",
+            Part::bytes(jpeg_with_gps(40, 30)).file_name("a.jpg"),
+        )
+        .text("caption", "巡检\0现场");
+    let (status, message) = refusal(upload_form(&app, form).await).await;
+    assert_eq!(status, 422);
+    assert!(message.contains("不允许的字符"), "{message}");
+    assert_eq!(media_count(&app).await, 0);
+
+    // An account that stored its hour's worth must wait.
+    sqlx::query(
+        "insert into media (uploaded_by, unit_id, mime, original_ext, derived_ext, width, height, bytes, created_at)
+         select id, unit_id, 'image/jpeg', 'jpg', 'jpg', 10, 10, 1073741824, now() - interval '10 minutes'
+         from users where username = 'sheying'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let (status, message) = refusal(upload(&app, "b.jpg", jpeg_with_gps(40, 30)).await).await;
+    assert_eq!(status, 422);
+    assert!(message.contains("一小时内"), "{message}");
+    // Another account is not held back by it.
+    let other = app.other_client();
+    other.login_as("sheying2", "correspondent").await;
+    assert_eq!(
+        upload(&other, "c.jpg", jpeg_with_gps(40, 30))
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_full_disk_refuses_the_upload_and_keeps_no_half_file() {
+    let app = spawn_app().await;
+    app.login_as("cipan", "correspondent").await;
+    let media = app.data_dir.path().join("media");
+    std::fs::create_dir_all(&media).unwrap();
+    // A 64 KiB file system for the media folder (the tests run as root).
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(&media)
+        .status()
+        .unwrap();
+    assert!(mounted.success(), "mount a small tmpfs (needs root)");
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(media.clone());
+    // Noise does not compress: the original alone is larger than the disk.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let noisy = image::RgbImage::from_fn(400, 300, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let [r, g, b, ..] = state.to_le_bytes();
+        image::Rgb([r, g, b])
+    });
+    let mut png = Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(noisy)
+        .write_to(&mut png, image::ImageFormat::Png)
+        .unwrap();
+    let png = png.into_inner();
+    assert!(png.len() > 100_000, "{} bytes", png.len());
+    let (status, message) = refusal(upload(&app, "full.png", png).await).await;
+    let listing = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("ls -la {0}; df {0}", media.display()))
+        .output()
+        .unwrap();
+    assert_eq!(status, 507, "{}", String::from_utf8_lossy(&listing.stdout));
+    assert!(message.contains("存储空间不足"), "{message}");
+    let left: Vec<String> = std::fs::read_dir(&media)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(left.is_empty(), "nothing half-written: {left:?}");
+    assert_eq!(media_count(&app).await, 0);
+    // With room again, the same upload works.
+    drop(_unmount);
+    assert_eq!(
+        upload(&app, "ok.jpg", jpeg_with_gps(40, 30)).await.status(),
+        200
+    );
+}
