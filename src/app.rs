@@ -76,7 +76,12 @@ impl Application {
             workers => workers,
         };
         let per_worker = config.db_max_connections.div_ceil(workers as u32).max(2);
-        let connect = pool.connect_options();
+        let statement_timeout = format!("{}s", config.db_statement_timeout.max(1));
+        let connect = std::sync::Arc::new(
+            (*pool.connect_options())
+                .clone()
+                .options([("statement_timeout", statement_timeout.as_str())]),
+        );
         let stopped_pool = pool.clone();
         let state = web::Data::new(AppState {
             secret,

@@ -106,6 +106,18 @@ pub struct Config {
     )]
     pub db_max_connections: u32,
 
+    /// Seconds a statement run for a request may take before PostgreSQL
+    /// cancels it and the visitor gets a 503 (a locked table or an
+    /// overloaded database must not hold requests for ever); background
+    /// work is not limited.
+    #[arg(
+        long,
+        env = "NEWSDESK_DB_STATEMENT_TIMEOUT",
+        default_value_t = 10,
+        global = true
+    )]
+    pub db_statement_timeout: u64,
+
     /// HTTP worker threads (0 means one per CPU core).
     #[arg(long, env = "NEWSDESK_WORKERS", default_value_t = 0, global = true)]
     pub workers: usize,

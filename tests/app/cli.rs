@@ -525,11 +525,22 @@ async fn generate_fills_a_new_database_that_the_site_serves() {
 #[test]
 fn the_benchmark_script_is_valid_shell() {
     let root = env!("CARGO_MANIFEST_DIR");
-    let status = Command::new("bash")
-        .args(["-n", &format!("{root}/bench/run.sh")])
+    for script in ["bench/run.sh", "bench/soak.sh", "fuzz/run.sh"] {
+        let status = Command::new("bash")
+            .args(["-n", &format!("{root}/{script}")])
+            .status()
+            .unwrap();
+        assert!(status.success(), "{script}");
+    }
+    let compiled = Command::new("python3")
+        .args([
+            "-c",
+            "import ast, sys; ast.parse(open(sys.argv[1]).read())",
+            &format!("{root}/bench/soak.py"),
+        ])
         .status()
         .unwrap();
-    assert!(status.success());
+    assert!(compiled.success(), "bench/soak.py");
     for script in ["report", "plain", "articles", "captchas", "comments"] {
         assert!(
             Path::new(&format!("{root}/bench/{script}.lua")).is_file(),
@@ -591,4 +602,154 @@ async fn a_production_start_is_empty_and_prints_nothing_secret() {
     for secret in ["Demo logins", "password", "密码"] {
         assert!(!printed.contains(secret), "printed {secret:?}: {printed}");
     }
+}
+
+#[tokio::test]
+async fn a_server_killed_mid_save_leaves_nothing_half_written_and_comes_back() {
+    let (folder, data_dir) = data_folder();
+    let port = free_port();
+    let site = start_newsdesk(&data_dir, port, &folder.path().join("first.log"));
+    wait_until_healthy(port).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let created = run_command(
+        &data_dir,
+        &[
+            "create-user",
+            "--username",
+            "kill_test",
+            "--role",
+            "chief_editor",
+        ],
+        "a long enough password 42\n",
+    );
+    assert!(created.status.success());
+    let token = |html: String| {
+        let html = scraper::Html::parse_document(&html);
+        crate::helpers::attrs(&html, "input[name=csrf_token]", "value")[0].clone()
+    };
+    let login_page = client
+        .get(format!("{base}/admin/login"))
+        .send()
+        .await
+        .unwrap();
+    let csrf = token(login_page.text().await.unwrap());
+    let login = client
+        .post(format!("{base}/admin/login"))
+        .form(&[
+            ("username", "kill_test"),
+            ("password", "a long enough password 42"),
+            ("csrf_token", &csrf),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), 303);
+    let csrf = token(
+        client
+            .get(format!("{base}/admin/articles/new"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    let options = sqlx::postgres::PgConnectOptions::new()
+        .socket(data_dir.join("postgres/run"))
+        .username(newsdesk::db::cluster::SUPERUSER)
+        .database(newsdesk::db::cluster::DATABASE);
+    let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&options)
+        .await
+        .unwrap();
+    let (channel, unit): (uuid::Uuid, uuid::Uuid) = sqlx::query_as(
+        "select (select id from channels where active order by sort_order limit 1),
+                (select id from units where parent_id is null)",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    let save = |title: &'static str| {
+        let (client, base, csrf) = (client.clone(), base.clone(), csrf.clone());
+        let (channel, unit) = (channel.to_string(), unit.to_string());
+        async move {
+            client
+                .post(format!("{base}/admin/articles/new"))
+                .form(&[
+                    ("title", title),
+                    ("body", "<p>正文</p>"),
+                    ("channel_id", channel.as_str()),
+                    ("unit_id", unit.as_str()),
+                    ("action", "save"),
+                    ("csrf_token", csrf.as_str()),
+                ])
+                .send()
+                .await
+        }
+    };
+    assert_eq!(save("杀掉之前保存的稿件").await.unwrap().status(), 303);
+
+    // The next save stops half-way: its story row is written, its revision
+    // waits for a lock. Then the server is killed.
+    let mut locker = <sqlx::PgConnection as sqlx::Connection>::connect_with(&options)
+        .await
+        .unwrap();
+    let mut lock = sqlx::Connection::begin(&mut locker).await.unwrap();
+    sqlx::query("lock table article_revisions in access exclusive mode")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+    let in_flight = tokio::spawn(save("杀掉时正在保存的稿件"));
+    let mut waited = 0;
+    loop {
+        let waiting: i64 = sqlx::query_scalar(
+            "select count(*) from pg_stat_activity where wait_event_type = 'Lock' and query like 'insert into article_revisions%'",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        waited += 1;
+        assert!(waited < 100, "the save never reached the lock");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let mut site = site;
+    let mut child = site.0.take().unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        in_flight.await.unwrap().is_err(),
+        "the killed request got no answer"
+    );
+    lock.rollback().await.unwrap();
+    drop(locker);
+
+    let titles: Vec<String> =
+        sqlx::query_scalar("select title from articles where title like '杀掉%' order by title")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(titles, ["杀掉之前保存的稿件"], "the acknowledged save only");
+    let bare: i64 = sqlx::query_scalar(
+        "select count(*) from articles a where not exists
+             (select 1 from article_revisions r where r.article_id = a.id)",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(bare, 0, "no story without its revision");
+    drop(conn);
+
+    // Restarted, it serves and saves again; the login survived the kill.
+    let again = start_newsdesk(&data_dir, port, &folder.path().join("second.log"));
+    wait_until_healthy(port).await;
+    assert_eq!(save("重启之后保存的稿件").await.unwrap().status(), 303);
+    stop(again);
+    assert!(!postmaster_running(&data_dir));
 }

@@ -165,6 +165,8 @@ fn template() -> &'static str {
 pub struct TestDatabase {
     pub name: String,
     pub options: PgConnectOptions,
+    /// Made by the harness on its server, and dropped with the value.
+    owned: bool,
 }
 
 impl TestDatabase {
@@ -186,6 +188,16 @@ impl TestDatabase {
         TestDatabase {
             options: server().options(&name),
             name,
+            owned: true,
+        }
+    }
+
+    /// A database on a server of the test's own, left as it is at the end.
+    pub fn external(options: PgConnectOptions) -> TestDatabase {
+        TestDatabase {
+            name: options.get_database().unwrap_or_default().to_owned(),
+            options,
+            owned: false,
         }
     }
 
@@ -210,6 +222,9 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
+        if !self.owned {
+            return;
+        }
         let name = self.name.clone();
         block_on(move || async move {
             if let Ok(mut admin) = PgConnection::connect_with(&server().options("postgres")).await {

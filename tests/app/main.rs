@@ -11,6 +11,7 @@ mod channels;
 mod cli;
 mod comments;
 mod edge;
+mod faults;
 mod health;
 mod login;
 mod mail;
