@@ -497,6 +497,65 @@ async fn restoring_a_revision_of_a_live_story_proposes_a_correction_and_the_live
 }
 
 #[tokio::test]
+async fn editing_a_photos_caption_leaves_the_live_story_as_it_was_approved() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let (keji, root) = (channel(&app, "keji").await, unit(&app, "国家电网").await);
+    app.login_as("photo_writer", "correspondent").await;
+    let uploaded: serde_json::Value =
+        crate::media::upload(&app, "现场.jpg", crate::media::jpeg_with_gps(400, 300))
+            .await
+            .json()
+            .await
+            .unwrap();
+    let (id, src) = (
+        uploaded["files"][0]["id"].as_str().unwrap().to_string(),
+        uploaded["files"][0]["url"].as_str().unwrap().to_string(),
+    );
+    let body = format!(
+        "<p>正文</p><figure><img src=\"{src}\"><figcaption>审定的图片说明</figcaption></figure>"
+    );
+    let response = app
+        .post(
+            "/admin/articles/new",
+            &[
+                ("title", "带图的稿件"),
+                ("body", &body),
+                ("channel_id", &keji),
+                ("unit_id", &root),
+                ("action", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 303);
+    execute!(
+        app,
+        "update articles set status = 'published', published_at = now() where title = '带图的稿件'"
+    );
+    let number: i64 = sqlx::query_scalar("select number from articles where title = '带图的稿件'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let edited = app
+        .post(
+            &format!("/admin/media/{id}"),
+            &[("caption", "未经审核的新说明"), ("alt", "未经审核")],
+        )
+        .await;
+    assert_eq!(
+        edited.status().as_u16(),
+        303,
+        "the uploader may edit the library's caption"
+    );
+    let (_, page) = app.page(&format!("/articles/{number}")).await;
+    assert_eq!(texts(&page, ".article-body figcaption"), ["审定的图片说明"]);
+    assert!(
+        !page.html().contains("未经审核"),
+        "nothing unreviewed reaches the page"
+    );
+}
+
+#[tokio::test]
 async fn a_scheduled_story_is_published_once_with_two_schedulers_running() {
     let app = spawn_app().await;
     newsdesk::seed::seed_demo(&app.pool).await.unwrap();
