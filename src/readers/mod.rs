@@ -417,6 +417,24 @@ pub async fn login(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let ip = client_ip(&req, &state.trusted_proxies);
+    let refused = async |message: String, captcha_needed: bool| {
+        let shown = Shown {
+            registering: false,
+            username: form.username.trim().chars().take(32).collect(),
+            next: &form.next,
+            error: Some(message),
+            captcha_needed,
+        };
+        form_page(
+            &pool,
+            &trees,
+            &state,
+            &csrf,
+            shown,
+            StatusCode::UNAUTHORIZED,
+        )
+        .await
+    };
     let mut captcha_passed = false;
     if !form.captcha_id.is_empty() {
         let mut conn = pool.acquire().await?;
@@ -424,22 +442,7 @@ pub async fn login(
             captcha::check_form(&mut conn, &state, &form.captcha_id, &form.captcha_answer).await?;
         if let Err(refusal) = checked {
             drop(conn);
-            let shown = Shown {
-                registering: false,
-                username: form.username.trim().chars().take(32).collect(),
-                next: &form.next,
-                error: Some(refusal.message().to_owned()),
-                captcha_needed: true,
-            };
-            return form_page(
-                &pool,
-                &trees,
-                &state,
-                &csrf,
-                shown,
-                StatusCode::UNAUTHORIZED,
-            )
-            .await;
+            return refused(refusal.message().to_owned(), true).await;
         }
         captcha_passed = true;
     }
@@ -453,24 +456,7 @@ pub async fn login(
     .await?;
     let id = match outcome {
         Ok(id) => id,
-        Err(refusal) => {
-            let shown = Shown {
-                registering: false,
-                username: form.username.trim().chars().take(32).collect(),
-                next: &form.next,
-                error: Some(refusal.message),
-                captcha_needed: refusal.captcha,
-            };
-            return form_page(
-                &pool,
-                &trees,
-                &state,
-                &csrf,
-                shown,
-                StatusCode::UNAUTHORIZED,
-            )
-            .await;
-        }
+        Err(refusal) => return refused(refusal.message, refusal.captcha).await,
     };
     let mut tx = pool.begin().await?;
     let secure = cookies::secure(

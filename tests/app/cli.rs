@@ -105,10 +105,7 @@ async fn serve_runs_its_own_postgres_seeds_the_demo_and_stops_it_on_sigterm() {
 
     // Graceful shutdown: a request still being served when SIGTERM arrives
     // (held up here by a table lock) gets its answer before the exit.
-    let options = sqlx::postgres::PgConnectOptions::new()
-        .socket(data_dir.join("postgres/run"))
-        .username(newsdesk::db::cluster::SUPERUSER)
-        .database(newsdesk::db::cluster::DATABASE);
+    let options = private_database(&data_dir);
     let mut locker = <sqlx::PgConnection as sqlx::Connection>::connect_with(&options)
         .await
         .unwrap();
@@ -201,6 +198,14 @@ fn run_command(data_dir: &Path, args: &[&str], input: &str) -> std::process::Out
         .write_all(input.as_bytes())
         .unwrap();
     child.wait_with_output().unwrap()
+}
+
+/// Newsdesk's database in the private cluster under `data_dir`.
+fn private_database(data_dir: &Path) -> sqlx::postgres::PgConnectOptions {
+    sqlx::postgres::PgConnectOptions::new()
+        .socket(data_dir.join("postgres/run"))
+        .username(newsdesk::db::cluster::SUPERUSER)
+        .database(newsdesk::db::cluster::DATABASE)
 }
 
 async fn healthz(port: u16) -> Option<u16> {
@@ -583,10 +588,7 @@ async fn a_production_start_is_empty_and_prints_nothing_secret() {
         .await
         .unwrap();
     assert_eq!(home.status(), 200, "an empty site still has a home page");
-    let options = sqlx::postgres::PgConnectOptions::new()
-        .socket(data_dir.join("postgres/run"))
-        .username(newsdesk::db::cluster::SUPERUSER)
-        .database(newsdesk::db::cluster::DATABASE);
+    let options = private_database(&data_dir);
     let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&options)
         .await
         .unwrap();
@@ -659,10 +661,7 @@ async fn a_server_killed_mid_save_leaves_nothing_half_written_and_comes_back() {
             .await
             .unwrap(),
     );
-    let options = sqlx::postgres::PgConnectOptions::new()
-        .socket(data_dir.join("postgres/run"))
-        .username(newsdesk::db::cluster::SUPERUSER)
-        .database(newsdesk::db::cluster::DATABASE);
+    let options = private_database(&data_dir);
     let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect_with(&options)
         .await
         .unwrap();
