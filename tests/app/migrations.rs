@@ -56,3 +56,77 @@ async fn the_migrate_command_applies_migrations_and_can_run_again() {
     }
     assert_eq!(schema_fingerprint(&app.pool).await, before);
 }
+
+/// The `table.trigger` names of migrations/README.md's trigger table, and
+/// the derived things of its first table.
+fn mapped_triggers() -> (Vec<String>, Vec<String>, Vec<String>) {
+    let map = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/README.md"))
+        .unwrap();
+    let cells = |line: &str| -> Vec<String> {
+        line.trim()
+            .trim_matches('|')
+            .split('|')
+            .map(|cell| cell.trim().trim_matches('`').to_string())
+            .collect()
+    };
+    let (things_part, triggers_part) = map.split_once("## The triggers").unwrap();
+    let things: Vec<String> = things_part
+        .lines()
+        .filter(|line| line.starts_with("| ") && !line.starts_with("| derived thing"))
+        .map(|line| cells(line)[0].clone())
+        .collect();
+    let rows: Vec<Vec<String>> = triggers_part
+        .lines()
+        .filter(|line| line.starts_with("| `"))
+        .map(cells)
+        .collect();
+    let triggers = rows.iter().map(|row| row[0].clone()).collect();
+    let kept = rows.iter().map(|row| row[1].clone()).collect();
+    (triggers, kept, things)
+}
+
+#[tokio::test]
+async fn every_trigger_of_the_schema_is_on_the_map_of_derived_data() {
+    let app = spawn_app().await;
+    let live: Vec<String> = sqlx::query_scalar(
+        "select c.relname || '.' || t.tgname from pg_trigger t join pg_class c on c.oid = t.tgrelid
+         where not t.tgisinternal order by 1",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let (mut mapped, kept, things) = mapped_triggers();
+    mapped.sort();
+    let unmapped: Vec<&String> = live.iter().filter(|t| !mapped.contains(t)).collect();
+    let gone: Vec<&String> = mapped.iter().filter(|t| !live.contains(t)).collect();
+    assert!(
+        unmapped.is_empty(),
+        "triggers missing from migrations/README.md: {unmapped:?}"
+    );
+    assert!(
+        gone.is_empty(),
+        "mapped triggers the schema no longer has: {gone:?}"
+    );
+    for thing in &kept {
+        assert!(
+            things.contains(thing),
+            "a trigger keeps {thing:?}, which the map does not describe"
+        );
+    }
+    // Every function named on the map exists.
+    let map = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/README.md"))
+        .unwrap();
+    let functions: Vec<String> = sqlx::query_scalar(
+        "select distinct p.proname::text from pg_trigger t join pg_proc p on p.oid = t.tgfoid
+         where not t.tgisinternal",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    for function in &functions {
+        assert!(
+            map.contains(&format!("`{function}`")),
+            "function {function} is not on the map"
+        );
+    }
+}
