@@ -19,14 +19,17 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 
 cargo +nightly fuzz build --sanitizer none
+# The built targets are run directly, so that a change to the sources while
+# they run does not rebuild them half-way through the list.
+bin_dir=target/x86_64-unknown-linux-gnu/release
 
 mkdir -p logs
 for target in "${targets[@]}"; do
-  mkdir -p "corpus/$target"
+  mkdir -p "corpus/$target" "artifacts/$target"
   echo "== $target: $RUNS runs"
   started=$(date +%s)
   status=0
-  cargo +nightly fuzz run --sanitizer none "$target" "corpus/$target" "seeds/$target" -- \
+  "$bin_dir/$target" "corpus/$target" "seeds/$target" -artifact_prefix="artifacts/$target/" \
     -runs="$RUNS" -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     > "logs/$target.log" 2>&1 || status=$?
   grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' "logs/$target.log" || true

@@ -62,7 +62,7 @@ pub async fn may_file_into(
 }
 
 pub fn status_of(record: &ArticleRecord) -> Status {
-    Status::parse(&record.status).unwrap_or(Status::Draft)
+    record.status
 }
 
 pub fn stages_of(record: &ArticleRecord) -> Vec<StageRole> {

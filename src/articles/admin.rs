@@ -43,7 +43,7 @@ impl FormPage {
     fn correcting(&self) -> bool {
         self.article
             .as_ref()
-            .is_some_and(|article| article.status == "published")
+            .is_some_and(|article| article.status == crate::workflow::Status::Published)
     }
 }
 
@@ -327,7 +327,7 @@ pub async fn update(
             .await;
         }
     };
-    if record.status == "published" {
+    if record.status == crate::workflow::Status::Published {
         return super::correction::propose(&mut conn, &staff, &csrf, record, form, input).await;
     }
     let version: i32 = form
@@ -435,7 +435,7 @@ pub async fn restore(
         .parse()
         .map_err(|_| AppError::BadRequest)?;
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    if record.status == "published" {
+    if record.status == crate::workflow::Status::Published {
         // A live story's text changes only through review: the old
         // revision becomes a proposed correction, and the live text stays.
         if record.version != version {

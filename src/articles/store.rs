@@ -29,7 +29,7 @@ pub struct ArticleRecord {
     pub correspondents: String,
     pub source: String,
     pub tags: String,
-    pub status: String,
+    pub status: crate::workflow::Status,
     pub review_stage: i16,
     pub published_at: Option<DateTime<Utc>>,
     pub version: i32,

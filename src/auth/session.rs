@@ -66,7 +66,7 @@ struct SessionRow {
     id: Uuid,
     username: String,
     display_name: String,
-    role: String,
+    role: Role,
     unit_id: Uuid,
     must_change_password: bool,
     unread_notifications: i64,
@@ -124,7 +124,7 @@ impl FromRequest for Staff {
             let row = lookup(&mut conn, &token_hash)
                 .await?
                 .ok_or(AppError::Unauthenticated(next))?;
-            let role = Role::parse(&row.role).ok_or(AppError::Forbidden)?;
+            let role = row.role;
             if row.must_change_password && !PASSWORD_CHANGE_PATHS.contains(&path.as_str()) {
                 return Err(AppError::PasswordChangeRequired);
             }

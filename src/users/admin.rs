@@ -110,7 +110,7 @@ pub async fn list(
         .into_iter()
         .take(PAGE_SIZE as usize)
         .map(|row| UserLine {
-            role_label: Role::parse(&row.role).map_or("", Role::label),
+            role_label: row.role.label(),
             created: layout.settings.format_date(row.created_at),
             last_login: row
                 .last_login_at
@@ -374,7 +374,7 @@ pub async fn edit(
     let form = UserForm {
         username: user.username.clone(),
         display_name: user.display_name.clone(),
-        role: user.role.clone(),
+        role: user.role.as_str().to_owned(),
         unit_id: user.unit_id.to_string(),
         email: user.email.clone(),
         version: user.version.to_string(),
@@ -435,7 +435,7 @@ pub async fn update(
     }
     let version: i32 = form.version.parse().map_err(|_| AppError::BadRequest)?;
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    if user.role == "admin"
+    if user.role == Role::Admin
         && role != Role::Admin
         && db::is_last_active_admin(&mut tx, user.id).await?
     {
@@ -467,12 +467,8 @@ pub async fn update(
     if display_name != user.display_name {
         changes.push(format!("姓名：{} → {}", user.display_name, display_name));
     }
-    if role.as_str() != user.role {
-        changes.push(format!(
-            "角色：{} → {}",
-            Role::parse(&user.role).map_or("", Role::label),
-            role.label()
-        ));
+    if role != user.role {
+        changes.push(format!("角色：{} → {}", user.role.label(), role.label()));
     }
     if unit_id != user.unit_id {
         changes.push("所属单位已变更".to_string());
@@ -509,7 +505,7 @@ pub async fn set_active(
     let user = db::by_id(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     if !active
-        && user.role == "admin"
+        && user.role == Role::Admin
         && user.active
         && db::is_last_active_admin(&mut tx, user.id).await?
     {

@@ -8,8 +8,10 @@ pub mod password;
 
 use std::fmt;
 
-/// What a staff member may do in the newsroom.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a staff member may do in the newsroom; stored as text in
+/// `users.role` (an unknown value fails to decode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum Role {
     Admin,
     ChiefEditor,

@@ -84,7 +84,15 @@ impl RootSpanBuilder for RequestSpan {
                     tracing::info!(status, elapsed_ms, "request finished");
                 }
             }
-            Err(error) => tracing::error!(%error, "request failed"),
+            // A guard's refusal (404, 400, 403) is an answer, not a failure.
+            Err(error) => {
+                let status = error.as_response_error().status_code().as_u16();
+                if status >= 500 {
+                    tracing::error!(status, %error, "request failed");
+                } else {
+                    tracing::info!(status, %error, "request refused");
+                }
+            }
         }
     }
 }

@@ -50,7 +50,7 @@ pub async fn apply(
         actor_id: Some(staff.id),
         actor_name: &staff.display_name,
         action,
-        from_status: &record.status,
+        from_status: record.status.as_str(),
         to_status: outcome.status.as_str(),
         stage: matches!(action, "pass" | "return" | "reject").then_some(record.review_stage),
         note,

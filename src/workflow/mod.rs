@@ -17,7 +17,10 @@ use uuid::Uuid;
 use crate::channels::StageRole;
 use crate::users::Role;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An article's state, stored as text in `articles.status`; a value the
+/// enum does not know fails to decode (never read as a draft).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
 pub enum Status {
     Draft,
     /// Waiting for the first stage's reviewer.

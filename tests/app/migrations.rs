@@ -130,3 +130,47 @@ async fn every_trigger_of_the_schema_is_on_the_map_of_derived_data() {
         );
     }
 }
+
+#[tokio::test]
+async fn stored_states_decode_to_their_types_and_unknown_ones_are_errors() {
+    use newsdesk::users::Role;
+    use newsdesk::workflow::Status;
+    let app = spawn_app().await;
+    let status: Status = sqlx::query_scalar("select 'in_review'::text")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, Status::InReview);
+    let role: Role = sqlx::query_scalar("select 'chief_editor'::text")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(role, Role::ChiefEditor);
+    // A value no version of the code knows is refused, not read as a draft.
+    let unknown = sqlx::query_scalar::<_, Status>("select 'archived'::text")
+        .fetch_one(&app.pool)
+        .await;
+    assert!(unknown.is_err(), "{unknown:?}");
+    let unknown = sqlx::query_scalar::<_, Role>("select 'superuser'::text")
+        .fetch_one(&app.pool)
+        .await;
+    assert!(unknown.is_err());
+    // Every state the enum knows is one the database accepts.
+    for status in [
+        "draft",
+        "submitted",
+        "in_review",
+        "returned",
+        "rejected",
+        "scheduled",
+        "published",
+        "unpublished",
+    ] {
+        let decoded: Status = sqlx::query_scalar("select $1::text")
+            .bind(status)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        assert_eq!(decoded.as_str(), status);
+    }
+}
