@@ -9,10 +9,13 @@
 #
 #   fuzz/run.sh                      # all targets, 10 million runs each
 #   RUNS=100000 fuzz/run.sh char_diff
+#   MAX_LEN=65536 fuzz/run.sh sanitize_body   # longer inputs (default 4096 bytes)
 set -euo pipefail
 cd "$(dirname "$0")"
 
 RUNS=${RUNS:-10000000}
+# Longest input tried, in bytes (a page of article text).
+MAX_LEN=${MAX_LEN:-4096}
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   mapfile -t targets < <(cargo +nightly fuzz list)
@@ -30,7 +33,7 @@ for target in "${targets[@]}"; do
   started=$(date +%s)
   status=0
   "$bin_dir/$target" "corpus/$target" "seeds/$target" -artifact_prefix="artifacts/$target/" \
-    -runs="$RUNS" -max_len=65536 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+    -runs="$RUNS" -max_len="$MAX_LEN" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
     > "logs/$target.log" 2>&1 || status=$?
   grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' "logs/$target.log" || true
   echo "== $target: $(( $(date +%s) - started )) s, exit $status"
