@@ -17,7 +17,10 @@ use crate::articles::views::ViewCounter;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::secret::SecretKey;
+use crate::state::AppState;
 use crate::web::cache::{self, PageCache};
+use crate::web::client::TrustedProxies;
+use crate::web::telemetry::MetricsToken;
 use crate::web::{assets, csrf, edge, health, telemetry, variant};
 use crate::{
     audit, auth, channels, comments, media, notifications, readers, search, settings, stats,
@@ -26,19 +29,6 @@ use crate::{
 
 /// Largest url-encoded form body (an article with a long body fits).
 const FORM_LIMIT: usize = 256 * 1024;
-
-/// What every handler may reach besides the pool.
-pub struct AppState {
-    pub secret: SecretKey,
-    /// The reverse proxies whose forwarded headers are believed.
-    pub trusted_proxies: Vec<ipnet::IpNet>,
-    /// Where uploaded photos are kept (shared by every instance).
-    pub media_dir: std::path::PathBuf,
-    /// The answer to every captcha, for automated tests (loopback only).
-    pub test_captcha: Option<String>,
-    /// The bearer token that lets a scraper elsewhere read /metrics.
-    pub metrics_token: Option<String>,
-}
 
 /// A bound, not yet running, Newsdesk server.
 pub struct Application {
@@ -83,15 +73,21 @@ impl Application {
                 .options([("statement_timeout", statement_timeout.as_str())]),
         );
         let stopped_pool = pool.clone();
+        let plumbing = (
+            web::Data::new(secret.clone()),
+            web::Data::new(TrustedProxies(config.trusted_proxies.clone())),
+            web::Data::new(MetricsToken(
+                config
+                    .metrics_token
+                    .clone()
+                    .filter(|token| !token.trim().is_empty()),
+            )),
+        );
         let state = web::Data::new(AppState {
             secret,
             trusted_proxies: config.trusted_proxies.clone(),
             media_dir: config.data_dir.join("media"),
             test_captcha: test_captcha(config)?,
-            metrics_token: config
-                .metrics_token
-                .clone()
-                .filter(|token| !token.trim().is_empty()),
         });
         let counter = views.clone();
         let trees = web::Data::new(crate::tree::TreeCache::default());
@@ -111,6 +107,9 @@ impl Application {
                 .wrap(TracingLogger::<telemetry::RequestSpan>::new())
                 .app_data(pool)
                 .app_data(state.clone())
+                .app_data(plumbing.0.clone())
+                .app_data(plumbing.1.clone())
+                .app_data(plumbing.2.clone())
                 .app_data(cache.clone())
                 .app_data(counter.clone())
                 .app_data(trees.clone())
@@ -222,7 +221,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/media", web::get().to(media::admin::library))
         .route("/admin/media", web::post().to(media::admin::upload))
         .route("/admin/media/{id}", web::post().to(media::admin::update))
-        .route("/admin", web::get().to(auth::login::dashboard))
+        .route("/admin", web::get().to(stats::dashboard::dashboard))
         .route("/admin/login", web::get().to(auth::login::login_form))
         .route("/admin/login", web::post().to(auth::login::login))
         .route("/admin/logout", web::post().to(auth::login::logout))

@@ -17,6 +17,7 @@ pub mod search;
 pub mod secret;
 pub mod seed;
 pub mod settings;
+pub mod state;
 pub mod stats;
 pub mod topics;
 pub mod tree;

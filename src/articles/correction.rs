@@ -16,10 +16,10 @@ use super::admin::form_page;
 use super::form::{ArticleForm, ArticleInput};
 use super::show::{Feedback, show_page};
 use super::store::{self, ArticleRecord, Event};
-use crate::auth::login::see_other;
 use crate::auth::{Permission, Staff};
 use crate::error::AppError;
 use crate::web::csrf::CsrfToken;
+use crate::web::redirect::see_other;
 use crate::workflow::{self, Action, ArticleState, Outcome, Status};
 
 /// An open correction as the article page shows it.

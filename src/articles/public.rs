@@ -8,11 +8,11 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{ArticleListItem, PublishedArticle, SanitizedHtml, db};
-use crate::app::AppState;
 use crate::channels::{self, Crumb, NavChannel};
 use crate::comments;
 use crate::error::AppError;
 use crate::settings::SiteSettings;
+use crate::state::AppState;
 use crate::tree::TreeCache;
 use crate::web::layout::PublicLayout;
 use crate::web::{page, render};

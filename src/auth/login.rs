@@ -1,5 +1,4 @@
-//! Login and logout at /admin/login and /admin/logout, and the backend's
-//! landing page.
+//! Login and logout at /admin/login and /admin/logout.
 
 use std::sync::LazyLock;
 
@@ -11,17 +10,18 @@ use serde::Deserialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{Permission, Staff, session, throttle};
-use crate::app::AppState;
+use super::{Staff, session, throttle};
 use crate::audit::{self, Actor};
 use crate::comments::captcha;
 use crate::error::AppError;
 use crate::settings;
+use crate::state::AppState;
 use crate::users::password;
 use crate::web::client::client_ip;
 use crate::web::cookies;
 use crate::web::csrf::{self, CsrfToken};
 use crate::web::layout::AdminLayout;
+use crate::web::redirect::see_other;
 use crate::web::{page, render};
 
 const WRONG_CREDENTIALS: &str = "用户名或密码错误。";
@@ -268,76 +268,4 @@ pub async fn logout(
         .cookie(session::removal_cookie(secure))
         .cookie(csrf::cookie(csrf::new_seed(), secure))
         .finish())
-}
-
-#[derive(Template)]
-#[template(path = "admin/dashboard.html")]
-struct Dashboard {
-    layout: AdminLayout,
-    display_name: String,
-    /// The writer's month so far, for staff who write.
-    month: Option<MonthTotals>,
-    /// The writer's year: their figures, target and their unit's rank.
-    year: Option<crate::stats::dashboard::YearSummary>,
-}
-
-/// A writer's stories this month (in the site's time zone).
-#[derive(sqlx::FromRow)]
-pub struct MonthTotals {
-    pub written: i64,
-    pub submitted: i64,
-    pub published: i64,
-    pub views: i64,
-}
-
-pub async fn dashboard(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
-) -> Result<HttpResponse, AppError> {
-    staff.require(Permission::UseBackend)?;
-    let mut conn = pool.acquire().await?;
-    let layout = AdminLayout::load(&mut conn, &staff, &csrf, "工作台", "/admin").await?;
-    let month = if staff.can(Permission::WriteArticles) {
-        let tz = layout.settings.time_zone.name();
-        let totals: MonthTotals = sqlx::query_as(
-            "select count(*) as written,
-                    count(*) filter (where exists (select 1 from review_events e
-                                                   where e.article_id = a.id and e.action = 'submit')) as submitted,
-                    count(*) filter (where a.status = 'published') as published,
-                    coalesce(sum(t.views) filter (where a.status = 'published'), 0)::bigint as views
-             from articles a left join article_totals t on t.article_id = a.id
-             where a.created_by = $1
-               and a.created_at >= date_trunc('month', now() at time zone $2) at time zone $2",
-        )
-        .bind(staff.id)
-        .bind(tz)
-        .fetch_one(&mut *conn)
-        .await?;
-        Some(totals)
-    } else {
-        None
-    };
-    let year = if staff.can(Permission::WriteArticles) {
-        let zone = layout.settings.time_zone;
-        let today = chrono::Utc::now().with_timezone(&zone).date_naive();
-        Some(
-            crate::stats::dashboard::year_summary(&mut conn, staff.id, staff.unit_id, zone, today)
-                .await?,
-        )
-    } else {
-        None
-    };
-    page(&Dashboard {
-        layout,
-        display_name: staff.display_name,
-        month,
-        year,
-    })
-}
-
-pub fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((LOCATION, location))
-        .finish()
 }

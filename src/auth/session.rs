@@ -14,8 +14,8 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{Permission, allows};
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::users::Role;
 use crate::web::client::client_ip;
 use crate::web::cookies;

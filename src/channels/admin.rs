@@ -12,12 +12,12 @@ use uuid::Uuid;
 use super::db::{self, ChannelNode};
 use super::{StageRole, parse_name, parse_review_stages, parse_slug};
 use crate::audit::{self, Actor};
-use crate::auth::login::see_other;
 use crate::auth::{Permission, Staff};
 use crate::error::{AppError, is_unique_violation};
 use crate::tree::{Tree, is_self_or_descendant, without_subtree};
 use crate::web::csrf::CsrfToken;
 use crate::web::layout::AdminLayout;
+use crate::web::redirect::see_other;
 use crate::web::render;
 
 const STAGE_ROLES: [StageRole; 2] = [StageRole::Editor, StageRole::ChiefEditor];

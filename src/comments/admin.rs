@@ -13,11 +13,11 @@ use uuid::Uuid;
 
 use super::status_label;
 use crate::audit::{self, Actor};
-use crate::auth::login::see_other;
 use crate::auth::{Permission, Staff};
 use crate::error::AppError;
 use crate::web::csrf::CsrfToken;
 use crate::web::layout::AdminLayout;
+use crate::web::redirect::see_other;
 use crate::web::render;
 
 const PAGE_SIZE: i64 = 50;

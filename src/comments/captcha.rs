@@ -18,8 +18,8 @@ use rand::RngCore;
 use sqlx::PgConnection;
 use subtle::ConstantTimeEq;
 
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::state::AppState;
 
 /// How long a captcha can be answered, in seconds.
 pub const LIFETIME: i64 = 300;

@@ -16,12 +16,13 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::articles::public::{self, ArticleQuery};
 use crate::error::AppError;
 use crate::readers::{self, Reader};
 use crate::settings::SiteSettings;
+use crate::state::AppState;
 use crate::web::client::client_ip;
+use crate::web::redirect::see_other;
 
 /// The name anonymous comments are shown under.
 pub const ANONYMOUS_NAME: &str = "匿名网友";
@@ -469,12 +470,6 @@ pub async fn post(
             .await
         }
     }
-}
-
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((LOCATION, location.to_owned()))
-        .finish()
 }
 
 /// POST /comments/{id}/report: any visitor, once per address.

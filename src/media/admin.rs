@@ -13,13 +13,13 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{Processed, Refusal, Size, files, process, url};
-use crate::app::AppState;
-use crate::auth::login::see_other;
 use crate::auth::{Permission, Staff};
 use crate::error::AppError;
 use crate::settings;
+use crate::state::AppState;
 use crate::web::csrf::CsrfToken;
 use crate::web::layout::AdminLayout;
+use crate::web::redirect::see_other;
 use crate::web::render;
 
 /// Most files in one upload.

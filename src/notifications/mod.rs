@@ -12,12 +12,12 @@ use uuid::Uuid;
 
 use crate::articles::public::article_url;
 use crate::articles::store::ArticleRecord;
-use crate::auth::login::see_other;
 use crate::auth::{Permission, Staff};
 use crate::error::AppError;
 use crate::web::csrf::CsrfToken;
 use crate::web::layout::AdminLayout;
 use crate::web::page;
+use crate::web::redirect::see_other;
 use crate::workflow::Status;
 
 async fn notify(

@@ -17,11 +17,11 @@ use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::auth::session::hash_token;
 use crate::auth::throttle;
 use crate::comments::{self, captcha};
 use crate::error::AppError;
+use crate::state::AppState;
 use crate::tree::TreeCache;
 use crate::users::{self, password};
 use crate::web::client::client_ip;

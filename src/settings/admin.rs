@@ -11,11 +11,11 @@ use sqlx::PgPool;
 
 use super::SiteSettings;
 use crate::audit::{self, Actor};
-use crate::auth::login::see_other;
 use crate::auth::{Permission, Staff};
 use crate::error::AppError;
 use crate::web::csrf::CsrfToken;
 use crate::web::layout::AdminLayout;
+use crate::web::redirect::see_other;
 use crate::web::{page, render};
 
 /// The form as typed: every field a string, so nothing typed is lost.

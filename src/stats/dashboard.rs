@@ -1,9 +1,18 @@
-//! A writer's year on their dashboard: their own figures and target, and
-//! how their unit ranks among its sibling units, from the daily rows.
+//! The backend's landing page (/admin): a writer's month so far and year,
+//! their own figures and target, and how their unit ranks among its
+//! sibling units, from the daily rows.
 
+use actix_web::{HttpResponse, web};
+use askama::Template;
 use chrono::{Datelike, NaiveDate};
-use sqlx::PgConnection;
+use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
+
+use crate::auth::{Permission, Staff};
+use crate::error::AppError;
+use crate::web::csrf::CsrfToken;
+use crate::web::layout::AdminLayout;
+use crate::web::page;
 
 use super::quotas::{self, Progress};
 use super::{Row, View, days};
@@ -115,5 +124,68 @@ pub async fn year_summary(
         } else {
             Vec::new()
         },
+    })
+}
+
+#[derive(Template)]
+#[template(path = "admin/dashboard.html")]
+struct Dashboard {
+    layout: AdminLayout,
+    display_name: String,
+    /// The writer's month so far, for staff who write.
+    month: Option<MonthTotals>,
+    /// The writer's year: their figures, target and their unit's rank.
+    year: Option<YearSummary>,
+}
+
+/// A writer's stories this month (in the site's time zone).
+#[derive(sqlx::FromRow)]
+pub struct MonthTotals {
+    pub written: i64,
+    pub submitted: i64,
+    pub published: i64,
+    pub views: i64,
+}
+
+pub async fn dashboard(
+    pool: web::Data<PgPool>,
+    staff: Staff,
+    csrf: CsrfToken,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::UseBackend)?;
+    let mut conn = pool.acquire().await?;
+    let layout = AdminLayout::load(&mut conn, &staff, &csrf, "工作台", "/admin").await?;
+    let month = if staff.can(Permission::WriteArticles) {
+        let tz = layout.settings.time_zone.name();
+        let totals: MonthTotals = sqlx::query_as(
+            "select count(*) as written,
+                    count(*) filter (where exists (select 1 from review_events e
+                                                   where e.article_id = a.id and e.action = 'submit')) as submitted,
+                    count(*) filter (where a.status = 'published') as published,
+                    coalesce(sum(t.views) filter (where a.status = 'published'), 0)::bigint as views
+             from articles a left join article_totals t on t.article_id = a.id
+             where a.created_by = $1
+               and a.created_at >= date_trunc('month', now() at time zone $2) at time zone $2",
+        )
+        .bind(staff.id)
+        .bind(tz)
+        .fetch_one(&mut *conn)
+        .await?;
+        Some(totals)
+    } else {
+        None
+    };
+    let year = if staff.can(Permission::WriteArticles) {
+        let zone = layout.settings.time_zone;
+        let today = chrono::Utc::now().with_timezone(&zone).date_naive();
+        Some(year_summary(&mut conn, staff.id, staff.unit_id, zone, today).await?)
+    } else {
+        None
+    };
+    page(&Dashboard {
+        layout,
+        display_name: staff.display_name,
+        month,
+        year,
     })
 }

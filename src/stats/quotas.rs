@@ -13,11 +13,11 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{Period, View};
-use crate::auth::login::see_other;
 use crate::auth::{Permission, Staff};
 use crate::error::AppError;
 use crate::web::csrf::CsrfToken;
 use crate::web::layout::AdminLayout;
+use crate::web::redirect::see_other;
 use crate::web::render;
 
 /// A row's progress against its yearly target.

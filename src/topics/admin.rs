@@ -11,12 +11,12 @@ use uuid::Uuid;
 use super::{Topic, TopicStory, by_id, list, stories};
 use crate::articles::admin::CoverChoice;
 use crate::audit::{self, Actor};
-use crate::auth::login::see_other;
 use crate::auth::{Permission, Staff};
 use crate::channels::parse_slug;
 use crate::error::{AppError, is_unique_violation};
 use crate::web::csrf::CsrfToken;
 use crate::web::layout::AdminLayout;
+use crate::web::redirect::see_other;
 use crate::web::render;
 
 #[derive(Deserialize, Default, Clone)]

@@ -10,12 +10,12 @@ use uuid::Uuid;
 
 use super::{UnitNode, db, parse_name};
 use crate::audit::{self, Actor};
-use crate::auth::login::see_other;
 use crate::auth::{Permission, Staff};
 use crate::error::{AppError, is_unique_violation};
 use crate::tree::{Tree, is_self_or_descendant, without_subtree};
 use crate::web::csrf::CsrfToken;
 use crate::web::layout::AdminLayout;
+use crate::web::redirect::see_other;
 use crate::web::render;
 
 const DUPLICATE_NAME: &str = "同一上级单位下已有同名单位。";

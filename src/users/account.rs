@@ -9,11 +9,11 @@ use sqlx::{PgConnection, PgPool};
 
 use super::{db, parse_display_name, password};
 use crate::audit::{self, Actor};
-use crate::auth::login::see_other;
 use crate::auth::{Permission, Staff};
 use crate::error::AppError;
 use crate::web::csrf::CsrfToken;
 use crate::web::layout::AdminLayout;
+use crate::web::redirect::see_other;
 use crate::web::render;
 
 #[derive(Template)]

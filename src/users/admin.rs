@@ -11,12 +11,12 @@ use uuid::Uuid;
 use super::db::{self, NewUser, UserFilter, UserRow};
 use super::{Role, parse_display_name, parse_email, parse_username, password};
 use crate::audit::{self, Actor};
-use crate::auth::login::see_other;
 use crate::auth::{Permission, Staff, session, throttle};
 use crate::error::{AppError, is_unique_violation};
 use crate::units::{self, UnitNode};
 use crate::web::csrf::CsrfToken;
 use crate::web::layout::AdminLayout;
+use crate::web::redirect::see_other;
 use crate::web::{page, render};
 
 const PAGE_SIZE: i64 = 50;

@@ -33,10 +33,10 @@ use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::sync::Notify;
 
-use crate::app::AppState;
 use crate::articles::views::{self, ViewCounter};
 use crate::comments::captcha;
 use crate::readers;
+use crate::secret::SecretKey;
 use crate::web::csrf::CsrfToken;
 use crate::web::variant;
 
@@ -385,8 +385,8 @@ struct Personal {
 async fn personal(req: &ServiceRequest, page: &Page) -> Personal {
     let token = req.extensions().get::<CsrfToken>().cloned();
     let captcha = page.has(SlotKind::Captcha).then(|| {
-        req.app_data::<web::Data<AppState>>()
-            .map(|state| captcha::issue(state.secret.as_bytes()))
+        req.app_data::<web::Data<SecretKey>>()
+            .map(|secret| captcha::issue(secret.as_bytes()))
             .unwrap_or_default()
     });
     let mut reader = None;

@@ -84,8 +84,13 @@ pub fn host(req: &HttpRequest, proxies: &[IpNet]) -> String {
         .unwrap_or_default()
 }
 
-/// The proxies the app was configured to trust, read from its state.
+/// The reverse proxies whose forwarded headers are believed (the app
+/// registers them as `web::Data<TrustedProxies>`).
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(pub Vec<IpNet>);
+
+/// The proxies the app was configured to trust.
 pub fn proxies(req: &HttpRequest) -> &[IpNet] {
-    req.app_data::<actix_web::web::Data<crate::app::AppState>>()
-        .map_or(&[], |state| state.trusted_proxies.as_slice())
+    req.app_data::<actix_web::web::Data<TrustedProxies>>()
+        .map_or(&[], |proxies| proxies.0.as_slice())
 }

@@ -21,8 +21,8 @@ use actix_web::{Error, FromRequest, HttpMessage, HttpRequest};
 use rand::RngCore;
 use subtle::ConstantTimeEq;
 
-use crate::app::AppState;
 use crate::error::AppError;
+use crate::secret::SecretKey;
 
 pub const COOKIE: &str = "nd_csrf";
 pub const FIELD: &str = "csrf_token";
@@ -123,13 +123,13 @@ pub async fn protect(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let state = req
-        .app_data::<web::Data<AppState>>()
+        .app_data::<web::Data<SecretKey>>()
         .cloned()
-        .expect("AppState is registered");
+        .expect("the secret key is registered");
     let existing = super::cookies::read(req.request(), COOKIE).filter(|seed| valid_seed(seed));
     let fresh = existing.is_none();
     let seed = existing.unwrap_or_else(new_seed);
-    let token = sign(state.secret.as_bytes(), &seed);
+    let token = sign(state.as_bytes(), &seed);
     req.extensions_mut().insert(CsrfToken(token.clone()));
 
     if !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {

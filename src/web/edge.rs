@@ -15,10 +15,9 @@ use actix_web::http::Uri;
 use actix_web::http::header::{CONTENT_TYPE, HeaderValue, STRICT_TRANSPORT_SECURITY};
 use actix_web::middleware::Next;
 use actix_web::web::Bytes;
-use actix_web::{Error, HttpMessage, web};
+use actix_web::{Error, HttpMessage};
 
 use super::cookies::Https;
-use crate::app::AppState;
 use crate::error::AppError;
 
 /// Whether `text` holds a character no field of ours may carry: NUL and
@@ -98,9 +97,7 @@ pub async fn screen(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let https = req
-        .app_data::<web::Data<AppState>>()
-        .is_some_and(|state| super::client::is_https(req.request(), &state.trusted_proxies));
+    let https = super::client::is_https(req.request(), super::client::proxies(req.request()));
     req.extensions_mut().insert(Https(https));
     if decoded_path(req.path()).is_none() {
         tracing::info!("refused a path with forbidden characters");

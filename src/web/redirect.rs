@@ -1,5 +1,15 @@
 //! Where the site may send a browser after a form: only its own pages.
 
+use actix_web::HttpResponse;
+use actix_web::http::header::LOCATION;
+
+/// A 303 to `location`, the answer to a form that did what it asked.
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((LOCATION, location))
+        .finish()
+}
+
 /// The origin `next` is resolved against; never sent anywhere.
 const BASE: &str = "http://newsdesk.invalid/";
 

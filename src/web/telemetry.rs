@@ -15,7 +15,6 @@ use tracing::Span;
 use tracing_actix_web::{RequestId, RootSpanBuilder};
 use tracing_subscriber::EnvFilter;
 
-use crate::app::AppState;
 use crate::config::LogFormat;
 use crate::error::AppError;
 
@@ -104,6 +103,11 @@ pub const METRICS_PATH: &str = "/metrics";
 /// NEWSDESK_METRICS_TOKEN as a bearer token. Behind a trusted reverse proxy
 /// the client is the one the proxy names, so the proxy, itself on this
 /// machine, does not open them to everyone. Others get the 404 page.
+/// The bearer token that lets a scraper elsewhere read /metrics (the app
+/// registers it as `web::Data<MetricsToken>`).
+#[derive(Debug, Clone, Default)]
+pub struct MetricsToken(pub Option<String>);
+
 pub async fn metrics_access(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -115,10 +119,8 @@ pub async fn metrics_access(
 }
 
 fn may_read_metrics(request: &ServiceRequest) -> bool {
-    let Some(state) = request.app_data::<web::Data<AppState>>() else {
-        return false;
-    };
-    let client = super::client::client_ip(request.request(), &state.trusted_proxies);
+    let client =
+        super::client::client_ip(request.request(), super::client::proxies(request.request()));
     let local = client
         .parse::<std::net::IpAddr>()
         .is_ok_and(|ip| ip.to_canonical().is_loopback());
@@ -127,7 +129,10 @@ fn may_read_metrics(request: &ServiceRequest) -> bool {
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "));
-    let token = match (&state.metrics_token, presented) {
+    let expected = request
+        .app_data::<web::Data<MetricsToken>>()
+        .and_then(|token| token.0.clone());
+    let token = match (&expected, presented) {
         (Some(expected), Some(presented)) => {
             bool::from(expected.as_bytes().ct_eq(presented.trim().as_bytes()))
         }

@@ -16,7 +16,6 @@ use crate::articles::access::{self, access, in_scope};
 use crate::articles::public::article_url;
 use crate::articles::show::{Feedback, show_page};
 use crate::articles::store;
-use crate::auth::login::see_other;
 use crate::auth::{Permission, Staff};
 use crate::error::AppError;
 use crate::tree::{TreeCache, Trees, subtree};
@@ -24,6 +23,7 @@ use crate::users::Role;
 use crate::web::csrf::CsrfToken;
 use crate::web::layout::AdminLayout;
 use crate::web::page;
+use crate::web::redirect::see_other;
 use crate::{channels, settings};
 
 #[derive(Deserialize)]
