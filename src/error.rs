@@ -85,15 +85,6 @@ impl From<actix_web::error::BlockingError> for AppError {
     }
 }
 
-impl From<crate::users::password::CheckError> for AppError {
-    fn from(error: crate::users::password::CheckError) -> Self {
-        match error {
-            crate::users::password::CheckError::Busy => AppError::Busy,
-            crate::users::password::CheckError::Failed(cause) => AppError::Internal(cause),
-        }
-    }
-}
-
 impl From<askama::Error> for AppError {
     fn from(error: askama::Error) -> Self {
         AppError::Internal(error.into())

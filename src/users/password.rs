@@ -46,6 +46,15 @@ pub enum CheckError {
     Failed(anyhow::Error),
 }
 
+impl From<CheckError> for crate::error::AppError {
+    fn from(error: CheckError) -> Self {
+        match error {
+            CheckError::Busy => crate::error::AppError::Busy,
+            CheckError::Failed(cause) => crate::error::AppError::Internal(cause),
+        }
+    }
+}
+
 /// Runs `work` (hashing or verifying) on a blocking thread once one of the
 /// bounded places is free. Hold no database connection while calling it.
 pub async fn bounded<T: Send + 'static>(
