@@ -9,13 +9,13 @@
 #
 #   fuzz/run.sh                      # all targets, 10 million runs each
 #   RUNS=100000 fuzz/run.sh char_diff
-#   MAX_LEN=65536 fuzz/run.sh sanitize_body   # longer inputs (default 4096 bytes)
+#   MAX_LEN=65536 fuzz/run.sh sanitize_body   # longer inputs (default 1024 bytes)
 set -euo pipefail
 cd "$(dirname "$0")"
 
 RUNS=${RUNS:-10000000}
 # Longest input tried, in bytes (a page of article text).
-MAX_LEN=${MAX_LEN:-4096}
+MAX_LEN=${MAX_LEN:-1024}
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   mapfile -t targets < <(cargo +nightly fuzz list)
