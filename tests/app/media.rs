@@ -38,18 +38,10 @@ fn crc32(bytes: &[u8]) -> u32 {
 }
 
 pub async fn upload(app: &TestApp, name: &str, bytes: Vec<u8>) -> reqwest::Response {
-    let token = app.csrf().await;
     let form = Form::new()
         .part("file", Part::bytes(bytes).file_name(name.to_string()))
         .text("caption", "变电站巡检现场");
-    app.client
-        .post(app.url("/admin/media"))
-        .header("x-csrf-token", token)
-        .header("accept", "application/json")
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
+    upload_form(app, form).await
 }
 
 async fn media_count(app: &TestApp) -> i64 {
