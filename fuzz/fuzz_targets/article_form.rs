@@ -15,7 +15,10 @@ fuzz_target!(|body: &[u8]| {
         Ok(input) => {
             assert!(!input.title.trim().is_empty());
             assert!(input.title.chars().count() <= newsdesk::articles::form::TITLE_MAX);
-            assert_eq!(SanitizedHtml::clean(input.body.as_str()).as_str(), input.body.as_str());
+            assert_eq!(
+                SanitizedHtml::clean(input.body.as_str()).as_str(),
+                input.body.as_str()
+            );
             for tag in &input.tags {
                 assert!(!tag.trim().is_empty());
             }

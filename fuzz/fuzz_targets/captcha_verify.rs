@@ -8,7 +8,10 @@ use newsdesk::comments::captcha;
 const SECRET: &[u8] = b"fuzzing secret key of at least thirty-two bytes";
 
 fuzz_target!(|id: &str| {
-    assert!(captcha::answer_of(SECRET, id).is_none(), "forged id accepted: {id:?}");
+    assert!(
+        captcha::answer_of(SECRET, id).is_none(),
+        "forged id accepted: {id:?}"
+    );
     assert!(captcha::image(SECRET, id).is_none());
     if id.len() % 64 == 0 {
         let genuine = captcha::issue(SECRET);

@@ -17,7 +17,10 @@ fuzz_target!(|input: (Vec<String>, String)| {
     // A listed word placed in the text is always found.
     if let Some(word) = words.iter().find(|w| w.chars().any(char::is_alphanumeric)) {
         let planted = format!("{text} {word} ");
-        assert!(!list.find(&planted).is_empty(), "{word:?} not found in {planted:?}");
+        assert!(
+            !list.find(&planted).is_empty(),
+            "{word:?} not found in {planted:?}"
+        );
     }
     let _ = to_traditional(&text);
 });

@@ -79,7 +79,10 @@ fuzz_target!(|html: &str| {
     for (name, attributes) in tags(out) {
         let name = name.trim_start_matches('/');
         assert!(
-            !matches!(name, "script" | "iframe" | "style" | "object" | "embed" | "svg" | "math"),
+            !matches!(
+                name,
+                "script" | "iframe" | "style" | "object" | "embed" | "svg" | "math"
+            ),
             "{name} kept: {out}"
         );
         for (attribute, value) in &attributes {

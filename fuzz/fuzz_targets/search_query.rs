@@ -11,7 +11,10 @@ fuzz_target!(|input: (String, String)| {
     let asked = query_words(&query);
     assert!(asked.len() <= 8);
     for word in &asked {
-        assert!(!word.is_empty() && word.chars().all(char::is_alphanumeric), "{word:?}");
+        assert!(
+            !word.is_empty() && word.chars().all(char::is_alphanumeric),
+            "{word:?}"
+        );
     }
     let mut unique = asked.clone();
     unique.dedup();
@@ -19,6 +22,9 @@ fuzz_target!(|input: (String, String)| {
     let pieces = snippet(&text, &asked);
     let shown: String = pieces.iter().map(|piece| piece.text.as_str()).collect();
     let trimmed = shown.trim_matches('…');
-    assert!(text.contains(trimmed) || trimmed.is_empty(), "{shown:?} not from {text:?}");
+    assert!(
+        text.contains(trimmed) || trimmed.is_empty(),
+        "{shown:?} not from {text:?}"
+    );
     let _ = words(&text);
 });

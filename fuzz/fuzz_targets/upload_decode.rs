@@ -19,7 +19,10 @@ const FULLY_PROCESSED_PIXELS: u64 = 250_000;
 
 fuzz_target!(|bytes: &[u8]| {
     let Some((_, format)) = sniff(bytes) else {
-        assert!(process(bytes).is_err(), "processed bytes that are no image we take");
+        assert!(
+            process(bytes).is_err(),
+            "processed bytes that are no image we take"
+        );
         return;
     };
     let declared = ImageReader::with_format(Cursor::new(bytes), format)
