@@ -40,6 +40,14 @@ fn filled(pattern: &str, value: &str) -> String {
     out
 }
 
+/// The value a `Set-Cookie` header sets.
+fn cookie_value(set_cookie: &str) -> String {
+    let pair = set_cookie.split(';').next().unwrap_or_default();
+    pair.split_once('=')
+        .map(|(_, value)| value.to_string())
+        .unwrap_or_default()
+}
+
 async fn send(app: &TestApp, method: &str, path: &str, body: Option<&str>) -> u16 {
     let request = if method == "POST" {
         app.client
@@ -329,14 +337,7 @@ async fn over_https_cookies_are_secure_host_cookies_and_hsts_is_sent() {
         csrf_cookie.contains("Secure") && csrf_cookie.contains("Path=/"),
         "{csrf_cookie}"
     );
-    let seed = csrf_cookie
-        .split(';')
-        .next()
-        .unwrap()
-        .split_once('=')
-        .unwrap()
-        .1
-        .to_string();
+    let seed = cookie_value(&csrf_cookie);
     let html = scraper::Html::parse_document(&page.text().await.unwrap());
     let token = attrs(&html, "input[name=csrf_token]", "value")[0].clone();
 
@@ -356,14 +357,7 @@ async fn over_https_cookies_are_secure_host_cookies_and_hsts_is_sent() {
         session.contains("Secure") && session.contains("HttpOnly"),
         "{session}"
     );
-    let token_value = session
-        .split(';')
-        .next()
-        .unwrap()
-        .split_once('=')
-        .unwrap()
-        .1
-        .to_string();
+    let token_value = cookie_value(&session);
 
     // The __Host- cookie opens the backend over https; the same token under
     // the plain name (as a network attacker could plant over http) does not.
