@@ -13,6 +13,7 @@ pub mod generate;
 pub mod media;
 pub mod notifications;
 pub mod readers;
+pub mod roles;
 pub mod search;
 pub mod secret;
 pub mod seed;

@@ -8,9 +8,9 @@ use uuid::Uuid;
 
 use super::store::ArticleRecord;
 use crate::auth::{Permission, Staff};
-use crate::channels::StageRole;
+use crate::roles::Role;
+use crate::roles::StageRole;
 use crate::tree::{Tree, is_self_or_descendant};
-use crate::users::Role;
 use crate::workflow::{self, Status};
 
 /// Whether the story's unit is within reach of `staff` for reviewing.
@@ -66,11 +66,7 @@ pub fn status_of(record: &ArticleRecord) -> Status {
 }
 
 pub fn stages_of(record: &ArticleRecord) -> Vec<StageRole> {
-    record
-        .review_stages
-        .iter()
-        .filter_map(|s| StageRole::parse(s))
-        .collect()
+    record.review_stages.clone()
 }
 
 /// What `staff` may do with one article.

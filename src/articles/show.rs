@@ -15,7 +15,7 @@ use super::store::{self, ArticleRecord};
 use super::{SanitizedHtml, public::article_url};
 use crate::auth::{Permission, Staff};
 use crate::error::AppError;
-use crate::users::Role;
+use crate::roles::Role;
 use crate::web::csrf::CsrfToken;
 use crate::web::layout::AdminLayout;
 use crate::web::render;

@@ -15,7 +15,7 @@ pub struct ArticleRecord {
     pub number: i64,
     pub channel_id: Uuid,
     pub channel_name: String,
-    pub review_stages: Vec<String>,
+    pub review_stages: Vec<crate::roles::StageRole>,
     pub unit_id: Uuid,
     pub unit_name: String,
     pub created_by: Uuid,

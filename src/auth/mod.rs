@@ -7,7 +7,7 @@ pub mod throttle;
 
 pub use session::Staff;
 
-use crate::users::Role;
+use crate::roles::Role;
 
 /// Something a handler may require of the signed-in staff member.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,8 +15,8 @@ use uuid::Uuid;
 
 use super::{Permission, allows};
 use crate::error::AppError;
+use crate::roles::Role;
 use crate::state::AppState;
-use crate::users::Role;
 use crate::web::client::client_ip;
 use crate::web::cookies;
 

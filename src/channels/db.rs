@@ -12,7 +12,7 @@ pub struct ChannelNode {
     pub slug: String,
     pub depth: i32,
     pub sort_order: i32,
-    pub review_stages: Vec<String>,
+    pub review_stages: Vec<crate::roles::StageRole>,
     pub comment_moderation: String,
     pub active: bool,
     pub article_count: i64,
@@ -37,13 +37,15 @@ impl ChannelNode {
     pub fn stages_label(&self) -> String {
         self.review_stages
             .iter()
-            .filter_map(|stage| super::StageRole::parse(stage).map(super::StageRole::label))
+            .map(|stage| stage.label())
             .collect::<Vec<_>>()
             .join(" → ")
     }
 
     pub fn stage(&self, index: usize) -> &str {
-        self.review_stages.get(index).map_or("", String::as_str)
+        self.review_stages
+            .get(index)
+            .map_or("", |stage| stage.as_str())
     }
 }
 

@@ -6,6 +6,8 @@ pub mod db;
 
 use uuid::Uuid;
 
+use crate::roles::StageRole;
+
 /// A top-level channel as the navigation bar shows it.
 #[derive(Debug, Clone)]
 pub struct NavChannel {
@@ -56,37 +58,6 @@ pub fn breadcrumb(trees: &crate::tree::Trees, channel_id: Uuid) -> Vec<Crumb> {
     }
     path.reverse();
     path
-}
-
-/// The role acting on one review stage of a channel.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StageRole {
-    Editor,
-    ChiefEditor,
-}
-
-impl StageRole {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StageRole::Editor => "editor",
-            StageRole::ChiefEditor => "chief_editor",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            StageRole::Editor => "编辑",
-            StageRole::ChiefEditor => "总编",
-        }
-    }
-
-    pub fn parse(value: &str) -> Option<Self> {
-        match value {
-            "editor" => Some(StageRole::Editor),
-            "chief_editor" => Some(StageRole::ChiefEditor),
-            _ => None,
-        }
-    }
 }
 
 /// A channel's review stages as typed in three selects: the first is

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::status_label;
+use super::CommentStatus;
 use crate::audit::{self, Actor};
 use crate::auth::{Permission, Staff};
 use crate::error::AppError;
@@ -57,7 +57,7 @@ pub struct QueueRow {
     pub reader_name: Option<String>,
     pub anonymous: bool,
     pub body: String,
-    pub status: String,
+    pub status: CommentStatus,
     pub held_for: String,
     pub pinned: bool,
     pub report_count: i32,
@@ -82,7 +82,7 @@ impl QueueRow {
     }
 
     pub fn status_label(&self) -> &'static str {
-        status_label(&self.status)
+        self.status.label()
     }
 }
 

@@ -38,15 +38,45 @@ pub fn client_hash(secret: &[u8], ip: &str) -> Vec<u8> {
     crate::secret::keyed_hash(secret, "newsdesk client address", ip.as_bytes())[..16].to_vec()
 }
 
-/// What a comment's status is called on pages.
-pub fn status_label(status: &str) -> &'static str {
-    match status {
-        "pending" => "待审核",
-        "approved" => "已通过",
-        "rejected" => "未通过",
-        "spam" => "垃圾评论",
-        "deleted" => "已删除",
-        _ => "未知",
+/// Where a comment stands; stored as text in `comments.status` (an unknown
+/// value fails to decode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::Type)]
+#[sqlx(type_name = "text", rename_all = "snake_case")]
+pub enum CommentStatus {
+    Pending,
+    Approved,
+    Rejected,
+    Spam,
+    Deleted,
+}
+
+impl CommentStatus {
+    /// The value stored in `comments.status`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CommentStatus::Pending => "pending",
+            CommentStatus::Approved => "approved",
+            CommentStatus::Rejected => "rejected",
+            CommentStatus::Spam => "spam",
+            CommentStatus::Deleted => "deleted",
+        }
+    }
+
+    /// What the status is called on pages.
+    pub fn label(self) -> &'static str {
+        match self {
+            CommentStatus::Pending => "待审核",
+            CommentStatus::Approved => "已通过",
+            CommentStatus::Rejected => "未通过",
+            CommentStatus::Spam => "垃圾评论",
+            CommentStatus::Deleted => "已删除",
+        }
+    }
+}
+
+impl std::fmt::Display for CommentStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -366,9 +396,9 @@ async fn accept(
     }
     let held = site.words.find(body).join("、");
     let status = if held.is_empty() && target.comment_moderation == "post" {
-        "approved"
+        CommentStatus::Approved
     } else {
-        "pending"
+        CommentStatus::Pending
     };
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     sqlx::query(
@@ -396,7 +426,7 @@ async fn accept(
     };
     tx.commit().await?;
     Ok(Ok(Accepted {
-        shown: status == "approved",
+        shown: status == CommentStatus::Approved,
         cookie,
     }))
 }

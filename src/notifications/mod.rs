@@ -83,7 +83,7 @@ pub async fn story_moved(
             let Some(role) = article.review_stages.get(stage) else {
                 return Ok(());
             };
-            let users = reviewers(conn, role, article.unit_id, article.created_by).await?;
+            let users = reviewers(conn, role.as_str(), article.unit_id, article.created_by).await?;
             let message = format!("新稿件待审（第 {} 审）：{}", stage + 1, article.title);
             notify(conn, &users, article, &message, "", &backend).await
         }

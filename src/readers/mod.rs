@@ -505,7 +505,7 @@ pub async fn logout(
 struct OwnComment {
     id: Uuid,
     body: String,
-    status: String,
+    status: comments::CommentStatus,
     created_at: chrono::DateTime<chrono::Utc>,
     number: i64,
     title: String,
@@ -518,12 +518,6 @@ struct MyComments {
     username: String,
     comments: Vec<(OwnComment, String)>,
     csrf_token: String,
-}
-
-impl MyComments {
-    fn status_label(status: &str) -> &'static str {
-        comments::status_label(status)
-    }
 }
 
 /// GET /account: the reader's comments, newest first.

@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use crate::auth::{Permission, Staff};
 use crate::error::AppError;
-use crate::users::Role;
+use crate::roles::Role;
 use crate::web::csrf::CsrfToken;
 use crate::web::layout::AdminLayout;
 use crate::web::render;

@@ -9,10 +9,11 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::db::{self, NewUser, UserFilter, UserRow};
-use super::{Role, parse_display_name, parse_email, parse_username, password};
+use super::{parse_display_name, parse_email, parse_username, password};
 use crate::audit::{self, Actor};
 use crate::auth::{Permission, Staff, session, throttle};
 use crate::error::{AppError, is_unique_violation};
+use crate::roles::Role;
 use crate::units::{self, UnitNode};
 use crate::web::csrf::CsrfToken;
 use crate::web::layout::AdminLayout;

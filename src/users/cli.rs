@@ -2,9 +2,10 @@
 
 use anyhow::{Context, bail};
 
-use super::{Role, db, parse_display_name, parse_username, password};
+use super::{db, parse_display_name, parse_username, password};
 use crate::audit::{self, Actor};
 use crate::error::is_unique_violation;
+use crate::roles::Role;
 use crate::units;
 
 /// Creates a staff account from the command line,

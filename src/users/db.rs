@@ -10,7 +10,7 @@ pub struct UserRow {
     pub id: Uuid,
     pub username: String,
     pub display_name: String,
-    pub role: super::Role,
+    pub role: crate::roles::Role,
     pub unit_id: Uuid,
     pub unit_name: String,
     pub email: String,

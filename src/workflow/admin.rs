@@ -18,8 +18,8 @@ use crate::articles::show::{Feedback, show_page};
 use crate::articles::store;
 use crate::auth::{Permission, Staff};
 use crate::error::AppError;
+use crate::roles::Role;
 use crate::tree::{TreeCache, Trees, subtree};
-use crate::users::Role;
 use crate::web::csrf::CsrfToken;
 use crate::web::layout::AdminLayout;
 use crate::web::page;
@@ -570,7 +570,10 @@ mod tests {
             slug: String::new(),
             depth: 0,
             sort_order: 0,
-            review_stages: stages.iter().map(|stage| stage.to_string()).collect(),
+            review_stages: stages
+                .iter()
+                .map(|stage| crate::roles::StageRole::parse(stage).expect("a stage role"))
+                .collect(),
             comment_moderation: String::new(),
             active: true,
             article_count: 0,

@@ -14,8 +14,8 @@ pub use db::apply;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::channels::StageRole;
-use crate::users::Role;
+use crate::roles::Role;
+use crate::roles::StageRole;
 
 /// An article's state, stored as text in `articles.status`; a value the
 /// enum does not know fails to decode (never read as a draft).

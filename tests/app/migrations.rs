@@ -133,7 +133,7 @@ async fn every_trigger_of_the_schema_is_on_the_map_of_derived_data() {
 
 #[tokio::test]
 async fn stored_states_decode_to_their_types_and_unknown_ones_are_errors() {
-    use newsdesk::users::Role;
+    use newsdesk::roles::Role;
     use newsdesk::workflow::Status;
     let app = spawn_app().await;
     let status: Status = sqlx::query_scalar("select 'in_review'::text")
@@ -173,4 +173,38 @@ async fn stored_states_decode_to_their_types_and_unknown_ones_are_errors() {
             .unwrap();
         assert_eq!(decoded.as_str(), status);
     }
+}
+
+#[tokio::test]
+async fn stage_lists_and_comment_states_decode_to_their_types_and_unknown_ones_are_errors() {
+    use newsdesk::comments::CommentStatus;
+    use newsdesk::roles::StageRole;
+    let app = spawn_app().await;
+    let stages: Vec<StageRole> =
+        sqlx::query_scalar("select array['editor', 'editor', 'chief_editor']::text[]")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        stages,
+        [StageRole::Editor, StageRole::Editor, StageRole::ChiefEditor]
+    );
+    // One unknown stage spoils the list rather than dropping out of it.
+    let unknown =
+        sqlx::query_scalar::<_, Vec<StageRole>>("select array['editor', 'admin']::text[]")
+            .fetch_one(&app.pool)
+            .await;
+    assert!(unknown.is_err(), "{unknown:?}");
+    for status in ["pending", "approved", "rejected", "spam", "deleted"] {
+        let decoded: CommentStatus = sqlx::query_scalar("select $1::text")
+            .bind(status)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+        assert_eq!(decoded.as_str(), status);
+    }
+    let unknown = sqlx::query_scalar::<_, CommentStatus>("select 'hidden'::text")
+        .fetch_one(&app.pool)
+        .await;
+    assert!(unknown.is_err(), "{unknown:?}");
 }
