@@ -23,8 +23,8 @@ use crate::web::client::TrustedProxies;
 use crate::web::telemetry::MetricsToken;
 use crate::web::{assets, csrf, edge, health, telemetry, variant};
 use crate::{
-    audit, auth, channels, comments, media, notifications, readers, search, settings, stats,
-    topics, units, users, workflow,
+    audit, auth, captcha, channels, comments, media, notifications, readers, search, settings,
+    stats, topics, units, users, workflow,
 };
 
 /// Largest url-encoded form body (an article with a long body fits).
@@ -166,11 +166,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
             "/articles/{number}/comments",
             web::post().to(comments::post),
         )
-        .route("/captcha/new", web::get().to(comments::captcha::fresh))
-        .route(
-            "/captcha/{name}",
-            web::get().to(comments::captcha::serve_image),
-        )
+        .route("/captcha/new", web::get().to(captcha::fresh))
+        .route("/captcha/{name}", web::get().to(captcha::serve_image))
         .route("/comments/{id}/report", web::post().to(comments::report))
         .route(
             "/comments/{id}/delete",

@@ -4,6 +4,7 @@ pub mod app;
 pub mod articles;
 pub mod audit;
 pub mod auth;
+pub mod captcha;
 pub mod channels;
 pub mod comments;
 pub mod config;

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{Staff, session, throttle};
 use crate::audit::{self, Actor};
-use crate::comments::captcha;
+use crate::captcha;
 use crate::error::AppError;
 use crate::settings;
 use crate::state::AppState;

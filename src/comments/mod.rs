@@ -4,7 +4,6 @@
 //! and readers deleting their own comments. Moderation is in `admin`.
 
 pub mod admin;
-pub mod captcha;
 pub mod words;
 
 use actix_web::http::StatusCode;
@@ -17,6 +16,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::articles::public::{self, ArticleQuery};
+use crate::captcha;
 use crate::error::AppError;
 use crate::readers::{self, Reader};
 use crate::settings::SiteSettings;

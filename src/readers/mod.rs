@@ -19,7 +19,8 @@ use uuid::Uuid;
 
 use crate::auth::session::hash_token;
 use crate::auth::throttle;
-use crate::comments::{self, captcha};
+use crate::captcha;
+use crate::comments;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::tree::TreeCache;

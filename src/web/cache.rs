@@ -34,7 +34,7 @@ use sqlx::postgres::PgListener;
 use tokio::sync::Notify;
 
 use crate::articles::views::{self, ViewCounter};
-use crate::comments::captcha;
+use crate::captcha;
 use crate::readers;
 use crate::secret::SecretKey;
 use crate::web::csrf::CsrfToken;

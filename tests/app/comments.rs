@@ -156,7 +156,7 @@ async fn a_wrong_expired_or_reused_captcha_is_refused_with_the_text_kept() {
     let fresh = attrs(&html, "#comment-form input[name=captcha_id]", "value");
     assert!(fresh[0].contains('-'), "a new captcha: {fresh:?}");
 
-    let expired = newsdesk::comments::captcha::issue_expiring(
+    let expired = newsdesk::captcha::issue_expiring(
         app.secret.as_bytes(),
         chrono::Utc::now().timestamp() - 1,
     );
@@ -218,7 +218,7 @@ async fn the_real_captcha_answers_without_case_and_its_image_is_a_png() {
     let response = app.get(&image).await;
     assert_eq!(response.headers()["content-type"], "image/png");
     assert!(response.bytes().await.unwrap().starts_with(b"\x89PNG"));
-    let answer = newsdesk::comments::captcha::answer_of(app.secret.as_bytes(), &captcha).unwrap();
+    let answer = newsdesk::captcha::answer_of(app.secret.as_bytes(), &captcha).unwrap();
     let response = app
         .client
         .post(app.url(&format!("/articles/{number}/comments")))

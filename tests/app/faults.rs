@@ -173,7 +173,7 @@ async fn postgres_stopped_under_concurrent_saves_and_comments_loses_nothing_ackn
                         ("anonymous", "on"),
                         (
                             "captcha_id",
-                            &newsdesk::comments::captcha::issue(client.secret.as_bytes()),
+                            &newsdesk::captcha::issue(client.secret.as_bytes()),
                         ),
                         ("captcha_answer", "TESTME"),
                         ("csrf_token", &token),

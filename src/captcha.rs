@@ -1,4 +1,4 @@
-//! The captcha in front of comments and registration.
+//! The captcha in front of comments, registration and logins under attack.
 //!
 //! A captcha id is `expiry-nonce-signature`, signed with the installation's
 //! secret key, so any instance can issue one without writing anything and
