@@ -7,8 +7,6 @@ pub mod admin;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::auth::Staff;
-
 /// Who did something, and from which address.
 #[derive(Debug, Clone)]
 pub struct Actor {
@@ -18,14 +16,6 @@ pub struct Actor {
 }
 
 impl Actor {
-    pub fn staff(staff: &Staff) -> Self {
-        Actor {
-            id: Some(staff.id),
-            name: staff.username.clone(),
-            client_ip: staff.client_ip.clone(),
-        }
-    }
-
     /// Someone not signed in (a failed login, say), named as they typed it.
     pub fn anonymous(name: &str, client_ip: String) -> Self {
         Actor {

@@ -260,7 +260,7 @@ pub async fn logout(
     let mut tx = pool.begin().await?;
     let secure = cookies::secure(&req, settings::db::load(&mut tx).await?.cookie_secure);
     session::end(&mut tx, &staff.token_hash).await?;
-    let actor = Actor::staff(&staff);
+    let actor = staff.actor();
     audit::record(&mut tx, &actor, "logout", &staff.username, "").await?;
     tx.commit().await?;
     Ok(HttpResponse::SeeOther()

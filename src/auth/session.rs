@@ -55,6 +55,15 @@ impl Staff {
             Err(AppError::Forbidden)
         }
     }
+
+    /// The staff member as the audit log names them.
+    pub fn actor(&self) -> crate::audit::Actor {
+        crate::audit::Actor {
+            id: Some(self.id),
+            name: self.username.clone(),
+            client_ip: self.client_ip.clone(),
+        }
+    }
 }
 
 pub fn hash_token(token: &str) -> Vec<u8> {

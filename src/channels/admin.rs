@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::db::{self, ChannelNode};
 use super::{StageRole, parse_name, parse_review_stages, parse_slug};
-use crate::audit::{self, Actor};
+use crate::audit;
 use crate::auth::{Permission, Staff};
 use crate::error::{AppError, is_unique_violation};
 use crate::tree::{Tree, is_self_or_descendant, without_subtree};
@@ -231,7 +231,7 @@ pub async fn create(
         )
         .await;
     }
-    let actor = Actor::staff(&staff);
+    let actor = staff.actor();
     audit::record(
         &mut tx,
         &actor,
@@ -395,7 +395,7 @@ pub async fn update(
         )
         .await;
     }
-    let actor = Actor::staff(&staff);
+    let actor = staff.actor();
     let detail = format!("审核环节：{}", fields.stages.join(" → "));
     audit::record(&mut tx, &actor, "channel.update", &fields.name, &detail).await?;
     tx.commit().await?;
@@ -462,7 +462,7 @@ pub async fn change(
         _ => ("delete from channels where id = $1", "deleted"),
     };
     sqlx::query(statement).bind(id).execute(&mut *tx).await?;
-    let actor = Actor::staff(&staff);
+    let actor = staff.actor();
     audit::record(&mut tx, &actor, action, &name, "").await?;
     tx.commit().await?;
     Ok(see_other(&format!("/admin/channels?done={done}")))

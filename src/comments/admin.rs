@@ -12,7 +12,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::CommentStatus;
-use crate::audit::{self, Actor};
+use crate::audit;
 use crate::auth::{Permission, Staff};
 use crate::error::AppError;
 use crate::web::csrf::CsrfToken;
@@ -325,7 +325,7 @@ pub async fn moderate(
     .bind(scope)
     .fetch_all(&mut *tx)
     .await?;
-    let actor = Actor::staff(&staff);
+    let actor = staff.actor();
     for (id, body, number) in &changed {
         let excerpt: String = body.chars().take(60).collect();
         audit::record(
@@ -427,7 +427,7 @@ pub async fn change_words(
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageSettings)?;
     let form = form.into_inner();
-    let actor = Actor::staff(&staff);
+    let actor = staff.actor();
     let mut tx = pool.begin().await?;
     let notice = if !form.remove.trim().is_empty() {
         let removed = sqlx::query("delete from sensitive_words where word = $1")

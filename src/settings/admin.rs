@@ -10,7 +10,7 @@ use serde::Deserialize;
 use sqlx::PgPool;
 
 use super::SiteSettings;
-use crate::audit::{self, Actor};
+use crate::audit;
 use crate::auth::{Permission, Staff};
 use crate::error::AppError;
 use crate::web::csrf::CsrfToken;
@@ -221,7 +221,7 @@ pub async fn update(
         changes.push(format!("{key}: {} → {value}", old.unwrap_or("")));
     }
     if !changes.is_empty() {
-        let actor = Actor::staff(&staff);
+        let actor = staff.actor();
         audit::record(
             &mut tx,
             &actor,

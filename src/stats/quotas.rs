@@ -517,7 +517,7 @@ pub async fn save(
     if !detail.is_empty() {
         crate::audit::record(
             &mut tx,
-            &crate::audit::Actor::staff(&staff),
+            &staff.actor(),
             "quota.set",
             &format!("{year} 年度任务"),
             &detail.join("；"),

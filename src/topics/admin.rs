@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{Topic, TopicStory, by_id, list, stories};
 use crate::articles::admin::CoverChoice;
-use crate::audit::{self, Actor};
+use crate::audit;
 use crate::auth::{Permission, Staff};
 use crate::channels::parse_slug;
 use crate::error::{AppError, is_unique_violation};
@@ -170,7 +170,7 @@ pub async fn create(
     };
     audit::record(
         &mut tx,
-        &Actor::staff(&staff),
+        &staff.actor(),
         "topic.create",
         &fields.title,
         &fields.slug,
@@ -289,14 +289,7 @@ pub async fn update(
             return refuse(&mut conn, message).await;
         }
     }
-    audit::record(
-        &mut tx,
-        &Actor::staff(&staff),
-        "topic.update",
-        &fields.title,
-        "",
-    )
-    .await?;
+    audit::record(&mut tx, &staff.actor(), "topic.update", &fields.title, "").await?;
     tx.commit().await?;
     Ok(see_other(&format!("/admin/topics/{id}")))
 }

@@ -9,7 +9,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{UnitNode, db, parse_name};
-use crate::audit::{self, Actor};
+use crate::audit;
 use crate::auth::{Permission, Staff};
 use crate::error::{AppError, is_unique_violation};
 use crate::tree::{Tree, is_self_or_descendant, without_subtree};
@@ -183,7 +183,7 @@ pub async fn create(
         }
         other => other?,
     };
-    let actor = Actor::staff(&staff);
+    let actor = staff.actor();
     audit::record(&mut tx, &actor, "unit.create", &name, "").await?;
     tx.commit().await?;
     Ok(see_other("/admin/units?done=created"))
@@ -350,7 +350,7 @@ pub async fn update(
     } else {
         format!("名称：{} → {}", unit.name, name)
     };
-    let actor = Actor::staff(&staff);
+    let actor = staff.actor();
     audit::record(&mut tx, &actor, "unit.update", &name, &detail).await?;
     tx.commit().await?;
     Ok(see_other("/admin/units?done=updated"))
@@ -424,7 +424,7 @@ pub async fn change(
         _ => ("delete from units where id = $1", "deleted"),
     };
     sqlx::query(statement).bind(id).execute(&mut *tx).await?;
-    let actor = Actor::staff(&staff);
+    let actor = staff.actor();
     audit::record(&mut tx, &actor, action, &name, "").await?;
     tx.commit().await?;
     Ok(see_other(&format!("/admin/units?done={done}")))

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
 
 use super::{db, parse_display_name, password};
-use crate::audit::{self, Actor};
+use crate::audit;
 use crate::auth::{Permission, Staff};
 use crate::error::AppError;
 use crate::web::csrf::CsrfToken;
@@ -103,7 +103,7 @@ pub async fn update_profile(
         .bind(&display_name)
         .execute(&mut *tx)
         .await?;
-    let actor = Actor::staff(&staff);
+    let actor = staff.actor();
     let detail = format!("姓名：{} → {}", staff.display_name, display_name);
     audit::record(&mut tx, &actor, "profile.update", &staff.username, &detail).await?;
     tx.commit().await?;
@@ -197,7 +197,7 @@ pub async fn change_password(
         .bind(&staff.token_hash)
         .execute(&mut *tx)
         .await?;
-    let actor = Actor::staff(&staff);
+    let actor = staff.actor();
     audit::record(&mut tx, &actor, "password.change", &staff.username, "").await?;
     tx.commit().await?;
     Ok(see_other("/admin/account?done=password"))

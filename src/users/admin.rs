@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::db::{self, NewUser, UserFilter, UserRow};
 use super::{parse_display_name, parse_email, parse_username, password};
-use crate::audit::{self, Actor};
+use crate::audit;
 use crate::auth::{Permission, Staff, session, throttle};
 use crate::error::{AppError, is_unique_violation};
 use crate::roles::Role;
@@ -342,7 +342,7 @@ pub async fn create(
         }
         other => other?,
     };
-    let actor = Actor::staff(&staff);
+    let actor = staff.actor();
     audit::record(
         &mut tx,
         &actor,
@@ -474,7 +474,7 @@ pub async fn update(
     if unit_id != user.unit_id {
         changes.push("所属单位已变更".to_string());
     }
-    let actor = Actor::staff(&staff);
+    let actor = staff.actor();
     audit::record(
         &mut tx,
         &actor,
@@ -538,7 +538,7 @@ pub async fn set_active(
     } else {
         "user.disable"
     };
-    let actor = Actor::staff(&staff);
+    let actor = staff.actor();
     audit::record(&mut tx, &actor, action, &user.username, "").await?;
     tx.commit().await?;
     Ok(see_other(if active {
@@ -564,7 +564,7 @@ pub async fn reset_password(
     db::set_password(&mut tx, user.id, &hash, true).await?;
     session::end_all_for(&mut tx, user.id).await?;
     throttle::clear(&mut tx, &throttle::account_key(&user.username)).await?;
-    let actor = Actor::staff(&staff);
+    let actor = staff.actor();
     audit::record(&mut tx, &actor, "user.reset_password", &user.username, "").await?;
     tx.commit().await?;
     show_password(
@@ -659,7 +659,7 @@ pub async fn clear_lock(
     staff.require(Permission::ManageUsers)?;
     let mut tx = pool.begin().await?;
     if throttle::clear(&mut tx, &form.key).await? {
-        let actor = Actor::staff(&staff);
+        let actor = staff.actor();
         audit::record(&mut tx, &actor, "lock.clear", &form.key, "").await?;
     }
     tx.commit().await?;

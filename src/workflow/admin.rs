@@ -548,7 +548,7 @@ pub async fn placement(
     );
     crate::audit::record(
         &mut tx,
-        &crate::audit::Actor::staff(&staff),
+        &staff.actor(),
         "article.placement",
         &title,
         &detail,
