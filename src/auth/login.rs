@@ -10,13 +10,13 @@ use serde::Deserialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::password;
 use super::{Staff, session, throttle};
 use crate::audit::{self, Actor};
 use crate::captcha;
 use crate::error::AppError;
 use crate::settings;
 use crate::state::AppState;
-use crate::users::password;
 use crate::web::client::client_ip;
 use crate::web::cookies;
 use crate::web::csrf::{self, CsrfToken};

@@ -2,6 +2,7 @@
 //! handler asks, login throttling and the login pages.
 
 pub mod login;
+pub mod password;
 pub mod session;
 pub mod throttle;
 

@@ -564,8 +564,8 @@ async fn insert_staff(
     units: &[Uuid],
     channels: Vec<Uuid>,
 ) -> anyhow::Result<Newsroom> {
-    let secret = crate::users::password::generate(20);
-    let hash = tokio::task::spawn_blocking(move || crate::users::password::hash(&secret)).await??;
+    let secret = crate::auth::password::generate(20);
+    let hash = tokio::task::spawn_blocking(move || crate::auth::password::hash(&secret)).await??;
     let mut newsroom = Newsroom {
         channels,
         writers: Vec::new(),

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::auth::password;
 use crate::auth::session::hash_token;
 use crate::auth::throttle;
 use crate::captcha;
@@ -24,7 +25,7 @@ use crate::comments;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::tree::TreeCache;
-use crate::users::{self, password};
+use crate::users;
 use crate::web::client::client_ip;
 use crate::web::cookies;
 use crate::web::csrf::{self, CsrfToken};

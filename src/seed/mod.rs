@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 use crate::articles::form::ArticleForm;
 use crate::articles::store::{self, Event};
+use crate::auth::password;
 use crate::roles::Role;
-use crate::users::password;
 
 /// A demo account and its freshly generated password, printed once.
 pub struct DemoLogin {

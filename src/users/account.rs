@@ -7,8 +7,9 @@ use askama::Template;
 use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
 
-use super::{db, parse_display_name, password};
+use super::{db, parse_display_name};
 use crate::audit;
+use crate::auth::password;
 use crate::auth::{Permission, Staff};
 use crate::error::AppError;
 use crate::web::csrf::CsrfToken;

@@ -9,8 +9,9 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::db::{self, NewUser, UserFilter, UserRow};
-use super::{parse_display_name, parse_email, parse_username, password};
+use super::{parse_display_name, parse_email, parse_username};
 use crate::audit;
+use crate::auth::password;
 use crate::auth::{Permission, Staff, session, throttle};
 use crate::error::{AppError, is_unique_violation};
 use crate::roles::Role;

@@ -2,8 +2,9 @@
 
 use anyhow::{Context, bail};
 
-use super::{db, parse_display_name, parse_username, password};
+use super::{db, parse_display_name, parse_username};
 use crate::audit::{self, Actor};
+use crate::auth::password;
 use crate::error::is_unique_violation;
 use crate::roles::Role;
 use crate::units;

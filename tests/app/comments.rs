@@ -380,7 +380,7 @@ async fn a_reader_can_log_in_from_the_comment_form() {
     );
     let password = "Reader-lamp-horse-7";
     sqlx::query("update readers set password_hash = $1 where username = 'reader1'")
-        .bind(newsdesk::users::password::hash(password).unwrap())
+        .bind(newsdesk::auth::password::hash(password).unwrap())
         .execute(&app.pool)
         .await
         .unwrap();

@@ -362,7 +362,7 @@ impl TestApp {
     /// Creates a staff account with a known password and returns it.
     pub async fn create_staff(&self, username: &str, role: &str) -> String {
         let password = format!("{username}-Tq7-lamp-horse");
-        let hash = newsdesk::users::password::hash(&password).unwrap();
+        let hash = newsdesk::auth::password::hash(&password).unwrap();
         sqlx::query(
             "insert into users (username, display_name, role, unit_id, password_hash)
              values ($1, $2, $3, (select id from units where parent_id is null), $4)",
