@@ -24,7 +24,7 @@ use crate::web::telemetry::MetricsToken;
 use crate::web::{assets, csrf, edge, health, telemetry, variant};
 use crate::{
     audit, auth, captcha, channels, comments, media, notifications, readers, search, settings,
-    stats, topics, units, users, workflow,
+    stats, topics, units, users,
 };
 
 /// Largest url-encoded form body (an article with a long body fits).
@@ -257,7 +257,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
             "/admin/users/{id}/{action}",
             web::post().to(users::admin::set_active),
         )
-        .route("/admin/articles", web::get().to(workflow::admin::list))
+        .route("/admin/articles", web::get().to(articles::queue::list))
         .route(
             "/admin/articles/new",
             web::get().to(articles::admin::new_form),
@@ -277,15 +277,15 @@ fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route(
             "/admin/articles/{id}/review",
-            web::post().to(workflow::admin::review),
+            web::post().to(articles::review::review),
         )
         .route(
             "/admin/articles/{id}/unpublish",
-            web::post().to(workflow::admin::unpublish),
+            web::post().to(articles::review::unpublish),
         )
         .route(
             "/admin/articles/{id}/placement",
-            web::post().to(workflow::admin::placement),
+            web::post().to(articles::review::placement),
         )
         .route(
             "/admin/articles/{id}/revisions/{version}",

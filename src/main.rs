@@ -85,7 +85,7 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
                 }
             }
         });
-        tokio::spawn(newsdesk::workflow::db::run_scheduler(
+        tokio::spawn(newsdesk::articles::transition::run_scheduler(
             pool.clone(),
             std::time::Duration::from_secs(15),
         ));

@@ -256,7 +256,7 @@ async fn submit_if_asked(
     // A refusal here (say, submitting someone else's story) keeps the save.
     match workflow::transition(&state, actor, &Action::Submit, chrono::Utc::now()) {
         Ok(outcome) => {
-            crate::workflow::apply(conn, &record, staff, "submit", &outcome, "").await?;
+            super::transition::apply(conn, &record, staff, "submit", &outcome, "").await?;
             Ok("submitted")
         }
         Err(_) => Ok("saved_not_submitted"),

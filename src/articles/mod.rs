@@ -11,8 +11,11 @@ pub mod feeds;
 pub mod form;
 pub mod home;
 pub mod public;
+pub mod queue;
+pub mod review;
 pub mod show;
 pub mod store;
+pub mod transition;
 pub mod views;
 
 pub use body::SanitizedHtml;

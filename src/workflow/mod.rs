@@ -6,11 +6,6 @@
 //! returned (note required) goes back to the writer; rejected (note required);
 //! published → unpublished (reason required); scheduled → published when due.
 
-pub mod admin;
-pub mod db;
-
-pub use db::apply;
-
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 

@@ -566,8 +566,8 @@ async fn a_scheduled_story_is_published_once_with_two_schedulers_running() {
     .await
     .unwrap();
     let (a, b) = tokio::join!(
-        newsdesk::workflow::db::publish_due(&app.pool, None),
-        newsdesk::workflow::db::publish_due(&app.pool, None)
+        newsdesk::articles::transition::publish_due(&app.pool, None),
+        newsdesk::articles::transition::publish_due(&app.pool, None)
     );
     assert_eq!(a.unwrap() + b.unwrap(), 1, "published once");
     let events: i64 =
@@ -592,7 +592,7 @@ async fn a_schedule_missed_while_down_is_published_at_start_and_flagged() {
     .unwrap();
     let started = chrono::Utc::now() - chrono::Duration::minutes(1);
     assert_eq!(
-        newsdesk::workflow::db::publish_due(&app.pool, Some(started))
+        newsdesk::articles::transition::publish_due(&app.pool, Some(started))
             .await
             .unwrap(),
         1

@@ -136,7 +136,7 @@ async fn cached_pages_are_refreshed_on_every_instance_when_stories_change() {
     .execute(&app.pool)
     .await
     .unwrap();
-    newsdesk::workflow::db::publish_due(&app.pool, None)
+    newsdesk::articles::transition::publish_due(&app.pool, None)
         .await
         .unwrap();
     until_page(&other, &article, |status, _| status == 200).await;

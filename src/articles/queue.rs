@@ -1,166 +1,25 @@
-//! Review decisions (/admin/articles/{id}/review), unpublishing, and the
-//! article lists: a writer's own stories and a reviewer's queue.
+//! The story lists of the backend: a writer's own stories and a
+//! reviewer's queue.
 
 use std::sync::Arc;
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use super::{Action, ArticleState, Status, transition};
-use crate::articles::access::{self, access, in_scope};
-use crate::articles::public::article_url;
-use crate::articles::show::{Feedback, show_page};
-use crate::articles::store;
+use super::public::article_url;
 use crate::auth::{Permission, Staff};
+use crate::channels;
 use crate::error::AppError;
 use crate::roles::Role;
 use crate::tree::{TreeCache, Trees, subtree};
 use crate::web::csrf::CsrfToken;
 use crate::web::layout::AdminLayout;
 use crate::web::page;
-use crate::web::redirect::see_other;
-use crate::{channels, settings};
-
-#[derive(Deserialize)]
-pub struct ReviewForm {
-    #[serde(default)]
-    decision: String,
-    #[serde(default)]
-    opinion: String,
-    /// A local date-time (2026-11-25T09:30) in the site's time zone.
-    #[serde(default)]
-    publish_at: String,
-}
-
-fn parse_local(value: &str, tz: chrono_tz::Tz) -> Result<Option<DateTime<Utc>>, &'static str> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Ok(None);
-    }
-    let naive = NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M")
-        .or_else(|_| NaiveDateTime::parse_from_str(value, "%Y-%m-%d %H:%M"))
-        .map_err(|_| "发布时间格式应为 2026-11-25 09:30。")?;
-    tz.from_local_datetime(&naive)
-        .earliest()
-        .map(|at| Some(at.with_timezone(&Utc)))
-        .ok_or("该发布时间在本时区不存在。")
-}
-
-/// Applies a decision by `staff`, or shows the article page again with the
-/// refusal and the typed opinion; nothing changes on a refusal.
-async fn decide(
-    pool: &PgPool,
-    staff: &Staff,
-    csrf: &CsrfToken,
-    id: Uuid,
-    name: &str,
-    action: Result<Action, &'static str>,
-    opinion: String,
-) -> Result<HttpResponse, AppError> {
-    let mut tx = pool.begin().await?;
-    let record = store::record_for_update(&mut tx, id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if !access(&mut tx, staff, &record).await?.view {
-        return Err(AppError::NotFound);
-    }
-    let state = ArticleState {
-        status: access::status_of(&record),
-        stage: record.review_stage as usize,
-        stages: access::stages_of(&record),
-        writer: record.created_by,
-        reviewers: record.passed_by.clone(),
-    };
-    let actor = super::Actor {
-        id: staff.id,
-        role: staff.role,
-        in_scope: in_scope(&mut tx, staff, record.unit_id).await?,
-    };
-    let outcome = action.and_then(|action| {
-        transition(&state, actor, &action, Utc::now()).map_err(|refusal| refusal.0)
-    });
-    match outcome {
-        Ok(outcome) => {
-            super::apply(&mut tx, &record, staff, name, &outcome, opinion.trim()).await?;
-            tx.commit().await?;
-            let done = if name == "unpublish" {
-                "unpublished"
-            } else {
-                "reviewed"
-            };
-            Ok(see_other(&format!("/admin/articles/{id}?done={done}")))
-        }
-        Err(message) => {
-            drop(tx);
-            let mut conn = pool.acquire().await?;
-            let feedback = Feedback {
-                notice: None,
-                error: Some(message.into()),
-                opinion,
-            };
-            show_page(
-                &mut conn,
-                staff,
-                csrf,
-                id,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                feedback,
-            )
-            .await
-        }
-    }
-}
-
-pub async fn review(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
-    id: web::Path<Uuid>,
-    form: web::Form<ReviewForm>,
-) -> Result<HttpResponse, AppError> {
-    staff.require(Permission::ReviewArticles)?;
-    let form = form.into_inner();
-    let mut conn = pool.acquire().await?;
-    let tz = settings::db::load(&mut conn).await?.time_zone;
-    drop(conn);
-    let opinion = form.opinion.clone();
-    let action = match form.decision.as_str() {
-        "pass" => parse_local(&form.publish_at, tz).map(|publish_at| Action::Pass {
-            opinion: form.opinion,
-            publish_at,
-        }),
-        "return" => Ok(Action::Return { note: form.opinion }),
-        "reject" => Ok(Action::Reject { note: form.opinion }),
-        _ => Err("请选择审核结论：通过、退回或不予采用。"),
-    };
-    decide(&pool, &staff, &csrf, *id, &form.decision, action, opinion).await
-}
-
-#[derive(Deserialize)]
-pub struct UnpublishForm {
-    #[serde(default)]
-    reason: String,
-}
-
-pub async fn unpublish(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
-    id: web::Path<Uuid>,
-    form: web::Form<UnpublishForm>,
-) -> Result<HttpResponse, AppError> {
-    staff.require(Permission::PublishArticles)?;
-    let reason = form.into_inner().reason;
-    let action = Ok(Action::Unpublish {
-        reason: reason.clone(),
-    });
-    decide(&pool, &staff, &csrf, *id, "unpublish", action, reason).await
-}
+use crate::workflow::Status;
 
 /// A story in a list.
 #[derive(sqlx::FromRow)]
@@ -478,84 +337,6 @@ pub async fn list(
         missed,
         query,
     })
-}
-
-#[derive(Deserialize)]
-pub struct PlacementForm {
-    is_headline: Option<String>,
-    is_recommended: Option<String>,
-    #[serde(default)]
-    responsible_editors: String,
-}
-
-/// Chief editors set the headline (头条) and recommended (推荐) slots and
-/// may correct the 责编 line.
-pub async fn placement(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
-    id: web::Path<Uuid>,
-    form: web::Form<PlacementForm>,
-) -> Result<HttpResponse, AppError> {
-    staff.require(Permission::PublishArticles)?;
-    let form = form.into_inner();
-    let editors = form
-        .responsible_editors
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    if editors.chars().count() > 100 {
-        let mut conn = pool.acquire().await?;
-        let feedback = Feedback {
-            error: Some("责编不超过 100 个字。".into()),
-            ..Feedback::default()
-        };
-        return show_page(
-            &mut conn,
-            &staff,
-            &csrf,
-            *id,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            feedback,
-        )
-        .await;
-    }
-    let mut tx = pool.begin().await?;
-    let title: String = sqlx::query_scalar(
-        "update articles set is_headline = $2, is_recommended = $3, responsible_editors = $4
-         where id = $1 returning title",
-    )
-    .bind(*id)
-    .bind(form.is_headline.is_some())
-    .bind(form.is_recommended.is_some())
-    .bind(&editors)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(AppError::NotFound)?;
-    let detail = format!(
-        "头条：{}；推荐：{}；责编：{}",
-        if form.is_headline.is_some() {
-            "是"
-        } else {
-            "否"
-        },
-        if form.is_recommended.is_some() {
-            "是"
-        } else {
-            "否"
-        },
-        editors
-    );
-    crate::audit::record(
-        &mut tx,
-        &staff.actor(),
-        "article.placement",
-        &title,
-        &detail,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(see_other(&format!("/admin/articles/{id}?done=placed")))
 }
 
 #[cfg(test)]

@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::{Outcome, Status};
-use crate::articles::store::{self, ArticleRecord, Event};
+use super::store::{self, ArticleRecord, Event};
 use crate::auth::Staff;
+use crate::workflow::{Outcome, Status};
 
 /// Writes `outcome` of `action` to the article and its history. The caller
 /// holds the article's row lock and commits.
