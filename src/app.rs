@@ -90,6 +90,11 @@ impl Application {
             test_captcha: test_captcha(config)?,
         });
         let counter = views.clone();
+        let slots: web::Data<dyn cache::SlotValues> = web::Data::from(Arc::new(PageSlots {
+            secret: plumbing.0.get_ref().clone(),
+            views: views.clone(),
+        })
+            as Arc<dyn cache::SlotValues>);
         let trees = web::Data::new(crate::tree::TreeCache::default());
         let rankings = web::Data::new(articles::home::Rankings::default());
         let server = HttpServer::new(move || {
@@ -112,6 +117,7 @@ impl Application {
                 .app_data(plumbing.2.clone())
                 .app_data(cache.clone())
                 .app_data(counter.clone())
+                .app_data(slots.clone())
                 .app_data(trees.clone())
                 .app_data(rankings.clone())
                 .app_data(
@@ -151,6 +157,47 @@ impl Application {
             tracing::warn!(%error, "could not write the last view counts");
         }
         served
+    }
+}
+
+/// The per-request slots of public pages whose values belong to slices: a
+/// fresh captcha, the signed-in reader, the view count.
+struct PageSlots {
+    secret: SecretKey,
+    views: web::Data<ViewCounter>,
+}
+
+impl cache::SlotValues for PageSlots {
+    fn captcha(&self) -> String {
+        captcha::issue(self.secret.as_bytes())
+    }
+
+    fn reader<'a>(
+        &'a self,
+        req: &'a actix_web::HttpRequest,
+    ) -> futures_util::future::LocalBoxFuture<'a, Option<String>> {
+        Box::pin(async move {
+            let cookie = crate::web::cookies::read(req, readers::COOKIE)?;
+            let pool = req.app_data::<web::Data<PgPool>>()?;
+            let mut conn = pool.acquire().await.ok()?;
+            let reader = readers::lookup(&mut conn, &cookie).await.ok()??;
+            Some(reader.username)
+        })
+    }
+
+    fn views(&self, number: i64, rendered: i64) -> i64 {
+        self.views.estimate(number, rendered)
+    }
+
+    fn count_view(&self, req: &actix_web::HttpRequest, number: i64) {
+        let bot = req
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(articles::views::is_bot);
+        if !bot {
+            self.views.record(number);
+        }
     }
 }
 

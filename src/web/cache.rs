@@ -14,7 +14,10 @@
 //! Every public page carries an ETag and answers `If-None-Match` with 304.
 //! Slots that differ per request are filled on the way out, whether the page
 //! was cached or not: the view count of an article page, counted here for
-//! readers that are not bots, and the browser's CSRF token.
+//! readers that are not bots, the browser's CSRF token, a fresh captcha and
+//! the signed-in reader. The values that belong to a slice (captchas,
+//! readers, view counts) come from the `SlotValues` that the route table
+//! registers, so the cache knows no slice.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -28,15 +31,12 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::web::Bytes;
 use actix_web::{Error, HttpMessage, HttpResponse, web};
+use futures_util::future::LocalBoxFuture;
 use lru::LruCache;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::sync::Notify;
 
-use crate::articles::views::{self, ViewCounter};
-use crate::captcha;
-use crate::readers;
-use crate::secret::SecretKey;
 use crate::web::csrf::CsrfToken;
 use crate::web::variant;
 
@@ -54,6 +54,21 @@ const READER_END: &str = "<!--/nd:reader-->";
 /// The slot for an article's view count: `<!--nd:views=N-->`, where N is the
 /// count when the page was rendered.
 const VIEWS_SLOT: &str = "<!--nd:views=";
+
+/// The per-request values of the slots that belong to a slice, registered
+/// as `web::Data<dyn SlotValues>`.
+pub trait SlotValues: Send + Sync + 'static {
+    /// A fresh captcha id, for a page with the captcha slot.
+    fn captcha(&self) -> String;
+    /// The name of the reader signed in on this browser, for a page with
+    /// the reader slot.
+    fn reader<'a>(&'a self, req: &'a actix_web::HttpRequest) -> LocalBoxFuture<'a, Option<String>>;
+    /// The view count to show for story `number`, whose page was rendered
+    /// with `rendered`.
+    fn views(&self, number: i64, rendered: i64) -> i64;
+    /// Counts one reading of story `number` by this request (not a bot's).
+    fn count_view(&self, req: &actix_web::HttpRequest, number: i64);
+}
 
 /// A rendered page: its body, the hash of the body (for the ETag), and
 /// where its per-request slots are, found once when it is rendered.
@@ -376,7 +391,7 @@ struct Personal {
     /// The signed-in reader's name, where the page has the reader slot.
     reader: Option<String>,
     traditional: bool,
-    views: Option<(Arc<ViewCounter>, i64)>,
+    views: Option<(Arc<dyn SlotValues>, i64)>,
 }
 
 /// Gathers the per-request values a page's slots need (a database query
@@ -384,27 +399,22 @@ struct Personal {
 /// session).
 async fn personal(req: &ServiceRequest, page: &Page) -> Personal {
     let token = req.extensions().get::<CsrfToken>().cloned();
+    let values = req
+        .app_data::<web::Data<dyn SlotValues>>()
+        .map(|values| values.clone().into_inner());
     let captcha = page.has(SlotKind::Captcha).then(|| {
-        req.app_data::<web::Data<SecretKey>>()
-            .map(|secret| captcha::issue(secret.as_bytes()))
+        values
+            .as_ref()
+            .map(|values| values.captcha())
             .unwrap_or_default()
     });
     let mut reader = None;
     if page.has(SlotKind::ReaderStart)
-        && let Some(cookie) = crate::web::cookies::read(req.request(), readers::COOKIE)
-        && let Some(pool) = req.app_data::<web::Data<PgPool>>()
-        && let Ok(mut conn) = pool.acquire().await
+        && let Some(values) = &values
     {
-        reader = readers::lookup(&mut conn, &cookie)
-            .await
-            .ok()
-            .flatten()
-            .map(|reader| reader.username);
+        reader = values.reader(req.request()).await;
     }
-    let views = req
-        .app_data::<web::Data<ViewCounter>>()
-        .map(|counter| counter.clone().into_inner())
-        .zip(article_number(req.path()));
+    let views = values.zip(article_number(req.path()));
     Personal {
         token,
         captcha,
@@ -454,7 +464,7 @@ fn fill(page: &Page, personal: &Personal) -> Vec<u8> {
                     .and_then(|count| count.parse().ok())
                     .unwrap_or(0);
                 let count = match &personal.views {
-                    Some((counter, number)) => counter.estimate(*number, rendered),
+                    Some((values, number)) => values.views(*number, rendered),
                     None => rendered,
                 };
                 html.extend_from_slice(&body[copied..slot.start]);
@@ -534,15 +544,10 @@ async fn respond(
         headers.insert(header::ETAG, value);
     }
     headers.remove(header::CONTENT_LENGTH);
-    if let Some((counter, number)) = &personal.views {
-        let reader = req
-            .headers()
-            .get(header::USER_AGENT)
-            .and_then(|value| value.to_str().ok())
-            .is_none_or(|agent| !views::is_bot(agent));
-        if reader && req.method() == Method::GET {
-            counter.record(*number);
-        }
+    if let Some((values, number)) = &personal.views
+        && req.method() == Method::GET
+    {
+        values.count_view(req.request(), *number);
     }
     if matches_etag(&req, &tag) {
         *head.status_mut() = StatusCode::NOT_MODIFIED;
@@ -678,14 +683,29 @@ mod tests {
 
     #[test]
     fn slots_are_filled_with_the_token_and_the_current_count() {
-        let counter = Arc::new(ViewCounter::default());
-        counter.record(5);
+        /// Shows one more reading than the page was rendered with.
+        struct OneMore;
+        impl SlotValues for OneMore {
+            fn captcha(&self) -> String {
+                unreachable!("the captcha id is in Personal")
+            }
+            fn reader<'a>(
+                &'a self,
+                _: &'a actix_web::HttpRequest,
+            ) -> LocalBoxFuture<'a, Option<String>> {
+                unreachable!("the reader is in Personal")
+            }
+            fn views(&self, _: i64, rendered: i64) -> i64 {
+                rendered + 1
+            }
+            fn count_view(&self, _: &actix_web::HttpRequest, _: i64) {}
+        }
         let personal = Personal {
             token: Some(CsrfToken("abc".into())),
             captcha: Some("9-c-s".into()),
             reader: Some("reader<1>".into()),
             traditional: false,
-            views: Some((counter, 5)),
+            views: Some((Arc::new(OneMore), 5)),
         };
         let page = Page::new(
             "<input value=\"<!--nd:csrf-->\"><img src=\"/captcha/<!--nd:captcha-->.png\"><!--nd:reader--><input name=\"password\"><!--/nd:reader--><span>阅读：<!--nd:views=41--></span><input value=\"<!--nd:csrf-->\">",
