@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod generate;
+pub mod layout;
 pub mod media;
 pub mod notifications;
 pub mod readers;

@@ -16,8 +16,8 @@ use super::access::access;
 use super::store;
 use crate::auth::{Permission, Staff};
 use crate::error::AppError;
+use crate::layout::AdminLayout;
 use crate::web::csrf::CsrfToken;
-use crate::web::layout::AdminLayout;
 use crate::web::render;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,9 +15,9 @@ use super::db::{self, BlockItem};
 use super::public::{StoryLink, article_url, channel_url};
 use crate::channels::NavChannel;
 use crate::error::AppError;
+use crate::layout::PublicLayout;
 use crate::media::{self, Size};
 use crate::settings::SiteSettings;
-use crate::web::layout::PublicLayout;
 use crate::web::page;
 
 const LATEST: i64 = 12;

@@ -11,10 +11,10 @@ use super::{ArticleListItem, PublishedArticle, SanitizedHtml, db};
 use crate::channels::{self, Crumb, NavChannel};
 use crate::comments;
 use crate::error::AppError;
+use crate::layout::PublicLayout;
 use crate::settings::SiteSettings;
 use crate::state::AppState;
 use crate::tree::TreeCache;
-use crate::web::layout::PublicLayout;
 use crate::web::{page, render};
 
 const PAGE_SIZE: i64 = 20;

@@ -14,10 +14,10 @@ use super::public::article_url;
 use crate::auth::{Permission, Staff};
 use crate::channels;
 use crate::error::AppError;
+use crate::layout::AdminLayout;
 use crate::roles::Role;
 use crate::tree::{TreeCache, Trees, subtree};
 use crate::web::csrf::CsrfToken;
-use crate::web::layout::AdminLayout;
 use crate::web::page;
 use crate::workflow::Status;
 

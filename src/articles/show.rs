@@ -15,9 +15,9 @@ use super::store::{self, ArticleRecord};
 use super::{SanitizedHtml, public::article_url};
 use crate::auth::{Permission, Staff};
 use crate::error::AppError;
+use crate::layout::AdminLayout;
 use crate::roles::Role;
 use crate::web::csrf::CsrfToken;
-use crate::web::layout::AdminLayout;
 use crate::web::render;
 use crate::workflow::Status;
 

@@ -10,8 +10,8 @@ use sqlx::PgPool;
 use super::{ACTIONS, action_label};
 use crate::auth::{Permission, Staff};
 use crate::error::AppError;
+use crate::layout::AdminLayout;
 use crate::web::csrf::CsrfToken;
-use crate::web::layout::AdminLayout;
 use crate::web::page;
 
 const PAGE_SIZE: i64 = 50;

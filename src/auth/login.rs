@@ -15,12 +15,12 @@ use super::{Staff, session, throttle};
 use crate::audit::{self, Actor};
 use crate::captcha;
 use crate::error::AppError;
+use crate::layout::AdminLayout;
 use crate::settings;
 use crate::state::AppState;
 use crate::web::client::client_ip;
 use crate::web::cookies;
 use crate::web::csrf::{self, CsrfToken};
-use crate::web::layout::AdminLayout;
 use crate::web::redirect::see_other;
 use crate::web::{page, render};
 

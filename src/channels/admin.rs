@@ -14,9 +14,9 @@ use super::{StageRole, parse_name, parse_review_stages, parse_slug};
 use crate::audit;
 use crate::auth::{Permission, Staff};
 use crate::error::{AppError, is_unique_violation};
+use crate::layout::AdminLayout;
 use crate::tree::{Tree, is_self_or_descendant, without_subtree};
 use crate::web::csrf::CsrfToken;
-use crate::web::layout::AdminLayout;
 use crate::web::redirect::see_other;
 use crate::web::render;
 

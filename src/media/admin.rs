@@ -15,10 +15,10 @@ use uuid::Uuid;
 use super::{Processed, Refusal, Size, files, process, url};
 use crate::auth::{Permission, Staff};
 use crate::error::AppError;
+use crate::layout::AdminLayout;
 use crate::settings;
 use crate::state::AppState;
 use crate::web::csrf::CsrfToken;
-use crate::web::layout::AdminLayout;
 use crate::web::redirect::see_other;
 use crate::web::render;
 

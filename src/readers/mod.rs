@@ -23,13 +23,13 @@ use crate::auth::throttle;
 use crate::captcha;
 use crate::comments;
 use crate::error::AppError;
+use crate::layout::PublicLayout;
 use crate::state::AppState;
 use crate::tree::TreeCache;
 use crate::users;
 use crate::web::client::client_ip;
 use crate::web::cookies;
 use crate::web::csrf::{self, CsrfToken};
-use crate::web::layout::PublicLayout;
 use crate::web::render;
 
 pub const COOKIE: &str = "nd_reader";

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::articles::public::article_url;
 use crate::error::AppError;
-use crate::web::layout::PublicLayout;
+use crate::layout::PublicLayout;
 
 /// Loading the dictionary takes about 0.1 s: done once.
 static JIEBA: LazyLock<Jieba> = LazyLock::new(Jieba::new);

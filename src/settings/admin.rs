@@ -13,8 +13,8 @@ use super::SiteSettings;
 use crate::audit;
 use crate::auth::{Permission, Staff};
 use crate::error::AppError;
+use crate::layout::AdminLayout;
 use crate::web::csrf::CsrfToken;
-use crate::web::layout::AdminLayout;
 use crate::web::redirect::see_other;
 use crate::web::{page, render};
 

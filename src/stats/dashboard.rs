@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use crate::auth::{Permission, Staff};
 use crate::error::AppError;
+use crate::layout::AdminLayout;
 use crate::web::csrf::CsrfToken;
-use crate::web::layout::AdminLayout;
 use crate::web::page;
 
 use super::quotas::{self, Progress};

@@ -24,9 +24,9 @@ use uuid::Uuid;
 
 use crate::auth::{Permission, Staff};
 use crate::error::AppError;
+use crate::layout::AdminLayout;
 use crate::roles::Role;
 use crate::web::csrf::CsrfToken;
-use crate::web::layout::AdminLayout;
 use crate::web::render;
 
 #[derive(Debug, Default, Deserialize, Clone)]

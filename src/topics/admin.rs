@@ -14,8 +14,8 @@ use crate::audit;
 use crate::auth::{Permission, Staff};
 use crate::channels::parse_slug;
 use crate::error::{AppError, is_unique_violation};
+use crate::layout::AdminLayout;
 use crate::web::csrf::CsrfToken;
-use crate::web::layout::AdminLayout;
 use crate::web::redirect::see_other;
 use crate::web::render;
 

@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use crate::articles::public::article_url;
 use crate::error::AppError;
+use crate::layout::PublicLayout;
 use crate::media::{self, Size};
-use crate::web::layout::PublicLayout;
 use crate::web::page;
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -12,8 +12,8 @@ use crate::audit;
 use crate::auth::password;
 use crate::auth::{Permission, Staff};
 use crate::error::AppError;
+use crate::layout::AdminLayout;
 use crate::web::csrf::CsrfToken;
-use crate::web::layout::AdminLayout;
 use crate::web::redirect::see_other;
 use crate::web::render;
 

@@ -14,10 +14,10 @@ use crate::audit;
 use crate::auth::password;
 use crate::auth::{Permission, Staff, session, throttle};
 use crate::error::{AppError, is_unique_violation};
+use crate::layout::AdminLayout;
 use crate::roles::Role;
 use crate::units::{self, UnitNode};
 use crate::web::csrf::CsrfToken;
-use crate::web::layout::AdminLayout;
 use crate::web::redirect::see_other;
 use crate::web::{page, render};
 

@@ -1,5 +1,6 @@
-//! Web plumbing shared by every slice: rendering pages, the layout data of
-//! public pages, versioned static assets, request ids and health checks.
+//! Web plumbing shared by every slice and knowing none: rendering, cookies,
+//! CSRF, the client address, the page cache, versioned static assets,
+//! request ids and health checks.
 
 pub mod assets;
 pub mod cache;
@@ -8,7 +9,6 @@ pub mod cookies;
 pub mod csrf;
 pub mod edge;
 pub mod health;
-pub mod layout;
 pub mod redirect;
 pub mod telemetry;
 pub mod variant;

@@ -1,6 +1,7 @@
-//! What every page's layout shows. Public pages: the site's name, the channel
-//! navigation, the footer's copyright notice. Backend pages: the signed-in
-//! staff member, the navigation their role may use, the CSRF token.
+//! The shell of every page, built from the slices it shows. Public pages:
+//! the site's name, the channel navigation, the footer's copyright notice.
+//! Backend pages: the signed-in staff member, the navigation their role may
+//! use, the CSRF token.
 
 use sqlx::PgConnection;
 
