@@ -95,7 +95,7 @@ impl Application {
             views: views.clone(),
         })
             as Arc<dyn cache::SlotValues>);
-        let trees = web::Data::new(crate::tree::TreeCache::default());
+        let trees = web::Data::new(crate::site::TreeCache::default());
         let rankings = web::Data::new(articles::home::Rankings::default());
         let server = HttpServer::new(move || {
             let pool = web::Data::new(crate::db::pool((*connect).clone(), per_worker));

@@ -24,7 +24,7 @@ impl PublicLayout {
     /// Loads the layout data: one small query for the structure's version.
     pub async fn load(
         conn: &mut PgConnection,
-        tree_cache: &crate::tree::TreeCache,
+        tree_cache: &crate::site::TreeCache,
     ) -> sqlx::Result<Self> {
         let trees = tree_cache.current(conn).await?;
         Ok(PublicLayout::with_trees(&trees))
@@ -32,7 +32,7 @@ impl PublicLayout {
 
     /// The layout with the settings and navigation from the instance's copy
     /// of the trees.
-    pub fn with_trees(trees: &crate::tree::Trees) -> Self {
+    pub fn with_trees(trees: &crate::site::Trees) -> Self {
         PublicLayout::new(trees.settings.clone(), channels::navigation(trees))
     }
 

@@ -20,6 +20,7 @@ pub mod search;
 pub mod secret;
 pub mod seed;
 pub mod settings;
+pub mod site;
 pub mod state;
 pub mod stats;
 pub mod topics;

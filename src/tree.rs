@@ -1,19 +1,8 @@
-//! Helpers for the trees kept in tree order (units, channels), and the
-//! copy of both trees, with the site's settings and its compiled
-//! sensitive-word list, each instance keeps in memory.
-
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+//! Helpers for the trees kept in tree order (units, channels): subtrees,
+//! where a node may move, and the `<option>`s of a tree picker.
 
 use sqlx::PgConnection;
 use uuid::Uuid;
-
-use crate::articles::db::TitleLink;
-use crate::articles::public::RECOMMENDED;
-use crate::channels::db::ChannelNode;
-use crate::comments::words::WordList;
-use crate::settings::SiteSettings;
-use crate::units::UnitNode;
 
 /// The tables that hold a tree through `parent_id`.
 #[derive(Debug, Clone, Copy)]
@@ -62,7 +51,7 @@ pub trait TreeNode {
 
 /// Where `id` and the nodes below it lie in `nodes` (depth-first): they
 /// follow it in one run. Empty when `id` is not there.
-fn subtree_range<T: TreeNode>(nodes: &[T], id: Uuid) -> std::ops::Range<usize> {
+pub fn subtree_range<T: TreeNode>(nodes: &[T], id: Uuid) -> std::ops::Range<usize> {
     let Some(start) = nodes.iter().position(|node| node.node_id() == id) else {
         return 0..0;
     };
@@ -79,91 +68,16 @@ pub fn subtree<T: TreeNode>(nodes: &[T], id: Uuid) -> &[T] {
     &nodes[subtree_range(nodes, id)]
 }
 
-/// Both trees in tree order (without counts), the site's settings and its
-/// compiled sensitive-word list, with the `structure_version` read before
-/// them: they are at least as new as the version says.
-pub struct Trees {
-    pub version: i64,
-    pub units: Vec<UnitNode>,
-    pub channels: Vec<ChannelNode>,
-    unit_positions: HashMap<Uuid, usize>,
-    channel_positions: HashMap<Uuid, usize>,
-    /// Each node as an `<option>` of a picker, indented by depth: written
-    /// once per version, since a picker of 500 units is most of a page.
-    unit_options: Vec<String>,
-    channel_options: Vec<String>,
-    /// The site's settings, which move the same version (migration 0024).
-    pub settings: SiteSettings,
-    /// The sensitive-word list, compiled (migration 0028).
-    pub words: WordList,
-    /// The newest recommended stories, one more than a page lists so that
-    /// a recommended story's own page still lists enough (migration 0034).
-    pub recommended: Vec<TitleLink>,
-}
-
-impl Trees {
-    pub fn new(
-        version: i64,
-        units: Vec<UnitNode>,
-        channels: Vec<ChannelNode>,
-        settings: SiteSettings,
-        words: WordList,
-        recommended: Vec<TitleLink>,
-    ) -> Self {
-        Trees {
-            unit_positions: positions(&units),
-            channel_positions: positions(&channels),
-            unit_options: units
-                .iter()
-                .map(|unit| option(unit.id, &unit.indented()))
-                .collect(),
-            channel_options: channels
-                .iter()
-                .map(|channel| option(channel.id, &channel.indented()))
-                .collect(),
-            version,
-            units,
-            channels,
-            settings,
-            words,
-            recommended,
-        }
-    }
-
-    pub fn unit(&self, id: Uuid) -> Option<&UnitNode> {
-        self.unit_positions.get(&id).map(|&at| &self.units[at])
-    }
-
-    pub fn channel(&self, id: Uuid) -> Option<&ChannelNode> {
-        self.channel_positions
-            .get(&id)
-            .map(|&at| &self.channels[at])
-    }
-
-    /// The `<option>`s of the units `id` and below (all units when `None`),
-    /// with `selected` (an id as the form sent it) selected.
-    pub fn unit_options(&self, root: Option<Uuid>, selected: &str) -> String {
-        let range = match root {
-            Some(root) => subtree_range(&self.units, root),
-            None => 0..self.units.len(),
-        };
-        options(&self.unit_options[range], selected)
-    }
-
-    /// The `<option>`s of every channel, with `selected` selected.
-    pub fn channel_options(&self, selected: &str) -> String {
-        options(&self.channel_options, selected)
-    }
-}
-
-fn option(id: Uuid, label: &str) -> String {
+/// One node of a picker, its label escaped.
+pub fn option(id: Uuid, label: &str) -> String {
     format!(
         "<option value=\"{id}\">{}</option>",
         crate::web::variant::escape(label)
     )
 }
 
-fn options(fragments: &[String], selected: &str) -> String {
+/// A picker's `<option>`s with the one whose id is `selected` selected.
+pub fn options(fragments: &[String], selected: &str) -> String {
     let selected = selected.parse::<Uuid>().ok().map(|id| {
         (
             format!("<option value=\"{id}\">"),
@@ -181,62 +95,6 @@ fn options(fragments: &[String], selected: &str) -> String {
         }
     }
     html
-}
-
-fn positions<T: TreeNode>(nodes: &[T]) -> HashMap<Uuid, usize> {
-    nodes
-        .iter()
-        .enumerate()
-        .map(|(at, node)| (node.node_id(), at))
-        .collect()
-}
-
-/// The trees as this instance last read them. Each use asks the database
-/// for the current version (one row, moved by every change to units,
-/// channels, settings or sensitive words in the same transaction, see
-/// migrations 0022, 0024 and 0028) and reads them all again only when it
-/// moved; so a copy is never used once a change is committed, whichever
-/// instance or command made it.
-#[derive(Default)]
-pub struct TreeCache {
-    held: Mutex<Option<Arc<Trees>>>,
-}
-
-impl TreeCache {
-    pub async fn current(&self, conn: &mut PgConnection) -> sqlx::Result<Arc<Trees>> {
-        let version: i64 = sqlx::query_scalar("select version from structure_version")
-            .fetch_one(&mut *conn)
-            .await?;
-        self.at(conn, version).await
-    }
-
-    /// The trees as of `version`, which the caller has just read from
-    /// `structure_version` (in the same snapshot, or before).
-    pub async fn at(&self, conn: &mut PgConnection, version: i64) -> sqlx::Result<Arc<Trees>> {
-        let held = self
-            .held
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        if let Some(trees) = held.filter(|trees| trees.version == version) {
-            return Ok(trees);
-        }
-        // Read after the version: a change committed in between makes the
-        // next use read the trees again, never keeps an old copy.
-        let trees = Arc::new(Trees::new(
-            version,
-            crate::units::db::tree(&mut *conn, false).await?,
-            crate::channels::db::tree(&mut *conn, false).await?,
-            crate::settings::db::load(&mut *conn).await?,
-            crate::comments::words::load(&mut *conn).await?,
-            crate::articles::db::recommended(&mut *conn, RECOMMENDED as i64 + 1).await?,
-        ));
-        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
-        if held.as_ref().is_none_or(|old| old.version <= version) {
-            *held = Some(trees.clone());
-        }
-        Ok(trees)
-    }
 }
 
 /// The nodes that are neither `id` nor below it: where `id` may move to.

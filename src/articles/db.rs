@@ -205,6 +205,9 @@ pub async fn article_page(
     Ok(row.map(ArticlePage::from))
 }
 
+/// Stories listed under 推荐阅读 on a story's page (the story itself left out).
+pub const RECOMMENDED: usize = 6;
+
 /// The newest `limit` recommended stories (推荐阅读), newest first.
 pub async fn recommended(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<TitleLink>> {
     sqlx::query_as(

@@ -181,7 +181,7 @@ struct HomePage {
 
 pub async fn home(
     pool: web::Data<PgPool>,
-    trees: web::Data<crate::tree::TreeCache>,
+    trees: web::Data<crate::site::TreeCache>,
     rankings: web::Data<Rankings>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = pool.acquire().await?;

@@ -13,14 +13,13 @@ use crate::comments;
 use crate::error::AppError;
 use crate::layout::PublicLayout;
 use crate::settings::SiteSettings;
+use crate::site::TreeCache;
 use crate::state::AppState;
-use crate::tree::TreeCache;
 use crate::web::{page, render};
 
 const PAGE_SIZE: i64 = 20;
 
-/// Stories listed under 推荐阅读 on a story's page (the story itself left out).
-pub const RECOMMENDED: usize = 6;
+use super::db::RECOMMENDED;
 
 /// A story in a list, ready to show.
 pub struct StoryLink {

@@ -23,17 +23,17 @@ pub struct Crumb {
 }
 
 /// The active top-level channels in tree order, for the navigation bar.
-pub fn navigation(trees: &crate::tree::Trees) -> Vec<NavChannel> {
+pub fn navigation(trees: &crate::site::Trees) -> Vec<NavChannel> {
     active_under(trees, None)
 }
 
 /// The active direct children of a channel in tree order, for the channel
 /// page's sub-navigation.
-pub fn children(trees: &crate::tree::Trees, parent_id: Uuid) -> Vec<NavChannel> {
+pub fn children(trees: &crate::site::Trees, parent_id: Uuid) -> Vec<NavChannel> {
     active_under(trees, Some(parent_id))
 }
 
-fn active_under(trees: &crate::tree::Trees, parent_id: Option<Uuid>) -> Vec<NavChannel> {
+fn active_under(trees: &crate::site::Trees, parent_id: Option<Uuid>) -> Vec<NavChannel> {
     trees
         .channels
         .iter()
@@ -46,7 +46,7 @@ fn active_under(trees: &crate::tree::Trees, parent_id: Option<Uuid>) -> Vec<NavC
 }
 
 /// The path from the top-level channel down to `channel_id`.
-pub fn breadcrumb(trees: &crate::tree::Trees, channel_id: Uuid) -> Vec<Crumb> {
+pub fn breadcrumb(trees: &crate::site::Trees, channel_id: Uuid) -> Vec<Crumb> {
     let mut path = Vec::new();
     let mut next = trees.channel(channel_id);
     while let Some(channel) = next.filter(|_| path.len() <= 16) {

@@ -278,7 +278,7 @@ async fn accept(
     pool: &PgPool,
     conn: &mut PgConnection,
     state: &AppState,
-    site: &crate::tree::Trees,
+    site: &crate::site::Trees,
     reader: Option<&Reader>,
     target: &Target,
     form: &CommentForm,
@@ -435,7 +435,7 @@ async fn accept(
 pub async fn post(
     req: HttpRequest,
     pool: web::Data<PgPool>,
-    trees: web::Data<crate::tree::TreeCache>,
+    trees: web::Data<crate::site::TreeCache>,
     state: web::Data<AppState>,
     reader: Option<Reader>,
     number: web::Path<String>,

@@ -483,7 +483,7 @@ fn day_start(typed: &str, zone: chrono_tz::Tz, next_day: bool) -> Option<Option<
 /// newest matches, with channel, unit and date filters.
 pub async fn search(
     pool: web::Data<PgPool>,
-    trees: web::Data<crate::tree::TreeCache>,
+    trees: web::Data<crate::site::TreeCache>,
     query: web::Query<SearchQuery>,
 ) -> std::result::Result<HttpResponse, AppError> {
     let query = query.into_inner();

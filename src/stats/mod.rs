@@ -871,7 +871,7 @@ impl StatsPage {
 /// GET /admin/stats
 pub async fn index(
     pool: web::Data<PgPool>,
-    tree_cache: web::Data<crate::tree::TreeCache>,
+    tree_cache: web::Data<crate::site::TreeCache>,
     staff: Staff,
     csrf: CsrfToken,
     query: web::Query<StatsQuery>,

@@ -116,7 +116,7 @@ struct TopicPage {
 /// GET /topics/{slug}
 pub async fn show(
     pool: web::Data<PgPool>,
-    trees: web::Data<crate::tree::TreeCache>,
+    trees: web::Data<crate::site::TreeCache>,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = pool.acquire().await?;

@@ -1,0 +1,150 @@
+//! The copy of the site's structure each instance keeps in memory: both
+//! trees, the site's settings, the compiled sensitive-word list and the
+//! recommended stories, read again only when `structure_version` moves.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::articles::db::RECOMMENDED;
+use crate::articles::db::TitleLink;
+use crate::channels::db::ChannelNode;
+use crate::comments::words::WordList;
+use crate::settings::SiteSettings;
+use crate::tree::{TreeNode, option, options, subtree_range};
+use crate::units::UnitNode;
+
+/// Both trees in tree order (without counts), the site's settings and its
+/// compiled sensitive-word list, with the `structure_version` read before
+/// them: they are at least as new as the version says.
+pub struct Trees {
+    pub version: i64,
+    pub units: Vec<UnitNode>,
+    pub channels: Vec<ChannelNode>,
+    unit_positions: HashMap<Uuid, usize>,
+    channel_positions: HashMap<Uuid, usize>,
+    /// Each node as an `<option>` of a picker, indented by depth: written
+    /// once per version, since a picker of 500 units is most of a page.
+    unit_options: Vec<String>,
+    channel_options: Vec<String>,
+    /// The site's settings, which move the same version (migration 0024).
+    pub settings: SiteSettings,
+    /// The sensitive-word list, compiled (migration 0028).
+    pub words: WordList,
+    /// The newest recommended stories, one more than a page lists so that
+    /// a recommended story's own page still lists enough (migration 0034).
+    pub recommended: Vec<TitleLink>,
+}
+
+impl Trees {
+    pub fn new(
+        version: i64,
+        units: Vec<UnitNode>,
+        channels: Vec<ChannelNode>,
+        settings: SiteSettings,
+        words: WordList,
+        recommended: Vec<TitleLink>,
+    ) -> Self {
+        Trees {
+            unit_positions: positions(&units),
+            channel_positions: positions(&channels),
+            unit_options: units
+                .iter()
+                .map(|unit| option(unit.id, &unit.indented()))
+                .collect(),
+            channel_options: channels
+                .iter()
+                .map(|channel| option(channel.id, &channel.indented()))
+                .collect(),
+            version,
+            units,
+            channels,
+            settings,
+            words,
+            recommended,
+        }
+    }
+
+    pub fn unit(&self, id: Uuid) -> Option<&UnitNode> {
+        self.unit_positions.get(&id).map(|&at| &self.units[at])
+    }
+
+    pub fn channel(&self, id: Uuid) -> Option<&ChannelNode> {
+        self.channel_positions
+            .get(&id)
+            .map(|&at| &self.channels[at])
+    }
+
+    /// The `<option>`s of the units `id` and below (all units when `None`),
+    /// with `selected` (an id as the form sent it) selected.
+    pub fn unit_options(&self, root: Option<Uuid>, selected: &str) -> String {
+        let range = match root {
+            Some(root) => subtree_range(&self.units, root),
+            None => 0..self.units.len(),
+        };
+        options(&self.unit_options[range], selected)
+    }
+
+    /// The `<option>`s of every channel, with `selected` selected.
+    pub fn channel_options(&self, selected: &str) -> String {
+        options(&self.channel_options, selected)
+    }
+}
+
+fn positions<T: TreeNode>(nodes: &[T]) -> HashMap<Uuid, usize> {
+    nodes
+        .iter()
+        .enumerate()
+        .map(|(at, node)| (node.node_id(), at))
+        .collect()
+}
+
+/// The trees as this instance last read them. Each use asks the database
+/// for the current version (one row, moved by every change to units,
+/// channels, settings or sensitive words in the same transaction, see
+/// migrations 0022, 0024 and 0028) and reads them all again only when it
+/// moved; so a copy is never used once a change is committed, whichever
+/// instance or command made it.
+#[derive(Default)]
+pub struct TreeCache {
+    held: Mutex<Option<Arc<Trees>>>,
+}
+
+impl TreeCache {
+    pub async fn current(&self, conn: &mut PgConnection) -> sqlx::Result<Arc<Trees>> {
+        let version: i64 = sqlx::query_scalar("select version from structure_version")
+            .fetch_one(&mut *conn)
+            .await?;
+        self.at(conn, version).await
+    }
+
+    /// The trees as of `version`, which the caller has just read from
+    /// `structure_version` (in the same snapshot, or before).
+    pub async fn at(&self, conn: &mut PgConnection, version: i64) -> sqlx::Result<Arc<Trees>> {
+        let held = self
+            .held
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some(trees) = held.filter(|trees| trees.version == version) {
+            return Ok(trees);
+        }
+        // Read after the version: a change committed in between makes the
+        // next use read the trees again, never keeps an old copy.
+        let trees = Arc::new(Trees::new(
+            version,
+            crate::units::db::tree(&mut *conn, false).await?,
+            crate::channels::db::tree(&mut *conn, false).await?,
+            crate::settings::db::load(&mut *conn).await?,
+            crate::comments::words::load(&mut *conn).await?,
+            crate::articles::db::recommended(&mut *conn, RECOMMENDED as i64 + 1).await?,
+        ));
+        let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
+        if held.as_ref().is_none_or(|old| old.version <= version) {
+            *held = Some(trees.clone());
+        }
+        Ok(trees)
+    }
+}
