@@ -211,14 +211,17 @@ fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route(
             "/articles/{number}/comments",
-            web::post().to(comments::post),
+            web::post().to(comments::post::post),
         )
         .route("/captcha/new", web::get().to(captcha::fresh))
         .route("/captcha/{name}", web::get().to(captcha::serve_image))
-        .route("/comments/{id}/report", web::post().to(comments::report))
+        .route(
+            "/comments/{id}/report",
+            web::post().to(comments::post::report),
+        )
         .route(
             "/comments/{id}/delete",
-            web::post().to(comments::delete_own),
+            web::post().to(comments::post::delete_own),
         )
         .route("/register", web::get().to(readers::register_form))
         .route("/register", web::post().to(readers::register))
@@ -243,7 +246,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/feed.xml", web::get().to(articles::feeds::feed))
         .route("/sitemap.xml", web::get().to(articles::feeds::sitemap))
         .route("/topics/{slug}", web::get().to(topics::show))
-        .route("/search", web::get().to(search::search))
+        .route("/search", web::get().to(search::page::search))
         .route("/admin/topics", web::get().to(topics::admin::index))
         .route("/admin/topics", web::post().to(topics::admin::create))
         .route("/admin/topics/{id}", web::get().to(topics::admin::edit))

@@ -5,8 +5,8 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use sqlx::PgPool;
 
+use super::article_url;
 use super::db;
-use super::public::article_url;
 use crate::error::AppError;
 use crate::settings;
 

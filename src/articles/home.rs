@@ -12,7 +12,8 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::db::{self, BlockItem};
-use super::public::{StoryLink, article_url, channel_url};
+use super::public::StoryLink;
+use super::{article_url, channel_url};
 use crate::channels::NavChannel;
 use crate::error::AppError;
 use crate::layout::PublicLayout;

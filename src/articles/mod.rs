@@ -23,6 +23,16 @@ pub use body::SanitizedHtml;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+/// The public address of the story numbered `number`.
+pub fn article_url(number: i64) -> String {
+    format!("/articles/{number}")
+}
+
+/// The public address of a channel page.
+pub fn channel_url(slug: &str) -> String {
+    format!("/channels/{slug}")
+}
+
 /// A published story as lists show it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ArticleListItem {

@@ -20,6 +20,7 @@ use crate::web::{page, render};
 const PAGE_SIZE: i64 = 20;
 
 use super::db::RECOMMENDED;
+use super::{article_url, channel_url};
 
 /// A story in a list, ready to show.
 pub struct StoryLink {
@@ -46,14 +47,6 @@ impl StoryLink {
             channel_name: item.channel_name,
         }
     }
-}
-
-pub fn article_url(number: i64) -> String {
-    format!("/articles/{number}")
-}
-
-pub fn channel_url(slug: &str) -> String {
-    format!("/channels/{slug}")
 }
 
 #[derive(Deserialize)]

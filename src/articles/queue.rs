@@ -10,7 +10,7 @@ use serde::Deserialize;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use super::public::article_url;
+use super::article_url;
 use crate::auth::{Permission, Staff};
 use crate::channels;
 use crate::error::AppError;

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::access::{self, Access, access};
 use super::form::byline;
 use super::store::{self, ArticleRecord};
-use super::{SanitizedHtml, public::article_url};
+use super::{SanitizedHtml, article_url};
 use crate::auth::{Permission, Staff};
 use crate::error::AppError;
 use crate::layout::AdminLayout;

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::articles::public::article_url;
+use crate::articles::article_url;
 use crate::articles::store::ArticleRecord;
 use crate::auth::{Permission, Staff};
 use crate::error::AppError;

@@ -9,7 +9,7 @@ use askama::Template;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::articles::public::article_url;
+use crate::articles::article_url;
 use crate::error::AppError;
 use crate::layout::PublicLayout;
 use crate::media::{self, Size};
