@@ -351,7 +351,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route(
             "/admin/articles/{id}/correction",
-            web::post().to(articles::correction::review),
+            web::post().to(articles::review::review_correction),
         )
         .route("/admin/authors", web::get().to(articles::admin::authors))
         .route("/admin/notifications", web::get().to(notifications::list))

@@ -9,6 +9,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::access::{self, access};
+use super::correction;
 use super::form::{ArticleForm, ArticleInput};
 use super::store::{self, ArticleRecord, Event};
 use crate::auth::{Permission, Staff};
@@ -328,7 +329,7 @@ pub async fn update(
         }
     };
     if record.status == crate::workflow::Status::Published {
-        return super::correction::propose(&mut conn, &staff, &csrf, record, form, input).await;
+        return propose_correction(&mut conn, &staff, &csrf, record, form, input).await;
     }
     let version: i32 = form
         .version
@@ -495,4 +496,36 @@ pub async fn authors(
     .fetch_all(&mut *conn)
     .await?;
     Ok(HttpResponse::Ok().json(found))
+}
+
+/// Records the edited story as a correction under review.
+async fn propose_correction(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    csrf: &CsrfToken,
+    record: ArticleRecord,
+    form: ArticleForm,
+    input: ArticleInput,
+) -> Result<HttpResponse, AppError> {
+    let note: String = form.correction_note.trim().chars().take(300).collect();
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    if !correction::open_for_review(&mut tx, staff, &record, &input, &note).await? {
+        drop(tx);
+        let message = "这篇稿件已有一份更正在审核中，请等审核结束后再提交新的更正。".to_string();
+        return form_page(
+            conn,
+            staff,
+            csrf,
+            Some(record),
+            form,
+            StatusCode::CONFLICT,
+            Some(message),
+        )
+        .await;
+    }
+    tx.commit().await?;
+    Ok(see_other(&format!(
+        "/admin/articles/{}?done=correction",
+        record.id
+    )))
 }

@@ -2,25 +2,17 @@
 //! proposes a correction; it passes the channel's review stages like a new
 //! story while the live text stays online, and when the last stage passes
 //! it replaces the live text (a new revision) and its public note is shown
-//! on the article page with its date.
+//! on the article page with its date. The pages that propose and decide
+//! corrections are `admin` and `review`.
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, web};
-use chrono::Utc;
-use serde::Deserialize;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::access::{self, in_scope};
-use super::admin::form_page;
 use super::form::{ArticleForm, ArticleInput};
-use super::show::{Feedback, show_page};
 use super::store::{self, ArticleRecord, Event};
-use crate::auth::{Permission, Staff};
+use crate::auth::Staff;
 use crate::error::AppError;
-use crate::web::csrf::CsrfToken;
-use crate::web::redirect::see_other;
-use crate::workflow::{self, Action, ArticleState, Outcome, Status};
+use crate::workflow::{Outcome, Status};
 
 /// An open correction as the article page shows it.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -46,38 +38,6 @@ pub async fn open_correction(
     .bind(article_id)
     .fetch_optional(conn)
     .await
-}
-
-/// Records the edited story as a correction under review.
-pub async fn propose(
-    conn: &mut PgConnection,
-    staff: &Staff,
-    csrf: &CsrfToken,
-    record: ArticleRecord,
-    form: ArticleForm,
-    input: ArticleInput,
-) -> Result<HttpResponse, AppError> {
-    let note: String = form.correction_note.trim().chars().take(300).collect();
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    if !open_for_review(&mut tx, staff, &record, &input, &note).await? {
-        drop(tx);
-        let message = "这篇稿件已有一份更正在审核中，请等审核结束后再提交新的更正。".to_string();
-        return form_page(
-            conn,
-            staff,
-            csrf,
-            Some(record),
-            form,
-            StatusCode::CONFLICT,
-            Some(message),
-        )
-        .await;
-    }
-    tx.commit().await?;
-    Ok(see_other(&format!(
-        "/admin/articles/{}?done=correction",
-        record.id
-    )))
 }
 
 /// Puts `input` up for review as a correction of the published `record`,
@@ -131,107 +91,9 @@ pub async fn open_for_review(
     Ok(true)
 }
 
-#[derive(Deserialize)]
-pub struct CorrectionReview {
-    #[serde(default)]
-    decision: String,
-    #[serde(default)]
-    opinion: String,
-}
-
-/// POST /admin/articles/{id}/correction: a decision on the open correction,
-/// by the same rules as a review of a new story.
-pub async fn review(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
-    id: web::Path<Uuid>,
-    form: web::Form<CorrectionReview>,
-) -> Result<HttpResponse, AppError> {
-    staff.require(Permission::ReviewArticles)?;
-    let form = form.into_inner();
-    let action = match form.decision.as_str() {
-        "pass" => Action::Pass {
-            opinion: form.opinion.clone(),
-            publish_at: None,
-        },
-        "return" | "reject" => Action::Reject {
-            note: form.opinion.clone(),
-        },
-        _ => return Err(AppError::BadRequest),
-    };
-    let mut tx = pool.begin().await?;
-    let record = store::record_for_update(&mut tx, *id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if !access::access(&mut tx, &staff, &record).await?.view {
-        return Err(AppError::NotFound);
-    }
-    let correction = open_correction(&mut tx, record.id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let reviewers: Vec<Uuid> = sqlx::query_scalar(
-        "select actor_id from review_events
-         where article_id = $1 and action = 'correction_pass' and actor_id is not null
-           and at >= (select created_at from corrections where id = $2)",
-    )
-    .bind(record.id)
-    .bind(correction.id)
-    .fetch_all(&mut *tx)
-    .await?;
-    let state = ArticleState {
-        status: Status::InReview,
-        stage: correction.stage as usize,
-        stages: access::stages_of(&record),
-        writer: correction.proposed_by,
-        reviewers,
-    };
-    let actor = workflow::Actor {
-        id: staff.id,
-        role: staff.role,
-        in_scope: in_scope(&mut tx, &staff, record.unit_id).await?,
-    };
-    let outcome = match workflow::transition(&state, actor, &action, Utc::now()) {
-        Ok(outcome) => outcome,
-        Err(refusal) => {
-            drop(tx);
-            let mut conn = pool.acquire().await?;
-            let feedback = Feedback {
-                error: Some(refusal.0.into()),
-                opinion: form.opinion,
-                ..Feedback::default()
-            };
-            return show_page(
-                &mut conn,
-                &staff,
-                &csrf,
-                record.id,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                feedback,
-            )
-            .await;
-        }
-    };
-    let name = decide(&mut tx, &staff, &record, &correction, &outcome).await?;
-    let event = Event {
-        actor_id: Some(staff.id),
-        actor_name: &staff.display_name,
-        action: name,
-        from_status: "published",
-        to_status: "published",
-        stage: Some(correction.stage),
-        note: form.opinion.trim(),
-    };
-    store::record_event(&mut tx, record.id, &event).await?;
-    tx.commit().await?;
-    Ok(see_other(&format!(
-        "/admin/articles/{}?done=reviewed",
-        record.id
-    )))
-}
-
-/// Applies a correction decision; returns the event's name.
-async fn decide(
+/// Applies a decision on an open correction, inside the caller's
+/// transaction; returns the event's name.
+pub async fn decide(
     conn: &mut PgConnection,
     staff: &Staff,
     record: &ArticleRecord,

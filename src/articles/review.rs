@@ -9,14 +9,15 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::access::{self, access, in_scope};
+use super::correction;
 use super::show::{Feedback, show_page};
-use super::store;
+use super::store::{self, Event};
 use crate::auth::{Permission, Staff};
 use crate::error::AppError;
 use crate::settings;
 use crate::web::csrf::CsrfToken;
 use crate::web::redirect::see_other;
-use crate::workflow::{Action, ArticleState, transition};
+use crate::workflow::{self, Action, ArticleState, Status, transition};
 
 #[derive(Deserialize)]
 pub struct ReviewForm {
@@ -231,4 +232,103 @@ pub async fn placement(
     .await?;
     tx.commit().await?;
     Ok(see_other(&format!("/admin/articles/{id}?done=placed")))
+}
+
+#[derive(Deserialize)]
+pub struct CorrectionReview {
+    #[serde(default)]
+    decision: String,
+    #[serde(default)]
+    opinion: String,
+}
+
+/// POST /admin/articles/{id}/correction: a decision on the open correction,
+/// by the same rules as a review of a new story.
+pub async fn review_correction(
+    pool: web::Data<PgPool>,
+    staff: Staff,
+    csrf: CsrfToken,
+    id: web::Path<Uuid>,
+    form: web::Form<CorrectionReview>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::ReviewArticles)?;
+    let form = form.into_inner();
+    let action = match form.decision.as_str() {
+        "pass" => Action::Pass {
+            opinion: form.opinion.clone(),
+            publish_at: None,
+        },
+        "return" | "reject" => Action::Reject {
+            note: form.opinion.clone(),
+        },
+        _ => return Err(AppError::BadRequest),
+    };
+    let mut tx = pool.begin().await?;
+    let record = store::record_for_update(&mut tx, *id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !access::access(&mut tx, &staff, &record).await?.view {
+        return Err(AppError::NotFound);
+    }
+    let correction = correction::open_correction(&mut tx, record.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let reviewers: Vec<Uuid> = sqlx::query_scalar(
+        "select actor_id from review_events
+         where article_id = $1 and action = 'correction_pass' and actor_id is not null
+           and at >= (select created_at from corrections where id = $2)",
+    )
+    .bind(record.id)
+    .bind(correction.id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let state = ArticleState {
+        status: Status::InReview,
+        stage: correction.stage as usize,
+        stages: access::stages_of(&record),
+        writer: correction.proposed_by,
+        reviewers,
+    };
+    let actor = workflow::Actor {
+        id: staff.id,
+        role: staff.role,
+        in_scope: in_scope(&mut tx, &staff, record.unit_id).await?,
+    };
+    let outcome = match workflow::transition(&state, actor, &action, Utc::now()) {
+        Ok(outcome) => outcome,
+        Err(refusal) => {
+            drop(tx);
+            let mut conn = pool.acquire().await?;
+            let feedback = Feedback {
+                error: Some(refusal.0.into()),
+                opinion: form.opinion,
+                ..Feedback::default()
+            };
+            return show_page(
+                &mut conn,
+                &staff,
+                &csrf,
+                record.id,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                feedback,
+            )
+            .await;
+        }
+    };
+    let name = correction::decide(&mut tx, &staff, &record, &correction, &outcome).await?;
+    let event = Event {
+        actor_id: Some(staff.id),
+        actor_name: &staff.display_name,
+        action: name,
+        from_status: "published",
+        to_status: "published",
+        stage: Some(correction.stage),
+        note: form.opinion.trim(),
+    };
+    store::record_event(&mut tx, record.id, &event).await?;
+    tx.commit().await?;
+    Ok(see_other(&format!(
+        "/admin/articles/{}?done=reviewed",
+        record.id
+    )))
 }
