@@ -354,10 +354,13 @@ fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(articles::review::review_correction),
         )
         .route("/admin/authors", web::get().to(articles::admin::authors))
-        .route("/admin/notifications", web::get().to(notifications::list))
+        .route(
+            "/admin/notifications",
+            web::get().to(notifications::page::list),
+        )
         .route(
             "/admin/notifications/{id}",
-            web::get().to(notifications::open),
+            web::get().to(notifications::page::open),
         )
         .route("/admin/units", web::get().to(units::admin::list))
         .route("/admin/units", web::post().to(units::admin::create))

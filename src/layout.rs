@@ -6,7 +6,7 @@
 use sqlx::PgConnection;
 
 use crate::auth::{Permission, Staff};
-use crate::channels::{self, NavChannel};
+use crate::channels::NavChannel;
 use crate::settings::{self, SiteSettings};
 use crate::web::assets;
 use crate::web::csrf::CsrfToken;
@@ -33,7 +33,7 @@ impl PublicLayout {
     /// The layout with the settings and navigation from the instance's copy
     /// of the trees.
     pub fn with_trees(trees: &crate::site::Trees) -> Self {
-        PublicLayout::new(trees.settings.clone(), channels::navigation(trees))
+        PublicLayout::new(trees.settings.clone(), trees.navigation())
     }
 
     fn new(settings: SiteSettings, nav: Vec<NavChannel>) -> Self {

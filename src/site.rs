@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::articles::db::RECOMMENDED;
 use crate::articles::db::TitleLink;
 use crate::channels::db::ChannelNode;
+use crate::channels::{Crumb, NavChannel};
 use crate::comments::words::WordList;
 use crate::settings::SiteSettings;
 use crate::tree::{TreeNode, option, options, subtree_range};
@@ -90,6 +91,43 @@ impl Trees {
     /// The `<option>`s of every channel, with `selected` selected.
     pub fn channel_options(&self, selected: &str) -> String {
         options(&self.channel_options, selected)
+    }
+
+    /// The active top-level channels in tree order, for the navigation bar.
+    pub fn navigation(&self) -> Vec<NavChannel> {
+        self.active_under(None)
+    }
+
+    /// The active direct children of a channel in tree order, for the
+    /// channel page's sub-navigation.
+    pub fn children(&self, parent_id: Uuid) -> Vec<NavChannel> {
+        self.active_under(Some(parent_id))
+    }
+
+    fn active_under(&self, parent_id: Option<Uuid>) -> Vec<NavChannel> {
+        self.channels
+            .iter()
+            .filter(|channel| channel.parent_id == parent_id && channel.active)
+            .map(|channel| NavChannel {
+                name: channel.name.clone(),
+                slug: channel.slug.clone(),
+            })
+            .collect()
+    }
+
+    /// The path from the top-level channel down to `channel_id`.
+    pub fn breadcrumb(&self, channel_id: Uuid) -> Vec<Crumb> {
+        let mut path = Vec::new();
+        let mut next = self.channel(channel_id);
+        while let Some(channel) = next.filter(|_| path.len() <= 16) {
+            path.push(Crumb {
+                name: channel.name.clone(),
+                slug: channel.slug.clone(),
+            });
+            next = channel.parent_id.and_then(|parent| self.channel(parent));
+        }
+        path.reverse();
+        path
     }
 }
 

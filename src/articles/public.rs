@@ -8,7 +8,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{ArticleListItem, PublishedArticle, SanitizedHtml, db};
-use crate::channels::{self, Crumb, NavChannel};
+use crate::channels::{Crumb, NavChannel};
 use crate::comments;
 use crate::error::AppError;
 use crate::layout::PublicLayout;
@@ -219,8 +219,8 @@ pub async fn channel(
         .find(|channel| channel.active && channel.slug == *slug)
         .ok_or(AppError::NotFound)?;
     let layout = PublicLayout::with_trees(&trees);
-    let breadcrumb = channels::breadcrumb(&trees, channel.id);
-    let children = channels::children(&trees, channel.id);
+    let breadcrumb = trees.breadcrumb(channel.id);
+    let children = trees.children(channel.id);
     let listing = db::Listing {
         channel: Some(channel.id),
         ..db::Listing::default()
@@ -335,7 +335,7 @@ pub async fn render_article(
     let trees = sources.trees.at(&mut conn, structure_version).await?;
     let (parts, body) = db::parts_and_body(&mut conn, &article, kept, read_at, sources.key).await?;
     let layout = PublicLayout::with_trees(&trees);
-    let breadcrumb = channels::breadcrumb(&trees, article.channel_id);
+    let breadcrumb = trees.breadcrumb(article.channel_id);
     let top = breadcrumb.first().map(|crumb| crumb.slug.clone());
     let unit_name = trees
         .unit(article.unit_id)

@@ -1,7 +1,5 @@
 //! Login and logout at /admin/login and /admin/logout.
 
-use std::sync::LazyLock;
-
 use actix_web::http::StatusCode;
 use actix_web::http::header::{LOCATION, USER_AGENT};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -25,16 +23,6 @@ use crate::web::redirect::see_other;
 use crate::web::{page, render};
 
 const WRONG_CREDENTIALS: &str = "用户名或密码错误。";
-
-/// Verified against when the account does not exist, so that a wrong
-/// username costs the same time as a wrong password.
-static DUMMY_HASH: LazyLock<String> =
-    LazyLock::new(|| password::hash("no such account: dummy password").expect("hashing works"));
-
-/// A hash to verify against when an account does not exist.
-pub fn dummy_hash() -> String {
-    DUMMY_HASH.clone()
-}
 
 #[derive(Template)]
 #[template(path = "admin/auth/login.html")]
@@ -179,10 +167,11 @@ pub async fn login(
     .bind(&username)
     .fetch_optional(&mut *conn)
     .await?;
-    let stored = account.as_ref().map_or_else(
-        || DUMMY_HASH.clone(),
-        |account| account.password_hash.clone(),
-    );
+    let stored = account
+        .as_ref()
+        .map_or_else(password::dummy_hash, |account| {
+            account.password_hash.clone()
+        });
     let typed = form.password;
     // The connection goes back to the pool while the password is checked.
     drop(conn);

@@ -10,6 +10,16 @@ use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use rand::Rng;
 
+/// Verified against when the account does not exist, so that a wrong
+/// username costs the same time as a wrong password.
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash("no such account: dummy password").expect("hashing works"));
+
+/// A hash to verify against when an account does not exist.
+pub fn dummy_hash() -> String {
+    DUMMY_HASH.clone()
+}
+
 /// Hashes a password to a PHC string. Slow on purpose: call it from
 /// `web::block` or `spawn_blocking` inside request handlers.
 pub fn hash(password: &str) -> anyhow::Result<String> {

@@ -4,8 +4,6 @@
 pub mod admin;
 pub mod db;
 
-use uuid::Uuid;
-
 use crate::roles::StageRole;
 
 /// A top-level channel as the navigation bar shows it.
@@ -20,44 +18,6 @@ pub struct NavChannel {
 pub struct Crumb {
     pub name: String,
     pub slug: String,
-}
-
-/// The active top-level channels in tree order, for the navigation bar.
-pub fn navigation(trees: &crate::site::Trees) -> Vec<NavChannel> {
-    active_under(trees, None)
-}
-
-/// The active direct children of a channel in tree order, for the channel
-/// page's sub-navigation.
-pub fn children(trees: &crate::site::Trees, parent_id: Uuid) -> Vec<NavChannel> {
-    active_under(trees, Some(parent_id))
-}
-
-fn active_under(trees: &crate::site::Trees, parent_id: Option<Uuid>) -> Vec<NavChannel> {
-    trees
-        .channels
-        .iter()
-        .filter(|channel| channel.parent_id == parent_id && channel.active)
-        .map(|channel| NavChannel {
-            name: channel.name.clone(),
-            slug: channel.slug.clone(),
-        })
-        .collect()
-}
-
-/// The path from the top-level channel down to `channel_id`.
-pub fn breadcrumb(trees: &crate::site::Trees, channel_id: Uuid) -> Vec<Crumb> {
-    let mut path = Vec::new();
-    let mut next = trees.channel(channel_id);
-    while let Some(channel) = next.filter(|_| path.len() <= 16) {
-        path.push(Crumb {
-            name: channel.name.clone(),
-            slug: channel.slug.clone(),
-        });
-        next = channel.parent_id.and_then(|parent| trees.channel(parent));
-    }
-    path.reverse();
-    path
 }
 
 /// A channel's review stages as typed in three selects: the first is

@@ -160,7 +160,9 @@ pub async fn authenticate(
     drop(conn);
     let stored = account
         .as_ref()
-        .map_or_else(crate::auth::login::dummy_hash, |(_, hash, _)| hash.clone());
+        .map_or_else(crate::auth::password::dummy_hash, |(_, hash, _)| {
+            hash.clone()
+        });
     let matches = password::bounded(move || password::verify(&typed, &stored)).await?;
     let mut tx = pool.begin().await?;
     let outcome = match account {
