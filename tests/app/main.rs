@@ -13,6 +13,7 @@ mod comments;
 mod edge;
 mod faults;
 mod health;
+mod layering;
 mod login;
 mod mail;
 mod media;
