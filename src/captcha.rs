@@ -18,7 +18,7 @@ use rand::RngCore;
 use sqlx::PgConnection;
 use subtle::ConstantTimeEq;
 
-use crate::error::AppError;
+use crate::error::{AppError, FormError};
 use crate::state::AppState;
 
 /// How long a captcha can be answered, in seconds.
@@ -71,22 +71,14 @@ fn answer(secret: &[u8], nonce: &str) -> String {
         .collect()
 }
 
-/// Why an answer was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    Wrong,
-    Expired,
-    Used,
-}
+/// The form field a captcha's answer is typed in.
+pub const FIELD: &str = "captcha_answer";
+const WRONG: &str = "验证码不正确，请重新输入。";
+const EXPIRED: &str = "验证码已过期，请重新输入新的验证码。";
+const USED: &str = "验证码已使用过，请重新输入新的验证码。";
 
-impl Refusal {
-    pub fn message(self) -> &'static str {
-        match self {
-            Refusal::Wrong => "验证码不正确，请重新输入。",
-            Refusal::Expired => "验证码已过期，请重新输入新的验证码。",
-            Refusal::Used => "验证码已使用过，请重新输入新的验证码。",
-        }
-    }
+fn refused(message: &str) -> Result<(), AppError> {
+    Err(FormError::field(FIELD, message).into())
 }
 
 /// Checks a form's answer with the installation's key (and the test
@@ -96,7 +88,7 @@ pub async fn check_form(
     state: &AppState,
     id: &str,
     given: &str,
-) -> Result<Result<(), Refusal>, sqlx::Error> {
+) -> Result<(), AppError> {
     check(
         conn,
         state.secret.as_bytes(),
@@ -114,12 +106,12 @@ pub async fn check(
     test_answer: Option<&str>,
     id: &str,
     given: &str,
-) -> Result<Result<(), Refusal>, sqlx::Error> {
+) -> Result<(), AppError> {
     let Some((expiry, nonce)) = parse(secret, id.trim()) else {
-        return Ok(Err(Refusal::Wrong));
+        return refused(WRONG);
     };
     if expiry <= Utc::now().timestamp() {
-        return Ok(Err(Refusal::Expired));
+        return refused(EXPIRED);
     }
     let fresh = sqlx::query(
         "insert into captcha_uses (nonce, expires_at) values ($1, to_timestamp($2))
@@ -137,14 +129,14 @@ pub async fn check(
             .await?;
     }
     if !fresh {
-        return Ok(Err(Refusal::Used));
+        return refused(USED);
     }
     let expected = test_answer.map_or_else(|| answer(secret, nonce), str::to_owned);
     let given = given.trim();
     if !given.is_empty() && given.eq_ignore_ascii_case(&expected) {
-        Ok(Ok(()))
+        Ok(())
     } else {
-        Ok(Err(Refusal::Wrong))
+        refused(WRONG)
     }
 }
 

@@ -4,8 +4,11 @@
 //!
 //! Which to use: a missing row or route is `NotFound`; a database that does
 //! not answer is `Unavailable` (classified once, in `From<sqlx::Error>`);
-//! anything unexpected is `Internal`. Validation failures are not errors:
-//! handlers re-render their form with the message and a 422.
+//! anything unexpected is `Internal`. A form refused is `Form`, carrying a
+//! `FormError` (a message per field): the handler re-renders its form,
+//! filled in again, with each message beside its field and the refusal's
+//! status (422 unless said); a refusal no handler catches still answers
+//! with that status and the messages.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -36,10 +39,105 @@ pub enum AppError {
     Busy,
     #[error("CSRF token missing or wrong")]
     Csrf,
+    #[error("form refused: {0}")]
+    Form(FormError),
     #[error("database unavailable: {0}")]
     Unavailable(#[source] sqlx::Error),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+/// A form refused: what is wrong with which field, and the status to answer
+/// with. The field `""` stands for the form as a whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormError {
+    pub status: StatusCode,
+    pub messages: Vec<(&'static str, String)>,
+}
+
+impl FormError {
+    /// `field` is wrong, for the reason `message`; answered with 422.
+    pub fn field(field: &'static str, message: impl Into<String>) -> Self {
+        FormError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            messages: vec![(field, message.into())],
+        }
+    }
+
+    /// The form as a whole is refused (a duplicate, a stale version).
+    pub fn whole(message: impl Into<String>) -> Self {
+        FormError::field("", message)
+    }
+
+    /// Answered with `status` instead of 422 (409 for a conflict, 429 for
+    /// too many attempts).
+    pub fn with_status(mut self, status: StatusCode) -> Self {
+        self.status = status;
+        self
+    }
+
+    /// Another field's message as well.
+    pub fn and(mut self, field: &'static str, message: impl Into<String>) -> Self {
+        self.messages.push((field, message.into()));
+        self
+    }
+
+    /// The message beside `field`, if it has one.
+    pub fn at(&self, field: &str) -> Option<&str> {
+        self.messages
+            .iter()
+            .find(|(name, _)| *name == field)
+            .map(|(_, message)| message.as_str())
+    }
+
+    /// Every message, in order, for the alert above a form.
+    pub fn summary(&self) -> String {
+        self.messages
+            .iter()
+            .map(|(_, message)| message.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+impl std::fmt::Display for FormError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.summary())
+    }
+}
+
+impl From<FormError> for AppError {
+    fn from(refusal: FormError) -> Self {
+        AppError::Form(refusal)
+    }
+}
+
+/// Where a handler parts a step's refusal, to show on its form, from the
+/// errors it passes on: `match step().await.refused()? { Ok(..) => ..,
+/// Err(refusal) => re-render }`.
+pub trait Refused<T> {
+    fn refused(self) -> Result<Result<T, FormError>, AppError>;
+}
+
+impl<T> Refused<T> for Result<T, AppError> {
+    fn refused(self) -> Result<Result<T, FormError>, AppError> {
+        match self {
+            Ok(value) => Ok(Ok(value)),
+            Err(AppError::Form(refusal)) => Ok(Err(refusal)),
+            Err(other) => Err(other),
+        }
+    }
+}
+
+/// A database error as the refusal of the form it came from: a
+/// unique-constraint violation (a duplicate name, say) becomes `message`
+/// beside `field`, with 422; any other error stays what it is.
+pub fn unique_as_field(error: sqlx::Error, field: &'static str, message: &str) -> AppError {
+    if is_unique_violation(&error) {
+        FormError::field(field, message).into()
+    } else {
+        error.into()
+    }
 }
 
 impl From<sqlx::Error> for AppError {
@@ -140,6 +238,7 @@ impl AppError {
                 "请求已失效",
                 "表单安全校验未通过，请返回上一页刷新后重新提交。",
             ),
+            AppError::Form(_) => ("无法提交", "提交的内容有误，请返回上一页修改后重试。"),
             AppError::Unavailable(_) => ("服务暂时不可用", "系统正在维护或繁忙，请稍后再试。"),
             AppError::Internal(_) => ("服务器内部错误", "服务器处理请求时出现问题，请稍后再试。"),
         }
@@ -159,6 +258,7 @@ impl ResponseError for AppError {
             | AppError::ReaderLoginRequired => StatusCode::SEE_OTHER,
             AppError::BadRequest | AppError::ForbiddenCharacters => StatusCode::BAD_REQUEST,
             AppError::Busy => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Form(refusal) => refusal.status,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -192,10 +292,18 @@ impl ResponseError for AppError {
         }
         let status = self.status_code();
         let (title, message) = self.page();
+        let summary = match self {
+            AppError::Form(refusal) => refusal.summary(),
+            _ => String::new(),
+        };
         let page = ErrorPage {
             status: status.as_u16(),
             title,
-            message,
+            message: if summary.is_empty() {
+                message
+            } else {
+                &summary
+            },
         };
         let body = page
             .render()

@@ -37,6 +37,6 @@ fuzz_target!(|bytes: &[u8]| {
             assert!(!photo.original.is_empty() && !photo.display.is_empty());
             assert!(!photo.thumb.is_empty());
         }
-        Err(refusal) => assert!(!refusal.0.is_empty()),
+        Err(refusal) => assert!(!refusal.summary().is_empty()),
     }
 });

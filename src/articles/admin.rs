@@ -14,7 +14,7 @@ use super::form::{ArticleForm, ArticleInput};
 use super::store::{self, ArticleRecord, Event};
 use crate::auth::{Permission, Staff};
 use crate::channels::db::ChannelNode;
-use crate::error::AppError;
+use crate::error::{AppError, FormError, Refused};
 use crate::layout::AdminLayout;
 use crate::units::UnitNode;
 use crate::web::csrf::CsrfToken;
@@ -150,30 +150,29 @@ pub async fn new_form(
     form_page(&mut conn, &staff, &csrf, None, form, StatusCode::OK, None).await
 }
 
-/// Checks the typed form against the stored channels and units.
+/// Checks the typed form against the stored channels and units; a refusal
+/// is an `AppError::Form`.
 pub(super) async fn parse(
     conn: &mut PgConnection,
     staff: &Staff,
     form: &ArticleForm,
-) -> Result<Result<ArticleInput, String>, AppError> {
+) -> Result<ArticleInput, AppError> {
     let site = settings::db::load(conn).await?;
-    let input = match form.parse(&site.site_name) {
-        Ok(input) => input,
-        Err(message) => return Ok(Err(message)),
-    };
+    let input = form.parse(&site.site_name).map_err(FormError::whole)?;
+    let refuse = |field: &'static str, message: &str| Err(FormError::field(field, message).into());
     let channel_ok: bool =
         sqlx::query_scalar("select exists (select 1 from channels where id = $1 and active)")
             .bind(input.channel_id)
             .fetch_one(&mut *conn)
             .await?;
     if !channel_ok {
-        return Ok(Err("栏目不存在或已停用。".into()));
+        return refuse("channel_id", "栏目不存在或已停用。");
     }
     if !units::db::is_active(conn, input.unit_id).await? {
-        return Ok(Err("单位不存在或已停用。".into()));
+        return refuse("unit_id", "单位不存在或已停用。");
     }
     if !access::may_file_into(conn, staff, input.unit_id).await? {
-        return Ok(Err("只能把稿件归入本单位或下属单位。".into()));
+        return refuse("unit_id", "只能把稿件归入本单位或下属单位。");
     }
     if let Some(cover) = input.cover_media_id {
         let exists: bool = sqlx::query_scalar("select exists (select 1 from media where id = $1)")
@@ -181,10 +180,10 @@ pub(super) async fn parse(
             .fetch_one(&mut *conn)
             .await?;
         if !exists {
-            return Ok(Err("封面图片不存在，请重新选择。".into()));
+            return refuse("cover_media_id", "封面图片不存在，请重新选择。");
         }
     }
-    Ok(Ok(input))
+    Ok(input)
 }
 
 pub async fn create(
@@ -196,17 +195,17 @@ pub async fn create(
     staff.require(Permission::WriteArticles)?;
     let form = form.into_inner();
     let mut conn = pool.acquire().await?;
-    let input = match parse(&mut conn, &staff, &form).await? {
+    let input = match parse(&mut conn, &staff, &form).await.refused()? {
         Ok(input) => input,
-        Err(message) => {
+        Err(refusal) => {
             return form_page(
                 &mut conn,
                 &staff,
                 &csrf,
                 None,
                 form,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(message),
+                refusal.status,
+                Some(refusal.summary()),
             )
             .await;
         }
@@ -313,17 +312,17 @@ pub async fn update(
     let form = form.into_inner();
     let mut conn = pool.acquire().await?;
     let record = editable(&mut conn, &staff, *id).await?;
-    let input = match parse(&mut conn, &staff, &form).await? {
+    let input = match parse(&mut conn, &staff, &form).await.refused()? {
         Ok(input) => input,
-        Err(message) => {
+        Err(refusal) => {
             return form_page(
                 &mut conn,
                 &staff,
                 &csrf,
                 Some(record),
                 form,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(message),
+                refusal.status,
+                Some(refusal.summary()),
             )
             .await;
         }
@@ -428,8 +427,11 @@ pub async fn restore(
         ..ArticleForm::default()
     };
     let input = parse(&mut conn, &staff, &old)
-        .await?
-        .map_err(|_| AppError::BadRequest)?;
+        .await
+        .map_err(|error| match error {
+            AppError::Form(_) => AppError::BadRequest,
+            other => other,
+        })?;
     let version: i32 = form
         .version
         .trim()

@@ -13,7 +13,7 @@ use super::correction;
 use super::show::{Feedback, show_page};
 use super::store::{self, Event};
 use crate::auth::{Permission, Staff};
-use crate::error::AppError;
+use crate::error::{AppError, FormError};
 use crate::settings;
 use crate::web::csrf::CsrfToken;
 use crate::web::redirect::see_other;
@@ -52,7 +52,7 @@ async fn decide(
     csrf: &CsrfToken,
     id: Uuid,
     name: &str,
-    action: Result<Action, &'static str>,
+    action: Result<Action, FormError>,
     opinion: String,
 ) -> Result<HttpResponse, AppError> {
     let mut tx = pool.begin().await?;
@@ -74,9 +74,7 @@ async fn decide(
         role: staff.role,
         in_scope: in_scope(&mut tx, staff, record.unit_id).await?,
     };
-    let outcome = action.and_then(|action| {
-        transition(&state, actor, &action, Utc::now()).map_err(|refusal| refusal.0)
-    });
+    let outcome = action.and_then(|action| transition(&state, actor, &action, Utc::now()));
     match outcome {
         Ok(outcome) => {
             super::transition::apply(&mut tx, &record, staff, name, &outcome, opinion.trim())
@@ -89,23 +87,15 @@ async fn decide(
             };
             Ok(see_other(&format!("/admin/articles/{id}?done={done}")))
         }
-        Err(message) => {
+        Err(refusal) => {
             drop(tx);
             let mut conn = pool.acquire().await?;
             let feedback = Feedback {
                 notice: None,
-                error: Some(message.into()),
+                error: Some(refusal.summary()),
                 opinion,
             };
-            show_page(
-                &mut conn,
-                staff,
-                csrf,
-                id,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                feedback,
-            )
-            .await
+            show_page(&mut conn, staff, csrf, id, refusal.status, feedback).await
         }
     }
 }
@@ -124,13 +114,18 @@ pub async fn review(
     drop(conn);
     let opinion = form.opinion.clone();
     let action = match form.decision.as_str() {
-        "pass" => parse_local(&form.publish_at, tz).map(|publish_at| Action::Pass {
-            opinion: form.opinion,
-            publish_at,
-        }),
+        "pass" => parse_local(&form.publish_at, tz)
+            .map(|publish_at| Action::Pass {
+                opinion: form.opinion,
+                publish_at,
+            })
+            .map_err(|message| FormError::field("publish_at", message)),
         "return" => Ok(Action::Return { note: form.opinion }),
         "reject" => Ok(Action::Reject { note: form.opinion }),
-        _ => Err("请选择审核结论：通过、退回或不予采用。"),
+        _ => Err(FormError::field(
+            "decision",
+            "请选择审核结论：通过、退回或不予采用。",
+        )),
     };
     decide(&pool, &staff, &csrf, *id, &form.decision, action, opinion).await
 }
@@ -300,7 +295,7 @@ pub async fn review_correction(
             drop(tx);
             let mut conn = pool.acquire().await?;
             let feedback = Feedback {
-                error: Some(refusal.0.into()),
+                error: Some(refusal.summary()),
                 opinion: form.opinion,
                 ..Feedback::default()
             };

@@ -12,7 +12,7 @@ use super::password;
 use super::{Staff, session, throttle};
 use crate::audit::{self, Actor};
 use crate::captcha;
-use crate::error::AppError;
+use crate::error::{AppError, Refused};
 use crate::layout::AdminLayout;
 use crate::settings;
 use crate::state::AppState;
@@ -147,12 +147,13 @@ pub async fn login(
         throttle::Gate::CaptchaRequired => {
             let checked =
                 captcha::check_form(&mut conn, &state, &form.captcha_id, &form.captcha_answer)
-                    .await?;
+                    .await
+                    .refused()?;
             if let Err(refusal) = checked {
                 let message = if form.captcha_id.is_empty() {
                     "此账号近期登录失败较多，请输入验证码后再登录。".to_owned()
                 } else {
-                    refusal.message().to_owned()
+                    refusal.summary()
                 };
                 return refuse(&mut conn, StatusCode::UNAUTHORIZED, message, true).await;
             }

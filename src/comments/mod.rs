@@ -11,6 +11,7 @@ use serde::Deserialize;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::error::FormError;
 use crate::settings::SiteSettings;
 
 /// The name anonymous comments are shown under.
@@ -208,17 +209,25 @@ pub struct Draft {
     pub anonymous: bool,
     pub body: String,
     pub parent_id: String,
-    pub error: Option<String>,
+    /// Why the comment was refused, each message beside its field.
+    pub refusal: Option<FormError>,
+}
+
+impl Draft {
+    /// The message beside `field`, if the refusal gave it one.
+    pub fn says(&self, field: &str) -> Option<&str> {
+        self.refusal.as_ref().and_then(|refusal| refusal.at(field))
+    }
 }
 
 impl CommentForm {
-    fn draft(&self, error: &str) -> Draft {
+    pub fn draft(&self, refusal: FormError) -> Draft {
         Draft {
             author_name: self.author_name.trim().to_owned(),
             anonymous: self.anonymous.is_some(),
             body: self.body.clone(),
             parent_id: self.parent_id.clone(),
-            error: Some(error.to_owned()),
+            refusal: Some(refusal),
         }
     }
 }

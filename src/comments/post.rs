@@ -14,7 +14,7 @@ use super::{
 };
 use crate::articles::public::{self, ArticleQuery};
 use crate::captcha;
-use crate::error::AppError;
+use crate::error::{AppError, FormError, Refused};
 use crate::readers::{self, Reader};
 use crate::state::AppState;
 use crate::web::client::client_ip;
@@ -42,11 +42,9 @@ struct Author {
     signed_in: bool,
 }
 
-/// A refusal of a comment: the message for the form and the status.
-type Refusal = (String, StatusCode);
-
-fn refusal(message: &str, status: StatusCode) -> Result<Result<Accepted, Refusal>, AppError> {
-    Ok(Err((message.to_owned(), status)))
+/// A refusal of a comment: `message` beside `field`, answered with `status`.
+fn refusal<T>(field: &'static str, message: &str, status: StatusCode) -> Result<T, AppError> {
+    Err(FormError::field(field, message).with_status(status).into())
 }
 
 /// A stored comment: shown at once or waiting, and the session opened by
@@ -74,20 +72,18 @@ async fn accept(
     target: &Target,
     form: &CommentForm,
     sender: Sender<'_>,
-) -> Result<Result<Accepted, Refusal>, AppError> {
+) -> Result<Accepted, AppError> {
     let Sender { ip, https } = sender;
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
     let client = client_hash(state.secret.as_bytes(), ip);
-    let checked = captcha::check_form(conn, state, &form.captcha_id, &form.captcha_answer).await?;
-    if let Err(refused) = checked {
-        return refusal(refused.message(), unprocessable);
-    }
+    captcha::check_form(conn, state, &form.captcha_id, &form.captcha_answer).await?;
     let body = form.body.trim();
     if body.is_empty() {
-        return refusal("请填写评论内容。", unprocessable);
+        return refusal("body", "请填写评论内容。", unprocessable);
     }
     if body.chars().count() > MAX_LENGTH {
         return refusal(
+            "body",
             &format!("评论内容不能超过 {MAX_LENGTH} 个字。"),
             unprocessable,
         );
@@ -95,7 +91,11 @@ async fn accept(
     let settings = &site.settings;
     let author = if form.anonymous.is_some() {
         if !settings.anonymous_comments {
-            return refusal("本站目前不允许匿名评论，请登录后发表。", unprocessable);
+            return refusal(
+                "anonymous",
+                "本站目前不允许匿名评论，请登录后发表。",
+                unprocessable,
+            );
         }
         Author {
             reader_id: reader.map(|r| r.id),
@@ -118,22 +118,18 @@ async fn accept(
             } else {
                 "请填写读者用户名和密码后发表。"
             };
-            return refusal(message, unprocessable);
+            return refusal("author_name", message, unprocessable);
         }
-        match readers::authenticate(pool, username, form.password.clone(), ip, true).await? {
-            Ok(id) => {
-                let name: String = sqlx::query_scalar("select username from readers where id = $1")
-                    .bind(id)
-                    .fetch_one(&mut *conn)
-                    .await?;
-                Author {
-                    reader_id: Some(id),
-                    name,
-                    anonymous: false,
-                    signed_in: true,
-                }
-            }
-            Err(refused) => return refusal(&refused.message, StatusCode::UNAUTHORIZED),
+        let id = readers::authenticate(pool, username, form.password.clone(), ip, true).await?;
+        let name: String = sqlx::query_scalar("select username from readers where id = $1")
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
+        Author {
+            reader_id: Some(id),
+            name,
+            anonymous: false,
+            signed_in: true,
         }
     };
     let parent_id = match form.parent_id.trim() {
@@ -149,7 +145,7 @@ async fn accept(
             .fetch_one(&mut *conn)
             .await?;
             if !valid {
-                return refusal("要回复的评论不存在或已不再显示。", unprocessable);
+                return refusal("", "要回复的评论不存在或已不再显示。", unprocessable);
             }
             parent
         }
@@ -167,7 +163,11 @@ async fn accept(
     .fetch_one(&mut *conn)
     .await?;
     if by_address >= RATE_LIMIT || by_reader >= RATE_LIMIT {
-        return refusal("评论过于频繁，请稍后再试。", StatusCode::TOO_MANY_REQUESTS);
+        return refusal(
+            "",
+            "评论过于频繁，请稍后再试。",
+            StatusCode::TOO_MANY_REQUESTS,
+        );
     }
     let hash = body_hash(body);
     let duplicate: bool = sqlx::query_scalar(
@@ -183,7 +183,7 @@ async fn accept(
     .fetch_one(&mut *conn)
     .await?;
     if duplicate {
-        return refusal("请勿重复发表相同的评论。", StatusCode::CONFLICT);
+        return refusal("body", "请勿重复发表相同的评论。", StatusCode::CONFLICT);
     }
     let held = site.words.find(body).join("、");
     let status = if held.is_empty() && target.comment_moderation == "post" {
@@ -216,10 +216,10 @@ async fn accept(
         None => None,
     };
     tx.commit().await?;
-    Ok(Ok(Accepted {
+    Ok(Accepted {
         shown: status == CommentStatus::Approved,
         cookie,
-    }))
+    })
 }
 
 /// POST /articles/{number}/comments
@@ -263,9 +263,9 @@ pub async fn post(
             https: crate::web::cookies::https(&req),
         },
     )
-    .await?;
+    .await;
     drop(conn);
-    match outcome {
+    match outcome.refused()? {
         Ok(accepted) => {
             let outcome = if accepted.shown { "posted" } else { "pending" };
             let mut response = HttpResponse::SeeOther();
@@ -275,7 +275,8 @@ pub async fn post(
             }
             Ok(response.finish())
         }
-        Err((message, status)) => {
+        Err(refusal) => {
+            let status = refusal.status;
             let sources = public::PageSources {
                 pool: &pool,
                 trees: &trees,
@@ -285,7 +286,7 @@ pub async fn post(
                 sources,
                 number,
                 &ArticleQuery::default(),
-                Some(form.draft(&message)),
+                Some(form.draft(refusal)),
                 status,
             )
             .await

@@ -12,9 +12,9 @@ use serde::{Deserialize, Serialize};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::{Processed, Refusal, Size, files, process, url};
+use super::{FIELD, Processed, Size, files, process, url};
 use crate::auth::{Permission, Staff};
-use crate::error::AppError;
+use crate::error::{AppError, FormError, Refused};
 use crate::layout::AdminLayout;
 use crate::settings;
 use crate::state::AppState;
@@ -94,12 +94,12 @@ struct Upload {
 async fn read_upload(
     payload: &mut Multipart,
     max_bytes: usize,
-) -> Result<(Vec<Upload>, String, String), Refusal> {
+) -> Result<(Vec<Upload>, String, String), FormError> {
     let (mut uploads, mut caption, mut alt) = (Vec::new(), String::new(), String::new());
     let request_limit = MAX_REQUEST_BYTES.max(max_bytes);
     let mut total = 0usize;
     while let Some(field) = payload.next().await {
-        let mut field = field.map_err(|_| Refusal("上传中断，请重试。".into()))?;
+        let mut field = field.map_err(|_| FormError::field(FIELD, "上传中断，请重试。"))?;
         let name = field.name().unwrap_or_default().to_owned();
         let file_name = field
             .content_disposition()
@@ -111,37 +111,49 @@ async fn read_upload(
         let limit = if name == "file" { max_bytes } else { 1000 };
         let mut bytes = Vec::new();
         while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|_| Refusal("上传中断，请重试。".into()))?;
+            let chunk = chunk.map_err(|_| FormError::field(FIELD, "上传中断，请重试。"))?;
             total += chunk.len();
             if total > request_limit {
-                return Err(Refusal(format!(
-                    "一次上传的图片合计不能超过 {} MB，请分批上传。",
-                    request_limit / (1024 * 1024)
-                )));
+                return Err(FormError::field(
+                    FIELD,
+                    format!(
+                        "一次上传的图片合计不能超过 {} MB，请分批上传。",
+                        request_limit / (1024 * 1024)
+                    ),
+                ));
             }
             if bytes.len() + chunk.len() > limit {
-                return Err(Refusal(if name == "file" {
-                    format!(
-                        "图片“{file_name}”超过 {} MB 的上限。",
-                        max_bytes / (1024 * 1024)
+                return Err(if name == "file" {
+                    FormError::field(
+                        FIELD,
+                        format!(
+                            "图片“{file_name}”超过 {} MB 的上限。",
+                            max_bytes / (1024 * 1024)
+                        ),
                     )
                 } else {
-                    "图片说明过长。".into()
-                }));
+                    FormError::field("caption", "图片说明过长。")
+                });
             }
             bytes.extend_from_slice(&chunk);
         }
-        let text = |bytes: &[u8]| -> Result<String, Refusal> {
+        let text = |bytes: &[u8]| -> Result<String, FormError> {
             let text = String::from_utf8_lossy(bytes);
             if crate::web::edge::has_forbidden_characters(&text) {
-                return Err(Refusal("图片说明含有不允许的字符，请删除后重试。".into()));
+                return Err(FormError::field(
+                    "caption",
+                    "图片说明含有不允许的字符，请删除后重试。",
+                ));
             }
             Ok(text.trim().chars().take(200).collect())
         };
         match name.as_str() {
             "file" if !bytes.is_empty() => {
                 if uploads.len() == MAX_FILES {
-                    return Err(Refusal(format!("一次最多上传 {MAX_FILES} 张图片。")));
+                    return Err(FormError::field(
+                        FIELD,
+                        format!("一次最多上传 {MAX_FILES} 张图片。"),
+                    ));
                 }
                 uploads.push(Upload {
                     // A file name is the browser's word: controls dropped.
@@ -155,7 +167,7 @@ async fn read_upload(
         }
     }
     if uploads.is_empty() {
-        return Err(Refusal("请选择要上传的图片。".into()));
+        return Err(FormError::field(FIELD, "请选择要上传的图片。"));
     }
     Ok((uploads, caption, alt))
 }
@@ -168,7 +180,7 @@ async fn store_uploads(
     uploads: Vec<Upload>,
     caption: &str,
     alt: &str,
-) -> Result<Result<Vec<MediaItem>, Refusal>, AppError> {
+) -> Result<Vec<MediaItem>, AppError> {
     let incoming: i64 = uploads.iter().map(|upload| upload.bytes.len() as i64).sum();
     let stored_this_hour: i64 = sqlx::query_scalar(
         "select coalesce(sum(bytes), 0)::bigint from media
@@ -178,10 +190,14 @@ async fn store_uploads(
     .fetch_one(pool)
     .await?;
     if stored_this_hour + incoming > MAX_HOURLY_BYTES {
-        return Ok(Err(Refusal(format!(
-            "您一小时内上传的图片已接近 {} MB 的上限，请稍后再传。",
-            MAX_HOURLY_BYTES / (1024 * 1024)
-        ))));
+        return Err(FormError::field(
+            FIELD,
+            format!(
+                "您一小时内上传的图片已接近 {} MB 的上限，请稍后再传。",
+                MAX_HOURLY_BYTES / (1024 * 1024)
+            ),
+        )
+        .into());
     }
     let mut processed: Vec<(Upload, Processed)> = Vec::new();
     for upload in uploads {
@@ -190,16 +206,16 @@ async fn store_uploads(
             Ok(done) => processed.push((upload, done)),
             Err(refusal) => {
                 let named = if upload.name.is_empty() {
-                    refusal.0
+                    refusal.summary()
                 } else {
-                    format!("“{}”：{}", upload.name, refusal.0)
+                    format!("“{}”：{}", upload.name, refusal.summary())
                 };
-                return Ok(Err(Refusal(named)));
+                return Err(FormError::field(FIELD, named).into());
             }
         }
     }
     let mut saved: Vec<(Uuid, &Processed)> = Vec::new();
-    let outcome: Result<Result<Vec<MediaItem>, Refusal>, AppError> = async {
+    let outcome: Result<Vec<MediaItem>, AppError> = async {
         let mut tx = pool.begin().await?;
         let mut items = Vec::new();
         for (upload, done) in &processed {
@@ -207,7 +223,10 @@ async fn store_uploads(
             if let Err(error) = files::save(&state.media_dir, id, done).await {
                 if files::is_out_of_space(&error) {
                     tracing::error!(%error, "the media folder is full");
-                    return Ok(Err(Refusal(OUT_OF_SPACE.into())));
+                    // A full disk is the server's trouble, not the uploader's.
+                    return Err(FormError::field(FIELD, OUT_OF_SPACE)
+                        .with_status(StatusCode::INSUFFICIENT_STORAGE)
+                        .into());
                 }
                 return Err(AppError::Internal(error.into()));
             }
@@ -243,10 +262,10 @@ async fn store_uploads(
             });
         }
         tx.commit().await?;
-        Ok(Ok(items))
+        Ok(items)
     }
     .await;
-    if !matches!(outcome, Ok(Ok(_))) {
+    if outcome.is_err() {
         for (id, done) in saved {
             files::remove(&state.media_dir, id, done).await;
         }
@@ -278,25 +297,19 @@ pub async fn upload(
     };
     let stored = match read_upload(&mut payload, max_bytes).await {
         Ok((uploads, caption, alt)) => {
-            store_uploads(&pool, &state, &staff, uploads, &caption, &alt).await?
+            store_uploads(&pool, &state, &staff, uploads, &caption, &alt)
+                .await
+                .refused()?
         }
         Err(refusal) => Err(refusal),
-    };
-    // A full disk is the server's trouble, not the uploader's: 507.
-    let refused_status = |refusal: &Refusal| {
-        if refusal.0 == OUT_OF_SPACE {
-            StatusCode::INSUFFICIENT_STORAGE
-        } else {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
     };
     match (stored, wants_json) {
         (Ok(items), true) => Ok(HttpResponse::Ok().json(serde_json::json!({ "files": items }))),
         (Ok(_), false) => Ok(see_other("/admin/media?done=uploaded")),
-        (Err(refusal), true) => Ok(HttpResponse::build(refused_status(&refusal))
-            .json(serde_json::json!({ "error": refusal.0 }))),
+        (Err(refusal), true) => Ok(HttpResponse::build(refusal.status)
+            .json(serde_json::json!({ "error": refusal.summary() }))),
         (Err(refusal), false) => {
-            let status = refused_status(&refusal);
+            let status = refusal.status;
             let mut conn = pool.acquire().await?;
             library_page(
                 &mut conn,
@@ -304,7 +317,7 @@ pub async fn upload(
                 &csrf,
                 LibraryQuery::default(),
                 status,
-                Some(refusal.0),
+                Some(refusal.summary()),
             )
             .await
         }

@@ -11,15 +11,17 @@ use std::io::Cursor;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 use uuid::Uuid;
 
+use crate::error::FormError;
+
 /// Largest picture accepted, in pixels (a 40-megapixel camera fits).
 pub const MAX_PIXELS: u64 = 40_000_000;
 /// Widths of the derived sizes.
 pub const DISPLAY_WIDTH: u32 = 1200;
 pub const THUMB_WIDTH: u32 = 320;
 
-/// Why an upload was refused, as the uploader reads it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal(pub String);
+/// The form field photos are uploaded in; a refused photo's message
+/// stands beside it.
+pub const FIELD: &str = "file";
 
 /// A checked, cleaned photo with its derived sizes, ready to store.
 pub struct Processed {
@@ -44,12 +46,12 @@ pub fn sniff(bytes: &[u8]) -> Option<(&'static str, ImageFormat)> {
     }
 }
 
-fn refuse<T>(message: impl Into<String>) -> Result<T, Refusal> {
-    Err(Refusal(message.into()))
+fn refuse<T>(message: impl Into<String>) -> Result<T, FormError> {
+    Err(FormError::field(FIELD, message))
 }
 
 /// Checks and processes an upload. CPU-heavy: run it off the async threads.
-pub fn process(bytes: &[u8]) -> Result<Processed, Refusal> {
+pub fn process(bytes: &[u8]) -> Result<Processed, FormError> {
     let Some((mime, format)) = sniff(bytes) else {
         return refuse("文件不是支持的图片格式，请上传 JPEG、PNG、WebP 或 GIF 图片。");
     };
@@ -119,7 +121,7 @@ fn shrink(image: &DynamicImage, width: u32) -> DynamicImage {
 }
 
 /// Encodes without metadata: JPEG at quality 88 (from RGB), or PNG.
-fn encode(image: &DynamicImage, format: ImageFormat) -> Result<Vec<u8>, Refusal> {
+fn encode(image: &DynamicImage, format: ImageFormat) -> Result<Vec<u8>, FormError> {
     let mut out = Cursor::new(Vec::new());
     let written = match format {
         ImageFormat::Jpeg => {
@@ -176,7 +178,7 @@ mod tests {
     #[test]
     fn what_is_not_an_image_is_refused_whatever_its_name() {
         let refusal = process(b"%PDF-1.7 not a picture").err().unwrap();
-        assert!(refusal.0.contains("不是支持的图片格式"));
+        assert!(refusal.summary().contains("不是支持的图片格式"));
     }
 
     /// CRC-32 as PNG chunks use it, to forge a consistent header.
@@ -204,6 +206,6 @@ mod tests {
         let crc = crc32(&bomb[12..29]);
         bomb[29..33].copy_from_slice(&crc.to_be_bytes());
         let refusal = process(&bomb).err().unwrap();
-        assert!(refusal.0.contains("像素过大"), "{refusal:?}");
+        assert!(refusal.summary().contains("像素过大"), "{refusal:?}");
     }
 }

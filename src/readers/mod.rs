@@ -22,7 +22,7 @@ use crate::auth::session::hash_token;
 use crate::auth::throttle;
 use crate::captcha;
 use crate::comments;
-use crate::error::AppError;
+use crate::error::{AppError, FormError, Refused, unique_as_field};
 use crate::layout::PublicLayout;
 use crate::site::TreeCache;
 use crate::state::AppState;
@@ -110,33 +110,29 @@ fn removal_cookie(secure: bool) -> Cookie<'static> {
     cookies::removal(COOKIE, secure)
 }
 
-/// Why a reader's login was refused, as the form says it.
-pub struct LoginRefusal {
-    pub message: String,
-    /// The form must show a captcha on the next try.
-    pub captcha: bool,
-}
+/// What the login form says beside the captcha when the next try needs one.
+const CAPTCHA_NEXT: &str = "请输入验证码后再登录。";
 
 /// Checks a reader's username and password, throttled like staff logins
 /// (per account and client, per client, and a captcha for an account with
 /// many failures). `captcha_passed` says the form's captcha was already
 /// checked (the comment form has one). No connection is held while the
-/// password is checked.
+/// password is checked. A refusal (401) says its reason beside the password,
+/// and beside the captcha when the next try must answer one.
 pub async fn authenticate(
     pool: &PgPool,
     username: &str,
     typed: String,
     ip: &str,
     captcha_passed: bool,
-) -> Result<Result<Uuid, LoginRefusal>, AppError> {
-    let refuse = |message: &str, captcha: bool| {
-        Ok(Err(LoginRefusal {
-            message: message.to_owned(),
-            captcha,
-        }))
+) -> Result<Uuid, AppError> {
+    let refuse = |field: &'static str, message: &str| {
+        Err(FormError::field(field, message)
+            .with_status(StatusCode::UNAUTHORIZED)
+            .into())
     };
     if username.trim().chars().count() > throttle::MAX_USERNAME_CHARS {
-        return refuse("用户名或密码错误。", false);
+        return refuse("password", "用户名或密码错误。");
     }
     let attempt = throttle::Attempt::new("reader", username, ip);
     let mut conn = pool.acquire().await?;
@@ -144,10 +140,13 @@ pub async fn authenticate(
         throttle::Gate::Locked { until, .. } => {
             let minutes = ((until - chrono::Utc::now()).num_seconds() + 59) / 60;
             let message = format!("登录失败次数过多，请于 {} 分钟后再试。", minutes.max(1));
-            return refuse(&message, false);
+            return refuse("password", &message);
         }
         throttle::Gate::CaptchaRequired if !captcha_passed => {
-            return refuse("此账号近期登录失败较多，请输入验证码后再登录。", true);
+            return refuse(
+                captcha::FIELD,
+                "此账号近期登录失败较多，请输入验证码后再登录。",
+            );
         }
         _ => {}
     }
@@ -172,16 +171,16 @@ pub async fn authenticate(
         }
         _ => {
             throttle::record_failure(&mut tx, &attempt).await?;
-            let captcha =
-                throttle::gate(&mut tx, &attempt).await? == throttle::Gate::CaptchaRequired;
-            Err(LoginRefusal {
-                message: "用户名或密码错误。".to_owned(),
-                captcha,
-            })
+            let mut refusal = FormError::field("password", "用户名或密码错误。")
+                .with_status(StatusCode::UNAUTHORIZED);
+            if throttle::gate(&mut tx, &attempt).await? == throttle::Gate::CaptchaRequired {
+                refusal = refusal.and(captcha::FIELD, CAPTCHA_NEXT);
+            }
+            Err(AppError::from(refusal))
         }
     };
     tx.commit().await?;
-    Ok(outcome)
+    outcome
 }
 
 #[derive(Template)]
@@ -191,11 +190,18 @@ struct ReaderForm {
     registering: bool,
     username: String,
     next: String,
-    error: Option<String>,
+    refusal: Option<FormError>,
     csrf_token: String,
     captcha_id: String,
     /// The login form asks for the captcha too (many failures lately).
     captcha_needed: bool,
+}
+
+impl ReaderForm {
+    /// The message beside `field`, if the refusal gave it one.
+    fn says(&self, field: &str) -> Option<&str> {
+        self.refusal.as_ref().and_then(|refusal| refusal.at(field))
+    }
 }
 
 #[derive(Deserialize)]
@@ -214,8 +220,7 @@ struct Shown<'a> {
     registering: bool,
     username: String,
     next: &'a str,
-    error: Option<String>,
-    captcha_needed: bool,
+    refusal: Option<FormError>,
 }
 
 async fn form_page(
@@ -230,8 +235,7 @@ async fn form_page(
         registering,
         username,
         next,
-        error,
-        captcha_needed,
+        refusal,
     } = shown;
     let mut conn = pool.acquire().await?;
     let title = if registering {
@@ -246,10 +250,12 @@ async fn form_page(
         registering,
         username,
         next: safe_next(next),
-        error,
+        captcha_needed: refusal
+            .as_ref()
+            .is_some_and(|refusal| refusal.at(captcha::FIELD).is_some()),
+        refusal,
         csrf_token: csrf.0.clone(),
         captcha_id: captcha::issue(state.secret.as_bytes()),
-        captcha_needed,
     };
     let mut response = render(status, &page)?;
     response.headers_mut().insert(
@@ -271,8 +277,7 @@ async fn blank_form(
         registering,
         username: String::new(),
         next,
-        error: None,
-        captcha_needed: false,
+        refusal: None,
     };
     form_page(pool, trees, state, csrf, shown, StatusCode::OK).await
 }
@@ -330,45 +335,33 @@ async fn create_account(
     form: &AccountForm,
     ip: &str,
     https: bool,
-) -> Result<Result<Cookie<'static>, &'static str>, AppError> {
-    let checked = captcha::check_form(conn, state, &form.captcha_id, &form.captcha_answer).await?;
-    if let Err(refusal) = checked {
-        return Ok(Err(refusal.message()));
-    }
-    let username = match users::parse_username(&form.username) {
-        Ok(username) => username,
-        Err(message) => return Ok(Err(message)),
-    };
+) -> Result<Cookie<'static>, AppError> {
+    captcha::check_form(conn, state, &form.captcha_id, &form.captcha_answer).await?;
+    let username = users::parse_username(&form.username)
+        .map_err(|message| FormError::field("username", message))?;
     if form.password != form.password_again {
-        return Ok(Err("两次输入的密码不一致。"));
+        return Err(FormError::field("password_again", "两次输入的密码不一致。").into());
     }
-    if let Err(message) = password::check_policy(&form.password, &username) {
-        return Ok(Err(message));
-    }
+    password::check_policy(&form.password, &username)
+        .map_err(|message| FormError::field("password", message))?;
     let typed = form.password.clone();
     let hash = password::bounded(move || password::hash(&typed))
         .await?
         .map_err(AppError::Internal)?;
     let secure = https || crate::settings::db::load(conn).await?.cookie_secure;
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let created: Result<Uuid, sqlx::Error> = sqlx::query_scalar(
+    let id: Uuid = sqlx::query_scalar(
         "insert into readers (username, password_hash, client_hash) values ($1, $2, $3) returning id",
     )
     .bind(&username)
     .bind(&hash)
     .bind(comments::client_hash(state.secret.as_bytes(), ip))
     .fetch_one(&mut *tx)
-    .await;
-    let id = match created {
-        Ok(id) => id,
-        Err(error) if crate::error::is_unique_violation(&error) => {
-            return Ok(Err("该用户名已被注册，请换一个。"));
-        }
-        Err(error) => return Err(error.into()),
-    };
+    .await
+    .map_err(|error| unique_as_field(error, "username", "该用户名已被注册，请换一个。"))?;
     let cookie = start_session(&mut tx, id, secure).await?;
     tx.commit().await?;
-    Ok(Ok(cookie))
+    Ok(cookie)
 }
 
 /// POST /register
@@ -383,14 +376,15 @@ pub async fn register(
     let form = form.into_inner();
     let ip = client_ip(&req, &state.trusted_proxies);
     let mut conn = pool.acquire().await?;
-    let outcome = create_account(&mut conn, &state, &form, &ip, cookies::https(&req)).await?;
+    let outcome = create_account(&mut conn, &state, &form, &ip, cookies::https(&req)).await;
     drop(conn);
-    match outcome {
+    match outcome.refused()? {
         Ok(cookie) => {
             let secure = cookie.secure().unwrap_or(false);
             Ok(signed_in(&form.next, cookie, secure))
         }
-        Err(message) => {
+        Err(refusal) => {
+            let status = refusal.status;
             form_page(
                 &pool,
                 &trees,
@@ -400,10 +394,9 @@ pub async fn register(
                     registering: true,
                     username: form.username.trim().to_owned(),
                     next: &form.next,
-                    error: Some(message.to_owned()),
-                    captcha_needed: false,
+                    refusal: Some(refusal),
                 },
-                StatusCode::UNPROCESSABLE_ENTITY,
+                status,
             )
             .await
         }
@@ -421,13 +414,12 @@ pub async fn login(
 ) -> Result<HttpResponse, AppError> {
     let form = form.into_inner();
     let ip = client_ip(&req, &state.trusted_proxies);
-    let refused = async |message: String, captcha_needed: bool| {
+    let refused = async |refusal: FormError| {
         let shown = Shown {
             registering: false,
             username: form.username.trim().chars().take(32).collect(),
             next: &form.next,
-            error: Some(message),
-            captcha_needed,
+            refusal: Some(refusal.with_status(StatusCode::UNAUTHORIZED)),
         };
         form_page(
             &pool,
@@ -439,28 +431,26 @@ pub async fn login(
         )
         .await
     };
-    let mut captcha_passed = false;
-    if !form.captcha_id.is_empty() {
-        let mut conn = pool.acquire().await?;
-        let checked =
+    let outcome = async {
+        let mut captcha_passed = false;
+        if !form.captcha_id.is_empty() {
+            let mut conn = pool.acquire().await?;
             captcha::check_form(&mut conn, &state, &form.captcha_id, &form.captcha_answer).await?;
-        if let Err(refusal) = checked {
-            drop(conn);
-            return refused(refusal.message().to_owned(), true).await;
+            captcha_passed = true;
         }
-        captcha_passed = true;
+        authenticate(
+            &pool,
+            &form.username,
+            form.password.clone(),
+            &ip,
+            captcha_passed,
+        )
+        .await
     }
-    let outcome = authenticate(
-        &pool,
-        &form.username,
-        form.password.clone(),
-        &ip,
-        captcha_passed,
-    )
-    .await?;
-    let id = match outcome {
+    .await;
+    let id = match outcome.refused()? {
         Ok(id) => id,
-        Err(refusal) => return refused(refusal.message, refusal.captcha).await,
+        Err(refusal) => return refused(refusal).await,
     };
     let mut tx = pool.begin().await?;
     let secure = cookies::secure(

@@ -23,7 +23,7 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::auth::{Permission, Staff};
-use crate::error::AppError;
+use crate::error::{AppError, FormError, Refused};
 use crate::layout::AdminLayout;
 use crate::roles::Role;
 use crate::web::csrf::CsrfToken;
@@ -685,14 +685,16 @@ async fn resolve(
     conn: &mut PgConnection,
     staff: &Staff,
     query: &StatsQuery,
-) -> Result<Result<Scope, &'static str>, AppError> {
+) -> Result<Scope, AppError> {
     staff.require(Permission::ViewStatistics)?;
     let settings = crate::settings::db::load(conn).await?;
     let today = Utc::now().with_timezone(&settings.time_zone).date_naive();
     let Some(period) = period(query, today) else {
-        return Ok(Err(
+        return Err(FormError::field(
+            "from",
             "日期格式应为 年-月-日（2000 至 2999 年），且截止日期不早于起始日期。",
-        ));
+        )
+        .into());
     };
     let unit = scope_unit(conn, staff, &query.unit).await?;
     let channel = match query.channel.trim() {
@@ -719,14 +721,14 @@ async fn resolve(
         .bind(unit)
         .fetch_one(&mut *conn)
         .await?;
-    Ok(Ok(Scope {
+    Ok(Scope {
         period,
         today,
         unit,
         unit_name,
         channel,
         view: View::parse(&query.view),
-    }))
+    })
 }
 
 /// The table's rows with their progress against the year's targets (units
@@ -878,7 +880,7 @@ pub async fn index(
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let mut conn = pool.acquire().await?;
-    let resolved = resolve(&mut conn, &staff, &query).await?;
+    let resolved = resolve(&mut conn, &staff, &query).await.refused()?;
     let layout = AdminLayout::load(&mut conn, &staff, &csrf, "稿件统计", "/admin/stats").await?;
     let trees = tree_cache.current(&mut conn).await?;
     let units = if staff.role == Role::Editor {
@@ -919,9 +921,9 @@ pub async fn index(
     };
     let scope = match resolved {
         Ok(scope) => scope,
-        Err(message) => {
-            page.error = Some(message.to_owned());
-            return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        Err(refusal) => {
+            page.error = Some(refusal.summary());
+            return render(refusal.status, &page);
         }
     };
     let (rows, total) = rows_of(&mut conn, &scope, &page.query).await?;
@@ -1054,8 +1056,11 @@ pub async fn download(
     let query = query.into_inner();
     let mut conn = pool.acquire().await?;
     let scope = resolve(&mut conn, &staff, &query)
-        .await?
-        .map_err(|_| AppError::BadRequest)?;
+        .await
+        .map_err(|error| match error {
+            AppError::Form(_) => AppError::BadRequest,
+            other => other,
+        })?;
     let span = format!("{} 至 {}", scope.period.first, scope.period.last);
     if format == "svg" {
         let svg = match query.chart.as_str() {

@@ -9,6 +9,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::error::FormError;
 use crate::roles::Role;
 use crate::roles::StageRole;
 
@@ -124,12 +125,9 @@ pub struct Outcome {
     pub publish_at: Option<DateTime<Utc>>,
 }
 
-/// Why a transition was refused; `message` is shown to the user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refusal(pub &'static str);
-
-fn refuse<T>(message: &'static str) -> Result<T, Refusal> {
-    Err(Refusal(message))
+/// A transition refused: the message the review form shows.
+fn refuse<T>(message: &'static str) -> Result<T, FormError> {
+    Err(FormError::whole(message))
 }
 
 /// Whether `role` may act on a stage held by `stage`: the stage's own role,
@@ -151,7 +149,7 @@ pub fn transition(
     actor: Actor,
     action: &Action,
     now: DateTime<Utc>,
-) -> Result<Outcome, Refusal> {
+) -> Result<Outcome, FormError> {
     let stay = |status| Outcome {
         status,
         stage: article.stage,
@@ -247,7 +245,7 @@ pub fn transition(
 }
 
 /// Checks that `actor` may decide on the story's current stage; returns it.
-fn check_reviewer(article: &ArticleState, actor: Actor) -> Result<usize, Refusal> {
+fn check_reviewer(article: &ArticleState, actor: Actor) -> Result<usize, FormError> {
     if !matches!(article.status, Status::Submitted | Status::InReview) {
         return refuse("该稿件当前不在审核中。");
     }

@@ -318,13 +318,15 @@ async fn a_rolling_restart_on_one_data_folder_loses_no_request() {
                             outcome = Some(response.status().as_u16());
                             break;
                         }
-                        // Refused before anything was sent: the balancer
-                        // tries the next server.
-                        Err(error) if error.is_connect() => continue,
+                        // No response header came back (refused, or a kept
+                        // connection the stopping server closed): the balancer
+                        // tries the next server with this GET, as nginx does by
+                        // default (proxy_next_upstream error).
                         Err(error) => {
-                            outcome = Some(0);
-                            failed.push(format!("{port}: {error}"));
-                            break;
+                            if port == new_port {
+                                failed.push(format!("{port}: {error}"));
+                            }
+                            continue;
                         }
                     }
                 }
