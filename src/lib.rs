@@ -4,6 +4,7 @@ pub mod app;
 pub mod articles;
 pub mod audit;
 pub mod auth;
+pub mod backend;
 pub mod captcha;
 pub mod channels;
 pub mod comments;

@@ -13,7 +13,8 @@ use super::db::{self, ChannelNode};
 use super::{StageRole, parse_name, parse_review_stages, parse_slug};
 use crate::audit;
 use crate::auth::{Permission, Staff};
-use crate::error::{AppError, is_unique_violation};
+use crate::backend::{Backend, Change, TreeTable, versioned};
+use crate::error::{AppError, Refused, is_unique_violation};
 use crate::layout::AdminLayout;
 use crate::tree::{Tree, is_self_or_descendant, without_subtree};
 use crate::web::csrf::CsrfToken;
@@ -366,19 +367,14 @@ pub async fn update(
     .bind(fields.comment_moderation)
     .execute(&mut *tx)
     .await;
-    let updated = match updated {
-        Err(error) if is_unique_violation(&error) => {
-            drop(tx);
-            return refuse(
-                &mut conn,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "栏目标识已被其他栏目使用。",
-            )
-            .await;
-        }
-        other => other?,
-    };
-    if updated.rows_affected() == 0 {
+    let saved = versioned(
+        updated,
+        "slug",
+        "栏目标识已被其他栏目使用。",
+        "该栏目已被其他管理员修改，请刷新页面后重新编辑。",
+    )
+    .refused()?;
+    if let Err(refusal) = saved {
         drop(tx);
         let exists: bool =
             sqlx::query_scalar("select exists (select 1 from channels where id = $1)")
@@ -388,12 +384,7 @@ pub async fn update(
         if !exists {
             return Err(AppError::NotFound);
         }
-        return refuse(
-            &mut conn,
-            StatusCode::CONFLICT,
-            "该栏目已被其他管理员修改，请刷新页面后重新编辑。",
-        )
-        .await;
+        return refuse(&mut conn, refusal.status, &refusal.summary()).await;
     }
     let actor = staff.actor();
     let detail = format!("审核环节：{}", fields.stages.join(" → "));
@@ -402,30 +393,25 @@ pub async fn update(
     Ok(see_other("/admin/channels?done=updated"))
 }
 
+/// The channel tree as the shared deactivate / reactivate / delete path
+/// sees it.
+const CHANNELS: TreeTable = TreeTable {
+    table: "channels",
+    entity: "channel",
+};
+
 /// POST /admin/channels/{id}/{deactivate|activate|delete}: deactivates,
 /// reactivates or deletes a channel.
 pub async fn change(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    mut backend: Backend,
     path: web::Path<(Uuid, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, verb) = path.into_inner();
-    let action = match verb.as_str() {
-        "deactivate" => "channel.deactivate",
-        "activate" => "channel.activate",
-        "delete" => "channel.delete",
-        _ => return Err(AppError::NotFound),
-    };
-    staff.require(Permission::ManageChannels)?;
-    let mut conn = pool.acquire().await?;
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let name: String = sqlx::query_scalar("select name from channels where id = $1 for update")
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if action == "channel.delete" {
+    let change = Change::parse(&verb).ok_or(AppError::NotFound)?;
+    backend.require(Permission::ManageChannels)?;
+    let mut tx = sqlx::Connection::begin(&mut *backend.conn).await?;
+    let (name, _) = CHANNELS.lock(&mut tx, id).await?;
+    if change == Change::Delete {
         let (articles, children): (i64, i64) = sqlx::query_as(
             "select (select count(*) from articles where channel_id = $1),
                     (select count(*) from channels where parent_id = $1)",
@@ -438,6 +424,11 @@ pub async fn change(
             let message = format!(
                 "栏目“{name}”还有 {articles} 篇稿件、{children} 个下级栏目，不能删除；可以先停用。"
             );
+            let Backend {
+                staff,
+                csrf,
+                mut conn,
+            } = backend;
             return list_page(
                 &mut conn,
                 &staff,
@@ -450,20 +441,12 @@ pub async fn change(
             .await;
         }
     }
-    let (statement, done) = match action {
-        "channel.deactivate" => (
-            "update channels set active = false, version = version + 1 where id = $1",
-            "deactivated",
-        ),
-        "channel.activate" => (
-            "update channels set active = true, version = version + 1 where id = $1",
-            "activated",
-        ),
-        _ => ("delete from channels where id = $1", "deleted"),
-    };
-    sqlx::query(statement).bind(id).execute(&mut *tx).await?;
-    let actor = staff.actor();
-    audit::record(&mut tx, &actor, action, &name, "").await?;
+    CHANNELS
+        .apply(&mut tx, &backend.staff, id, &name, change)
+        .await?;
     tx.commit().await?;
-    Ok(see_other(&format!("/admin/channels?done={done}")))
+    Ok(see_other(&format!(
+        "/admin/channels?done={}",
+        change.done()
+    )))
 }

@@ -11,7 +11,8 @@ use uuid::Uuid;
 use super::{UnitNode, db, parse_name};
 use crate::audit;
 use crate::auth::{Permission, Staff};
-use crate::error::{AppError, is_unique_violation};
+use crate::backend::{Backend, Change, TreeTable, versioned};
+use crate::error::{AppError, Refused, is_unique_violation};
 use crate::layout::AdminLayout;
 use crate::tree::{Tree, is_self_or_descendant, without_subtree};
 use crate::web::csrf::CsrfToken;
@@ -329,21 +330,16 @@ pub async fn update(
     .bind(version)
     .execute(&mut *tx)
     .await;
-    let updated = match updated {
-        Err(error) if is_unique_violation(&error) => {
-            drop(tx);
-            return refuse(&mut conn, StatusCode::UNPROCESSABLE_ENTITY, DUPLICATE_NAME).await;
-        }
-        other => other?,
-    };
-    if updated.rows_affected() == 0 {
+    let saved = versioned(
+        updated,
+        "name",
+        DUPLICATE_NAME,
+        "该单位已被其他管理员修改，请刷新页面后重新编辑。",
+    )
+    .refused()?;
+    if let Err(refusal) = saved {
         drop(tx);
-        return refuse(
-            &mut conn,
-            StatusCode::CONFLICT,
-            "该单位已被其他管理员修改，请刷新页面后重新编辑。",
-        )
-        .await;
+        return refuse(&mut conn, refusal.status, &refusal.summary()).await;
     }
     let detail = if unit.name == name {
         String::new()
@@ -356,33 +352,26 @@ pub async fn update(
     Ok(see_other("/admin/units?done=updated"))
 }
 
+/// The unit tree as the shared deactivate / reactivate / delete path sees it.
+const UNITS: TreeTable = TreeTable {
+    table: "units",
+    entity: "unit",
+};
+
 /// POST /admin/units/{id}/{deactivate|activate|delete}: deactivates,
 /// reactivates or deletes a unit.
 pub async fn change(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    mut backend: Backend,
     path: web::Path<(Uuid, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, verb) = path.into_inner();
-    let action = match verb.as_str() {
-        "deactivate" => "unit.deactivate",
-        "activate" => "unit.activate",
-        "delete" => "unit.delete",
-        _ => return Err(AppError::NotFound),
-    };
-    staff.require(Permission::ManageUnits)?;
-    let mut conn = pool.acquire().await?;
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let unit: Option<(String, Option<Uuid>)> =
-        sqlx::query_as("select name, parent_id from units where id = $1 for update")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let (name, parent_id) = unit.ok_or(AppError::NotFound)?;
-    let refusal = if parent_id.is_none() && action != "unit.activate" {
+    let change = Change::parse(&verb).ok_or(AppError::NotFound)?;
+    backend.require(Permission::ManageUnits)?;
+    let mut tx = sqlx::Connection::begin(&mut *backend.conn).await?;
+    let (name, parent_id) = UNITS.lock(&mut tx, id).await?;
+    let refusal = if parent_id.is_none() && change != Change::Activate {
         Some("根单位不能停用或删除。".to_string())
-    } else if action == "unit.delete" {
+    } else if change == Change::Delete {
         let (users, articles, children): (i64, i64, i64) = sqlx::query_as(
             "select (select count(*) from users where unit_id = $1),
                     (select count(*) from articles where unit_id = $1),
@@ -401,6 +390,11 @@ pub async fn change(
     };
     if let Some(message) = refusal {
         drop(tx);
+        let Backend {
+            staff,
+            csrf,
+            mut conn,
+        } = backend;
         return list_page(
             &mut conn,
             &staff,
@@ -412,20 +406,9 @@ pub async fn change(
         )
         .await;
     }
-    let (statement, done) = match action {
-        "unit.deactivate" => (
-            "update units set active = false, version = version + 1 where id = $1",
-            "deactivated",
-        ),
-        "unit.activate" => (
-            "update units set active = true, version = version + 1 where id = $1",
-            "activated",
-        ),
-        _ => ("delete from units where id = $1", "deleted"),
-    };
-    sqlx::query(statement).bind(id).execute(&mut *tx).await?;
-    let actor = staff.actor();
-    audit::record(&mut tx, &actor, action, &name, "").await?;
+    UNITS
+        .apply(&mut tx, &backend.staff, id, &name, change)
+        .await?;
     tx.commit().await?;
-    Ok(see_other(&format!("/admin/units?done={done}")))
+    Ok(see_other(&format!("/admin/units?done={}", change.done())))
 }

@@ -57,6 +57,10 @@ const FLOORS: &[(&str, &[&str])] = &[
     ),
     ("the shell of every page", &["layout"]),
     (
+        "what the backend's pages share: the request's staff and connection, versioned edits, tree row changes",
+        &["backend"],
+    ),
+    (
         "pages: the handlers that answer requests",
         &[
             "audit::admin",
