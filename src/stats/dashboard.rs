@@ -14,7 +14,8 @@ use crate::layout::AdminLayout;
 use crate::web::csrf::CsrfToken;
 use crate::web::page;
 
-use super::quotas::{self, Progress};
+use super::period::Progress;
+use super::quotas;
 use super::{Row, View, days};
 
 /// One line of the unit ranking.

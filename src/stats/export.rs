@@ -2,6 +2,8 @@
 //! spreadsheet programs read the Chinese) and Excel workbooks
 //! (rust_xlsxwriter, numbers stored as numbers).
 
+use super::period::View;
+use super::queries::{COLUMNS, Health, ReviewerLoad, Row};
 use crate::error::AppError;
 
 /// One cell of a table.
@@ -104,6 +106,96 @@ pub fn xlsx(sheet: &Sheet) -> Result<Vec<u8>, AppError> {
     }
     worksheet.set_column_width(0, 28).map_err(fail)?;
     book.save_to_buffer().map_err(fail)
+}
+
+/// The main table as a sheet: the figures, then (units and
+/// correspondents) the year's target, what is done and the percentage.
+pub fn main_sheet(view: View, rows: &[Row], total: &Row) -> Sheet {
+    let first = match view {
+        View::Units => "单位",
+        View::Writers => "通讯员",
+        View::Authors => "作者",
+    };
+    let mut headings: Vec<String> = std::iter::once(first)
+        .chain(COLUMNS.iter().map(|(_, heading)| *heading))
+        .map(str::to_owned)
+        .collect();
+    let quotas = view != View::Authors;
+    if quotas {
+        headings.extend(["年度任务", "本年已采用", "完成率（%）", "进度"].map(str::to_owned));
+    }
+    let line = |name: &str, row: &Row| {
+        let mut cells: Vec<Cell> = std::iter::once(name.into())
+            .chain(row.values().into_iter().map(Cell::from))
+            .collect();
+        if let Some(progress) = row.progress.as_ref().filter(|_| quotas) {
+            cells.push(progress.target.map_or(Cell::Empty, Cell::Int));
+            cells.push(progress.done.into());
+            cells.push(progress.percent().map_or(Cell::Empty, Cell::Decimal));
+            cells.push(match (progress.target, progress.behind()) {
+                (None, _) => Cell::Empty,
+                (Some(_), true) => "落后".into(),
+                (Some(_), false) => "正常".into(),
+            });
+        }
+        cells.resize(headings.len(), Cell::Empty);
+        cells
+    };
+    let lines: Vec<Vec<Cell>> = rows
+        .iter()
+        .map(|row| line(&row.name, row))
+        .chain([line("合计", total)])
+        .collect();
+    Sheet {
+        name: "稿件统计".into(),
+        headings,
+        rows: lines,
+    }
+}
+
+pub fn health_sheet(health: &Health, reviewers: &[ReviewerLoad]) -> Sheet {
+    let mut rows = vec![vec![
+        "从投稿到发布".into(),
+        health.to_publication.0.into(),
+        Cell::Decimal(health.to_publication.1),
+        Cell::Decimal(health.to_publication.2),
+    ]];
+    for (stage, count, median, p90) in &health.stages {
+        rows.push(vec![
+            format!("第 {stage} 审等待").into(),
+            (*count).into(),
+            Cell::Decimal(*median),
+            Cell::Decimal(*p90),
+        ]);
+    }
+    for (stage, count) in &health.backlog {
+        rows.push(vec![
+            format!("当前积压：第 {stage} 审").into(),
+            (*count).into(),
+            Cell::Empty,
+            Cell::Empty,
+        ]);
+    }
+    for reviewer in reviewers {
+        rows.push(vec![
+            format!("待审：{}（{}）", reviewer.name, reviewer.unit_name).into(),
+            reviewer.waiting.into(),
+            Cell::Empty,
+            Cell::Decimal(reviewer.oldest_hours),
+        ]);
+    }
+    Sheet {
+        name: "审核效率".into(),
+        headings: [
+            "环节",
+            "篇次",
+            "中位数（小时）",
+            "90% 在（小时）以内；待审为最久等待（小时）",
+        ]
+        .map(str::to_owned)
+        .to_vec(),
+        rows,
+    }
 }
 
 #[cfg(test)]

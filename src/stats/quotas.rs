@@ -20,59 +20,7 @@ use crate::web::csrf::CsrfToken;
 use crate::web::redirect::see_other;
 use crate::web::render;
 
-/// A row's progress against its yearly target.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Progress {
-    pub year: i32,
-    pub target: Option<i64>,
-    /// Published in the year so far.
-    pub done: i64,
-    /// What the target asks by now: the target times the share of the year
-    /// gone by (all of a past year, none of a future one).
-    pub expected: i64,
-}
-
-impl Progress {
-    pub fn new(year: i32, target: Option<i64>, done: i64, today: NaiveDate) -> Self {
-        let expected = target.map_or(0, |target| {
-            (target as f64 * elapsed_share(year, today)).floor() as i64
-        });
-        Progress {
-            year,
-            target,
-            done,
-            expected,
-        }
-    }
-
-    /// Done as a percentage of the target.
-    pub fn percent(&self) -> Option<f64> {
-        self.target
-            .map(|target| self.done as f64 * 100.0 / target as f64)
-    }
-
-    /// Behind when a target is set and what is done falls short of what
-    /// the year gone by asks.
-    pub fn behind(&self) -> bool {
-        self.target.is_some() && self.done < self.expected
-    }
-}
-
-/// The share of `year` gone by at the end of `today`.
-pub fn elapsed_share(year: i32, today: NaiveDate) -> f64 {
-    match year.cmp(&today.year()) {
-        std::cmp::Ordering::Less => 1.0,
-        std::cmp::Ordering::Greater => 0.0,
-        std::cmp::Ordering::Equal => {
-            let days = if NaiveDate::from_ymd_opt(year, 2, 29).is_some() {
-                366.0
-            } else {
-                365.0
-            };
-            f64::from(today.ordinal()) / days
-        }
-    }
-}
+use super::period::Progress;
 
 /// The targets of `year` set for `keys`: units or correspondents.
 pub async fn targets(
@@ -534,6 +482,7 @@ pub async fn save(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stats::period::elapsed_share;
 
     #[test]
     fn pace_follows_the_share_of_the_year_gone_by() {

@@ -47,6 +47,8 @@ const FLOORS: &[(&str, &[&str])] = &[
             "media",
             "notifications",
             "stats::days",
+            "stats::period",
+            "stats::queries",
             "stats::export",
             "stats::charts",
         ],
