@@ -2,6 +2,8 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 COPY . .
+# The query! macros read the committed query data (.sqlx/), not a database.
+ENV SQLX_OFFLINE=true
 RUN cargo build --release --locked && strip target/release/newsdesk
 
 # Run: a small Debian with the binary; the database is a separate service.

@@ -5,8 +5,10 @@ use sqlx::PgConnection;
 use super::SiteSettings;
 
 pub async fn load(conn: &mut PgConnection) -> sqlx::Result<SiteSettings> {
-    let rows: Vec<(String, String)> = sqlx::query_as("select key, value from settings")
+    let rows = sqlx::query!("select key, value from settings")
         .fetch_all(conn)
         .await?;
-    Ok(SiteSettings::from_rows(rows))
+    Ok(SiteSettings::from_rows(
+        rows.into_iter().map(|row| (row.key, row.value)),
+    ))
 }

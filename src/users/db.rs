@@ -90,17 +90,17 @@ pub struct NewUser<'a> {
 }
 
 pub async fn insert(conn: &mut PgConnection, user: &NewUser<'_>) -> sqlx::Result<Uuid> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "insert into users (username, display_name, role, unit_id, password_hash, must_change_password, email)
          values ($1, $2, $3, $4, $5, $6, $7) returning id",
+        user.username,
+        user.display_name,
+        user.role,
+        user.unit_id,
+        user.password_hash,
+        user.must_change_password,
+        user.email,
     )
-    .bind(user.username)
-    .bind(user.display_name)
-    .bind(user.role)
-    .bind(user.unit_id)
-    .bind(user.password_hash)
-    .bind(user.must_change_password)
-    .bind(user.email)
     .fetch_one(conn)
     .await
 }
@@ -111,12 +111,12 @@ pub async fn set_password(
     hash: &str,
     must_change: bool,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "update users set password_hash = $2, must_change_password = $3, version = version + 1 where id = $1",
+        id,
+        hash,
+        must_change,
     )
-    .bind(id)
-    .bind(hash)
-    .bind(must_change)
     .execute(conn)
     .await?;
     Ok(())
@@ -126,7 +126,7 @@ pub async fn set_password(
 /// admins demoting each other at once cannot both succeed.
 pub async fn is_last_active_admin(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<bool> {
     let admins: Vec<Uuid> =
-        sqlx::query_scalar("select id from users where role = 'admin' and active for update")
+        sqlx::query_scalar!("select id from users where role = 'admin' and active for update")
             .fetch_all(conn)
             .await?;
     Ok(admins == [id])
