@@ -129,15 +129,44 @@ impl<T> Refused<T> for Result<T, AppError> {
     }
 }
 
-/// A database error as the refusal of the form it came from: a
-/// unique-constraint violation (a duplicate name, say) becomes `message`
-/// beside `field`, with 422; any other error stays what it is.
-pub fn unique_as_field(error: sqlx::Error, field: &'static str, message: &str) -> AppError {
-    if is_unique_violation(&error) {
-        FormError::field(field, message).into()
-    } else {
-        error.into()
+/// A constraint the database refused a write by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Violation {
+    /// A unique constraint: a duplicate name or slug (23505).
+    Unique,
+    /// A foreign key that points at no row: a parent or picture gone (23503).
+    ForeignKey,
+}
+
+impl Violation {
+    /// The constraint `error` is the violation of, if it is one.
+    pub fn of(error: &sqlx::Error) -> Option<Violation> {
+        match error {
+            sqlx::Error::Database(db) => match db.code().as_deref() {
+                Some("23505") => Some(Violation::Unique),
+                Some("23503") => Some(Violation::ForeignKey),
+                _ => None,
+            },
+            _ => None,
+        }
     }
+}
+
+/// A database error as the refusal of the form it came from: the first
+/// rule naming the violated kind of constraint gives the field and its
+/// message (422); any other error stays what it is. The one place where
+/// constraint violations become what a form says.
+pub fn refusal_of(error: sqlx::Error, rules: &[(Violation, &'static str, &str)]) -> AppError {
+    let violation = Violation::of(&error);
+    match rules.iter().find(|(kind, _, _)| Some(*kind) == violation) {
+        Some((_, field, message)) => FormError::field(field, *message).into(),
+        None => error.into(),
+    }
+}
+
+/// A unique-constraint violation as `message` beside `field`.
+pub fn unique_as_field(error: sqlx::Error, field: &'static str, message: &str) -> AppError {
+    refusal_of(error, &[(Violation::Unique, field, message)])
 }
 
 impl From<sqlx::Error> for AppError {
@@ -313,10 +342,4 @@ impl ResponseError for AppError {
             .insert_header(("Cache-Control", "no-store"))
             .body(body)
     }
-}
-
-/// Whether a database error is a unique-constraint violation (a duplicate
-/// name, say), which handlers turn into a message on the form.
-pub fn is_unique_violation(error: &sqlx::Error) -> bool {
-    matches!(error, sqlx::Error::Database(db) if db.code().as_deref() == Some("23505"))
 }

@@ -14,7 +14,7 @@ use super::{StageRole, parse_name, parse_review_stages, parse_slug};
 use crate::audit;
 use crate::auth::{Permission, Staff};
 use crate::backend::{Backend, Change, TreeTable, versioned};
-use crate::error::{AppError, Refused, is_unique_violation};
+use crate::error::{AppError, Refused, Violation, refusal_of};
 use crate::layout::AdminLayout;
 use crate::tree::{Tree, is_self_or_descendant, without_subtree};
 use crate::web::csrf::CsrfToken;
@@ -211,23 +211,26 @@ pub async fn create(
     .bind(fields.comment_moderation)
     .execute(&mut *tx)
     .await;
-    if let Err(error) = inserted {
+    let inserted = inserted
+        .map_err(|error| {
+            refusal_of(
+                error,
+                &[
+                    (Violation::Unique, "slug", "栏目标识已被其他栏目使用。"),
+                    (Violation::ForeignKey, "parent_id", "上级栏目不存在。"),
+                ],
+            )
+        })
+        .refused()?;
+    if let Err(refusal) = inserted {
         drop(tx);
-        let message = if is_unique_violation(&error) {
-            "栏目标识已被其他栏目使用。"
-        } else if matches!(&error, sqlx::Error::Database(db) if db.code().as_deref() == Some("23503"))
-        {
-            "上级栏目不存在。"
-        } else {
-            return Err(error.into());
-        };
         return list_page(
             &mut conn,
             &staff,
             &csrf,
-            StatusCode::UNPROCESSABLE_ENTITY,
+            refusal.status,
             form,
-            Some(message.into()),
+            Some(refusal.summary()),
             None,
         )
         .await;

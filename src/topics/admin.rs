@@ -13,7 +13,7 @@ use crate::articles::admin::CoverChoice;
 use crate::audit;
 use crate::auth::{Permission, Staff};
 use crate::channels::parse_slug;
-use crate::error::{AppError, is_unique_violation};
+use crate::error::{AppError, Refused, Violation, refusal_of};
 use crate::layout::AdminLayout;
 use crate::web::csrf::CsrfToken;
 use crate::web::redirect::see_other;
@@ -106,15 +106,19 @@ pub async fn index(
     .await
 }
 
-/// Maps a database refusal of a topic row to the form's message.
-fn refusal(error: &sqlx::Error) -> Option<&'static str> {
-    if is_unique_violation(error) {
-        Some("专题标识已被使用。")
-    } else if matches!(error, sqlx::Error::Database(db) if db.code().as_deref() == Some("23503")) {
-        Some("题图不存在，请重新选择。")
-    } else {
-        None
-    }
+/// A database refusal of a topic row as the form's message.
+fn refusal(error: sqlx::Error) -> AppError {
+    refusal_of(
+        error,
+        &[
+            (Violation::Unique, "slug", "专题标识已被使用。"),
+            (
+                Violation::ForeignKey,
+                "banner_media_id",
+                "题图不存在，请重新选择。",
+            ),
+        ],
+    )
 }
 
 pub async fn create(
@@ -150,20 +154,17 @@ pub async fn create(
     .bind(fields.banner)
     .fetch_one(&mut *tx)
     .await;
-    let id = match inserted {
+    let id = match inserted.map_err(refusal).refused()? {
         Ok(id) => id,
-        Err(error) => {
-            let Some(message) = refusal(&error) else {
-                return Err(error.into());
-            };
+        Err(refusal) => {
             drop(tx);
             return list_page(
                 &mut conn,
                 &staff,
                 &csrf,
-                StatusCode::UNPROCESSABLE_ENTITY,
+                refusal.status,
                 form,
-                Some(message.into()),
+                Some(refusal.summary()),
             )
             .await;
         }
@@ -278,15 +279,12 @@ pub async fn update(
     .bind(form.active.is_some())
     .execute(&mut *tx)
     .await;
-    match updated {
+    match updated.map_err(refusal).refused()? {
         Ok(done) if done.rows_affected() == 0 => return Err(AppError::NotFound),
         Ok(_) => {}
-        Err(error) => {
-            let Some(message) = refusal(&error) else {
-                return Err(error.into());
-            };
+        Err(refusal) => {
             drop(tx);
-            return refuse(&mut conn, message).await;
+            return refuse(&mut conn, &refusal.summary()).await;
         }
     }
     audit::record(&mut tx, &staff.actor(), "topic.update", &fields.title, "").await?;

@@ -12,7 +12,7 @@ use super::{UnitNode, db, parse_name};
 use crate::audit;
 use crate::auth::{Permission, Staff};
 use crate::backend::{Backend, Change, TreeTable, versioned};
-use crate::error::{AppError, Refused, is_unique_violation};
+use crate::error::{AppError, Refused, unique_as_field};
 use crate::layout::AdminLayout;
 use crate::tree::{Tree, is_self_or_descendant, without_subtree};
 use crate::web::csrf::CsrfToken;
@@ -168,21 +168,24 @@ pub async fn create(
             .bind(sort_order)
             .execute(&mut *tx)
             .await;
+    let inserted = inserted
+        .map_err(|error| unique_as_field(error, "name", DUPLICATE_NAME))
+        .refused()?;
     match inserted {
-        Err(error) if is_unique_violation(&error) => {
+        Err(refusal) => {
             drop(tx);
             return list_page(
                 &mut conn,
                 &staff,
                 &csrf,
-                StatusCode::UNPROCESSABLE_ENTITY,
+                refusal.status,
                 form,
-                Some(DUPLICATE_NAME.into()),
+                Some(refusal.summary()),
                 None,
             )
             .await;
         }
-        other => other?,
+        Ok(done) => done,
     };
     let actor = staff.actor();
     audit::record(&mut tx, &actor, "unit.create", &name, "").await?;

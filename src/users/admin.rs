@@ -13,7 +13,7 @@ use super::{parse_display_name, parse_email, parse_username};
 use crate::audit;
 use crate::auth::password;
 use crate::auth::{Permission, Staff, session, throttle};
-use crate::error::{AppError, is_unique_violation};
+use crate::error::{AppError, Refused, unique_as_field};
 use crate::layout::AdminLayout;
 use crate::roles::Role;
 use crate::units::{self, UnitNode};
@@ -326,23 +326,29 @@ pub async fn create(
         must_change_password: true,
         email: &email,
     };
-    match db::insert(&mut tx, &new_user).await {
-        Err(error) if is_unique_violation(&error) => {
-            drop(tx);
-            let message = "该用户名已被使用（用户名不区分大小写）。".to_string();
-            return form_page(
-                &mut conn,
-                &staff,
-                &csrf,
-                None,
-                form,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(message),
+    let inserted = db::insert(&mut tx, &new_user)
+        .await
+        .map_err(|error| {
+            unique_as_field(
+                error,
+                "username",
+                "该用户名已被使用（用户名不区分大小写）。",
             )
-            .await;
-        }
-        other => other?,
-    };
+        })
+        .refused()?;
+    if let Err(refusal) = inserted {
+        drop(tx);
+        return form_page(
+            &mut conn,
+            &staff,
+            &csrf,
+            None,
+            form,
+            refusal.status,
+            Some(refusal.summary()),
+        )
+        .await;
+    }
     let actor = staff.actor();
     audit::record(
         &mut tx,

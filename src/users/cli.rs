@@ -5,7 +5,7 @@ use anyhow::{Context, bail};
 use super::{db, parse_display_name, parse_username};
 use crate::audit::{self, Actor};
 use crate::auth::password;
-use crate::error::is_unique_violation;
+use crate::error::Violation;
 use crate::roles::Role;
 use crate::units;
 
@@ -48,7 +48,7 @@ pub async fn create_user(
         email: "",
     };
     match db::insert(&mut tx, &new_user).await {
-        Err(error) if is_unique_violation(&error) => {
+        Err(error) if Violation::of(&error) == Some(Violation::Unique) => {
             bail!("the username {username} is taken")
         }
         other => other?,
