@@ -113,18 +113,18 @@ pub async fn check(
     if expiry <= Utc::now().timestamp() {
         return refused(EXPIRED);
     }
-    let fresh = sqlx::query(
+    let fresh = sqlx::query!(
         "insert into captcha_uses (nonce, expires_at) values ($1, to_timestamp($2))
          on conflict do nothing",
+        nonce,
+        expiry as f64,
     )
-    .bind(nonce)
-    .bind(expiry as f64)
     .execute(&mut *conn)
     .await?
     .rows_affected()
         == 1;
     if nonce.starts_with('0') {
-        sqlx::query("delete from captcha_uses where expires_at < now()")
+        sqlx::query!("delete from captcha_uses where expires_at < now()")
             .execute(&mut *conn)
             .await?;
     }

@@ -51,27 +51,11 @@ pub async fn open_for_review(
     input: &ArticleInput,
     note: &str,
 ) -> Result<bool, AppError> {
-    let inserted = sqlx::query(
+    let inserted = sqlx::query!(
         "insert into corrections (article_id, proposed_by, title, kicker, subtitle, summary, body_html, channel_id,
                                   unit_id, author_byline, correspondents, source, tags, cover_media_id, public_note)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-         on conflict do nothing",
-    )
-    .bind(record.id)
-    .bind(staff.id)
-    .bind(&input.title)
-    .bind(&input.kicker)
-    .bind(&input.subtitle)
-    .bind(&input.summary)
-    .bind(input.body.as_str())
-    .bind(input.channel_id)
-    .bind(input.unit_id)
-    .bind(&input.author_byline)
-    .bind(&input.correspondents)
-    .bind(&input.source)
-    .bind(input.tags.join("，"))
-    .bind(input.cover_media_id)
-    .bind(note)
+         on conflict do nothing", record.id, staff.id, &input.title, &input.kicker, &input.subtitle, &input.summary, input.body.as_str(), input.channel_id, input.unit_id, &input.author_byline, &input.correspondents, &input.source, input.tags.join("，"), input.cover_media_id, note,)
     .execute(&mut *tx)
     .await?;
     if inserted.rows_affected() == 0 {
@@ -102,11 +86,13 @@ pub async fn decide(
 ) -> Result<&'static str, AppError> {
     match outcome.status {
         Status::InReview => {
-            sqlx::query("update corrections set stage = $2 where id = $1")
-                .bind(correction.id)
-                .bind(outcome.stage as i16)
-                .execute(&mut *conn)
-                .await?;
+            sqlx::query!(
+                "update corrections set stage = $2 where id = $1",
+                correction.id,
+                outcome.stage as i16
+            )
+            .execute(&mut *conn)
+            .await?;
             crate::notifications::story_moved(conn, record, Status::InReview, outcome.stage, "")
                 .await?;
             Ok("correction_pass")
@@ -129,28 +115,25 @@ pub async fn decide(
                     AppError::Internal(anyhow::anyhow!("article changed under its row lock"))
                 })?;
             store::save_revision(conn, record.id, version, staff.id, &input).await?;
-            sqlx::query(
+            sqlx::query!(
                 "update articles set correction_note = case when $2 = '' then correction_note else $2 end,
                         corrected_at = case when $2 = '' then corrected_at else now() end
-                 where id = $1",
-            )
-            .bind(record.id)
-            .bind(&correction.public_note)
+                 where id = $1", record.id, &correction.public_note,)
             .execute(&mut *conn)
             .await?;
-            sqlx::query(
+            sqlx::query!(
                 "update corrections set status = 'applied', decided_at = now() where id = $1",
+                correction.id,
             )
-            .bind(correction.id)
             .execute(&mut *conn)
             .await?;
             Ok("correction_applied")
         }
         _ => {
-            sqlx::query(
+            sqlx::query!(
                 "update corrections set status = 'rejected', decided_at = now() where id = $1",
+                correction.id,
             )
-            .bind(correction.id)
             .execute(&mut *conn)
             .await?;
             Ok("correction_rejected")

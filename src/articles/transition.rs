@@ -20,7 +20,7 @@ pub async fn apply(
     note: &str,
 ) -> sqlx::Result<()> {
     let passed = action == "pass";
-    sqlx::query(
+    sqlx::query!(
         "update articles set status = $2, review_stage = $3,
                 published_at = case when $2 in ('published', 'scheduled') then $4
                                     when $2 = 'unpublished' then published_at else null end,
@@ -35,15 +35,15 @@ pub async fn apply(
                     else passed_by end,
                 schedule_missed = false
          where id = $1",
+        record.id,
+        outcome.status.as_str(),
+        outcome.stage as i16,
+        outcome.publish_at,
+        action,
+        passed,
+        &staff.display_name,
+        staff.id,
     )
-    .bind(record.id)
-    .bind(outcome.status.as_str())
-    .bind(outcome.stage as i16)
-    .bind(outcome.publish_at)
-    .bind(action)
-    .bind(passed)
-    .bind(&staff.display_name)
-    .bind(staff.id)
     .execute(&mut *conn)
     .await?;
     let event = Event {

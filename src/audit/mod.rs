@@ -83,16 +83,16 @@ pub async fn record(
         ACTIONS.iter().any(|(name, _)| *name == action),
         "unknown audit action {action}"
     );
-    sqlx::query(
+    sqlx::query!(
         "insert into audit_log (actor_id, actor_name, action, target, detail, client_ip)
          values ($1, $2, $3, $4, $5, $6)",
+        actor.id,
+        &actor.name,
+        action,
+        target,
+        detail,
+        &actor.client_ip,
     )
-    .bind(actor.id)
-    .bind(&actor.name)
-    .bind(action)
-    .bind(target)
-    .bind(detail)
-    .bind(&actor.client_ip)
     .execute(conn)
     .await?;
     Ok(())

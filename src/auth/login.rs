@@ -218,10 +218,12 @@ pub async fn login(
     }
     let token = session::start(&mut tx, account.id, &ip, user_agent).await?;
     throttle::record_success(&mut tx, &attempt).await?;
-    sqlx::query("update users set last_login_at = now() where id = $1")
-        .bind(account.id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "update users set last_login_at = now() where id = $1",
+        account.id
+    )
+    .execute(&mut *tx)
+    .await?;
     let actor = Actor {
         id: Some(account.id),
         name: account.username.clone(),

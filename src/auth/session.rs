@@ -184,25 +184,24 @@ pub async fn start(
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = hex::encode(bytes);
-    sqlx::query(
+    sqlx::query!(
         "insert into sessions (token_hash, user_id, client_ip, user_agent) values ($1, $2, $3, $4)",
+        hash_token(&token),
+        user_id,
+        client_ip,
+        user_agent.chars().take(300).collect::<String>(),
     )
-    .bind(hash_token(&token))
-    .bind(user_id)
-    .bind(client_ip)
-    .bind(user_agent.chars().take(300).collect::<String>())
     .execute(&mut *conn)
     .await?;
     // Expired sessions are swept as new ones open.
-    sqlx::query("delete from sessions where last_seen_at < now() - interval '7 days'")
+    sqlx::query!("delete from sessions where last_seen_at < now() - interval '7 days'")
         .execute(&mut *conn)
         .await?;
     Ok(token)
 }
 
 pub async fn end(conn: &mut PgConnection, token_hash: &[u8]) -> sqlx::Result<()> {
-    sqlx::query("delete from sessions where token_hash = $1")
-        .bind(token_hash)
+    sqlx::query!("delete from sessions where token_hash = $1", token_hash)
         .execute(conn)
         .await?;
     Ok(())
@@ -210,8 +209,7 @@ pub async fn end(conn: &mut PgConnection, token_hash: &[u8]) -> sqlx::Result<()>
 
 /// Ends every session of a user (disabled, password reset or changed).
 pub async fn end_all_for(conn: &mut PgConnection, user_id: Uuid) -> sqlx::Result<()> {
-    sqlx::query("delete from sessions where user_id = $1")
-        .bind(user_id)
+    sqlx::query!("delete from sessions where user_id = $1", user_id)
         .execute(conn)
         .await?;
     Ok(())

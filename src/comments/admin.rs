@@ -430,11 +430,13 @@ pub async fn change_words(
     let actor = staff.actor();
     let mut tx = pool.begin().await?;
     let notice = if !form.remove.trim().is_empty() {
-        let removed = sqlx::query("delete from sensitive_words where word = $1")
-            .bind(form.remove.trim())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+        let removed = sqlx::query!(
+            "delete from sensitive_words where word = $1",
+            form.remove.trim()
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
         if removed > 0 {
             audit::record(
                 &mut tx,
@@ -469,11 +471,8 @@ pub async fn change_words(
         }
         let mut added = 0;
         for word in &words {
-            let inserted = sqlx::query(
-                "insert into sensitive_words (word, created_by) values ($1, $2) on conflict do nothing",
-            )
-            .bind(word)
-            .bind(staff.id)
+            let inserted = sqlx::query!(
+                "insert into sensitive_words (word, created_by) values ($1, $2) on conflict do nothing", word, staff.id,)
             .execute(&mut *tx)
             .await?
             .rows_affected();

@@ -131,7 +131,7 @@ pub async fn generate(
     }
     // Triggers (foreign keys, announcements, counters) are skipped for the
     // load; this needs a superuser, and without one the load is slower.
-    let replica = sqlx::query("set session_replication_role = replica")
+    let replica = sqlx::query!("set session_replication_role = replica")
         .execute(&mut *conn)
         .await
         .is_ok();
@@ -208,23 +208,23 @@ pub async fn generate(
         sqlx::query(definition).execute(&mut *conn).await?;
     }
     // Who passed the stories still waiting, from their review histories.
-    sqlx::query(
+    sqlx::query!(
         "update articles set passed_by = review_round_passers(id)
          where status in ('submitted', 'in_review')",
     )
     .execute(&mut *conn)
     .await?;
     if replica {
-        sqlx::query("set session_replication_role = origin")
+        sqlx::query!("set session_replication_role = origin")
             .execute(&mut *conn)
             .await?;
     }
-    sqlx::query("analyze").execute(&mut *conn).await?;
+    sqlx::query!("analyze").execute(&mut *conn).await?;
     // The load bypassed the triggers that mark statistics days stale; build
     // every day now so the first statistics page does not pay for it.
     let zone = crate::settings::db::load(&mut conn).await?.time_zone;
     crate::stats::days::refresh_all(&mut conn, zone.name()).await?;
-    sqlx::query("select pg_notify('newsdesk_pages', '')")
+    sqlx::query!("select pg_notify('newsdesk_pages', '')")
         .execute(&mut *conn)
         .await?;
     Ok(Summary {
@@ -699,7 +699,7 @@ async fn insert_comments(
         data,
     )
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "update articles a set comment_count = c.n
          from (select article_id, count(*)::int as n from comments where status = 'approved'
                group by article_id) c
@@ -713,14 +713,13 @@ async fn insert_comments(
 /// Readings of the last 30 days for the most-read lists: stories of the
 /// period are read on the days after their publication.
 async fn insert_readings(conn: &mut PgConnection) -> anyhow::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "insert into article_views (article_id, day, views)
          select a.id, d::date, greatest(1, (t.views / (1 + (d::date - a.published_at::date)))::bigint)
          from articles a join article_totals t on t.article_id = a.id
          cross join lateral generate_series(a.published_at::date, current_date, interval '1 day') d
          where a.published_at > now() - interval '30 days'
-         on conflict do nothing",
-    )
+         on conflict do nothing",)
     .execute(&mut *conn)
     .await?;
     Ok(())

@@ -28,7 +28,7 @@ pub async fn deliver_pending(pool: &PgPool) -> anyhow::Result<usize> {
     drop(conn);
     let mut tx = pool.begin().await?;
     // Staff without an address are never mailed.
-    sqlx::query(
+    sqlx::query!(
         "update notifications n set emailed_at = now() from users u
          where u.id = n.user_id and n.emailed_at is null and u.email = ''",
     )
@@ -71,10 +71,12 @@ pub async fn deliver_pending(pool: &PgPool) -> anyhow::Result<usize> {
             tracing::warn!(%error, "could not mail a notification; will retry");
             break;
         }
-        sqlx::query("update notifications set emailed_at = now() where id = $1")
-            .bind(item.id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "update notifications set emailed_at = now() where id = $1",
+            item.id
+        )
+        .execute(&mut *tx)
+        .await?;
         sent += 1;
     }
     tx.commit().await?;

@@ -20,15 +20,15 @@ async fn notify(
     note: &str,
     link: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    sqlx::query!(
         "insert into notifications (user_id, article_id, message, note, link)
          select user_id, $2, $3, $4, $5 from unnest($1::uuid[]) as user_id",
+        users,
+        article.id,
+        message,
+        note,
+        link,
     )
-    .bind(users)
-    .bind(article.id)
-    .bind(message)
-    .bind(note)
-    .bind(link)
     .execute(conn)
     .await?;
     Ok(())

@@ -90,15 +90,17 @@ pub async fn start_session(
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = hex::encode(bytes);
-    sqlx::query("insert into reader_sessions (token_hash, reader_id) values ($1, $2)")
-        .bind(hash_token(&token))
-        .bind(reader_id)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(
-        "delete from reader_sessions where last_seen_at < now() - make_interval(days => $1)",
+    sqlx::query!(
+        "insert into reader_sessions (token_hash, reader_id) values ($1, $2)",
+        hash_token(&token),
+        reader_id
     )
-    .bind(SESSION_DAYS as i32)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "delete from reader_sessions where last_seen_at < now() - make_interval(days => $1)",
+        SESSION_DAYS as i32,
+    )
     .execute(&mut *conn)
     .await?;
     Ok(cookies::build(COOKIE, token, secure)
@@ -466,10 +468,12 @@ pub async fn login(
 }
 
 async fn end_session(conn: &mut PgConnection, token_hash: &[u8]) -> sqlx::Result<()> {
-    sqlx::query("delete from reader_sessions where token_hash = $1")
-        .bind(token_hash)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "delete from reader_sessions where token_hash = $1",
+        token_hash
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -83,14 +83,14 @@ pub async fn index(
 ) -> sqlx::Result<()> {
     let mut text = words(summary);
     text.extend(words(body_text));
-    sqlx::query(
+    sqlx::query!(
         "update articles set search_vector =
              setweight(to_tsvector('simple', $2), 'A') || setweight(to_tsvector('simple', $3), 'B')
          where id = $1",
+        id,
+        words(title).join(" "),
+        text.join(" "),
     )
-    .bind(id)
-    .bind(words(title).join(" "))
-    .bind(text.join(" "))
     .execute(conn)
     .await?;
     Ok(())

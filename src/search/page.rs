@@ -126,7 +126,7 @@ async fn count(conn: &mut PgConnection, tsquery: &str, filters: &Filters) -> sql
             return Ok(Count::About(estimate));
         }
         // Few matches: the word index finds them all at once.
-        sqlx::query("set local enable_indexscan = off")
+        sqlx::query!("set local enable_indexscan = off")
             .execute(&mut *conn)
             .await?;
     }
@@ -140,7 +140,7 @@ async fn count(conn: &mut PgConnection, tsquery: &str, filters: &Filters) -> sql
     .fetch_one(&mut *conn)
     .await?;
     if large {
-        sqlx::query("set local enable_indexscan = on")
+        sqlx::query!("set local enable_indexscan = on")
             .execute(&mut *conn)
             .await?;
     }
@@ -328,7 +328,9 @@ pub async fn search(
             None => None,
         };
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        sqlx::query("set local jit = off").execute(&mut *tx).await?;
+        sqlx::query!("set local jit = off")
+            .execute(&mut *tx)
+            .await?;
         let total = count(&mut tx, &tsquery, &filters).await?;
         let rare = matches!(total, Count::Exact(_));
         found = match total {
@@ -370,7 +372,7 @@ pub async fn search(
             .fetch_all(&mut *tx)
             .await?;
             // The page's stories, by their keys, in the ranked order.
-            sqlx::query("set local enable_indexscan = on")
+            sqlx::query!("set local enable_indexscan = on")
                 .execute(&mut *tx)
                 .await?;
             let ids: Vec<Uuid> = ranked.into_iter().map(|(id,)| id).collect();

@@ -189,7 +189,7 @@ pub async fn update(
     };
 
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    sqlx::query("lock table settings in share row exclusive mode")
+    sqlx::query!("lock table settings in share row exclusive mode")
         .execute(&mut *tx)
         .await?;
     let version: String = sqlx::query_scalar(VERSION_SQL).fetch_one(&mut *tx).await?;
@@ -210,12 +210,12 @@ pub async fn update(
         if old == Some(value.as_str()) {
             continue;
         }
-        sqlx::query(
+        sqlx::query!(
             "insert into settings (key, value) values ($1, $2)
              on conflict (key) do update set value = excluded.value",
+            key,
+            value,
         )
-        .bind(key)
-        .bind(value)
         .execute(&mut *tx)
         .await?;
         changes.push(format!("{key}: {} → {value}", old.unwrap_or("")));

@@ -127,7 +127,7 @@ pub async fn refresh(
         return Ok(0);
     }
     let mut tx = conn.begin().await?;
-    sqlx::query("select pg_advisory_xact_lock(hashtext('newsdesk_stats_days'))")
+    sqlx::query!("select pg_advisory_xact_lock(hashtext('newsdesk_stats_days'))")
         .execute(&mut *tx)
         .await?;
     // Again under the lock: another rebuild may just have made them current.

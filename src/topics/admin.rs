@@ -268,15 +268,8 @@ pub async fn update(
         Err(message) => return refuse(&mut conn, message).await,
     };
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let updated = sqlx::query(
-        "update topics set title = $2, slug = $3, description = $4, banner_media_id = $5, active = $6 where id = $1",
-    )
-    .bind(*id)
-    .bind(&fields.title)
-    .bind(&fields.slug)
-    .bind(&fields.description)
-    .bind(fields.banner)
-    .bind(form.active.is_some())
+    let updated = sqlx::query!(
+        "update topics set title = $2, slug = $3, description = $4, banner_media_id = $5, active = $6 where id = $1", *id, &fields.title, &fields.slug, &fields.description, fields.banner, form.active.is_some(),)
     .execute(&mut *tx)
     .await;
     match updated.map_err(refusal).refused()? {
@@ -336,13 +329,13 @@ pub async fn add_story(
         )
         .await;
     };
-    sqlx::query(
+    sqlx::query!(
         "insert into topic_articles (topic_id, article_id, position)
          select $1, $2, coalesce(max(position), 0) + 1 from topic_articles where topic_id = $1
          on conflict do nothing",
+        *id,
+        article,
     )
-    .bind(*id)
-    .bind(article)
     .execute(&mut *conn)
     .await?;
     Ok(see_other(&format!("/admin/topics/{id}")))
@@ -379,22 +372,24 @@ pub async fn arrange(
         "down" if at + 1 < order.len() => order.swap(at, at + 1),
         "remove" => {
             order.remove(at);
-            sqlx::query("delete from topic_articles where topic_id = $1 and article_id = $2")
-                .bind(topic)
-                .bind(article)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query!(
+                "delete from topic_articles where topic_id = $1 and article_id = $2",
+                topic,
+                article
+            )
+            .execute(&mut *tx)
+            .await?;
         }
         "up" | "down" => {}
         _ => return Err(AppError::BadRequest),
     }
     for (position, id) in order.iter().enumerate() {
-        sqlx::query(
+        sqlx::query!(
             "update topic_articles set position = $3 where topic_id = $1 and article_id = $2",
+            topic,
+            id,
+            position as i32 + 1,
         )
-        .bind(topic)
-        .bind(id)
-        .bind(position as i32 + 1)
         .execute(&mut *tx)
         .await?;
     }

@@ -161,13 +161,14 @@ pub async fn create(
         .await;
     }
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let inserted =
-        sqlx::query("insert into units (name, parent_id, sort_order) values ($1, $2, $3)")
-            .bind(&name)
-            .bind(parent_id)
-            .bind(sort_order)
-            .execute(&mut *tx)
-            .await;
+    let inserted = sqlx::query!(
+        "insert into units (name, parent_id, sort_order) values ($1, $2, $3)",
+        &name,
+        parent_id,
+        sort_order
+    )
+    .execute(&mut *tx)
+    .await;
     let inserted = inserted
         .map_err(|error| unique_as_field(error, "name", DUPLICATE_NAME))
         .refused()?;
@@ -320,17 +321,10 @@ pub async fn update(
             .await;
         }
     }
-    let updated = sqlx::query(
+    let updated = sqlx::query!(
         "update units set name = $2, parent_id = $3, sort_order = case when $4 = '' then sort_order else $5 end,
                           version = version + 1
-         where id = $1 and version = $6",
-    )
-    .bind(id)
-    .bind(&name)
-    .bind(parent_id)
-    .bind(form.sort_order.trim())
-    .bind(sort_order)
-    .bind(version)
+         where id = $1 and version = $6", id, &name, parent_id, form.sort_order.trim(), sort_order, version,)
     .execute(&mut *tx)
     .await;
     let saved = versioned(

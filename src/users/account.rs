@@ -99,11 +99,13 @@ pub async fn update_profile(
         }
     };
     let mut tx = pool.begin().await?;
-    sqlx::query("update users set display_name = $2, version = version + 1 where id = $1")
-        .bind(staff.id)
-        .bind(&display_name)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "update users set display_name = $2, version = version + 1 where id = $1",
+        staff.id,
+        &display_name
+    )
+    .execute(&mut *tx)
+    .await?;
     let actor = staff.actor();
     let detail = format!("姓名：{} → {}", staff.display_name, display_name);
     audit::record(&mut tx, &actor, "profile.update", &staff.username, &detail).await?;
@@ -193,11 +195,13 @@ pub async fn change_password(
     let hash = web::block(move || password::hash(&typed)).await??;
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     db::set_password(&mut tx, staff.id, &hash, false).await?;
-    sqlx::query("delete from sessions where user_id = $1 and token_hash <> $2")
-        .bind(staff.id)
-        .bind(&staff.token_hash)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "delete from sessions where user_id = $1 and token_hash <> $2",
+        staff.id,
+        &staff.token_hash
+    )
+    .execute(&mut *tx)
+    .await?;
     let actor = staff.actor();
     audit::record(&mut tx, &actor, "password.change", &staff.username, "").await?;
     tx.commit().await?;

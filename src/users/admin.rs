@@ -450,16 +450,9 @@ pub async fn update(
         drop(tx);
         return refuse(&mut conn, StatusCode::UNPROCESSABLE_ENTITY, LAST_ADMIN).await;
     }
-    let updated = sqlx::query(
+    let updated = sqlx::query!(
         "update users set display_name = $2, role = $3, unit_id = $4, email = $6, version = version + 1
-         where id = $1 and version = $5",
-    )
-    .bind(user.id)
-    .bind(&display_name)
-    .bind(role.as_str())
-    .bind(unit_id)
-    .bind(version)
-    .bind(&email)
+         where id = $1 and version = $5", user.id, &display_name, role.as_str(), unit_id, version, &email,)
     .execute(&mut *tx)
     .await?;
     if updated.rows_affected() == 0 {
@@ -532,11 +525,13 @@ pub async fn set_active(
         };
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
     }
-    sqlx::query("update users set active = $2, version = version + 1 where id = $1")
-        .bind(id)
-        .bind(active)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "update users set active = $2, version = version + 1 where id = $1",
+        id,
+        active
+    )
+    .execute(&mut *tx)
+    .await?;
     if !active {
         session::end_all_for(&mut tx, id).await?;
     }
