@@ -5,13 +5,12 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde::Deserialize;
-use sqlx::PgPool;
 
 use super::{ACTIONS, action_label};
-use crate::auth::{Permission, Staff};
+use crate::auth::Permission;
+use crate::backend::Backend;
 use crate::error::AppError;
 use crate::layout::AdminLayout;
-use crate::web::csrf::CsrfToken;
 use crate::web::page;
 
 const PAGE_SIZE: i64 = 50;
@@ -72,14 +71,15 @@ fn parse_day(value: &str) -> Result<Option<NaiveDate>, ()> {
 }
 
 pub async fn list(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ReadAuditLog)?;
     let query = query.into_inner();
-    let mut conn = pool.acquire().await?;
     let layout = AdminLayout::load(&mut conn, &staff, &csrf, "审计日志", "/admin/audit").await?;
     let tz = layout.settings.time_zone;
     let day_start = |day: NaiveDate| {

@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::db::{self, ChannelNode};
@@ -147,13 +147,14 @@ async fn list_page(
 }
 
 pub async fn list(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     query: web::Query<Notice>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageChannels)?;
-    let mut conn = pool.acquire().await?;
     let notice = match query.done.as_deref() {
         Some("created") => Some("栏目已创建。".to_string()),
         Some("updated") => Some("栏目已保存。".to_string()),
@@ -175,14 +176,15 @@ pub async fn list(
 }
 
 pub async fn create(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     form: web::Form<ChannelForm>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageChannels)?;
     let form = form.into_inner();
-    let mut conn = pool.acquire().await?;
     let fields = match form.parse() {
         Ok(fields) => fields,
         Err(message) => {
@@ -305,27 +307,29 @@ async fn edit_page(
 }
 
 pub async fn edit(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageChannels)?;
-    let mut conn = pool.acquire().await?;
     edit_page(&mut conn, &staff, &csrf, *id, StatusCode::OK, None, None).await
 }
 
 pub async fn update(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     id: web::Path<Uuid>,
     form: web::Form<ChannelForm>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageChannels)?;
     let id = *id;
     let form = form.into_inner();
-    let mut conn = pool.acquire().await?;
     let refuse = async |conn: &mut PgConnection, status: StatusCode, message: &str| {
         edit_page(
             conn,

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use super::{FIELD, Processed, Size, files, process, url};
 use crate::auth::{Permission, Staff};
+use crate::backend::Backend;
 use crate::error::{AppError, FormError, Refused};
 use crate::layout::AdminLayout;
 use crate::settings;
@@ -434,13 +435,14 @@ async fn library_page(
 }
 
 pub async fn library(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     query: web::Query<LibraryQuery>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::WriteArticles)?;
-    let mut conn = pool.acquire().await?;
     library_page(
         &mut conn,
         &staff,

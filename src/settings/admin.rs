@@ -7,14 +7,13 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono_tz::Tz;
 use serde::Deserialize;
-use sqlx::PgPool;
 
 use super::SiteSettings;
 use crate::audit;
-use crate::auth::{Permission, Staff};
+use crate::auth::Permission;
+use crate::backend::Backend;
 use crate::error::AppError;
 use crate::layout::AdminLayout;
-use crate::web::csrf::CsrfToken;
 use crate::web::redirect::see_other;
 use crate::web::{page, render};
 
@@ -144,13 +143,14 @@ pub struct Notice {
 }
 
 pub async fn edit(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     notice: web::Query<Notice>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageSettings)?;
-    let mut conn = pool.acquire().await?;
     let layout = AdminLayout::load(&mut conn, &staff, &csrf, "站点设置", "/admin/settings").await?;
     let version: String = sqlx::query_scalar(VERSION_SQL)
         .fetch_one(&mut *conn)
@@ -164,14 +164,15 @@ pub async fn edit(
 }
 
 pub async fn update(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     form: web::Form<SettingsForm>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageSettings)?;
     let form = form.into_inner();
-    let mut conn = pool.acquire().await?;
     let show_form = async |conn: &mut sqlx::PgConnection, status: StatusCode, message: String| {
         let page_data = SettingsPage {
             layout: AdminLayout::load(conn, &staff, &csrf, "站点设置", "/admin/settings").await?,

@@ -12,6 +12,7 @@ use super::{Topic, TopicStory, by_id, list, stories};
 use crate::articles::admin::CoverChoice;
 use crate::audit;
 use crate::auth::{Permission, Staff};
+use crate::backend::Backend;
 use crate::channels::parse_slug;
 use crate::error::{AppError, Refused, Violation, refusal_of};
 use crate::layout::AdminLayout;
@@ -89,12 +90,13 @@ async fn list_page(
 }
 
 pub async fn index(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::PublishArticles)?;
-    let mut conn = pool.acquire().await?;
     list_page(
         &mut conn,
         &staff,
@@ -122,14 +124,15 @@ fn refusal(error: sqlx::Error) -> AppError {
 }
 
 pub async fn create(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     form: web::Form<TopicForm>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::PublishArticles)?;
     let form = form.into_inner();
-    let mut conn = pool.acquire().await?;
     let fields = match form.parse() {
         Ok(fields) => fields,
         Err(message) => {
@@ -231,26 +234,28 @@ async fn edit_page(
 }
 
 pub async fn edit(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::PublishArticles)?;
-    let mut conn = pool.acquire().await?;
     edit_page(&mut conn, &staff, &csrf, *id, StatusCode::OK, None, None).await
 }
 
 pub async fn update(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     id: web::Path<Uuid>,
     form: web::Form<TopicForm>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::PublishArticles)?;
     let form = form.into_inner();
-    let mut conn = pool.acquire().await?;
     let refuse = async |conn: &mut PgConnection, message: &str| {
         edit_page(
             conn,
@@ -293,14 +298,15 @@ pub struct StoryForm {
 
 /// Adds a story, by its public number, at the end of the topic.
 pub async fn add_story(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     id: web::Path<Uuid>,
     form: web::Form<StoryForm>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::PublishArticles)?;
-    let mut conn = pool.acquire().await?;
     let number = form
         .number
         .trim()

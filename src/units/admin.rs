@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{UnitNode, db, parse_name};
@@ -80,13 +80,14 @@ async fn list_page(
 }
 
 pub async fn list(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     query: web::Query<Notice>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageUnits)?;
-    let mut conn = pool.acquire().await?;
     let notice = notice_text(query.done.as_deref());
     list_page(
         &mut conn,
@@ -117,14 +118,15 @@ fn parse_sort_order(value: &str) -> Result<i32, &'static str> {
 }
 
 pub async fn create(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     form: web::Form<UnitForm>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageUnits)?;
     let form = form.into_inner();
-    let mut conn = pool.acquire().await?;
     let parsed = parse_name(&form.name).and_then(|name| {
         Ok((
             name,
@@ -246,27 +248,29 @@ async fn edit_page(
 }
 
 pub async fn edit(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageUnits)?;
-    let mut conn = pool.acquire().await?;
     edit_page(&mut conn, &staff, &csrf, *id, StatusCode::OK, None, None).await
 }
 
 pub async fn update(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     id: web::Path<Uuid>,
     form: web::Form<UnitForm>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageUnits)?;
     let id = *id;
     let form = form.into_inner();
-    let mut conn = pool.acquire().await?;
     let (unit, _) = find(&mut conn, id).await?;
     let refuse = async |conn: &mut PgConnection, status: StatusCode, message: &str| {
         edit_page(

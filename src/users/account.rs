@@ -11,6 +11,7 @@ use super::{db, parse_display_name};
 use crate::audit;
 use crate::auth::password;
 use crate::auth::{Permission, Staff};
+use crate::backend::Backend;
 use crate::error::AppError;
 use crate::layout::AdminLayout;
 use crate::web::csrf::CsrfToken;
@@ -52,13 +53,14 @@ async fn profile_page(
 }
 
 pub async fn profile(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     query: web::Query<Done>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::UseBackend)?;
-    let mut conn = pool.acquire().await?;
     let notice = match query.done.as_deref() {
         Some("profile") => Some("个人资料已保存。".to_string()),
         Some("password") => Some("密码已修改。".to_string()),
@@ -137,12 +139,13 @@ async fn password_page(
 }
 
 pub async fn password_form(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::UseBackend)?;
-    let mut conn = pool.acquire().await?;
     password_page(&mut conn, &staff, &csrf, StatusCode::OK, None).await
 }
 
@@ -158,14 +161,15 @@ pub struct PasswordForm {
 
 /// Changes the password; the other sessions of the user end, this one stays.
 pub async fn change_password(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     form: web::Form<PasswordForm>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::UseBackend)?;
     let form = form.into_inner();
-    let mut conn = pool.acquire().await?;
     let stored: String = sqlx::query_scalar("select password_hash from users where id = $1")
         .bind(staff.id)
         .fetch_one(&mut *conn)

@@ -13,6 +13,7 @@ use super::{parse_display_name, parse_email, parse_username};
 use crate::audit;
 use crate::auth::password;
 use crate::auth::{Permission, Staff, session, throttle};
+use crate::backend::Backend;
 use crate::error::{AppError, Refused, unique_as_field};
 use crate::layout::AdminLayout;
 use crate::roles::Role;
@@ -70,14 +71,15 @@ fn notice_text(done: Option<&str>) -> Option<String> {
 }
 
 pub async fn list(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageUsers)?;
     let query = query.into_inner();
-    let mut conn = pool.acquire().await?;
     let layout = AdminLayout::load(&mut conn, &staff, &csrf, "用户管理", "/admin/users").await?;
     let text = |value: &str| (!value.trim().is_empty()).then(|| value.trim().to_owned());
     let filter = UserFilter {
@@ -209,12 +211,13 @@ fn parse_fields(form: &UserForm) -> Result<Fields, &'static str> {
 }
 
 pub async fn new_form(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageUsers)?;
-    let mut conn = pool.acquire().await?;
     let form = UserForm {
         role: Role::Correspondent.as_str().into(),
         ..UserForm::default()
@@ -269,14 +272,15 @@ async fn one_time_password() -> Result<(String, String), AppError> {
 }
 
 pub async fn create(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     form: web::Form<UserForm>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageUsers)?;
     let form = form.into_inner();
-    let mut conn = pool.acquire().await?;
     let parsed =
         parse_username(&form.username).and_then(|username| Ok((username, parse_fields(&form)?)));
     let (
@@ -371,13 +375,14 @@ pub async fn create(
 }
 
 pub async fn edit(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageUsers)?;
-    let mut conn = pool.acquire().await?;
     let user = db::by_id(&mut conn, *id).await?.ok_or(AppError::NotFound)?;
     let form = UserForm {
         username: user.username.clone(),
@@ -400,15 +405,16 @@ pub async fn edit(
 }
 
 pub async fn update(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     id: web::Path<Uuid>,
     form: web::Form<UserForm>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageUsers)?;
     let form = form.into_inner();
-    let mut conn = pool.acquire().await?;
     let user = db::by_id(&mut conn, *id).await?.ok_or(AppError::NotFound)?;
     let refuse = async |conn: &mut PgConnection, status: StatusCode, message: &str| {
         let mut shown = form.clone();
@@ -490,9 +496,11 @@ pub async fn update(
 /// POST /admin/users/{id}/{disable|enable}: disabling ends the account's
 /// sessions at once.
 pub async fn set_active(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     path: web::Path<(Uuid, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, verb) = path.into_inner();
@@ -502,7 +510,6 @@ pub async fn set_active(
         _ => return Err(AppError::NotFound),
     };
     staff.require(Permission::ManageUsers)?;
-    let mut conn = pool.acquire().await?;
     let user = db::by_id(&mut conn, id).await?.ok_or(AppError::NotFound)?;
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     if !active
@@ -553,13 +560,14 @@ pub async fn set_active(
 /// Issues a one-time password, shown once; the user must change it at the
 /// next login, and every open session of the user ends.
 pub async fn reset_password(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageUsers)?;
-    let mut conn = pool.acquire().await?;
     let user = db::by_id(&mut conn, *id).await?.ok_or(AppError::NotFound)?;
     let (password, hash) = one_time_password().await?;
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
@@ -603,13 +611,14 @@ pub struct LocksQuery {
 }
 
 pub async fn locks(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     query: web::Query<LocksQuery>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageUsers)?;
-    let mut conn = pool.acquire().await?;
     let layout =
         AdminLayout::load(&mut conn, &staff, &csrf, "登录锁定", "/admin/users/locks").await?;
     let locks = throttle::current_locks(&mut conn)
