@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use newsdesk::comments::captcha;
+use newsdesk::captcha;
 
 const SECRET: &[u8] = b"fuzzing secret key of at least thirty-two bytes";
 
