@@ -152,7 +152,7 @@ pub struct TreeCache {
 
 impl TreeCache {
     pub async fn current(&self, conn: &mut PgConnection) -> sqlx::Result<Arc<Trees>> {
-        let version: i64 = sqlx::query_scalar("select version from structure_version")
+        let version: i64 = sqlx::query_scalar!("select version from structure_version")
             .fetch_one(&mut *conn)
             .await?;
         self.at(conn, version).await

@@ -86,24 +86,10 @@ pub async fn insert(
     input: &ArticleInput,
     writer: Uuid,
 ) -> sqlx::Result<Uuid> {
-    let id: Uuid = sqlx::query_scalar(
+    let id: Uuid = sqlx::query_scalar!(
         "insert into articles (channel_id, unit_id, created_by, title, kicker, subtitle, summary, body_html,
                                body_text, author_byline, correspondents, source, cover_media_id)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) returning id",
-    )
-    .bind(input.channel_id)
-    .bind(input.unit_id)
-    .bind(writer)
-    .bind(&input.title)
-    .bind(&input.kicker)
-    .bind(&input.subtitle)
-    .bind(&input.summary)
-    .bind(input.body.as_str())
-    .bind(&input.body_text)
-    .bind(&input.author_byline)
-    .bind(&input.correspondents)
-    .bind(&input.source)
-    .bind(input.cover_media_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) returning id", input.channel_id, input.unit_id, writer, &input.title, &input.kicker, &input.subtitle, &input.summary, input.body.as_str(), &input.body_text, &input.author_byline, &input.correspondents, &input.source, input.cover_media_id,)
     .fetch_one(&mut *conn)
     .await?;
     replace_details(conn, id, input).await?;
@@ -119,27 +105,12 @@ pub async fn update(
     input: &ArticleInput,
     version: i32,
 ) -> sqlx::Result<Option<i32>> {
-    let new_version: Option<i32> = sqlx::query_scalar(
+    let new_version: Option<i32> = sqlx::query_scalar!(
         "update articles set channel_id = $2, unit_id = $3, title = $4, kicker = $5, subtitle = $6,
                 summary = $7, body_html = $8, body_text = $9, author_byline = $10, correspondents = $11,
                 source = $12, cover_media_id = $14, version = version + 1
          where id = $1 and version = $13
-         returning version",
-    )
-    .bind(id)
-    .bind(input.channel_id)
-    .bind(input.unit_id)
-    .bind(&input.title)
-    .bind(&input.kicker)
-    .bind(&input.subtitle)
-    .bind(&input.summary)
-    .bind(input.body.as_str())
-    .bind(&input.body_text)
-    .bind(&input.author_byline)
-    .bind(&input.correspondents)
-    .bind(&input.source)
-    .bind(version)
-    .bind(input.cover_media_id)
+         returning version", id, input.channel_id, input.unit_id, &input.title, &input.kicker, &input.subtitle, &input.summary, input.body.as_str(), &input.body_text, &input.author_byline, &input.correspondents, &input.source, version, input.cover_media_id,)
     .fetch_optional(&mut *conn)
     .await?;
     if new_version.is_some() {
@@ -159,10 +130,8 @@ async fn replace_details(
         .execute(&mut *conn)
         .await?;
     for (position, tag) in input.tags.iter().enumerate() {
-        let tag_id: Uuid = sqlx::query_scalar(
-            "insert into tags (name) values ($1) on conflict (name) do update set name = excluded.name returning id",
-        )
-        .bind(tag)
+        let tag_id: Uuid = sqlx::query_scalar!(
+            "insert into tags (name) values ($1) on conflict (name) do update set name = excluded.name returning id", tag,)
         .fetch_one(&mut *conn)
         .await?;
         sqlx::query("insert into article_tags (article_id, tag_id, position) values ($1, $2, $3)")
@@ -202,32 +171,34 @@ async fn author_for(conn: &mut PgConnection, credit: &Credit, unit_id: Uuid) -> 
     .fetch_optional(&mut *conn)
     .await?;
     if let Some((user_id, user_unit)) = staff {
-        return sqlx::query_scalar(
+        return sqlx::query_scalar!(
             "insert into authors (name, unit_id, user_id) values ($1, $2, $3)
              on conflict (user_id) do update set name = excluded.name returning id",
+            &credit.name,
+            user_unit,
+            user_id,
         )
-        .bind(&credit.name)
-        .bind(user_unit)
-        .bind(user_id)
         .fetch_one(conn)
         .await;
     }
-    let existing: Option<Uuid> = sqlx::query_scalar(
+    let existing: Option<Uuid> = sqlx::query_scalar!(
         "select id from authors where name = $1 and user_id is null
          order by (unit_id = $2) desc nulls last, created_at limit 1",
+        &credit.name,
+        unit_id,
     )
-    .bind(&credit.name)
-    .bind(unit_id)
     .fetch_optional(&mut *conn)
     .await?;
     match existing {
         Some(id) => Ok(id),
         None => {
-            sqlx::query_scalar("insert into authors (name, unit_id) values ($1, $2) returning id")
-                .bind(&credit.name)
-                .bind(unit_id)
-                .fetch_one(conn)
-                .await
+            sqlx::query_scalar!(
+                "insert into authors (name, unit_id) values ($1, $2) returning id",
+                &credit.name,
+                unit_id
+            )
+            .fetch_one(conn)
+            .await
         }
     }
 }

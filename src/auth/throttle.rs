@@ -145,12 +145,12 @@ pub async fn gate(conn: &mut PgConnection, attempt: &Attempt) -> sqlx::Result<Ga
             first: refused == 1,
         });
     }
-    let failures: Option<i32> = sqlx::query_scalar(
+    let failures: Option<i32> = sqlx::query_scalar!(
         "select failures from login_throttle
          where key = $1 and last_failure_at > now() - make_interval(mins => $2)",
+        &attempt.account,
+        WINDOW_MINUTES as i32,
     )
-    .bind(&attempt.account)
-    .bind(WINDOW_MINUTES as i32)
     .fetch_optional(&mut *conn)
     .await?;
     Ok(if failures.unwrap_or(0) >= CAPTCHA_AFTER {
@@ -178,17 +178,14 @@ pub async fn record_success(conn: &mut PgConnection, attempt: &Attempt) -> sqlx:
 
 /// Counts one failure against `key`, and locks it as `policy` says.
 async fn count(conn: &mut PgConnection, key: &str, policy: Option<Policy>) -> sqlx::Result<()> {
-    let failures: i32 = sqlx::query_scalar(
+    let failures: i32 = sqlx::query_scalar!(
         "insert into login_throttle (key, failures, last_failure_at) values ($1, 1, now())
          on conflict (key) do update set
              failures = case when login_throttle.last_failure_at < now() - make_interval(mins => $2)
                              then 1 else login_throttle.failures + 1 end,
              refused = case when login_throttle.locked_until > now() then login_throttle.refused else 0 end,
              last_failure_at = now()
-         returning failures",
-    )
-    .bind(key)
-    .bind(WINDOW_MINUTES as i32)
+         returning failures", key, WINDOW_MINUTES as i32,)
     .fetch_one(&mut *conn)
     .await?;
     let seconds = policy.map_or(0, |policy| policy.lock_seconds(failures));

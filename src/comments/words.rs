@@ -80,7 +80,7 @@ fn normalise(text: &str) -> String {
 
 /// The current list.
 pub async fn load(conn: &mut PgConnection) -> sqlx::Result<WordList> {
-    let words: Vec<String> = sqlx::query_scalar("select word from sensitive_words order by word")
+    let words: Vec<String> = sqlx::query_scalar!("select word from sensitive_words order by word")
         .fetch_all(conn)
         .await?;
     Ok(WordList::new(&words))

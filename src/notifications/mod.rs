@@ -43,7 +43,7 @@ async fn reviewers(
     unit_id: Uuid,
     except: Uuid,
 ) -> sqlx::Result<Vec<Uuid>> {
-    sqlx::query_scalar(
+    sqlx::query_scalar!(
         "with recursive above as (
              select id, parent_id from units where id = $2
              union all
@@ -52,10 +52,10 @@ async fn reviewers(
          select id from users
          where active and id <> $3 and role = $1
            and ($1 = 'chief_editor' or unit_id in (select id from above))",
+        stage_role,
+        unit_id,
+        except,
     )
-    .bind(stage_role)
-    .bind(unit_id)
-    .bind(except)
     .fetch_all(conn)
     .await
 }

@@ -74,12 +74,12 @@ pub async fn open(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::UseBackend)?;
-    let link: String = sqlx::query_scalar(
+    let link: String = sqlx::query_scalar!(
         "update notifications set read_at = coalesce(read_at, now())
          where id = $1 and user_id = $2 returning link",
+        *id,
+        staff.id,
     )
-    .bind(*id)
-    .bind(staff.id)
     .fetch_optional(&**pool)
     .await?
     .ok_or(AppError::NotFound)?;

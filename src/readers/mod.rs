@@ -352,12 +352,8 @@ async fn create_account(
         .map_err(AppError::Internal)?;
     let secure = https || crate::settings::db::load(conn).await?.cookie_secure;
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let id: Uuid = sqlx::query_scalar(
-        "insert into readers (username, password_hash, client_hash) values ($1, $2, $3) returning id",
-    )
-    .bind(&username)
-    .bind(&hash)
-    .bind(comments::client_hash(state.secret.as_bytes(), ip))
+    let id: Uuid = sqlx::query_scalar!(
+        "insert into readers (username, password_hash, client_hash) values ($1, $2, $3) returning id", &username, &hash, comments::client_hash(state.secret.as_bytes(), ip),)
     .fetch_one(&mut *tx)
     .await
     .map_err(|error| unique_as_field(error, "username", "该用户名已被注册，请换一个。"))?;

@@ -97,8 +97,7 @@ async fn resolve(
     let channel = match query.channel.trim() {
         "" => None,
         slug => Some(
-            sqlx::query_scalar("select id from channels where slug = $1")
-                .bind(slug)
+            sqlx::query_scalar!("select id from channels where slug = $1", slug)
                 .fetch_optional(&mut *conn)
                 .await?
                 .ok_or(AppError::NotFound)?,
@@ -114,8 +113,7 @@ async fn resolve(
         settings.time_zone.name(),
     )
     .await?;
-    let unit_name = sqlx::query_scalar("select name from units where id = $1")
-        .bind(unit)
+    let unit_name = sqlx::query_scalar!("select name from units where id = $1", unit)
         .fetch_one(&mut *conn)
         .await?;
     Ok(Scope {

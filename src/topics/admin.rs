@@ -148,13 +148,8 @@ pub async fn create(
         }
     };
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let inserted: Result<Uuid, sqlx::Error> = sqlx::query_scalar(
-        "insert into topics (title, slug, description, banner_media_id) values ($1, $2, $3, $4) returning id",
-    )
-    .bind(&fields.title)
-    .bind(&fields.slug)
-    .bind(&fields.description)
-    .bind(fields.banner)
+    let inserted: Result<Uuid, sqlx::Error> = sqlx::query_scalar!(
+        "insert into topics (title, slug, description, banner_media_id) values ($1, $2, $3, $4) returning id", &fields.title, &fields.slug, &fields.description, fields.banner,)
     .fetch_one(&mut *tx)
     .await;
     let id = match inserted.map_err(refusal).refused()? {
@@ -315,8 +310,7 @@ pub async fn add_story(
         .ok();
     let article: Option<Uuid> = match number {
         Some(number) => {
-            sqlx::query_scalar("select id from articles where number = $1")
-                .bind(number)
+            sqlx::query_scalar!("select id from articles where number = $1", number)
                 .fetch_optional(&mut *conn)
                 .await?
         }
@@ -363,10 +357,10 @@ pub async fn arrange(
     staff.require(Permission::PublishArticles)?;
     let (topic, article) = path.into_inner();
     let mut tx = pool.begin().await?;
-    let order: Vec<Uuid> = sqlx::query_scalar(
+    let order: Vec<Uuid> = sqlx::query_scalar!(
         "select article_id from topic_articles where topic_id = $1 order by position for update",
+        topic,
     )
-    .bind(topic)
     .fetch_all(&mut *tx)
     .await?;
     let Some(at) = order.iter().position(|id| *id == article) else {

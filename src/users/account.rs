@@ -170,10 +170,10 @@ pub async fn change_password(
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::UseBackend)?;
     let form = form.into_inner();
-    let stored: String = sqlx::query_scalar("select password_hash from users where id = $1")
-        .bind(staff.id)
-        .fetch_one(&mut *conn)
-        .await?;
+    let stored: String =
+        sqlx::query_scalar!("select password_hash from users where id = $1", staff.id)
+            .fetch_one(&mut *conn)
+            .await?;
     let current = form.current_password.clone();
     let matches = web::block(move || password::verify(&current, &stored)).await?;
     let problem = if !matches {
