@@ -77,7 +77,7 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
         }
         let (parts_pool, key) = (pool.clone(), secret.clone());
         tokio::spawn(async move {
-            match newsdesk::articles::db::keep_missing_parts(&parts_pool, key.as_bytes()).await {
+            match newsdesk::articles::parts::keep_missing_parts(&parts_pool, key.as_bytes()).await {
                 Ok(0) => {}
                 Ok(kept) => tracing::info!(kept, "computed page parts for stories without them"),
                 Err(error) => {

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::articles::db::RECOMMENDED;
-use crate::articles::db::TitleLink;
+use crate::articles::parts::RECOMMENDED;
+use crate::articles::parts::TitleLink;
 use crate::channels::db::ChannelNode;
 use crate::channels::{Crumb, NavChannel};
 use crate::comments::words::WordList;
@@ -177,7 +177,7 @@ impl TreeCache {
             crate::channels::db::tree(&mut *conn, false).await?,
             crate::settings::db::load(&mut *conn).await?,
             crate::comments::words::load(&mut *conn).await?,
-            crate::articles::db::recommended(&mut *conn, RECOMMENDED as i64 + 1).await?,
+            crate::articles::parts::recommended(&mut *conn, RECOMMENDED as i64 + 1).await?,
         ));
         let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
         if held.as_ref().is_none_or(|old| old.version <= version) {

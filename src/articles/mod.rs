@@ -10,6 +10,7 @@ pub mod diff;
 pub mod feeds;
 pub mod form;
 pub mod home;
+pub mod parts;
 pub mod public;
 pub mod queue;
 pub mod review;

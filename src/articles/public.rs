@@ -19,7 +19,7 @@ use crate::web::{page, render};
 
 const PAGE_SIZE: i64 = 20;
 
-use super::db::RECOMMENDED;
+use super::parts::{self, RECOMMENDED};
 use super::{article_url, channel_url};
 
 /// A story in a list, ready to show.
@@ -265,10 +265,10 @@ struct ArticlePage {
     views: i64,
     /// Each tag with its page.
     tags: Vec<(String, String)>,
-    earlier: Option<db::TitleLink>,
-    later: Option<db::TitleLink>,
-    related: Vec<db::TitleLink>,
-    recommended: Vec<db::TitleLink>,
+    earlier: Option<parts::TitleLink>,
+    later: Option<parts::TitleLink>,
+    related: Vec<parts::TitleLink>,
+    recommended: Vec<parts::TitleLink>,
     body: SanitizedHtml,
     breadcrumb: Vec<Crumb>,
     published: String,
@@ -324,16 +324,17 @@ pub async fn render_article(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = sources.pool.acquire().await?;
-    let db::ArticlePage {
+    let parts::ArticlePage {
         article,
         structure_version,
         kept,
         read_at,
-    } = db::article_page(&mut conn, number)
+    } = parts::article_page(&mut conn, number)
         .await?
         .ok_or(AppError::NotFound)?;
     let trees = sources.trees.at(&mut conn, structure_version).await?;
-    let (parts, body) = db::parts_and_body(&mut conn, &article, kept, read_at, sources.key).await?;
+    let (parts, body) =
+        parts::parts_and_body(&mut conn, &article, kept, read_at, sources.key).await?;
     let layout = PublicLayout::with_trees(&trees);
     let breadcrumb = trees.breadcrumb(article.channel_id);
     let top = breadcrumb.first().map(|crumb| crumb.slug.clone());
@@ -341,7 +342,7 @@ pub async fn render_article(
         .unit(article.unit_id)
         .map(|unit| unit.name.clone())
         .unwrap_or_default();
-    let db::PageParts {
+    let parts::PageParts {
         credits,
         tags,
         earlier,

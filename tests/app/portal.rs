@@ -1076,12 +1076,12 @@ async fn stories_without_page_parts_get_them_in_the_background() {
             .await
             .unwrap();
     let key = app.secret.as_bytes();
-    let kept = newsdesk::articles::db::keep_missing_parts(&app.pool, key)
+    let kept = newsdesk::articles::parts::keep_missing_parts(&app.pool, key)
         .await
         .unwrap();
     assert_eq!(kept as i64, published, "parts for each published story");
     assert_eq!(
-        newsdesk::articles::db::keep_missing_parts(&app.pool, key)
+        newsdesk::articles::parts::keep_missing_parts(&app.pool, key)
             .await
             .unwrap(),
         0,
