@@ -13,6 +13,7 @@ use super::correction;
 use super::form::{ArticleForm, ArticleInput};
 use super::store::{self, ArticleRecord, Event};
 use crate::auth::{Permission, Staff};
+use crate::backend::Backend;
 use crate::channels::db::ChannelNode;
 use crate::error::{AppError, FormError, Refused};
 use crate::layout::AdminLayout;
@@ -135,12 +136,13 @@ fn form_of(record: &ArticleRecord) -> ArticleForm {
 }
 
 pub async fn new_form(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::WriteArticles)?;
-    let mut conn = pool.acquire().await?;
     let site = settings::db::load(&mut conn).await?;
     let form = ArticleForm {
         unit_id: staff.unit_id.to_string(),
@@ -187,14 +189,15 @@ pub(super) async fn parse(
 }
 
 pub async fn create(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     form: web::Form<ArticleForm>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::WriteArticles)?;
     let form = form.into_inner();
-    let mut conn = pool.acquire().await?;
     let input = match parse(&mut conn, &staff, &form).await.refused()? {
         Ok(input) => input,
         Err(refusal) => {
@@ -280,13 +283,14 @@ async fn editable(
 }
 
 pub async fn edit(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::WriteArticles)?;
-    let mut conn = pool.acquire().await?;
     let record = editable(&mut conn, &staff, *id).await?;
     let form = form_of(&record);
     form_page(
@@ -302,15 +306,16 @@ pub async fn edit(
 }
 
 pub async fn update(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     id: web::Path<Uuid>,
     form: web::Form<ArticleForm>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::WriteArticles)?;
     let form = form.into_inner();
-    let mut conn = pool.acquire().await?;
     let record = editable(&mut conn, &staff, *id).await?;
     let input = match parse(&mut conn, &staff, &form).await.refused()? {
         Ok(input) => input,

@@ -8,16 +8,15 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 use similar::{ChangeTag, TextDiff};
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::SanitizedHtml;
 use super::access::access;
 use super::store;
-use crate::auth::{Permission, Staff};
+use crate::auth::Permission;
+use crate::backend::Backend;
 use crate::error::AppError;
 use crate::layout::AdminLayout;
-use crate::web::csrf::CsrfToken;
 use crate::web::render;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,14 +126,15 @@ struct DiffPage {
 
 /// GET /admin/articles/{id}/diff?from=1&to=3
 pub async fn compare(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     id: web::Path<Uuid>,
     query: web::Query<DiffQuery>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::UseBackend)?;
-    let mut conn = pool.acquire().await?;
     let article = store::record(&mut conn, *id)
         .await?
         .ok_or(AppError::NotFound)?;

@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::access::{self, Access, access};
@@ -14,6 +14,7 @@ use super::form::byline;
 use super::store::{self, ArticleRecord};
 use super::{SanitizedHtml, article_url};
 use crate::auth::{Permission, Staff};
+use crate::backend::Backend;
 use crate::error::AppError;
 use crate::layout::AdminLayout;
 use crate::roles::Role;
@@ -231,14 +232,15 @@ pub async fn show_page(
 }
 
 pub async fn show(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     id: web::Path<Uuid>,
     query: web::Query<ShowQuery>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::UseBackend)?;
-    let mut conn = pool.acquire().await?;
     let feedback = Feedback {
         notice: notice_text(query.done.as_deref()),
         ..Feedback::default()
@@ -262,14 +264,15 @@ struct RevisionPage {
 }
 
 pub async fn revision(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     path: web::Path<(Uuid, i32)>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::UseBackend)?;
     let (id, version) = path.into_inner();
-    let mut conn = pool.acquire().await?;
     let article = store::record(&mut conn, id)
         .await?
         .ok_or(AppError::NotFound)?;

@@ -7,9 +7,9 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use crate::auth::{Permission, Staff};
+use crate::backend::Backend;
 use crate::error::AppError;
 use crate::layout::AdminLayout;
-use crate::web::csrf::CsrfToken;
 use crate::web::page;
 use crate::web::redirect::see_other;
 
@@ -39,12 +39,13 @@ struct ListPage {
 
 /// GET /admin/notifications: the latest hundred, unread ones marked.
 pub async fn list(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::UseBackend)?;
-    let mut conn = pool.acquire().await?;
     let layout =
         AdminLayout::load(&mut conn, &staff, &csrf, "通知", "/admin/notifications").await?;
     let rows: Vec<Row> = sqlx::query_as(

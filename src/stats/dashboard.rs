@@ -2,16 +2,16 @@
 //! their own figures and target, and how their unit ranks among its
 //! sibling units, from the daily rows.
 
-use actix_web::{HttpResponse, web};
+use actix_web::HttpResponse;
 use askama::Template;
 use chrono::{Datelike, NaiveDate};
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::auth::{Permission, Staff};
+use crate::auth::Permission;
+use crate::backend::Backend;
 use crate::error::AppError;
 use crate::layout::AdminLayout;
-use crate::web::csrf::CsrfToken;
 use crate::web::page;
 
 use super::period::Progress;
@@ -149,12 +149,13 @@ pub struct MonthTotals {
 }
 
 pub async fn dashboard(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::UseBackend)?;
-    let mut conn = pool.acquire().await?;
     let layout = AdminLayout::load(&mut conn, &staff, &csrf, "工作台", "/admin").await?;
     let month = if staff.can(Permission::WriteArticles) {
         let tz = layout.settings.time_zone.name();

@@ -9,11 +9,12 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::{Datelike, NaiveDate, Utc};
 use serde::Deserialize;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{Period, View};
 use crate::auth::{Permission, Staff};
+use crate::backend::Backend;
 use crate::error::AppError;
 use crate::layout::AdminLayout;
 use crate::web::csrf::CsrfToken;
@@ -228,13 +229,14 @@ async fn quota_page(
 
 /// GET /admin/stats/quotas
 pub async fn form(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     query: web::Query<QuotaQuery>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::SetQuotas)?;
-    let mut conn = pool.acquire().await?;
     let zone = crate::settings::db::load(&mut conn).await?.time_zone;
     let year = parse_year(&query.year, Utc::now().with_timezone(&zone).date_naive())?;
     let unit = match query.unit.parse::<Uuid>() {
@@ -288,9 +290,11 @@ struct Change {
 /// loaded is not overwritten: the form comes back with the typed values and
 /// says which.
 pub async fn save(
-    pool: web::Data<PgPool>,
-    staff: Staff,
-    csrf: CsrfToken,
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::SetQuotas)?;
@@ -331,7 +335,6 @@ pub async fn save(
             });
         }
     }
-    let mut conn = pool.acquire().await?;
     if invalid {
         return quota_page(
             &mut conn,
