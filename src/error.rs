@@ -343,3 +343,37 @@ impl ResponseError for AppError {
             .body(body)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_no_handler_catches_still_answers_with_its_status_and_messages() {
+        let refusal = FormError::field("slug", "栏目标识已被其他栏目使用。")
+            .and("", "请刷新后重试。")
+            .with_status(StatusCode::CONFLICT);
+        let response = AppError::from(refusal.clone()).error_response();
+        assert_eq!(response.status(), StatusCode::CONFLICT);
+        let body =
+            actix_web::body::MessageBody::try_into_bytes(response.into_body()).unwrap_or_default();
+        let body = String::from_utf8_lossy(&body);
+        assert!(
+            body.contains("栏目标识已被其他栏目使用。 请刷新后重试。"),
+            "{body}"
+        );
+        assert_eq!(refusal.at("slug"), Some("栏目标识已被其他栏目使用。"));
+        assert_eq!(refusal.at("name"), None);
+    }
+
+    #[test]
+    fn a_step_parts_its_refusal_from_other_errors() {
+        let refused: Result<(), AppError> = Err(FormError::whole("已被修改。").into());
+        assert_eq!(
+            refused.refused().unwrap(),
+            Err(FormError::whole("已被修改。"))
+        );
+        let failed: Result<(), AppError> = Err(AppError::NotFound);
+        assert!(matches!(failed.refused(), Err(AppError::NotFound)));
+    }
+}

@@ -675,3 +675,97 @@ async fn replies_pins_reports_and_the_queue_work_together() {
         403
     );
 }
+
+/// The message of a refused field stands beside that field (and only that
+/// one) on the comment form and the registration form, whichever rule or
+/// constraint refused it.
+#[tokio::test]
+async fn a_refusal_stands_beside_the_field_it_is_about() {
+    let (app, number) = app_with_story().await;
+    // Neither signed in nor anonymous: the login row is what is wrong.
+    let (status, _, html) = comment(&app, number, &[("body", "写得好")]).await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        texts(&html, "#author-name-error"),
+        ["请填写读者用户名和密码，或选择匿名发表。"]
+    );
+    assert_eq!(
+        attrs(
+            &html,
+            "#comment-form input[name=author_name]",
+            "aria-describedby"
+        ),
+        ["author-name-error"]
+    );
+    assert!(attrs(&html, "#comment-body", "aria-invalid").is_empty());
+    // A wrong captcha is said beside the captcha, the text kept.
+    let (status, _, html) = comment(
+        &app,
+        number,
+        &[
+            ("anonymous", "on"),
+            ("body", "写得好"),
+            ("captcha_answer", "NOPE"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        texts(&html, "#captcha-error"),
+        ["验证码不正确，请重新输入。"]
+    );
+    assert!(texts(&html, "#author-name-error").is_empty());
+
+    let register = async |name: &str, password: &str, again: &str| {
+        let (_, page) = app.page("/register").await;
+        let captcha = attrs(&page, "input[name=captcha_id]", "value")[0].clone();
+        let response = app
+            .client
+            .post(app.url("/register"))
+            .form(&[
+                ("csrf_token", app.csrf().await.as_str()),
+                ("username", name),
+                ("password", password),
+                ("password_again", again),
+                ("captcha_id", captcha.as_str()),
+                ("captcha_answer", ANSWER),
+                ("next", "/"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            scraper::Html::parse_document(&response.text().await.unwrap()),
+        )
+    };
+    let (status, html) = register("duzhe", "Lamp-horse-42x", "Lamp-horse-43x").await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        texts(&html, "#reader-password-again-error"),
+        ["两次输入的密码不一致。"]
+    );
+    assert_eq!(
+        attrs(&html, "#reader-password-again", "aria-invalid"),
+        ["true"]
+    );
+    assert!(texts(&html, "#reader-username-error").is_empty());
+    let (status, _) = register("duzhe", "Lamp-horse-42x", "Lamp-horse-42x").await;
+    assert_eq!(status, 303);
+    // The same name in capitals: the unique index refuses it, and the
+    // refusal is the username's.
+    let (status, html) = register("DUZHE", "Lamp-horse-42x", "Lamp-horse-42x").await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        texts(&html, "#reader-username-error"),
+        ["该用户名已被注册，请换一个。"]
+    );
+    assert_eq!(attrs(&html, "#reader-username", "value"), ["DUZHE"]);
+    let readers: i64 =
+        sqlx::query_scalar("select count(*) from readers where lower(username) = 'duzhe'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(readers, 1);
+}
