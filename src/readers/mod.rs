@@ -142,7 +142,8 @@ pub async fn authenticate(
         throttle::Gate::Locked { until, .. } => {
             let minutes = ((until - chrono::Utc::now()).num_seconds() + 59) / 60;
             let message = format!("登录失败次数过多，请于 {} 分钟后再试。", minutes.max(1));
-            return refuse("password", &message);
+            // A lock is about the account and the client, not the password.
+            return refuse("", &message);
         }
         throttle::Gate::CaptchaRequired if !captcha_passed => {
             return refuse(

@@ -714,6 +714,10 @@ async fn a_refusal_stands_beside_the_field_it_is_about() {
         texts(&html, "#captcha-error"),
         ["验证码不正确，请重新输入。"]
     );
+    assert_eq!(
+        attrs(&html, "#captcha-answer", "aria-describedby"),
+        ["captcha-error"]
+    );
     assert!(texts(&html, "#author-name-error").is_empty());
 
     let register = async |name: &str, password: &str, again: &str| {
