@@ -373,3 +373,58 @@ async fn malformed_requests_get_clear_pages_not_errors() {
         .await;
     assert_eq!(status, 404);
 }
+
+/// The shared deactivate / reactivate / delete path of the unit and channel
+/// trees, as a careless or hostile caller uses it: an unknown verb, an id
+/// that names no row, a channel deleted by an editor. Nothing changes and
+/// nothing is audited.
+#[tokio::test]
+async fn tree_row_changes_refuse_unknown_verbs_missing_rows_and_other_roles() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    app.login_as("boss", "admin").await;
+    let suzhou = unit_id(&app, "国网苏州供电公司").await;
+    let channel: uuid::Uuid = sqlx::query_scalar("select id from channels order by name limit 1")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let nobody = uuid::Uuid::new_v4();
+    let audited = || async {
+        sqlx::query_scalar::<_, i64>(
+            "select count(*) from audit_log where action like 'unit.%' or action like 'channel.%'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    let before = audited().await;
+    for path in [
+        format!("/admin/units/{suzhou}/explode"),
+        format!("/admin/channels/{channel}/drop"),
+        format!("/admin/units/{nobody}/delete"),
+        format!("/admin/channels/{nobody}/deactivate"),
+    ] {
+        let status = app.post(&path, &[]).await.status().as_u16();
+        assert_eq!(status, 404, "POST {path}");
+    }
+    let editor = app.other_client();
+    editor.login_as("user_editor", "editor").await;
+    for path in [
+        format!("/admin/channels/{channel}/delete"),
+        format!("/admin/units/{suzhou}/deactivate"),
+    ] {
+        let status = editor.post(&path, &[]).await.status().as_u16();
+        assert_eq!(status, 403, "editor POST {path}");
+    }
+    assert_eq!(audited().await, before);
+    let (active, still_there): (bool, bool) = sqlx::query_as(
+        "select (select active from units where id = $1::uuid),
+                exists (select 1 from channels where id = $2)",
+    )
+    .bind(&suzhou)
+    .bind(channel)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(active && still_there);
+}
