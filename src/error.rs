@@ -106,6 +106,19 @@ impl std::fmt::Display for FormError {
     }
 }
 
+/// A message for the form as a whole, as handlers write it.
+impl From<String> for FormError {
+    fn from(message: String) -> Self {
+        FormError::whole(message)
+    }
+}
+
+impl From<&str> for FormError {
+    fn from(message: &str) -> Self {
+        FormError::whole(message)
+    }
+}
+
 impl From<FormError> for AppError {
     fn from(refusal: FormError) -> Self {
         AppError::Form(refusal)

@@ -12,6 +12,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod generate;
+pub mod ids;
 pub mod layout;
 pub mod media;
 pub mod notifications;

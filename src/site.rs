@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use crate::ids::{ChannelId, UnitId};
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 use crate::articles::parts::RECOMMENDED;
 use crate::articles::parts::TitleLink;
@@ -24,8 +24,8 @@ pub struct Trees {
     pub version: i64,
     pub units: Vec<UnitNode>,
     pub channels: Vec<ChannelNode>,
-    unit_positions: HashMap<Uuid, usize>,
-    channel_positions: HashMap<Uuid, usize>,
+    unit_positions: HashMap<UnitId, usize>,
+    channel_positions: HashMap<ChannelId, usize>,
     /// Each node as an `<option>` of a picker, indented by depth: written
     /// once per version, since a picker of 500 units is most of a page.
     unit_options: Vec<String>,
@@ -68,11 +68,11 @@ impl Trees {
         }
     }
 
-    pub fn unit(&self, id: Uuid) -> Option<&UnitNode> {
+    pub fn unit(&self, id: UnitId) -> Option<&UnitNode> {
         self.unit_positions.get(&id).map(|&at| &self.units[at])
     }
 
-    pub fn channel(&self, id: Uuid) -> Option<&ChannelNode> {
+    pub fn channel(&self, id: ChannelId) -> Option<&ChannelNode> {
         self.channel_positions
             .get(&id)
             .map(|&at| &self.channels[at])
@@ -80,7 +80,7 @@ impl Trees {
 
     /// The `<option>`s of the units `id` and below (all units when `None`),
     /// with `selected` (an id as the form sent it) selected.
-    pub fn unit_options(&self, root: Option<Uuid>, selected: &str) -> String {
+    pub fn unit_options(&self, root: Option<UnitId>, selected: &str) -> String {
         let range = match root {
             Some(root) => subtree_range(&self.units, root),
             None => 0..self.units.len(),
@@ -100,11 +100,11 @@ impl Trees {
 
     /// The active direct children of a channel in tree order, for the
     /// channel page's sub-navigation.
-    pub fn children(&self, parent_id: Uuid) -> Vec<NavChannel> {
+    pub fn children(&self, parent_id: ChannelId) -> Vec<NavChannel> {
         self.active_under(Some(parent_id))
     }
 
-    fn active_under(&self, parent_id: Option<Uuid>) -> Vec<NavChannel> {
+    fn active_under(&self, parent_id: Option<ChannelId>) -> Vec<NavChannel> {
         self.channels
             .iter()
             .filter(|channel| channel.parent_id == parent_id && channel.active)
@@ -116,7 +116,7 @@ impl Trees {
     }
 
     /// The path from the top-level channel down to `channel_id`.
-    pub fn breadcrumb(&self, channel_id: Uuid) -> Vec<Crumb> {
+    pub fn breadcrumb(&self, channel_id: ChannelId) -> Vec<Crumb> {
         let mut path = Vec::new();
         let mut next = self.channel(channel_id);
         while let Some(channel) = next.filter(|_| path.len() <= 16) {
@@ -131,7 +131,7 @@ impl Trees {
     }
 }
 
-fn positions<T: TreeNode>(nodes: &[T]) -> HashMap<Uuid, usize> {
+fn positions<T: TreeNode>(nodes: &[T]) -> HashMap<T::Id, usize> {
     nodes
         .iter()
         .enumerate()

@@ -22,11 +22,11 @@ impl Tree {
 
 /// Whether `candidate` is `id` itself or lies below it in `tree` (moving
 /// `id` under it would make a cycle).
-pub async fn is_self_or_descendant(
+pub async fn is_self_or_descendant<I: Into<Uuid>>(
     conn: &mut PgConnection,
     tree: Tree,
-    id: Uuid,
-    candidate: Uuid,
+    id: I,
+    candidate: I,
 ) -> sqlx::Result<bool> {
     let table = tree.table();
     sqlx::query_scalar(&format!(
@@ -37,21 +37,23 @@ pub async fn is_self_or_descendant(
          )
          select exists (select 1 from below where id = $2)"
     ))
-    .bind(id)
-    .bind(candidate)
+    .bind(id.into())
+    .bind(candidate.into())
     .fetch_one(conn)
     .await
 }
 
 /// A row of a tree listed depth-first, with its depth.
 pub trait TreeNode {
-    fn node_id(&self) -> Uuid;
+    /// The id type of the tree's rows (`UnitId`, `ChannelId`).
+    type Id: Copy + Eq + std::hash::Hash;
+    fn node_id(&self) -> Self::Id;
     fn depth(&self) -> i32;
 }
 
 /// Where `id` and the nodes below it lie in `nodes` (depth-first): they
 /// follow it in one run. Empty when `id` is not there.
-pub fn subtree_range<T: TreeNode>(nodes: &[T], id: Uuid) -> std::ops::Range<usize> {
+pub fn subtree_range<T: TreeNode>(nodes: &[T], id: T::Id) -> std::ops::Range<usize> {
     let Some(start) = nodes.iter().position(|node| node.node_id() == id) else {
         return 0..0;
     };
@@ -64,12 +66,12 @@ pub fn subtree_range<T: TreeNode>(nodes: &[T], id: Uuid) -> std::ops::Range<usiz
 }
 
 /// `id` and the nodes below it, still depth-first.
-pub fn subtree<T: TreeNode>(nodes: &[T], id: Uuid) -> &[T] {
+pub fn subtree<T: TreeNode>(nodes: &[T], id: T::Id) -> &[T] {
     &nodes[subtree_range(nodes, id)]
 }
 
 /// One node of a picker, its label escaped.
-pub fn option(id: Uuid, label: &str) -> String {
+pub fn option(id: impl std::fmt::Display, label: &str) -> String {
     format!(
         "<option value=\"{id}\">{}</option>",
         crate::web::variant::escape(label)
@@ -98,7 +100,7 @@ pub fn options(fragments: &[String], selected: &str) -> String {
 }
 
 /// The nodes that are neither `id` nor below it: where `id` may move to.
-pub fn without_subtree<T: TreeNode>(mut nodes: Vec<T>, id: Uuid) -> Vec<T> {
+pub fn without_subtree<T: TreeNode>(mut nodes: Vec<T>, id: T::Id) -> Vec<T> {
     let range = subtree_range(&nodes, id);
     nodes.drain(range);
     nodes
@@ -110,6 +112,7 @@ mod tests {
 
     struct Node(Uuid, i32);
     impl TreeNode for Node {
+        type Id = Uuid;
         fn node_id(&self) -> Uuid {
             self.0
         }

@@ -4,17 +4,21 @@
 //! returned); reviewers while it waits at a stage they act on.
 
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 use super::store::ArticleRecord;
 use crate::auth::{Permission, Staff};
+use crate::ids::UnitId;
 use crate::roles::Role;
 use crate::roles::StageRole;
 use crate::tree::{Tree, is_self_or_descendant};
 use crate::workflow::{self, Status};
 
 /// Whether the story's unit is within reach of `staff` for reviewing.
-pub async fn in_scope(conn: &mut PgConnection, staff: &Staff, unit_id: Uuid) -> sqlx::Result<bool> {
+pub async fn in_scope(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    unit_id: UnitId,
+) -> sqlx::Result<bool> {
     match staff.role {
         Role::ChiefEditor | Role::Admin => Ok(true),
         Role::Editor => is_self_or_descendant(conn, Tree::Units, staff.unit_id, unit_id).await,
@@ -29,7 +33,7 @@ pub async fn in_scope(conn: &mut PgConnection, staff: &Staff, unit_id: Uuid) -> 
 pub async fn scope_units(
     conn: &mut PgConnection,
     staff: &Staff,
-) -> sqlx::Result<Option<Vec<Uuid>>> {
+) -> sqlx::Result<Option<Vec<UnitId>>> {
     match staff.role {
         Role::ChiefEditor | Role::Admin => Ok(None),
         Role::Editor | Role::Correspondent => sqlx::query_scalar(
@@ -51,7 +55,7 @@ pub async fn scope_units(
 pub async fn may_file_into(
     conn: &mut PgConnection,
     staff: &Staff,
-    unit_id: Uuid,
+    unit_id: UnitId,
 ) -> sqlx::Result<bool> {
     match staff.role {
         Role::ChiefEditor | Role::Admin => Ok(true),

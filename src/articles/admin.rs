@@ -16,6 +16,7 @@ use crate::auth::{Permission, Staff};
 use crate::backend::Backend;
 use crate::channels::db::ChannelNode;
 use crate::error::{AppError, FormError, Refused};
+use crate::ids::{ArticleId, ChannelId, UnitId};
 use crate::layout::AdminLayout;
 use crate::units::UnitNode;
 use crate::web::csrf::CsrfToken;
@@ -35,7 +36,7 @@ struct FormPage {
     /// Photos offered as the cover: the writer's recent uploads and the
     /// current cover.
     covers: Vec<CoverChoice>,
-    error: Option<String>,
+    error: Option<FormError>,
     /// Shown when a newer version was saved by someone else meanwhile.
     newer: bool,
 }
@@ -75,7 +76,7 @@ pub(super) async fn form_page(
     article: Option<ArticleRecord>,
     form: ArticleForm,
     status: StatusCode,
-    error: Option<String>,
+    error: Option<FormError>,
 ) -> Result<HttpResponse, AppError> {
     let title = if article.is_some() {
         "编辑稿件"
@@ -208,7 +209,7 @@ pub async fn create(
                 None,
                 form,
                 refusal.status,
-                Some(refusal.summary()),
+                Some(refusal),
             )
             .await;
         }
@@ -235,7 +236,7 @@ pub async fn create(
 async fn submit_if_asked(
     conn: &mut PgConnection,
     staff: &Staff,
-    id: Uuid,
+    id: ArticleId,
     action: &str,
 ) -> Result<&'static str, AppError> {
     if action != "submit" {
@@ -269,7 +270,7 @@ async fn submit_if_asked(
 async fn editable(
     conn: &mut PgConnection,
     staff: &Staff,
-    id: Uuid,
+    id: ArticleId,
 ) -> Result<ArticleRecord, AppError> {
     let record = store::record(conn, id).await?.ok_or(AppError::NotFound)?;
     let access = access(conn, staff, &record).await?;
@@ -288,7 +289,7 @@ pub async fn edit(
         csrf,
         mut conn,
     }: Backend,
-    id: web::Path<Uuid>,
+    id: web::Path<ArticleId>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::WriteArticles)?;
     let record = editable(&mut conn, &staff, *id).await?;
@@ -311,7 +312,7 @@ pub async fn update(
         csrf,
         mut conn,
     }: Backend,
-    id: web::Path<Uuid>,
+    id: web::Path<ArticleId>,
     form: web::Form<ArticleForm>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::WriteArticles)?;
@@ -327,7 +328,7 @@ pub async fn update(
                 Some(record),
                 form,
                 refusal.status,
-                Some(refusal.summary()),
+                Some(refusal),
             )
             .await;
         }
@@ -353,7 +354,7 @@ pub async fn update(
             Some(record),
             form,
             StatusCode::CONFLICT,
-            Some(message),
+            Some(message.into()),
         )
         .await;
     };
@@ -383,8 +384,8 @@ struct RevisionRow {
     subtitle: String,
     summary: String,
     body_html: String,
-    channel_id: Uuid,
-    unit_id: Uuid,
+    channel_id: ChannelId,
+    unit_id: UnitId,
     author_byline: String,
     correspondents: String,
     source: String,
@@ -396,7 +397,7 @@ struct RevisionRow {
 pub async fn restore(
     pool: web::Data<PgPool>,
     staff: Staff,
-    path: web::Path<(Uuid, i32)>,
+    path: web::Path<(ArticleId, i32)>,
     form: web::Form<RestoreForm>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::WriteArticles)?;
@@ -526,7 +527,7 @@ async fn propose_correction(
             Some(record),
             form,
             StatusCode::CONFLICT,
-            Some(message),
+            Some(message.into()),
         )
         .await;
     }

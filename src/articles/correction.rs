@@ -12,6 +12,7 @@ use super::form::{ArticleForm, ArticleInput};
 use super::store::{self, ArticleRecord, Event};
 use crate::auth::Staff;
 use crate::error::AppError;
+use crate::ids::{ArticleId, ChannelId, UnitId, UserId};
 use crate::workflow::{Outcome, Status};
 
 /// An open correction as the article page shows it.
@@ -19,7 +20,7 @@ use crate::workflow::{Outcome, Status};
 pub struct OpenCorrection {
     pub id: Uuid,
     pub stage: i16,
-    pub proposed_by: Uuid,
+    pub proposed_by: UserId,
     pub proposer_name: String,
     pub title: String,
     pub body_html: String,
@@ -28,7 +29,7 @@ pub struct OpenCorrection {
 
 pub async fn open_correction(
     conn: &mut PgConnection,
-    article_id: Uuid,
+    article_id: ArticleId,
 ) -> sqlx::Result<Option<OpenCorrection>> {
     sqlx::query_as(
         "select c.id, c.stage, c.proposed_by, u.display_name as proposer_name, c.title, c.body_html, c.public_note
@@ -55,7 +56,7 @@ pub async fn open_for_review(
         "insert into corrections (article_id, proposed_by, title, kicker, subtitle, summary, body_html, channel_id,
                                   unit_id, author_byline, correspondents, source, tags, cover_media_id, public_note)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-         on conflict do nothing", record.id, staff.id, &input.title, &input.kicker, &input.subtitle, &input.summary, input.body.as_str(), input.channel_id, input.unit_id, &input.author_byline, &input.correspondents, &input.source, input.tags.join("，"), input.cover_media_id, note,)
+         on conflict do nothing", record.id as ArticleId, staff.id as UserId, &input.title, &input.kicker, &input.subtitle, &input.summary, input.body.as_str(), input.channel_id as ChannelId, input.unit_id as UnitId, &input.author_byline, &input.correspondents, &input.source, input.tags.join("，"), input.cover_media_id, note,)
     .execute(&mut *tx)
     .await?;
     if inserted.rows_affected() == 0 {
@@ -118,7 +119,7 @@ pub async fn decide(
             sqlx::query!(
                 "update articles set correction_note = case when $2 = '' then correction_note else $2 end,
                         corrected_at = case when $2 = '' then corrected_at else now() end
-                 where id = $1", record.id, &correction.public_note,)
+                 where id = $1", record.id as ArticleId, &correction.public_note,)
             .execute(&mut *conn)
             .await?;
             sqlx::query!(
@@ -148,8 +149,8 @@ struct ProposedForm {
     subtitle: String,
     summary: String,
     body_html: String,
-    channel_id: Uuid,
-    unit_id: Uuid,
+    channel_id: ChannelId,
+    unit_id: UnitId,
     author_byline: String,
     correspondents: String,
     source: String,

@@ -5,6 +5,8 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::ids::{ArticleId, ChannelId, UnitId};
+
 use super::ArticleListItem;
 
 const LIST_COLUMNS: &str = "a.number, a.title, a.summary, c.name as channel_name, c.slug as channel_slug,
@@ -35,9 +37,9 @@ pub async fn latest_published(
 #[derive(Debug, Default, Clone)]
 pub struct Listing {
     /// A channel and all its sub-channels.
-    pub channel: Option<Uuid>,
+    pub channel: Option<ChannelId>,
     /// A unit and all the units below it.
-    pub unit: Option<Uuid>,
+    pub unit: Option<UnitId>,
     pub tag: Option<String>,
     /// Stories crediting this author.
     pub author: Option<Uuid>,
@@ -164,8 +166,8 @@ pub async fn most_read(
     conn: &mut PgConnection,
     today: chrono::NaiveDate,
     limit: i64,
-) -> sqlx::Result<[Vec<(Uuid, i64)>; 3]> {
-    let rows: Vec<(i32, Uuid, i64)> = sqlx::query_as(
+) -> sqlx::Result<[Vec<(ArticleId, i64)>; 3]> {
+    let rows: Vec<(i32, ArticleId, i64)> = sqlx::query_as(
         "with month as (
              select article_id,
                     sum(views) filter (where day = $1)::bigint as day_views,
@@ -190,7 +192,7 @@ pub async fn most_read(
     .bind(limit)
     .fetch_all(conn)
     .await?;
-    let mut periods: [Vec<(Uuid, i64)>; 3] = Default::default();
+    let mut periods: [Vec<(ArticleId, i64)>; 3] = Default::default();
     for (period, id, views) in rows {
         periods[period as usize].push((id, views));
     }
@@ -201,7 +203,7 @@ pub async fn most_read(
 /// to `limit` each; each story shows its readings in the period.
 pub async fn ranked_items(
     conn: &mut PgConnection,
-    periods: &[Vec<(Uuid, i64)>; 3],
+    periods: &[Vec<(ArticleId, i64)>; 3],
     limit: usize,
 ) -> sqlx::Result<[Vec<BlockItem>; 3]> {
     #[derive(sqlx::FromRow)]

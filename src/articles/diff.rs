@@ -8,7 +8,6 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 use similar::{ChangeTag, TextDiff};
-use uuid::Uuid;
 
 use super::SanitizedHtml;
 use super::access::access;
@@ -16,6 +15,7 @@ use super::store;
 use crate::auth::Permission;
 use crate::backend::Backend;
 use crate::error::AppError;
+use crate::ids::ArticleId;
 use crate::layout::AdminLayout;
 use crate::web::render;
 
@@ -117,7 +117,7 @@ pub struct DiffQuery {
 #[template(path = "admin/articles/diff.html")]
 struct DiffPage {
     layout: AdminLayout,
-    article_id: Uuid,
+    article_id: ArticleId,
     title: String,
     from: i32,
     to: i32,
@@ -131,7 +131,7 @@ pub async fn compare(
         csrf,
         mut conn,
     }: Backend,
-    id: web::Path<Uuid>,
+    id: web::Path<ArticleId>,
     query: web::Query<DiffQuery>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::UseBackend)?;

@@ -9,13 +9,13 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::NaiveDate;
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
 
 use super::db::{self, BlockItem};
 use super::public::StoryLink;
 use super::{article_url, channel_url};
 use crate::channels::NavChannel;
 use crate::error::AppError;
+use crate::ids::ArticleId;
 use crate::layout::PublicLayout;
 use crate::media::{self, Size};
 use crate::settings::SiteSettings;
@@ -48,7 +48,7 @@ struct RankingsState {
 
 /// For today, the last 7 and the last 30 days: (story id, readings), most
 /// read first.
-type Periods = Arc<[Vec<(Uuid, i64)>; 3]>;
+type Periods = Arc<[Vec<(ArticleId, i64)>; 3]>;
 
 struct Ranked {
     at: Instant,
@@ -101,7 +101,7 @@ impl Rankings {
     }
 
     /// Keeps `ranked` (when computed) as the rankings of `today`.
-    fn keep(&self, today: NaiveDate, ranked: Option<[Vec<(Uuid, i64)>; 3]>) -> Periods {
+    fn keep(&self, today: NaiveDate, ranked: Option<[Vec<(ArticleId, i64)>; 3]>) -> Periods {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.refreshing = false;
         match ranked {
@@ -261,8 +261,8 @@ mod tests {
         NaiveDate::from_ymd_opt(2026, 11, n).unwrap()
     }
 
-    fn ranked(views: i64) -> [Vec<(Uuid, i64)>; 3] {
-        [vec![(Uuid::nil(), views)], Vec::new(), Vec::new()]
+    fn ranked(views: i64) -> [Vec<(ArticleId, i64)>; 3] {
+        [vec![(ArticleId::default(), views)], Vec::new(), Vec::new()]
     }
 
     #[test]
@@ -271,7 +271,7 @@ mod tests {
         assert!(rankings.kept(day(24)).is_none(), "none yet");
         rankings.keep(day(24), Some(ranked(5)));
         let (periods, refresh) = rankings.kept(day(24)).unwrap();
-        assert_eq!(periods[0], [(Uuid::nil(), 5)]);
+        assert_eq!(periods[0], [(ArticleId::default(), 5)]);
         assert!(!refresh, "fresh rankings are shown as they are");
         assert!(rankings.kept(day(25)).is_none(), "a new day is ranked anew");
 
@@ -283,7 +283,7 @@ mod tests {
 
         // That computation failed: the old rankings stay, and the next
         // caller tries again.
-        assert_eq!(rankings.keep(day(24), None)[0], [(Uuid::nil(), 5)]);
+        assert_eq!(rankings.keep(day(24), None)[0], [(ArticleId::default(), 5)]);
         assert!(rankings.kept(day(24)).unwrap().1);
         rankings.keep(day(24), Some(ranked(9)));
         let (periods, refresh) = rankings.kept(day(24)).unwrap();

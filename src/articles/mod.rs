@@ -69,10 +69,10 @@ impl ArticleListItem {
 /// A published story with everything its public page shows.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PublishedArticle {
-    pub id: Uuid,
+    pub id: crate::ids::ArticleId,
     pub number: i64,
-    pub channel_id: Uuid,
-    pub unit_id: Uuid,
+    pub channel_id: crate::ids::ChannelId,
+    pub unit_id: crate::ids::UnitId,
     pub title: String,
     pub kicker: String,
     pub subtitle: String,

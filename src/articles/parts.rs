@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::ids::ArticleId;
+
 use super::{PublishedArticle, SanitizedHtml};
 
 /// A published story with what its page shows around it, read in one
@@ -196,7 +198,7 @@ impl TitleLink {
 /// newest stories sharing the words are taken).
 pub async fn related(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: ArticleId,
     words: Option<&str>,
     limit: i64,
 ) -> sqlx::Result<(Vec<TitleLink>, bool)> {
@@ -341,7 +343,7 @@ pub async fn keep_missing_parts(pool: &sqlx::PgPool, key: &[u8]) -> sqlx::Result
     // From the index of published stories and the kept rows' keys alone:
     // the stories' own rows hold their bodies and are large (at 1,000,000
     // stories, 5 s of reading per start against 1 s for the indexes).
-    let missing: Vec<Uuid> = sqlx::query_scalar(
+    let missing: Vec<ArticleId> = sqlx::query_scalar(
         "select a.id from articles a
          where a.status = 'published'
            and not exists (select 1 from article_page_parts p where p.article_id = a.id)
@@ -361,7 +363,7 @@ pub async fn keep_missing_parts(pool: &sqlx::PgPool, key: &[u8]) -> sqlx::Result
     Ok(kept.into_iter().sum())
 }
 
-async fn keep_parts_of(pool: &sqlx::PgPool, key: &[u8], ids: &[Uuid]) -> sqlx::Result<usize> {
+async fn keep_parts_of(pool: &sqlx::PgPool, key: &[u8], ids: &[ArticleId]) -> sqlx::Result<usize> {
     let mut conn = pool.acquire().await?;
     let mut kept = 0;
     for ids in ids.chunks(500) {
@@ -387,7 +389,7 @@ async fn keep_parts_of(pool: &sqlx::PgPool, key: &[u8], ids: &[Uuid]) -> sqlx::R
 /// 相关阅读 took the newest stories sharing the title's words.
 async fn keep_parts(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: ArticleId,
     parts: &PageParts,
     worded: bool,
     seal: Option<[u8; 32]>,

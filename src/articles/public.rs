@@ -11,6 +11,7 @@ use super::{ArticleListItem, PublishedArticle, SanitizedHtml, db};
 use crate::channels::{Crumb, NavChannel};
 use crate::comments;
 use crate::error::AppError;
+use crate::ids::{CommentId, UnitId};
 use crate::layout::PublicLayout;
 use crate::settings::SiteSettings;
 use crate::site::TreeCache;
@@ -133,7 +134,7 @@ pub async fn tag(
 pub async fn unit(
     pool: web::Data<PgPool>,
     trees: web::Data<TreeCache>,
-    id: web::Path<Uuid>,
+    id: web::Path<UnitId>,
     query: web::Query<ChannelQuery>,
 ) -> Result<HttpResponse, AppError> {
     let name: String = sqlx::query_scalar("select name from units where id = $1")
@@ -284,9 +285,9 @@ struct ArticlePage {
 /// the comment being replied to.
 #[derive(Debug, Default, Deserialize)]
 pub struct ArticleQuery {
-    pub comments_before: Option<Uuid>,
+    pub comments_before: Option<CommentId>,
     pub comment: Option<String>,
-    pub reply: Option<Uuid>,
+    pub reply: Option<CommentId>,
 }
 
 pub async fn article(

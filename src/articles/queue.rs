@@ -8,12 +8,12 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sqlx::{PgConnection, PgPool, Postgres, QueryBuilder};
-use uuid::Uuid;
 
 use super::article_url;
 use crate::auth::{Permission, Staff};
 use crate::channels;
 use crate::error::AppError;
+use crate::ids::{ArticleId, ChannelId, UnitId};
 use crate::layout::AdminLayout;
 use crate::roles::Role;
 use crate::site::{TreeCache, Trees};
@@ -25,13 +25,13 @@ use crate::workflow::Status;
 /// A story in a list.
 #[derive(sqlx::FromRow)]
 pub struct ListRow {
-    pub id: Uuid,
+    pub id: ArticleId,
     pub number: i64,
     pub title: String,
     pub status: String,
     pub review_stage: i16,
-    pub channel_id: Uuid,
-    pub unit_id: Uuid,
+    pub channel_id: ChannelId,
+    pub unit_id: UnitId,
     pub writer_name: String,
     pub updated_at: DateTime<Utc>,
     pub view_count: i64,
@@ -61,7 +61,7 @@ pub struct QueueQuery {
 }
 
 impl QueueQuery {
-    fn after(&self) -> Option<(DateTime<Utc>, Uuid)> {
+    fn after(&self) -> Option<(DateTime<Utc>, ArticleId)> {
         let (at, id) = self.after.split_once(' ')?;
         Some((
             DateTime::parse_from_rfc3339(at).ok()?.with_timezone(&Utc),
@@ -94,7 +94,7 @@ struct ReviewQueue {
     paged: bool,
     trees: Arc<Trees>,
     /// Editors pick among their own units; chief editors among all.
-    unit_root: Option<Uuid>,
+    unit_root: Option<UnitId>,
 }
 
 impl ReviewQueue {
@@ -116,15 +116,15 @@ impl ReviewQueue {
         self.trees.channel_options(selected)
     }
 
-    fn channel_name(&self, id: &Uuid) -> &str {
+    fn channel_name(&self, id: &ChannelId) -> &str {
         self.trees.channel(*id).map_or("", |channel| &channel.name)
     }
 
-    fn unit_name(&self, id: &Uuid) -> &str {
+    fn unit_name(&self, id: &UnitId) -> &str {
         self.trees.unit(*id).map_or("", |unit| &unit.name)
     }
 
-    fn stage_count(&self, channel_id: &Uuid) -> usize {
+    fn stage_count(&self, channel_id: &ChannelId) -> usize {
         self.trees
             .channel(*channel_id)
             .map_or(0, |channel| channel.review_stages.len())
@@ -154,7 +154,10 @@ fn list_columns(details: bool) -> String {
 }
 
 /// The (channel, stage) pairs whose review `roles` hold.
-fn stages_held(channels: &[channels::db::ChannelNode], roles: &[&str]) -> (Vec<Uuid>, Vec<i16>) {
+fn stages_held(
+    channels: &[channels::db::ChannelNode],
+    roles: &[&str],
+) -> (Vec<ChannelId>, Vec<i16>) {
     channels
         .iter()
         .flat_map(|channel| {
@@ -174,7 +177,7 @@ async fn review_queue(
     conn: &mut PgConnection,
     staff: &Staff,
     trees: &Trees,
-    unit_root: Option<Uuid>,
+    unit_root: Option<UnitId>,
     query: &QueueQuery,
 ) -> sqlx::Result<(Vec<ListRow>, Option<String>)> {
     let roles: &[&str] = if staff.role == Role::ChiefEditor {
@@ -192,7 +195,7 @@ async fn review_queue(
     // A unit picked counts with the units below it, as in the statistics.
     let picked = query
         .unit
-        .parse::<Uuid>()
+        .parse::<UnitId>()
         .ok()
         .map(|unit| ids(subtree(&trees.units, unit)));
     let units = match (scope, picked) {
@@ -229,7 +232,7 @@ async fn review_queue(
             .push_bind(units)
             .push("::uuid[], a.unit_id) is not null");
     }
-    if let Ok(channel) = query.channel.parse::<Uuid>() {
+    if let Ok(channel) = query.channel.parse::<ChannelId>() {
         sql.push(" and a.channel_id = ").push_bind(channel);
     }
     if let Some(status) = Status::parse(&query.status).map(Status::as_str) {
@@ -346,7 +349,7 @@ mod tests {
 
     fn channel(stages: &[&str]) -> channels::db::ChannelNode {
         channels::db::ChannelNode {
-            id: Uuid::new_v4(),
+            id: ChannelId::new(),
             parent_id: None,
             name: String::new(),
             slug: String::new(),

@@ -6,7 +6,6 @@ use actix_web::{HttpResponse, web};
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
 use serde::Deserialize;
 use sqlx::PgPool;
-use uuid::Uuid;
 
 use super::access::{self, access, in_scope};
 use super::correction;
@@ -14,6 +13,7 @@ use super::show::{Feedback, show_page};
 use super::store::{self, Event};
 use crate::auth::{Permission, Staff};
 use crate::error::{AppError, FormError};
+use crate::ids::{ArticleId, UserId};
 use crate::settings;
 use crate::web::csrf::CsrfToken;
 use crate::web::redirect::see_other;
@@ -50,7 +50,7 @@ async fn decide(
     pool: &PgPool,
     staff: &Staff,
     csrf: &CsrfToken,
-    id: Uuid,
+    id: ArticleId,
     name: &str,
     action: Result<Action, FormError>,
     opinion: String,
@@ -90,12 +90,13 @@ async fn decide(
         Err(refusal) => {
             drop(tx);
             let mut conn = pool.acquire().await?;
+            let status = refusal.status;
             let feedback = Feedback {
                 notice: None,
-                error: Some(refusal.summary()),
+                error: Some(refusal),
                 opinion,
             };
-            show_page(&mut conn, staff, csrf, id, refusal.status, feedback).await
+            show_page(&mut conn, staff, csrf, id, status, feedback).await
         }
     }
 }
@@ -104,7 +105,7 @@ pub async fn review(
     pool: web::Data<PgPool>,
     staff: Staff,
     csrf: CsrfToken,
-    id: web::Path<Uuid>,
+    id: web::Path<ArticleId>,
     form: web::Form<ReviewForm>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ReviewArticles)?;
@@ -140,7 +141,7 @@ pub async fn unpublish(
     pool: web::Data<PgPool>,
     staff: Staff,
     csrf: CsrfToken,
-    id: web::Path<Uuid>,
+    id: web::Path<ArticleId>,
     form: web::Form<UnpublishForm>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::PublishArticles)?;
@@ -165,7 +166,7 @@ pub async fn placement(
     pool: web::Data<PgPool>,
     staff: Staff,
     csrf: CsrfToken,
-    id: web::Path<Uuid>,
+    id: web::Path<ArticleId>,
     form: web::Form<PlacementForm>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::PublishArticles)?;
@@ -243,7 +244,7 @@ pub async fn review_correction(
     pool: web::Data<PgPool>,
     staff: Staff,
     csrf: CsrfToken,
-    id: web::Path<Uuid>,
+    id: web::Path<ArticleId>,
     form: web::Form<CorrectionReview>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ReviewArticles)?;
@@ -268,7 +269,7 @@ pub async fn review_correction(
     let correction = correction::open_correction(&mut tx, record.id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let reviewers: Vec<Uuid> = sqlx::query_scalar(
+    let reviewers: Vec<UserId> = sqlx::query_scalar(
         "select actor_id from review_events
          where article_id = $1 and action = 'correction_pass' and actor_id is not null
            and at >= (select created_at from corrections where id = $2)",
@@ -295,7 +296,7 @@ pub async fn review_correction(
             drop(tx);
             let mut conn = pool.acquire().await?;
             let feedback = Feedback {
-                error: Some(refusal.summary()),
+                error: Some(refusal),
                 opinion: form.opinion,
                 ..Feedback::default()
             };

@@ -7,7 +7,6 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 use super::access::{self, Access, access};
 use super::form::byline;
@@ -15,7 +14,8 @@ use super::store::{self, ArticleRecord};
 use super::{SanitizedHtml, article_url};
 use crate::auth::{Permission, Staff};
 use crate::backend::Backend;
-use crate::error::AppError;
+use crate::error::{AppError, FormError};
+use crate::ids::ArticleId;
 use crate::layout::AdminLayout;
 use crate::roles::Role;
 use crate::web::csrf::CsrfToken;
@@ -69,7 +69,7 @@ pub struct ShowPage {
     pub timeline: Vec<TimelineEntry>,
     pub revisions: Vec<RevisionLine>,
     pub notice: Option<String>,
-    pub error: Option<String>,
+    pub error: Option<FormError>,
     /// The review form's typed opinion, kept on a refusal.
     pub opinion: String,
 }
@@ -117,7 +117,7 @@ pub struct ShowQuery {
 #[derive(Default)]
 pub struct Feedback {
     pub notice: Option<String>,
-    pub error: Option<String>,
+    pub error: Option<FormError>,
     /// The review form's typed opinion, kept on a refusal.
     pub opinion: String,
 }
@@ -127,7 +127,7 @@ pub async fn show_page(
     conn: &mut PgConnection,
     staff: &Staff,
     csrf: &CsrfToken,
-    id: Uuid,
+    id: ArticleId,
     status: StatusCode,
     feedback: Feedback,
 ) -> Result<HttpResponse, AppError> {
@@ -237,7 +237,7 @@ pub async fn show(
         csrf,
         mut conn,
     }: Backend,
-    id: web::Path<Uuid>,
+    id: web::Path<ArticleId>,
     query: web::Query<ShowQuery>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::UseBackend)?;
@@ -252,7 +252,7 @@ pub async fn show(
 #[template(path = "admin/articles/revision.html")]
 struct RevisionPage {
     layout: AdminLayout,
-    article_id: Uuid,
+    article_id: ArticleId,
     version: i32,
     current_version: i32,
     title: String,
@@ -269,7 +269,7 @@ pub async fn revision(
         csrf,
         mut conn,
     }: Backend,
-    path: web::Path<(Uuid, i32)>,
+    path: web::Path<(ArticleId, i32)>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::UseBackend)?;
     let (id, version) = path.into_inner();

@@ -6,19 +6,21 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::ids::{ArticleId, ChannelId, UnitId, UserId};
+
 use super::form::{ArticleInput, Credit};
 
 /// An article as the backend pages need it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ArticleRecord {
-    pub id: Uuid,
+    pub id: ArticleId,
     pub number: i64,
-    pub channel_id: Uuid,
+    pub channel_id: ChannelId,
     pub channel_name: String,
     pub review_stages: Vec<crate::roles::StageRole>,
-    pub unit_id: Uuid,
+    pub unit_id: UnitId,
     pub unit_name: String,
-    pub created_by: Uuid,
+    pub created_by: UserId,
     pub writer_name: String,
     pub title: String,
     pub kicker: String,
@@ -41,7 +43,7 @@ pub struct ArticleRecord {
     pub updated_at: DateTime<Utc>,
     /// Who passed a stage since the story was last submitted (三审
     /// separation), as the workflow keeps it (migration 0030).
-    pub passed_by: Vec<Uuid>,
+    pub passed_by: Vec<UserId>,
 }
 
 const RECORD_SQL: &str =
@@ -61,7 +63,7 @@ const RECORD_SQL: &str =
     join users w on w.id = a.created_by
     where a.id = $1";
 
-pub async fn record(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<ArticleRecord>> {
+pub async fn record(conn: &mut PgConnection, id: ArticleId) -> sqlx::Result<Option<ArticleRecord>> {
     sqlx::query_as(RECORD_SQL)
         .bind(id)
         .fetch_optional(conn)
@@ -71,7 +73,7 @@ pub async fn record(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<Ar
 /// The record, with its row locked until the transaction ends.
 pub async fn record_for_update(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: ArticleId,
 ) -> sqlx::Result<Option<ArticleRecord>> {
     sqlx::query("select 1 from articles where id = $1 for update")
         .bind(id)
@@ -84,14 +86,15 @@ pub async fn record_for_update(
 pub async fn insert(
     conn: &mut PgConnection,
     input: &ArticleInput,
-    writer: Uuid,
-) -> sqlx::Result<Uuid> {
+    writer: UserId,
+) -> sqlx::Result<ArticleId> {
     let id: Uuid = sqlx::query_scalar!(
         "insert into articles (channel_id, unit_id, created_by, title, kicker, subtitle, summary, body_html,
                                body_text, author_byline, correspondents, source, cover_media_id)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) returning id", input.channel_id, input.unit_id, writer, &input.title, &input.kicker, &input.subtitle, &input.summary, input.body.as_str(), &input.body_text, &input.author_byline, &input.correspondents, &input.source, input.cover_media_id,)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) returning id", input.channel_id as ChannelId, input.unit_id as UnitId, writer as UserId, &input.title, &input.kicker, &input.subtitle, &input.summary, input.body.as_str(), &input.body_text, &input.author_byline, &input.correspondents, &input.source, input.cover_media_id,)
     .fetch_one(&mut *conn)
     .await?;
+    let id = ArticleId(id);
     replace_details(conn, id, input).await?;
     crate::search::index(conn, id, &input.title, &input.summary, &input.body_text).await?;
     Ok(id)
@@ -101,7 +104,7 @@ pub async fn insert(
 /// or None when someone saved in between.
 pub async fn update(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: ArticleId,
     input: &ArticleInput,
     version: i32,
 ) -> sqlx::Result<Option<i32>> {
@@ -110,7 +113,7 @@ pub async fn update(
                 summary = $7, body_html = $8, body_text = $9, author_byline = $10, correspondents = $11,
                 source = $12, cover_media_id = $14, version = version + 1
          where id = $1 and version = $13
-         returning version", id, input.channel_id, input.unit_id, &input.title, &input.kicker, &input.subtitle, &input.summary, input.body.as_str(), &input.body_text, &input.author_byline, &input.correspondents, &input.source, version, input.cover_media_id,)
+         returning version", id as ArticleId, input.channel_id as ChannelId, input.unit_id as UnitId, &input.title, &input.kicker, &input.subtitle, &input.summary, input.body.as_str(), &input.body_text, &input.author_byline, &input.correspondents, &input.source, version, input.cover_media_id,)
     .fetch_optional(&mut *conn)
     .await?;
     if new_version.is_some() {
@@ -122,7 +125,7 @@ pub async fn update(
 
 async fn replace_details(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: ArticleId,
     input: &ArticleInput,
 ) -> sqlx::Result<()> {
     sqlx::query("delete from article_tags where article_id = $1")
@@ -161,7 +164,11 @@ async fn replace_details(
 /// The author record for a credited name: the staff member of that name
 /// (preferring one in the story's unit), else an outside contributor of
 /// that name (likewise), else a new outside contributor of the story's unit.
-async fn author_for(conn: &mut PgConnection, credit: &Credit, unit_id: Uuid) -> sqlx::Result<Uuid> {
+async fn author_for(
+    conn: &mut PgConnection,
+    credit: &Credit,
+    unit_id: UnitId,
+) -> sqlx::Result<Uuid> {
     let staff: Option<(Uuid, Uuid)> = sqlx::query_as(
         "select id, unit_id from users where display_name = $1 and active
          order by (unit_id = $2) desc, created_at limit 1",
@@ -185,7 +192,7 @@ async fn author_for(conn: &mut PgConnection, credit: &Credit, unit_id: Uuid) -> 
         "select id from authors where name = $1 and user_id is null
          order by (unit_id = $2) desc nulls last, created_at limit 1",
         &credit.name,
-        unit_id,
+        unit_id as UnitId,
     )
     .fetch_optional(&mut *conn)
     .await?;
@@ -195,7 +202,7 @@ async fn author_for(conn: &mut PgConnection, credit: &Credit, unit_id: Uuid) -> 
             sqlx::query_scalar!(
                 "insert into authors (name, unit_id) values ($1, $2) returning id",
                 &credit.name,
-                unit_id
+                unit_id as UnitId
             )
             .fetch_one(conn)
             .await
@@ -206,9 +213,9 @@ async fn author_for(conn: &mut PgConnection, credit: &Credit, unit_id: Uuid) -> 
 /// Keeps the article as saved at `version`.
 pub async fn save_revision(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: ArticleId,
     version: i32,
-    saved_by: Uuid,
+    saved_by: UserId,
     input: &ArticleInput,
 ) -> sqlx::Result<()> {
     sqlx::query(
@@ -240,7 +247,7 @@ pub async fn save_revision(
 /// One step of an article's history.
 #[derive(Clone, Copy)]
 pub struct Event<'a> {
-    pub actor_id: Option<Uuid>,
+    pub actor_id: Option<UserId>,
     pub actor_name: &'a str,
     pub action: &'a str,
     pub from_status: &'a str,
@@ -251,7 +258,7 @@ pub struct Event<'a> {
 
 pub async fn record_event(
     conn: &mut PgConnection,
-    article_id: Uuid,
+    article_id: ArticleId,
     event: &Event<'_>,
 ) -> sqlx::Result<()> {
     sqlx::query(
@@ -272,7 +279,7 @@ pub async fn record_event(
 }
 
 /// The credited authors in order, for bylines.
-pub async fn credits(conn: &mut PgConnection, article_id: Uuid) -> sqlx::Result<Vec<Credit>> {
+pub async fn credits(conn: &mut PgConnection, article_id: ArticleId) -> sqlx::Result<Vec<Credit>> {
     let rows: Vec<(String, String)> = sqlx::query_as(
         "select aa.role, au.name from article_authors aa join authors au on au.id = aa.author_id
          where aa.article_id = $1 order by aa.position",

@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
 
 use super::store::{self, ArticleRecord, Event};
 use crate::auth::Staff;
+use crate::ids::{ArticleId, UserId};
 use crate::workflow::{Outcome, Status};
 
 /// Writes `outcome` of `action` to the article and its history. The caller
@@ -35,14 +35,14 @@ pub async fn apply(
                     else passed_by end,
                 schedule_missed = false
          where id = $1",
-        record.id,
+        record.id as ArticleId,
         outcome.status.as_str(),
         outcome.stage as i16,
         outcome.publish_at,
         action,
         passed,
         &staff.display_name,
-        staff.id,
+        staff.id as UserId,
     )
     .execute(&mut *conn)
     .await?;
@@ -68,7 +68,7 @@ pub async fn publish_due(
     missed_before: Option<DateTime<Utc>>,
 ) -> sqlx::Result<usize> {
     let mut tx = pool.begin().await?;
-    let published: Vec<(Uuid, bool)> = sqlx::query_as(
+    let published: Vec<(ArticleId, bool)> = sqlx::query_as(
         "update articles set status = 'published',
                 schedule_missed = ($1::timestamptz is not null and published_at < $1)
          where status = 'scheduled' and published_at <= now()

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::{ACTIONS, action_label};
 use crate::auth::Permission;
 use crate::backend::Backend;
-use crate::error::AppError;
+use crate::error::{AppError, FormError};
 use crate::layout::AdminLayout;
 use crate::web::page;
 
@@ -58,7 +58,7 @@ struct AuditPage {
     query: AuditQuery,
     entries: Vec<Entry>,
     next_page: Option<String>,
-    error: Option<String>,
+    error: Option<FormError>,
 }
 
 fn parse_day(value: &str) -> Result<Option<NaiveDate>, ()> {

@@ -4,13 +4,13 @@
 
 pub mod admin;
 
+use crate::ids::UserId;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 /// Who did something, and from which address.
 #[derive(Debug, Clone)]
 pub struct Actor {
-    pub id: Option<Uuid>,
+    pub id: Option<UserId>,
     pub name: String,
     pub client_ip: String,
 }
@@ -86,7 +86,7 @@ pub async fn record(
     sqlx::query!(
         "insert into audit_log (actor_id, actor_name, action, target, detail, client_ip)
          values ($1, $2, $3, $4, $5, $6)",
-        actor.id,
+        actor.id as Option<UserId>,
         &actor.name,
         action,
         target,

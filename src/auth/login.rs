@@ -6,13 +6,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 use sqlx::PgPool;
-use uuid::Uuid;
 
 use super::password;
 use super::{Staff, session, throttle};
 use crate::audit::{self, Actor};
 use crate::captcha;
-use crate::error::{AppError, Refused};
+use crate::error::{AppError, FormError, Refused};
+use crate::ids::UserId;
 use crate::layout::AdminLayout;
 use crate::settings;
 use crate::state::AppState;
@@ -30,7 +30,7 @@ struct LoginPage {
     layout: AdminLayout,
     username: String,
     next: String,
-    error: Option<String>,
+    error: Option<FormError>,
     /// Asked for when the account has had many failed logins lately.
     captcha_id: Option<String>,
 }
@@ -82,7 +82,7 @@ pub struct LoginForm {
 
 #[derive(sqlx::FromRow)]
 struct Account {
-    id: Uuid,
+    id: UserId,
     username: String,
     password_hash: String,
     active: bool,
@@ -113,7 +113,7 @@ pub async fn login(
                 .take(throttle::MAX_USERNAME_CHARS)
                 .collect(),
             next: safe_next(&form.next).unwrap_or_default(),
-            error: Some(message),
+            error: Some(message.into()),
             captcha_id: captcha.then(|| captcha::issue(state.secret.as_bytes())),
         };
         render(status, &page)
@@ -220,7 +220,7 @@ pub async fn login(
     throttle::record_success(&mut tx, &attempt).await?;
     sqlx::query!(
         "update users set last_login_at = now() where id = $1",
-        account.id
+        account.id as UserId
     )
     .execute(&mut *tx)
     .await?;

@@ -11,10 +11,10 @@ use actix_web::{FromRequest, HttpRequest, web};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
 
 use super::{Permission, allows};
 use crate::error::AppError;
+use crate::ids::{UnitId, UserId};
 use crate::roles::Role;
 use crate::state::AppState;
 use crate::web::client::client_ip;
@@ -28,11 +28,11 @@ const PASSWORD_CHANGE_PATHS: &[&str] = &["/admin/account/password", "/admin/logo
 /// The signed-in staff member of a request.
 #[derive(Debug, Clone)]
 pub struct Staff {
-    pub id: Uuid,
+    pub id: crate::ids::UserId,
     pub username: String,
     pub display_name: String,
     pub role: Role,
-    pub unit_id: Uuid,
+    pub unit_id: crate::ids::UnitId,
     pub must_change_password: bool,
     pub token_hash: Vec<u8>,
     /// The address the request came from, for the audit log.
@@ -72,11 +72,11 @@ pub fn hash_token(token: &str) -> Vec<u8> {
 
 #[derive(sqlx::FromRow)]
 struct SessionRow {
-    id: Uuid,
+    id: UserId,
     username: String,
     display_name: String,
     role: Role,
-    unit_id: Uuid,
+    unit_id: UnitId,
     must_change_password: bool,
     unread_notifications: i64,
 }
@@ -177,7 +177,7 @@ fn return_path(req: &HttpRequest) -> Option<String> {
 /// Opens a session and returns the token for the cookie.
 pub async fn start(
     conn: &mut PgConnection,
-    user_id: Uuid,
+    user_id: UserId,
     client_ip: &str,
     user_agent: &str,
 ) -> sqlx::Result<String> {
@@ -187,7 +187,7 @@ pub async fn start(
     sqlx::query!(
         "insert into sessions (token_hash, user_id, client_ip, user_agent) values ($1, $2, $3, $4)",
         hash_token(&token),
-        user_id,
+        user_id as UserId,
         client_ip,
         user_agent.chars().take(300).collect::<String>(),
     )
@@ -208,10 +208,13 @@ pub async fn end(conn: &mut PgConnection, token_hash: &[u8]) -> sqlx::Result<()>
 }
 
 /// Ends every session of a user (disabled, password reset or changed).
-pub async fn end_all_for(conn: &mut PgConnection, user_id: Uuid) -> sqlx::Result<()> {
-    sqlx::query!("delete from sessions where user_id = $1", user_id)
-        .execute(conn)
-        .await?;
+pub async fn end_all_for(conn: &mut PgConnection, user_id: crate::ids::UserId) -> sqlx::Result<()> {
+    sqlx::query!(
+        "delete from sessions where user_id = $1",
+        user_id as crate::ids::UserId
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -7,14 +7,14 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 use super::db::{self, ChannelNode};
 use super::{StageRole, parse_name, parse_review_stages, parse_slug};
 use crate::audit;
 use crate::auth::{Permission, Staff};
 use crate::backend::{Backend, Change, TreeTable, versioned};
-use crate::error::{AppError, Refused, Violation, refusal_of};
+use crate::error::{AppError, FormError, Refused, Violation, refusal_of};
+use crate::ids::ChannelId;
 use crate::layout::AdminLayout;
 use crate::tree::{Tree, is_self_or_descendant, without_subtree};
 use crate::web::csrf::CsrfToken;
@@ -66,7 +66,7 @@ impl Default for ChannelForm {
 struct ChannelFields {
     name: String,
     slug: String,
-    parent_id: Option<Uuid>,
+    parent_id: Option<ChannelId>,
     sort_order: i32,
     stages: Vec<&'static str>,
     comment_moderation: &'static str,
@@ -117,7 +117,7 @@ struct ChannelsPage {
     channels: Vec<ChannelNode>,
     stage_roles: [StageRole; 2],
     form: ChannelForm,
-    error: Option<String>,
+    error: Option<FormError>,
     notice: Option<String>,
 }
 
@@ -132,7 +132,7 @@ async fn list_page(
     csrf: &CsrfToken,
     status: StatusCode,
     form: ChannelForm,
-    error: Option<String>,
+    error: Option<FormError>,
     notice: Option<String>,
 ) -> Result<HttpResponse, AppError> {
     let page = ChannelsPage {
@@ -232,7 +232,7 @@ pub async fn create(
             &csrf,
             refusal.status,
             form,
-            Some(refusal.summary()),
+            Some(refusal),
             None,
         )
         .await;
@@ -258,17 +258,17 @@ struct EditPage {
     parents: Vec<ChannelNode>,
     stage_roles: [StageRole; 2],
     form: ChannelForm,
-    error: Option<String>,
+    error: Option<FormError>,
 }
 
 async fn edit_page(
     conn: &mut PgConnection,
     staff: &Staff,
     csrf: &CsrfToken,
-    id: Uuid,
+    id: ChannelId,
     status: StatusCode,
     form: Option<ChannelForm>,
-    error: Option<String>,
+    error: Option<FormError>,
 ) -> Result<HttpResponse, AppError> {
     let tree = db::tree(conn, true).await?;
     let channel = tree
@@ -312,7 +312,7 @@ pub async fn edit(
         csrf,
         mut conn,
     }: Backend,
-    id: web::Path<Uuid>,
+    id: web::Path<ChannelId>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageChannels)?;
     edit_page(&mut conn, &staff, &csrf, *id, StatusCode::OK, None, None).await
@@ -324,7 +324,7 @@ pub async fn update(
         csrf,
         mut conn,
     }: Backend,
-    id: web::Path<Uuid>,
+    id: web::Path<ChannelId>,
     form: web::Form<ChannelForm>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageChannels)?;
@@ -411,13 +411,13 @@ const CHANNELS: TreeTable = TreeTable {
 /// reactivates or deletes a channel.
 pub async fn change(
     mut backend: Backend,
-    path: web::Path<(Uuid, String)>,
+    path: web::Path<(ChannelId, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, verb) = path.into_inner();
     let change = Change::parse(&verb).ok_or(AppError::NotFound)?;
     backend.require(Permission::ManageChannels)?;
     let mut tx = sqlx::Connection::begin(&mut *backend.conn).await?;
-    let (name, _) = CHANNELS.lock(&mut tx, id).await?;
+    let (name, _) = CHANNELS.lock(&mut tx, id.uuid()).await?;
     if change == Change::Delete {
         let (articles, children): (i64, i64) = sqlx::query_as(
             "select (select count(*) from articles where channel_id = $1),
@@ -442,14 +442,14 @@ pub async fn change(
                 &csrf,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ChannelForm::default(),
-                Some(message),
+                Some(message.into()),
                 None,
             )
             .await;
         }
     }
     CHANNELS
-        .apply(&mut tx, &backend.staff, id, &name, change)
+        .apply(&mut tx, &backend.staff, id.uuid(), &name, change)
         .await?;
     tx.commit().await?;
     Ok(see_other(&format!(

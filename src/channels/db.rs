@@ -1,13 +1,12 @@
 //! Queries on the channel tree.
 
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 /// A channel in tree order with what the admin page shows of it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ChannelNode {
-    pub id: Uuid,
-    pub parent_id: Option<Uuid>,
+    pub id: crate::ids::ChannelId,
+    pub parent_id: Option<crate::ids::ChannelId>,
     pub name: String,
     pub slug: String,
     pub depth: i32,
@@ -20,7 +19,8 @@ pub struct ChannelNode {
 }
 
 impl crate::tree::TreeNode for ChannelNode {
-    fn node_id(&self) -> Uuid {
+    type Id = crate::ids::ChannelId;
+    fn node_id(&self) -> crate::ids::ChannelId {
         self.id
     }
     fn depth(&self) -> i32 {

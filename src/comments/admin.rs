@@ -9,12 +9,12 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
 
 use super::CommentStatus;
 use crate::audit;
 use crate::auth::{Permission, Staff};
-use crate::error::AppError;
+use crate::error::{AppError, FormError};
+use crate::ids::{CommentId, UnitId, UserId};
 use crate::layout::AdminLayout;
 use crate::web::csrf::CsrfToken;
 use crate::web::redirect::see_other;
@@ -52,7 +52,7 @@ const VIEWS: &[(&str, &str)] = &[
 
 #[derive(sqlx::FromRow)]
 pub struct QueueRow {
-    pub id: Uuid,
+    pub id: CommentId,
     pub author_name: String,
     pub reader_name: Option<String>,
     pub anonymous: bool,
@@ -63,7 +63,7 @@ pub struct QueueRow {
     pub report_count: i32,
     pub client_hash: Vec<u8>,
     pub created_at: DateTime<Utc>,
-    pub parent_id: Option<Uuid>,
+    pub parent_id: Option<CommentId>,
     pub number: i64,
     pub title: String,
     pub channel_name: String,
@@ -99,14 +99,14 @@ struct QueuePage {
     rows: Vec<(QueueRow, String)>,
     next_page: Option<String>,
     notice: Option<String>,
-    error: Option<String>,
+    error: Option<FormError>,
 }
 
 async fn queue_rows(
     conn: &mut PgConnection,
     query: &QueueQuery,
     view: &str,
-    scope: Option<&[Uuid]>,
+    scope: Option<&[UnitId]>,
 ) -> sqlx::Result<Vec<QueueRow>> {
     let client = hex::decode(query.client.trim())
         .ok()
@@ -171,7 +171,7 @@ async fn queue_page(
     csrf: &CsrfToken,
     query: QueueQuery,
     status: StatusCode,
-    error: Option<String>,
+    error: Option<FormError>,
 ) -> Result<HttpResponse, AppError> {
     let view = if VIEWS.iter().any(|(v, _)| *v == query.view) {
         query.view.clone()
@@ -283,7 +283,7 @@ pub async fn moderate(
             .map(|(_, value)| value.clone())
             .unwrap_or_default()
     };
-    let ids: Vec<Uuid> = fields
+    let ids: Vec<CommentId> = fields
         .iter()
         .filter(|(key, _)| key == "ids")
         .filter_map(|(_, value)| value.parse().ok())
@@ -307,14 +307,14 @@ pub async fn moderate(
             &csrf,
             back,
             StatusCode::UNPROCESSABLE_ENTITY,
-            Some("请先勾选要处理的评论。".to_owned()),
+            Some("请先勾选要处理的评论。".into()),
         )
         .await;
     }
     let mut tx = pool.begin().await?;
     // Comments on stories outside the editor's units are left untouched.
     let scope = crate::articles::access::scope_units(&mut tx, &staff).await?;
-    let changed: Vec<(Uuid, String, i64)> = sqlx::query_as(&format!(
+    let changed: Vec<(CommentId, String, i64)> = sqlx::query_as(&format!(
         "update comments c set {update} from articles a
          where c.id = any($1) and c.status <> 'deleted' and a.id = c.article_id
            and ($3::uuid[] is null or a.unit_id = any($3))
@@ -356,7 +356,7 @@ struct WordsPage {
     words: Vec<(String, String)>,
     typed: String,
     notice: Option<String>,
-    error: Option<String>,
+    error: Option<FormError>,
 }
 
 async fn words_page(
@@ -366,7 +366,7 @@ async fn words_page(
     status: StatusCode,
     typed: String,
     notice: Option<String>,
-    error: Option<String>,
+    error: Option<FormError>,
 ) -> Result<HttpResponse, AppError> {
     let layout = AdminLayout::load(conn, staff, csrf, "敏感词", "/admin/sensitive-words").await?;
     let rows: Vec<(String, DateTime<Utc>)> =
@@ -465,14 +465,14 @@ pub async fn change_words(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 form.add,
                 None,
-                Some("请输入敏感词，每行一个，每个不超过 40 个字。".to_owned()),
+                Some("请输入敏感词，每行一个，每个不超过 40 个字。".into()),
             )
             .await;
         }
         let mut added = 0;
         for word in &words {
             let inserted = sqlx::query!(
-                "insert into sensitive_words (word, created_by) values ($1, $2) on conflict do nothing", word, staff.id,)
+                "insert into sensitive_words (word, created_by) values ($1, $2) on conflict do nothing", word, staff.id as UserId,)
             .execute(&mut *tx)
             .await?
             .rows_affected();

@@ -9,9 +9,9 @@ pub mod words;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 use crate::error::FormError;
+use crate::ids::{ArticleId, CommentId};
 use crate::settings::SiteSettings;
 
 /// The name anonymous comments are shown under.
@@ -72,7 +72,7 @@ impl std::fmt::Display for CommentStatus {
 
 /// A comment as the article page shows it.
 pub struct ShownComment {
-    pub id: Uuid,
+    pub id: CommentId,
     pub name: String,
     pub body: String,
     pub time: String,
@@ -90,8 +90,8 @@ pub struct Section {
 
 #[derive(sqlx::FromRow)]
 struct Row {
-    id: Uuid,
-    parent_id: Option<Uuid>,
+    id: CommentId,
+    parent_id: Option<CommentId>,
     author_name: String,
     body: String,
     created_at: DateTime<Utc>,
@@ -118,10 +118,10 @@ impl Row {
 /// kept by the database (migration 0012): without any, nothing is read.
 pub async fn section(
     conn: &mut PgConnection,
-    article_id: Uuid,
+    article_id: ArticleId,
     number: i64,
     total: i64,
-    before: Option<Uuid>,
+    before: Option<CommentId>,
     settings: &SiteSettings,
 ) -> sqlx::Result<Section> {
     if total == 0 {
@@ -158,7 +158,7 @@ pub async fn section(
                 crate::articles::article_url(number)
             )
         });
-    let ids: Vec<Uuid> = comments.iter().map(|c| c.id).collect();
+    let ids: Vec<CommentId> = comments.iter().map(|c| c.id).collect();
     if !ids.is_empty() {
         let replies: Vec<Row> = sqlx::query_as(
             "select id, parent_id, author_name, body, created_at, pinned from comments

@@ -15,6 +15,7 @@ use super::{
 use crate::articles::public::{self, ArticleQuery};
 use crate::captcha;
 use crate::error::{AppError, FormError, Refused};
+use crate::ids::{ArticleId, CommentId};
 use crate::readers::{self, Reader};
 use crate::state::AppState;
 use crate::web::client::client_ip;
@@ -23,7 +24,7 @@ use crate::web::redirect::see_other;
 /// The story a comment is posted on.
 #[derive(sqlx::FromRow)]
 struct Target {
-    id: Uuid,
+    id: ArticleId,
     comment_moderation: String,
 }
 
@@ -135,7 +136,7 @@ async fn accept(
     let parent_id = match form.parent_id.trim() {
         "" => None,
         id => {
-            let parent = id.parse::<Uuid>().ok();
+            let parent = id.parse::<CommentId>().ok();
             let valid: bool = sqlx::query_scalar(
                 "select exists (select 1 from comments where id = $1 and article_id = $2
                                 and parent_id is null and status = 'approved')",
@@ -299,7 +300,7 @@ pub async fn report(
     req: HttpRequest,
     pool: web::Data<PgPool>,
     state: web::Data<AppState>,
-    id: web::Path<Uuid>,
+    id: web::Path<CommentId>,
 ) -> Result<HttpResponse, AppError> {
     let ip = client_ip(&req, &state.trusted_proxies);
     let client = client_hash(state.secret.as_bytes(), &ip);
@@ -338,7 +339,7 @@ pub async fn report(
 pub async fn delete_own(
     pool: web::Data<PgPool>,
     reader: Reader,
-    id: web::Path<Uuid>,
+    id: web::Path<CommentId>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = pool.acquire().await?;
     let deleted = sqlx::query(

@@ -318,7 +318,7 @@ pub async fn upload(
                 &csrf,
                 LibraryQuery::default(),
                 status,
-                Some(refusal.summary()),
+                Some(refusal),
             )
             .await
         }
@@ -355,7 +355,7 @@ struct LibraryPage {
     entries: Vec<LibraryEntry>,
     units: Vec<crate::units::UnitNode>,
     max_mb: i64,
-    error: Option<String>,
+    error: Option<FormError>,
     notice: Option<String>,
 }
 
@@ -404,7 +404,7 @@ async fn library_page(
     csrf: &CsrfToken,
     query: LibraryQuery,
     status: StatusCode,
-    error: Option<String>,
+    error: Option<FormError>,
 ) -> Result<HttpResponse, AppError> {
     let layout = AdminLayout::load(conn, staff, csrf, "图片库", "/admin/media").await?;
     let rows = search(conn, &query, layout.settings.time_zone, PAGE_SIZE).await?;

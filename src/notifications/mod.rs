@@ -6,15 +6,15 @@ pub mod mail;
 pub mod page;
 
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 use crate::articles::article_url;
 use crate::articles::store::ArticleRecord;
+use crate::ids::{ArticleId, UnitId, UserId};
 use crate::workflow::Status;
 
 async fn notify(
     conn: &mut PgConnection,
-    users: &[Uuid],
+    users: &[UserId],
     article: &ArticleRecord,
     message: &str,
     note: &str,
@@ -23,8 +23,8 @@ async fn notify(
     sqlx::query!(
         "insert into notifications (user_id, article_id, message, note, link)
          select user_id, $2, $3, $4, $5 from unnest($1::uuid[]) as user_id",
-        users,
-        article.id,
+        users as &[UserId],
+        article.id as ArticleId,
         message,
         note,
         link,
@@ -40,9 +40,9 @@ async fn notify(
 async fn reviewers(
     conn: &mut PgConnection,
     stage_role: &str,
-    unit_id: Uuid,
-    except: Uuid,
-) -> sqlx::Result<Vec<Uuid>> {
+    unit_id: UnitId,
+    except: UserId,
+) -> sqlx::Result<Vec<UserId>> {
     sqlx::query_scalar!(
         "with recursive above as (
              select id, parent_id from units where id = $2
@@ -53,11 +53,12 @@ async fn reviewers(
          where active and id <> $3 and role = $1
            and ($1 = 'chief_editor' or unit_id in (select id from above))",
         stage_role,
-        unit_id,
-        except,
+        unit_id as UnitId,
+        except as UserId,
     )
     .fetch_all(conn)
     .await
+    .map(|ids| ids.into_iter().map(UserId).collect())
 }
 
 /// Tells the people concerned about a story that moved to `status` at

@@ -9,6 +9,7 @@ use sqlx::PgPool;
 use crate::auth::{Permission, Staff};
 use crate::backend::Backend;
 use crate::error::AppError;
+use crate::ids::UserId;
 use crate::layout::AdminLayout;
 use crate::web::page;
 use crate::web::redirect::see_other;
@@ -79,7 +80,7 @@ pub async fn open(
         "update notifications set read_at = coalesce(read_at, now())
          where id = $1 and user_id = $2 returning link",
         *id,
-        staff.id,
+        staff.id as UserId,
     )
     .fetch_optional(&**pool)
     .await?

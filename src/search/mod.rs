@@ -10,7 +10,8 @@ use std::sync::LazyLock;
 
 use jieba_rs::Jieba;
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
+
+use crate::ids::ArticleId;
 
 /// Loading the dictionary takes about 0.1 s: done once.
 static JIEBA: LazyLock<Jieba> = LazyLock::new(Jieba::new);
@@ -76,7 +77,7 @@ pub fn query_words(query: &str) -> Vec<String> {
 /// the summary and the body count alike.
 pub async fn index(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: crate::ids::ArticleId,
     title: &str,
     summary: &str,
     body_text: &str,
@@ -87,7 +88,7 @@ pub async fn index(
         "update articles set search_vector =
              setweight(to_tsvector('simple', $2), 'A') || setweight(to_tsvector('simple', $3), 'B')
          where id = $1",
-        id,
+        id as crate::ids::ArticleId,
         words(title).join(" "),
         text.join(" "),
     )
@@ -150,7 +151,7 @@ pub async fn backfill(pool: &PgPool) -> sqlx::Result<usize> {
     let mut done = 0;
     loop {
         let mut tx = pool.begin().await?;
-        let batch: Vec<(Uuid, String, String, String)> = sqlx::query_as(
+        let batch: Vec<(ArticleId, String, String, String)> = sqlx::query_as(
             "select id, title, summary, body_text from articles where search_vector is null
              limit 200 for update skip locked",
         )

@@ -10,7 +10,8 @@ use uuid::Uuid;
 
 use super::{Piece, query_words, snippet};
 use crate::articles::article_url;
-use crate::error::AppError;
+use crate::error::{AppError, FormError};
+use crate::ids::{ArticleId, ChannelId, UnitId};
 use crate::layout::PublicLayout;
 
 /// Results on one page.
@@ -60,8 +61,8 @@ const LARGE_ARCHIVE: i64 = 100_000;
 
 /// The filters of a search, checked.
 struct Filters {
-    channel: Option<Uuid>,
-    unit: Option<Uuid>,
+    channel: Option<ChannelId>,
+    unit: Option<UnitId>,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 }
@@ -154,7 +155,7 @@ async fn count(conn: &mut PgConnection, tsquery: &str, filters: &Filters) -> sql
 /// A hit with its key, for putting a ranked page back in order.
 #[derive(sqlx::FromRow)]
 struct RankedHit {
-    id: Uuid,
+    id: ArticleId,
     #[sqlx(flatten)]
     hit: Hit,
 }
@@ -190,7 +191,7 @@ struct SearchPage {
     found: String,
     results: Vec<Result>,
     next_page: Option<String>,
-    error: Option<String>,
+    error: Option<FormError>,
 }
 
 /// Channels (indented by depth) and the top two levels of units, for the
@@ -272,10 +273,11 @@ pub async fn search(
     let channel = match query.channel.trim() {
         "" => None,
         slug => {
-            let id: Option<Uuid> = sqlx::query_scalar("select id from channels where slug = $1")
-                .bind(slug)
-                .fetch_optional(&mut *conn)
-                .await?;
+            let id: Option<ChannelId> =
+                sqlx::query_scalar("select id from channels where slug = $1")
+                    .bind(slug)
+                    .fetch_optional(&mut *conn)
+                    .await?;
             if id.is_none() {
                 error = Some("没有这个栏目。".to_owned());
             }
@@ -285,7 +287,7 @@ pub async fn search(
     let unit = match query.unit.trim() {
         "" => None,
         id => {
-            let parsed = id.parse::<Uuid>().ok();
+            let parsed = id.parse::<UnitId>().ok();
             if parsed.is_none() {
                 error = Some("没有这个单位。".to_owned());
             }
@@ -352,7 +354,7 @@ pub async fn search(
                 .clamp(1, (RANKED / PAGE_SIZE) as u32),
         );
         let hits: Vec<Hit> = if relevance {
-            let ranked: Vec<(Uuid,)> = sqlx::query_as_with(
+            let ranked: Vec<(ArticleId,)> = sqlx::query_as_with(
                 &format!(
                     "select c.id from (select a.id, a.number, a.title, a.summary, a.published_at
                                    from articles a where {MATCHES}
@@ -375,8 +377,8 @@ pub async fn search(
             sqlx::query!("set local enable_indexscan = on")
                 .execute(&mut *tx)
                 .await?;
-            let ids: Vec<Uuid> = ranked.into_iter().map(|(id,)| id).collect();
-            let mut rows: Vec<(Uuid, Hit)> = sqlx::query_as::<_, RankedHit>(
+            let ids: Vec<ArticleId> = ranked.into_iter().map(|(id,)| id).collect();
+            let mut rows: Vec<(ArticleId, Hit)> = sqlx::query_as::<_, RankedHit>(
                 "select id, number, title, body_text, published_at from articles where id = any($1)",
             )
             .bind(&ids)
@@ -457,7 +459,7 @@ pub async fn search(
             found,
             results,
             next_page,
-            error,
+            error: error.map(FormError::from),
         },
     )
 }

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::articles::form::ArticleForm;
 use crate::articles::store::{self, Event};
 use crate::auth::password;
+use crate::ids::{ArticleId, UserId};
 use crate::roles::Role;
 
 /// A demo account and its freshly generated password, printed once.
@@ -131,7 +132,7 @@ pub async fn seed_demo(pool: &PgPool) -> anyhow::Result<Vec<DemoLogin>> {
     let channels = insert_channels(&mut tx).await?;
     let mut user_ids = HashMap::new();
     for (&(username, display_name, role, unit), hash) in STAFF.iter().zip(&hashes) {
-        let id: Uuid = sqlx::query_scalar(
+        let id: UserId = sqlx::query_scalar(
             "insert into users (username, display_name, role, unit_id, password_hash)
              values ($1, $2, $3, $4, $5) returning id",
         )
@@ -157,7 +158,7 @@ pub async fn seed_demo(pool: &PgPool) -> anyhow::Result<Vec<DemoLogin>> {
 async fn insert_comments(
     conn: &mut PgConnection,
     reader_hash: &str,
-    editor: Uuid,
+    editor: UserId,
 ) -> anyhow::Result<()> {
     use sha2::{Digest, Sha256};
     let address = |n: u8| Sha256::digest([b'd', b'e', b'm', b'o', n]).to_vec()[..16].to_vec();
@@ -338,7 +339,7 @@ async fn insert_stories(
     conn: &mut PgConnection,
     units: &HashMap<&str, Uuid>,
     channels: &HashMap<&str, Uuid>,
-    users: &HashMap<&str, Uuid>,
+    users: &HashMap<&str, UserId>,
 ) -> anyhow::Result<()> {
     let now = Utc::now();
     for story in stories::STORIES {
@@ -421,11 +422,11 @@ async fn insert_stories(
 async fn insert_reviewed(
     conn: &mut PgConnection,
     form: &ArticleForm,
-    writer: Uuid,
-    users: &HashMap<&str, Uuid>,
+    writer: UserId,
+    users: &HashMap<&str, UserId>,
     status: &str,
     note: &str,
-) -> anyhow::Result<Uuid> {
+) -> anyhow::Result<ArticleId> {
     let input = form.parse("电网新闻网").map_err(anyhow::Error::msg)?;
     let id = store::insert(conn, &input, writer).await?;
     store::save_revision(conn, id, 1, writer, &input).await?;
@@ -435,7 +436,7 @@ async fn insert_reviewed(
         .bind(writer)
         .fetch_one(&mut *conn)
         .await?;
-    let step = |(actor_id, actor_name): (Uuid, &'static str),
+    let step = |(actor_id, actor_name): (UserId, &'static str),
                 action,
                 from_status,
                 to_status,

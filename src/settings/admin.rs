@@ -12,7 +12,7 @@ use super::SiteSettings;
 use crate::audit;
 use crate::auth::Permission;
 use crate::backend::Backend;
-use crate::error::AppError;
+use crate::error::{AppError, FormError};
 use crate::layout::AdminLayout;
 use crate::web::redirect::see_other;
 use crate::web::{page, render};
@@ -130,7 +130,7 @@ impl SettingsForm {
 struct SettingsPage {
     layout: AdminLayout,
     form: SettingsForm,
-    error: Option<String>,
+    error: Option<FormError>,
     notice: Option<String>,
 }
 
@@ -177,7 +177,7 @@ pub async fn update(
         let page_data = SettingsPage {
             layout: AdminLayout::load(conn, &staff, &csrf, "站点设置", "/admin/settings").await?,
             form: form.clone(),
-            error: Some(message),
+            error: Some(message.into()),
             notice: None,
         };
         render(status, &page_data)

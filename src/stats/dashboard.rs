@@ -6,11 +6,11 @@ use actix_web::HttpResponse;
 use askama::Template;
 use chrono::{Datelike, NaiveDate};
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 use crate::auth::Permission;
 use crate::backend::Backend;
 use crate::error::AppError;
+use crate::ids::{UnitId, UserId};
 use crate::layout::AdminLayout;
 use crate::web::page;
 
@@ -42,8 +42,8 @@ const SHOWN: usize = 10;
 
 pub async fn year_summary(
     conn: &mut PgConnection,
-    writer: Uuid,
-    unit: Uuid,
+    writer: UserId,
+    unit: UnitId,
     zone: chrono_tz::Tz,
     today: NaiveDate,
 ) -> Result<YearSummary, crate::error::AppError> {
@@ -66,11 +66,11 @@ pub async fn year_summary(
     .bind(period.last)
     .fetch_one(&mut *conn)
     .await?;
-    let own_target = quotas::targets(conn, year, View::Writers, &[writer])
+    let own_target = quotas::targets(conn, year, View::Writers, &[writer.uuid()])
         .await?
-        .get(&writer)
+        .get(&writer.uuid())
         .copied();
-    let (unit_name, parent): (String, Option<Uuid>) =
+    let (unit_name, parent): (String, Option<UnitId>) =
         sqlx::query_as("select name, parent_id from units where id = $1")
             .bind(unit)
             .fetch_one(&mut *conn)
@@ -80,16 +80,16 @@ pub async fn year_summary(
     let (rows, _) = super::table(conn, &period, parent.unwrap_or(unit), None, View::Units).await?;
     let mut siblings: Vec<Row> = rows
         .into_iter()
-        .filter(|row| parent.is_none() || Some(row.key) != parent)
+        .filter(|row| parent.is_none() || Some(row.key) != parent.map(UnitId::uuid))
         .collect();
     siblings.sort_by(|a, b| b.published.cmp(&a.published).then(a.name.cmp(&b.name)));
-    let unit_target = quotas::targets(conn, year, View::Units, &[unit])
+    let unit_target = quotas::targets(conn, year, View::Units, &[unit.uuid()])
         .await?
-        .get(&unit)
+        .get(&unit.uuid())
         .copied();
     let unit_done = siblings
         .iter()
-        .find(|row| row.key == unit)
+        .find(|row| row.key == unit.uuid())
         .map_or(0, |row| row.published);
     // Equal figures share a rank.
     let mut ranking = Vec::new();
@@ -100,7 +100,7 @@ pub async fn year_summary(
             .take(index)
             .filter(|other| other.published > row.published)
             .count();
-        let own = row.key == unit;
+        let own = row.key == unit.uuid();
         if own {
             unit_rank = Some((rank, siblings.len()));
         }

@@ -28,6 +28,7 @@ use uuid::Uuid;
 
 use crate::auth::{Permission, Staff};
 use crate::error::{AppError, FormError, Refused};
+use crate::ids::{ChannelId, UnitId};
 use crate::layout::AdminLayout;
 use crate::roles::Role;
 use crate::web::csrf::CsrfToken;
@@ -45,7 +46,7 @@ async fn scope_unit(
     conn: &mut PgConnection,
     staff: &Staff,
     requested: &str,
-) -> Result<Uuid, AppError> {
+) -> Result<UnitId, AppError> {
     let own_root = if staff.role == Role::Editor {
         staff.unit_id
     } else {
@@ -53,7 +54,7 @@ async fn scope_unit(
             .await?
             .ok_or(AppError::NotFound)?
     };
-    let Ok(requested) = requested.trim().parse::<Uuid>() else {
+    let Ok(requested) = requested.trim().parse::<UnitId>() else {
         return Ok(own_root);
     };
     let inside =
@@ -72,9 +73,9 @@ async fn scope_unit(
 struct Scope {
     period: Period,
     today: NaiveDate,
-    unit: Uuid,
+    unit: UnitId,
     unit_name: String,
-    channel: Option<Uuid>,
+    channel: Option<ChannelId>,
     view: View,
 }
 
@@ -100,6 +101,7 @@ async fn resolve(
             sqlx::query_scalar!("select id from channels where slug = $1", slug)
                 .fetch_optional(&mut *conn)
                 .await?
+                .map(ChannelId)
                 .ok_or(AppError::NotFound)?,
         ),
     };
@@ -113,7 +115,7 @@ async fn resolve(
         settings.time_zone.name(),
     )
     .await?;
-    let unit_name = sqlx::query_scalar!("select name from units where id = $1", unit)
+    let unit_name = sqlx::query_scalar!("select name from units where id = $1", unit as UnitId)
         .fetch_one(&mut *conn)
         .await?;
     Ok(Scope {
@@ -155,12 +157,16 @@ async fn rows_of(
                     year_total.published,
                 )
             };
-        let keys: Vec<Uuid> = rows.iter().map(|row| row.key).chain([scope.unit]).collect();
+        let keys: Vec<Uuid> = rows
+            .iter()
+            .map(|row| row.key)
+            .chain([scope.unit.uuid()])
+            .collect();
         let targets = quotas::targets(conn, year, scope.view, &keys).await?;
         for row in &mut rows {
             // The scope unit's own row holds only its own stories; its
             // target is measured against the whole scope, in the total.
-            if scope.view == View::Units && row.key == scope.unit {
+            if scope.view == View::Units && row.key == scope.unit.uuid() {
                 continue;
             }
             row.progress = Some(period::Progress::new(
@@ -173,7 +179,7 @@ async fn rows_of(
         if scope.view == View::Units {
             total.progress = Some(period::Progress::new(
                 year,
-                targets.get(&scope.unit).copied(),
+                targets.get(&scope.unit.uuid()).copied(),
                 year_total,
                 scope.today,
             ));
@@ -204,7 +210,7 @@ struct StatsPage {
     drill: bool,
     health: Health,
     reviewers: Vec<ReviewerLoad>,
-    error: Option<String>,
+    error: Option<FormError>,
 }
 
 impl StatsPage {
@@ -317,8 +323,9 @@ pub async fn index(
     let scope = match resolved {
         Ok(scope) => scope,
         Err(refusal) => {
-            page.error = Some(refusal.summary());
-            return render(refusal.status, &page);
+            let status = refusal.status;
+            page.error = Some(refusal);
+            return render(status, &page);
         }
     };
     let (rows, total) = rows_of(&mut conn, &scope, &page.query).await?;

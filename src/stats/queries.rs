@@ -6,6 +6,8 @@ use chrono::{Datelike, NaiveDate};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::ids::{ChannelId, UnitId};
+
 use super::period::{Period, View};
 
 /// One row of a table.
@@ -117,8 +119,8 @@ const SUMS: &str = "coalesce(sum(s.submitted), 0)::bigint as submitted,
 pub async fn table(
     conn: &mut PgConnection,
     period: &Period,
-    unit: Uuid,
-    channel: Option<Uuid>,
+    unit: UnitId,
+    channel: Option<ChannelId>,
     view: View,
 ) -> sqlx::Result<(Vec<Row>, Row)> {
     let grouped = match view {
@@ -149,8 +151,8 @@ pub async fn table(
     fn bound<'q>(
         sql: &'q str,
         period: &Period,
-        unit: Uuid,
-        channel: Option<Uuid>,
+        unit: UnitId,
+        channel: Option<ChannelId>,
     ) -> sqlx::query::QueryAs<'q, sqlx::Postgres, Row, sqlx::postgres::PgArguments> {
         sqlx::query_as::<_, Row>(sql)
             .bind(period.first)
@@ -163,7 +165,7 @@ pub async fn table(
         .await?;
     if view == View::Units {
         // The scope unit's own row: its stories, not its sub-units'.
-        for row in rows.iter_mut().filter(|row| row.key == unit) {
+        for row in rows.iter_mut().filter(|row| row.key == unit.uuid()) {
             row.name.push_str("（本级）");
         }
     }
@@ -180,7 +182,7 @@ pub async fn table(
     } else {
         rows.iter().fold(
             Row {
-                key: unit,
+                key: unit.uuid(),
                 ..Row::default()
             },
             |mut total, row| {
@@ -215,8 +217,8 @@ pub struct Health {
 pub async fn health(
     conn: &mut PgConnection,
     period: &Period,
-    unit: Uuid,
-    channel: Option<Uuid>,
+    unit: UnitId,
+    channel: Option<ChannelId>,
 ) -> sqlx::Result<Health> {
     let waits: Vec<(i32, i64, Option<f64>, Option<f64>)> = sqlx::query_as(&format!(
         "{}
@@ -249,8 +251,8 @@ pub async fn health(
 /// (stage from 1, stories of the scope waiting there now).
 pub async fn backlog_now(
     conn: &mut PgConnection,
-    unit: Uuid,
-    channel: Option<Uuid>,
+    unit: UnitId,
+    channel: Option<ChannelId>,
 ) -> sqlx::Result<Vec<(i32, i64)>> {
     sqlx::query_as(&format!(
         "{}
@@ -299,8 +301,8 @@ pub struct ReviewerLoad {
 
 pub async fn reviewer_loads(
     conn: &mut PgConnection,
-    unit: Uuid,
-    channel: Option<Uuid>,
+    unit: UnitId,
+    channel: Option<ChannelId>,
 ) -> sqlx::Result<Vec<ReviewerLoad>> {
     const EDITORS: usize = 30;
     let loads: Vec<ReviewerLoad> = sqlx::query_as(&format!(
@@ -391,8 +393,8 @@ pub async fn reviewer_loads(
 pub async fn monthly(
     conn: &mut PgConnection,
     period: &Period,
-    unit: Uuid,
-    channel: Option<Uuid>,
+    unit: UnitId,
+    channel: Option<ChannelId>,
 ) -> sqlx::Result<(Vec<NaiveDate>, Vec<(String, Vec<i64>)>)> {
     let counts: Vec<(String, NaiveDate, i64)> = sqlx::query_as(&format!(
         "{}, {UNIT_PARTS}, by_unit as (
@@ -456,8 +458,8 @@ pub async fn backlog_by_day(
     conn: &mut PgConnection,
     period: &Period,
     today: NaiveDate,
-    unit: Uuid,
-    channel: Option<Uuid>,
+    unit: UnitId,
+    channel: Option<ChannelId>,
 ) -> sqlx::Result<Vec<(NaiveDate, i64)>> {
     let now: i64 = backlog_now(conn, unit, channel)
         .await?

@@ -15,7 +15,8 @@ use uuid::Uuid;
 use super::{Period, View};
 use crate::auth::{Permission, Staff};
 use crate::backend::Backend;
-use crate::error::AppError;
+use crate::error::{AppError, FormError};
+use crate::ids::UnitId;
 use crate::layout::AdminLayout;
 use crate::web::csrf::CsrfToken;
 use crate::web::redirect::see_other;
@@ -84,11 +85,11 @@ pub struct Section {
 struct QuotaPage {
     layout: AdminLayout,
     year: i32,
-    unit: Uuid,
+    unit: UnitId,
     unit_name: String,
-    parent: Option<Uuid>,
+    parent: Option<UnitId>,
     sections: Vec<Section>,
-    error: Option<String>,
+    error: Option<FormError>,
     notice: Option<String>,
 }
 
@@ -108,7 +109,7 @@ fn parse_year(text: &str, today: NaiveDate) -> Result<i32, AppError> {
 async fn lines(
     conn: &mut PgConnection,
     year: i32,
-    unit: Uuid,
+    unit: UnitId,
     zone: chrono_tz::Tz,
     today: NaiveDate,
 ) -> Result<(Vec<QuotaLine>, Vec<QuotaLine>), AppError> {
@@ -122,7 +123,7 @@ async fn lines(
         .map(|row| {
             let target = unit_targets.get(&row.key).copied();
             // The unit itself: its target covers all the units below it.
-            let (name, done) = if row.key == unit {
+            let (name, done) = if row.key == unit.uuid() {
                 (row.name.replace("（本级）", "（整体）"), total.published)
             } else {
                 (row.name, row.published)
@@ -132,7 +133,7 @@ async fn lines(
                 value: target.map(|t| t.to_string()).unwrap_or_default(),
                 was: target.map(|t| t.to_string()).unwrap_or_default(),
                 progress: Progress::new(year, target, done, today),
-                link: (row.key != unit)
+                link: (row.key != unit.uuid())
                     .then(|| format!("/admin/stats/quotas?year={year}&unit={}", row.key)),
                 name,
                 invalid: false,
@@ -178,9 +179,9 @@ async fn quota_page(
     csrf: &CsrfToken,
     status: StatusCode,
     year: i32,
-    unit: Uuid,
+    unit: UnitId,
     typed: Option<&[(String, String)]>,
-    error: Option<String>,
+    error: Option<FormError>,
     notice: Option<String>,
 ) -> Result<HttpResponse, AppError> {
     let settings = crate::settings::db::load(conn).await?;
@@ -194,7 +195,7 @@ async fn quota_page(
             }
         }
     }
-    let (unit_name, parent): (String, Option<Uuid>) =
+    let (unit_name, parent): (String, Option<UnitId>) =
         sqlx::query_as("select name, parent_id from units where id = $1")
             .bind(unit)
             .fetch_optional(&mut *conn)
@@ -239,7 +240,7 @@ pub async fn form(
     staff.require(Permission::SetQuotas)?;
     let zone = crate::settings::db::load(&mut conn).await?.time_zone;
     let year = parse_year(&query.year, Utc::now().with_timezone(&zone).date_naive())?;
-    let unit = match query.unit.parse::<Uuid>() {
+    let unit = match query.unit.parse::<UnitId>() {
         Ok(unit) => unit,
         Err(_) => crate::units::db::root(&mut conn)
             .await?
@@ -310,7 +311,7 @@ pub async fn save(
     if !(2000..=2999).contains(&year) {
         return Err(AppError::BadRequest);
     }
-    let unit: Uuid = value("unit").parse().map_err(|_| AppError::BadRequest)?;
+    let unit: UnitId = value("unit").parse().map_err(|_| AppError::BadRequest)?;
     let typed: Vec<(String, String)> = fields
         .iter()
         .filter(|(key, _)| key.starts_with("unit.") || key.starts_with("user."))
@@ -406,10 +407,13 @@ pub async fn save(
             year,
             unit,
             Some(&typed),
-            Some(format!(
-                "{} 的任务已被他人修改，下面显示的“原任务”已更新为最新值。请核对后再保存。",
-                conflicts.join("、")
-            )),
+            Some(
+                format!(
+                    "{} 的任务已被他人修改，下面显示的“原任务”已更新为最新值。请核对后再保存。",
+                    conflicts.join("、")
+                )
+                .into(),
+            ),
             None,
         )
         .await;

@@ -14,7 +14,8 @@ use crate::audit;
 use crate::auth::{Permission, Staff};
 use crate::backend::Backend;
 use crate::channels::parse_slug;
-use crate::error::{AppError, Refused, Violation, refusal_of};
+use crate::error::{AppError, FormError, Refused, Violation, refusal_of};
+use crate::ids::ArticleId;
 use crate::layout::AdminLayout;
 use crate::web::csrf::CsrfToken;
 use crate::web::redirect::see_other;
@@ -69,7 +70,7 @@ struct ListPage {
     layout: AdminLayout,
     topics: Vec<Topic>,
     form: TopicForm,
-    error: Option<String>,
+    error: Option<FormError>,
 }
 
 async fn list_page(
@@ -78,7 +79,7 @@ async fn list_page(
     csrf: &CsrfToken,
     status: StatusCode,
     form: TopicForm,
-    error: Option<String>,
+    error: Option<FormError>,
 ) -> Result<HttpResponse, AppError> {
     let page = ListPage {
         layout: AdminLayout::load(conn, staff, csrf, "专题", "/admin/topics").await?,
@@ -162,7 +163,7 @@ pub async fn create(
                 &csrf,
                 refusal.status,
                 form,
-                Some(refusal.summary()),
+                Some(refusal),
             )
             .await;
         }
@@ -187,7 +188,7 @@ struct EditPage {
     stories: Vec<TopicStory>,
     banners: Vec<CoverChoice>,
     form: TopicForm,
-    error: Option<String>,
+    error: Option<FormError>,
 }
 
 async fn edit_page(
@@ -197,7 +198,7 @@ async fn edit_page(
     id: Uuid,
     status: StatusCode,
     form: Option<TopicForm>,
-    error: Option<String>,
+    error: Option<FormError>,
 ) -> Result<HttpResponse, AppError> {
     let topic = by_id(conn, id).await?.ok_or(AppError::NotFound)?;
     let form = form.unwrap_or_else(|| TopicForm {
@@ -308,12 +309,11 @@ pub async fn add_story(
         .trim_start_matches("/articles/")
         .parse::<i64>()
         .ok();
-    let article: Option<Uuid> = match number {
-        Some(number) => {
-            sqlx::query_scalar!("select id from articles where number = $1", number)
-                .fetch_optional(&mut *conn)
-                .await?
-        }
+    let article: Option<ArticleId> = match number {
+        Some(number) => sqlx::query_scalar!("select id from articles where number = $1", number)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(ArticleId),
         None => None,
     };
     let Some(article) = article else {
@@ -325,7 +325,7 @@ pub async fn add_story(
             *id,
             StatusCode::UNPROCESSABLE_ENTITY,
             None,
-            Some(message),
+            Some(message.into()),
         )
         .await;
     };
@@ -334,7 +334,7 @@ pub async fn add_story(
          select $1, $2, coalesce(max(position), 0) + 1 from topic_articles where topic_id = $1
          on conflict do nothing",
         *id,
-        article,
+        article as ArticleId,
     )
     .execute(&mut *conn)
     .await?;

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::articles::article_url;
 use crate::error::AppError;
+use crate::ids::ArticleId;
 use crate::layout::PublicLayout;
 use crate::media::{self, Size};
 use crate::web::page;
@@ -73,7 +74,7 @@ pub async fn list(conn: &mut PgConnection, active_only: bool) -> sqlx::Result<Ve
 /// A story of a topic, in the topic's order.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct TopicStory {
-    pub article_id: Uuid,
+    pub article_id: ArticleId,
     pub number: i64,
     pub title: String,
     pub summary: String,

@@ -6,13 +6,13 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 use super::{UnitNode, db, parse_name};
 use crate::audit;
 use crate::auth::{Permission, Staff};
 use crate::backend::{Backend, Change, TreeTable, versioned};
-use crate::error::{AppError, Refused, unique_as_field};
+use crate::error::{AppError, FormError, Refused, unique_as_field};
+use crate::ids::UnitId;
 use crate::layout::AdminLayout;
 use crate::tree::{Tree, is_self_or_descendant, without_subtree};
 use crate::web::csrf::CsrfToken;
@@ -39,7 +39,7 @@ struct UnitsPage {
     layout: AdminLayout,
     units: Vec<UnitNode>,
     form: UnitForm,
-    error: Option<String>,
+    error: Option<FormError>,
     notice: Option<String>,
 }
 
@@ -66,7 +66,7 @@ async fn list_page(
     csrf: &CsrfToken,
     status: StatusCode,
     form: UnitForm,
-    error: Option<String>,
+    error: Option<FormError>,
     notice: Option<String>,
 ) -> Result<HttpResponse, AppError> {
     let page = UnitsPage {
@@ -101,7 +101,7 @@ pub async fn list(
     .await
 }
 
-fn parse_parent(value: &str) -> Result<Uuid, &'static str> {
+fn parse_parent(value: &str) -> Result<UnitId, &'static str> {
     value.parse().map_err(|_| "请选择上级单位。")
 }
 
@@ -157,7 +157,7 @@ pub async fn create(
             &csrf,
             StatusCode::UNPROCESSABLE_ENTITY,
             form,
-            Some(message),
+            Some(message.into()),
             None,
         )
         .await;
@@ -166,7 +166,7 @@ pub async fn create(
     let inserted = sqlx::query!(
         "insert into units (name, parent_id, sort_order) values ($1, $2, $3)",
         &name,
-        parent_id,
+        parent_id as UnitId,
         sort_order
     )
     .execute(&mut *tx)
@@ -183,7 +183,7 @@ pub async fn create(
                 &csrf,
                 refusal.status,
                 form,
-                Some(refusal.summary()),
+                Some(refusal),
                 None,
             )
             .await;
@@ -203,10 +203,10 @@ struct EditPage {
     unit: UnitNode,
     parents: Vec<UnitNode>,
     form: UnitForm,
-    error: Option<String>,
+    error: Option<FormError>,
 }
 
-async fn find(conn: &mut PgConnection, id: Uuid) -> Result<(UnitNode, Vec<UnitNode>), AppError> {
+async fn find(conn: &mut PgConnection, id: UnitId) -> Result<(UnitNode, Vec<UnitNode>), AppError> {
     let tree = db::tree(conn, true).await?;
     let unit = tree
         .iter()
@@ -225,10 +225,10 @@ async fn edit_page(
     conn: &mut PgConnection,
     staff: &Staff,
     csrf: &CsrfToken,
-    id: Uuid,
+    id: UnitId,
     status: StatusCode,
     form: Option<UnitForm>,
-    error: Option<String>,
+    error: Option<FormError>,
 ) -> Result<HttpResponse, AppError> {
     let (unit, parents) = find(conn, id).await?;
     let form = form.unwrap_or_else(|| UnitForm {
@@ -253,7 +253,7 @@ pub async fn edit(
         csrf,
         mut conn,
     }: Backend,
-    id: web::Path<Uuid>,
+    id: web::Path<UnitId>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageUnits)?;
     edit_page(&mut conn, &staff, &csrf, *id, StatusCode::OK, None, None).await
@@ -265,7 +265,7 @@ pub async fn update(
         csrf,
         mut conn,
     }: Backend,
-    id: web::Path<Uuid>,
+    id: web::Path<UnitId>,
     form: web::Form<UnitForm>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageUnits)?;
@@ -328,7 +328,7 @@ pub async fn update(
     let updated = sqlx::query!(
         "update units set name = $2, parent_id = $3, sort_order = case when $4 = '' then sort_order else $5 end,
                           version = version + 1
-         where id = $1 and version = $6", id, &name, parent_id, form.sort_order.trim(), sort_order, version,)
+         where id = $1 and version = $6", id as UnitId, &name, parent_id as Option<UnitId>, form.sort_order.trim(), sort_order, version,)
     .execute(&mut *tx)
     .await;
     let saved = versioned(
@@ -363,13 +363,13 @@ const UNITS: TreeTable = TreeTable {
 /// reactivates or deletes a unit.
 pub async fn change(
     mut backend: Backend,
-    path: web::Path<(Uuid, String)>,
+    path: web::Path<(UnitId, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, verb) = path.into_inner();
     let change = Change::parse(&verb).ok_or(AppError::NotFound)?;
     backend.require(Permission::ManageUnits)?;
     let mut tx = sqlx::Connection::begin(&mut *backend.conn).await?;
-    let (name, parent_id) = UNITS.lock(&mut tx, id).await?;
+    let (name, parent_id) = UNITS.lock(&mut tx, id.uuid()).await?;
     let refusal = if parent_id.is_none() && change != Change::Activate {
         Some("根单位不能停用或删除。".to_string())
     } else if change == Change::Delete {
@@ -402,13 +402,13 @@ pub async fn change(
             &csrf,
             StatusCode::UNPROCESSABLE_ENTITY,
             UnitForm::default(),
-            Some(message),
+            Some(message.into()),
             None,
         )
         .await;
     }
     UNITS
-        .apply(&mut tx, &backend.staff, id, &name, change)
+        .apply(&mut tx, &backend.staff, id.uuid(), &name, change)
         .await?;
     tx.commit().await?;
     Ok(see_other(&format!("/admin/units?done={}", change.done())))

@@ -1,7 +1,7 @@
 //! Queries on the unit tree.
 
+use crate::ids::UnitId;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 use super::UnitNode;
 
@@ -41,22 +41,24 @@ pub async fn tree(conn: &mut PgConnection, counts: bool) -> sqlx::Result<Vec<Uni
 }
 
 /// The root unit (国家电网 in the demo).
-pub async fn root(conn: &mut PgConnection) -> sqlx::Result<Option<Uuid>> {
+pub async fn root(conn: &mut PgConnection) -> sqlx::Result<Option<UnitId>> {
     sqlx::query_scalar!("select id from units where parent_id is null")
         .fetch_optional(conn)
         .await
+        .map(|id| id.map(UnitId))
 }
 
 /// An active unit by exact name (for the command line).
-pub async fn by_name(conn: &mut PgConnection, name: &str) -> sqlx::Result<Vec<Uuid>> {
+pub async fn by_name(conn: &mut PgConnection, name: &str) -> sqlx::Result<Vec<UnitId>> {
     sqlx::query_scalar!("select id from units where name = $1 and active", name)
         .fetch_all(conn)
         .await
+        .map(|ids| ids.into_iter().map(UnitId).collect())
 }
 
-pub async fn is_active(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<bool> {
+pub async fn is_active(conn: &mut PgConnection, id: UnitId) -> sqlx::Result<bool> {
     Ok(
-        sqlx::query_scalar!("select active from units where id = $1", id)
+        sqlx::query_scalar!("select active from units where id = $1", id as UnitId)
             .fetch_optional(conn)
             .await?
             .unwrap_or(false),

@@ -4,13 +4,11 @@
 pub mod admin;
 pub mod db;
 
-use uuid::Uuid;
-
 /// A unit in tree order, with its depth for indentation.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UnitNode {
-    pub id: Uuid,
-    pub parent_id: Option<Uuid>,
+    pub id: crate::ids::UnitId,
+    pub parent_id: Option<crate::ids::UnitId>,
     pub name: String,
     pub depth: i32,
     pub active: bool,
@@ -21,7 +19,8 @@ pub struct UnitNode {
 }
 
 impl crate::tree::TreeNode for UnitNode {
-    fn node_id(&self) -> Uuid {
+    type Id = crate::ids::UnitId;
+    fn node_id(&self) -> crate::ids::UnitId {
         self.id
     }
     fn depth(&self) -> i32 {

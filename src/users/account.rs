@@ -12,7 +12,8 @@ use crate::audit;
 use crate::auth::password;
 use crate::auth::{Permission, Staff};
 use crate::backend::Backend;
-use crate::error::AppError;
+use crate::error::{AppError, FormError};
+use crate::ids::UserId;
 use crate::layout::AdminLayout;
 use crate::web::csrf::CsrfToken;
 use crate::web::redirect::see_other;
@@ -25,7 +26,7 @@ struct ProfilePage {
     username: String,
     display_name: String,
     notice: Option<String>,
-    error: Option<String>,
+    error: Option<FormError>,
 }
 
 #[derive(Deserialize)]
@@ -40,7 +41,7 @@ async fn profile_page(
     status: StatusCode,
     display_name: String,
     notice: Option<String>,
-    error: Option<String>,
+    error: Option<FormError>,
 ) -> Result<HttpResponse, AppError> {
     let page = ProfilePage {
         layout: AdminLayout::load(conn, staff, csrf, "个人设置", "/admin/account").await?,
@@ -103,7 +104,7 @@ pub async fn update_profile(
     let mut tx = pool.begin().await?;
     sqlx::query!(
         "update users set display_name = $2, version = version + 1 where id = $1",
-        staff.id,
+        staff.id as UserId,
         &display_name
     )
     .execute(&mut *tx)
@@ -120,7 +121,7 @@ pub async fn update_profile(
 struct PasswordPage {
     layout: AdminLayout,
     forced: bool,
-    error: Option<String>,
+    error: Option<FormError>,
 }
 
 async fn password_page(
@@ -128,7 +129,7 @@ async fn password_page(
     staff: &Staff,
     csrf: &CsrfToken,
     status: StatusCode,
-    error: Option<String>,
+    error: Option<FormError>,
 ) -> Result<HttpResponse, AppError> {
     let page = PasswordPage {
         layout: AdminLayout::load(conn, staff, csrf, "修改密码", "/admin/account").await?,
@@ -170,10 +171,12 @@ pub async fn change_password(
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::UseBackend)?;
     let form = form.into_inner();
-    let stored: String =
-        sqlx::query_scalar!("select password_hash from users where id = $1", staff.id)
-            .fetch_one(&mut *conn)
-            .await?;
+    let stored: String = sqlx::query_scalar!(
+        "select password_hash from users where id = $1",
+        staff.id as UserId
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     let current = form.current_password.clone();
     let matches = web::block(move || password::verify(&current, &stored)).await?;
     let problem = if !matches {
@@ -201,7 +204,7 @@ pub async fn change_password(
     db::set_password(&mut tx, staff.id, &hash, false).await?;
     sqlx::query!(
         "delete from sessions where user_id = $1 and token_hash <> $2",
-        staff.id,
+        staff.id as UserId,
         &staff.token_hash
     )
     .execute(&mut *tx)

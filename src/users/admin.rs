@@ -6,7 +6,6 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
 
 use super::db::{self, NewUser, UserFilter, UserRow};
 use super::{parse_display_name, parse_email, parse_username};
@@ -14,7 +13,8 @@ use crate::audit;
 use crate::auth::password;
 use crate::auth::{Permission, Staff, session, throttle};
 use crate::backend::Backend;
-use crate::error::{AppError, Refused, unique_as_field};
+use crate::error::{AppError, FormError, Refused, unique_as_field};
+use crate::ids::{UnitId, UserId};
 use crate::layout::AdminLayout;
 use crate::roles::Role;
 use crate::units::{self, UnitNode};
@@ -57,7 +57,7 @@ struct ListPage {
     users: Vec<UserLine>,
     next_page: Option<String>,
     notice: Option<String>,
-    error: Option<String>,
+    error: Option<FormError>,
 }
 
 fn notice_text(done: Option<&str>) -> Option<String> {
@@ -160,7 +160,7 @@ struct FormPage {
     form: UserForm,
     roles: [Role; 4],
     units: Vec<UnitNode>,
-    error: Option<String>,
+    error: Option<FormError>,
 }
 
 async fn form_page(
@@ -170,7 +170,7 @@ async fn form_page(
     user: Option<UserRow>,
     form: UserForm,
     status: StatusCode,
-    error: Option<String>,
+    error: Option<FormError>,
 ) -> Result<HttpResponse, AppError> {
     let title = if user.is_some() {
         "编辑用户"
@@ -197,7 +197,7 @@ async fn form_page(
 struct Fields {
     display_name: String,
     role: Role,
-    unit_id: Uuid,
+    unit_id: UnitId,
     email: String,
 }
 
@@ -315,7 +315,7 @@ pub async fn create(
             None,
             form,
             StatusCode::UNPROCESSABLE_ENTITY,
-            Some(message),
+            Some(message.into()),
         )
         .await;
     }
@@ -349,7 +349,7 @@ pub async fn create(
             None,
             form,
             refusal.status,
-            Some(refusal.summary()),
+            Some(refusal),
         )
         .await;
     }
@@ -380,7 +380,7 @@ pub async fn edit(
         csrf,
         mut conn,
     }: Backend,
-    id: web::Path<Uuid>,
+    id: web::Path<UserId>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageUsers)?;
     let user = db::by_id(&mut conn, *id).await?.ok_or(AppError::NotFound)?;
@@ -410,7 +410,7 @@ pub async fn update(
         csrf,
         mut conn,
     }: Backend,
-    id: web::Path<Uuid>,
+    id: web::Path<UserId>,
     form: web::Form<UserForm>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageUsers)?;
@@ -458,7 +458,7 @@ pub async fn update(
     }
     let updated = sqlx::query!(
         "update users set display_name = $2, role = $3, unit_id = $4, email = $6, version = version + 1
-         where id = $1 and version = $5", user.id, &display_name, role.as_str(), unit_id, version, &email,)
+         where id = $1 and version = $5", user.id as UserId, &display_name, role.as_str(), unit_id as UnitId, version, &email,)
     .execute(&mut *tx)
     .await?;
     if updated.rows_affected() == 0 {
@@ -501,7 +501,7 @@ pub async fn set_active(
         csrf,
         mut conn,
     }: Backend,
-    path: web::Path<(Uuid, String)>,
+    path: web::Path<(UserId, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, verb) = path.into_inner();
     let active = match verb.as_str() {
@@ -534,7 +534,7 @@ pub async fn set_active(
     }
     sqlx::query!(
         "update users set active = $2, version = version + 1 where id = $1",
-        id,
+        id as UserId,
         active
     )
     .execute(&mut *tx)
@@ -565,7 +565,7 @@ pub async fn reset_password(
         csrf,
         mut conn,
     }: Backend,
-    id: web::Path<Uuid>,
+    id: web::Path<UserId>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageUsers)?;
     let user = db::by_id(&mut conn, *id).await?.ok_or(AppError::NotFound)?;

@@ -4,14 +4,16 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use crate::ids::{UnitId, UserId};
+
 /// A staff account as the admin pages show it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserRow {
-    pub id: Uuid,
+    pub id: crate::ids::UserId,
     pub username: String,
     pub display_name: String,
     pub role: crate::roles::Role,
-    pub unit_id: Uuid,
+    pub unit_id: crate::ids::UnitId,
     pub unit_name: String,
     pub email: String,
     pub active: bool,
@@ -30,7 +32,7 @@ const USER_COLUMNS: &str =
 pub struct UserFilter {
     pub role: Option<String>,
     /// Users of this unit and all units below it.
-    pub unit_id: Option<Uuid>,
+    pub unit_id: Option<UnitId>,
     pub active: Option<bool>,
     /// Part of a username or display name.
     pub search: Option<String>,
@@ -69,7 +71,7 @@ pub async fn list(
     .await
 }
 
-pub async fn by_id(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<Option<UserRow>> {
+pub async fn by_id(conn: &mut PgConnection, id: UserId) -> sqlx::Result<Option<UserRow>> {
     sqlx::query_as(&format!(
         "select {USER_COLUMNS} from users u join units n on n.id = u.unit_id where u.id = $1"
     ))
@@ -83,37 +85,38 @@ pub struct NewUser<'a> {
     pub username: &'a str,
     pub display_name: &'a str,
     pub role: &'a str,
-    pub unit_id: Uuid,
+    pub unit_id: UnitId,
     pub password_hash: &'a str,
     pub must_change_password: bool,
     pub email: &'a str,
 }
 
-pub async fn insert(conn: &mut PgConnection, user: &NewUser<'_>) -> sqlx::Result<Uuid> {
+pub async fn insert(conn: &mut PgConnection, user: &NewUser<'_>) -> sqlx::Result<UserId> {
     sqlx::query_scalar!(
         "insert into users (username, display_name, role, unit_id, password_hash, must_change_password, email)
          values ($1, $2, $3, $4, $5, $6, $7) returning id",
         user.username,
         user.display_name,
         user.role,
-        user.unit_id,
+        user.unit_id as UnitId,
         user.password_hash,
         user.must_change_password,
         user.email,
     )
     .fetch_one(conn)
     .await
+    .map(UserId)
 }
 
 pub async fn set_password(
     conn: &mut PgConnection,
-    id: Uuid,
+    id: UserId,
     hash: &str,
     must_change: bool,
 ) -> sqlx::Result<()> {
     sqlx::query!(
         "update users set password_hash = $2, must_change_password = $3, version = version + 1 where id = $1",
-        id,
+        id as UserId,
         hash,
         must_change,
     )
@@ -124,10 +127,10 @@ pub async fn set_password(
 
 /// Whether `id` is the only active admin. Locks the admins' rows, so two
 /// admins demoting each other at once cannot both succeed.
-pub async fn is_last_active_admin(conn: &mut PgConnection, id: Uuid) -> sqlx::Result<bool> {
+pub async fn is_last_active_admin(conn: &mut PgConnection, id: UserId) -> sqlx::Result<bool> {
     let admins: Vec<Uuid> =
         sqlx::query_scalar!("select id from users where role = 'admin' and active for update")
             .fetch_all(conn)
             .await?;
-    Ok(admins == [id])
+    Ok(admins == [id.0])
 }

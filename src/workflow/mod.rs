@@ -6,8 +6,8 @@
 //! returned (note required) goes back to the writer; rejected (note required);
 //! published → unpublished (reason required); scheduled → published when due.
 
+use crate::ids::UserId;
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 use crate::error::FormError;
 use crate::roles::Role;
@@ -82,15 +82,15 @@ pub struct ArticleState {
     pub stage: usize,
     /// The channel's review stages, in order.
     pub stages: Vec<StageRole>,
-    pub writer: Uuid,
+    pub writer: UserId,
     /// Everyone who already passed an earlier stage of this story.
-    pub reviewers: Vec<Uuid>,
+    pub reviewers: Vec<UserId>,
 }
 
 /// Who acts, and whether the story's unit lies within their reach.
 #[derive(Debug, Clone, Copy)]
 pub struct Actor {
-    pub id: Uuid,
+    pub id: UserId,
     pub role: Role,
     /// Editors act on stories of their own unit's subtree; chief editors
     /// site-wide (the caller works this out).

@@ -1,4 +1,5 @@
 use chrono::{Duration, TimeZone};
+use uuid::Uuid;
 
 use super::*;
 
@@ -22,14 +23,14 @@ fn article(status: Status, stage: usize) -> ArticleState {
         status,
         stage,
         stages: vec![StageRole::Editor, StageRole::Editor, StageRole::ChiefEditor],
-        writer: Uuid::from_u128(1),
+        writer: UserId(Uuid::from_u128(1)),
         reviewers: Vec::new(),
     }
 }
 
 fn actor(id: u128, role: Role) -> Actor {
     Actor {
-        id: Uuid::from_u128(id),
+        id: UserId(Uuid::from_u128(id)),
         role,
         in_scope: true,
     }
@@ -73,12 +74,12 @@ fn the_whole_path_from_draft_to_published() {
 
     state.status = first.status;
     state.stage = first.stage;
-    state.reviewers.push(Uuid::from_u128(2));
+    state.reviewers.push(UserId(Uuid::from_u128(2)));
     let second = transition(&state, actor(3, Role::Editor), &pass(), now()).unwrap();
     assert_eq!((second.status, second.stage), (Status::InReview, 2));
 
     state.stage = second.stage;
-    state.reviewers.push(Uuid::from_u128(3));
+    state.reviewers.push(UserId(Uuid::from_u128(3)));
     let last = transition(&state, actor(4, Role::ChiefEditor), &pass(), now()).unwrap();
     assert_eq!(last.status, Status::Published);
     assert_eq!(last.publish_at, Some(now()));
@@ -205,7 +206,7 @@ fn roles_scope_and_separation_of_duties_are_enforced() {
     );
 
     let mut own = article(Status::InReview, 2);
-    own.writer = Uuid::from_u128(4);
+    own.writer = UserId(Uuid::from_u128(4));
     assert_eq!(
         transition(&own, actor(4, Role::ChiefEditor), &pass(), now()),
         refuse("不能审核自己撰写的稿件。"),
@@ -213,7 +214,7 @@ fn roles_scope_and_separation_of_duties_are_enforced() {
     );
 
     let mut second = article(Status::InReview, 1);
-    second.reviewers.push(Uuid::from_u128(2));
+    second.reviewers.push(UserId(Uuid::from_u128(2)));
     assert_eq!(
         transition(&second, actor(2, Role::Editor), &pass(), now()),
         refuse("同一人不能审核同一稿件的两个环节。")

@@ -469,13 +469,18 @@ async fn generate_fills_a_new_database_that_the_site_serves() {
     assert_eq!(approved, counted, "comment counts match the comments");
 
     // The vectors computed in bulk are the ones the app computes.
-    let (id, title, summary, body, vector): (uuid::Uuid, String, String, String, String) =
-        sqlx::query_as(
-            "select id, title, summary, body_text, search_vector::text from articles limit 1",
-        )
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let (id, title, summary, body, vector): (
+        newsdesk::ids::ArticleId,
+        String,
+        String,
+        String,
+        String,
+    ) = sqlx::query_as(
+        "select id, title, summary, body_text, search_vector::text from articles limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     let mut conn = app.pool.acquire().await.unwrap();
     newsdesk::search::index(&mut conn, id, &title, &summary, &body)
         .await

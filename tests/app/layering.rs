@@ -11,8 +11,8 @@ use std::path::Path;
 /// Bottom first, each with what it is for.
 const FLOORS: &[(&str, &[&str])] = &[
     (
-        "foundation: configuration, the error type and keyed hashes; knows nothing",
-        &["config", "error", "secret"],
+        "foundation: configuration, the error type, keyed hashes and entity ids; knows nothing",
+        &["config", "error", "secret", "ids"],
     ),
     (
         "the database: pools, migrations, the private cluster",
