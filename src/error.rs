@@ -106,6 +106,46 @@ impl std::fmt::Display for FormError {
     }
 }
 
+/// A form's field checks gathered, so that one refusal names every field
+/// that is wrong rather than the first.
+#[derive(Debug, Default)]
+pub struct Checks {
+    wrong: Vec<(&'static str, String)>,
+}
+
+impl Checks {
+    /// The value `checked` holds, or its type's default while `field` is
+    /// noted as wrong.
+    pub fn check<T: Default, E: Into<String>>(
+        &mut self,
+        field: &'static str,
+        checked: Result<T, E>,
+    ) -> T {
+        checked.unwrap_or_else(|message| {
+            self.refuse(field, message);
+            T::default()
+        })
+    }
+
+    /// Notes `field` as wrong (a check that is not a `Result`).
+    pub fn refuse(&mut self, field: &'static str, message: impl Into<String>) {
+        if !self.wrong.iter().any(|(name, _)| *name == field) {
+            self.wrong.push((field, message.into()));
+        }
+    }
+
+    /// Ok when every check passed, else the refusal (422) naming each field.
+    pub fn finish(self) -> Result<(), FormError> {
+        match self.wrong.is_empty() {
+            true => Ok(()),
+            false => Err(FormError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                messages: self.wrong,
+            }),
+        }
+    }
+}
+
 /// A message for the form as a whole, as handlers write it.
 impl From<String> for FormError {
     fn from(message: String) -> Self {

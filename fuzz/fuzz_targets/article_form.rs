@@ -23,6 +23,11 @@ fuzz_target!(|body: &[u8]| {
                 assert!(!tag.trim().is_empty());
             }
         }
-        Err(message) => assert!(!message.is_empty()),
+        Err(refusal) => {
+            assert!(!refusal.messages.is_empty());
+            for (field, message) in &refusal.messages {
+                assert!(!field.is_empty() && !message.is_empty());
+            }
+        }
     }
 });

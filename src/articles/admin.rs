@@ -161,7 +161,7 @@ pub(super) async fn parse(
     form: &ArticleForm,
 ) -> Result<ArticleInput, AppError> {
     let site = settings::db::load(conn).await?;
-    let input = form.parse(&site.site_name).map_err(FormError::whole)?;
+    let input = form.parse(&site.site_name)?;
     let refuse = |field: &'static str, message: &str| Err(FormError::field(field, message).into());
     let channel_ok: bool =
         sqlx::query_scalar("select exists (select 1 from channels where id = $1 and active)")

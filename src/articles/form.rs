@@ -5,6 +5,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::SanitizedHtml;
+use crate::error::{Checks, FormError};
 
 pub const TITLE_MAX: usize = 80;
 const TAGS_MAX: usize = 10;
@@ -101,43 +102,76 @@ fn short_text(value: &str, max: usize, what: &'static str) -> Result<String, Str
 
 impl ArticleForm {
     /// Checks the form. `default_source` fills an empty 来源 (the site name).
-    pub fn parse(&self, default_source: &str) -> Result<ArticleInput, String> {
-        let title = self.title.trim();
-        if title.is_empty() {
-            return Err("请填写标题。".into());
-        }
-        let title = short_text(title, TITLE_MAX, "标题")?;
-        let channel_id = self
-            .channel_id
-            .trim()
-            .parse()
-            .map_err(|_| "请选择栏目。".to_string())?;
-        let unit_id = self
-            .unit_id
-            .trim()
-            .parse()
-            .map_err(|_| "请选择单位。".to_string())?;
-        let cover_media_id = match self.cover_media_id.trim() {
-            "" => None,
-            id => Some(
-                id.parse()
-                    .map_err(|_| "封面图片不存在，请重新选择。".to_string())?,
-            ),
+    /// A refusal names every field that is wrong, each with its message.
+    pub fn parse(&self, default_source: &str) -> Result<ArticleInput, FormError> {
+        let mut checks = Checks::default();
+        let title = checks.check(
+            "title",
+            match self.title.trim() {
+                "" => Err("请填写标题。".into()),
+                title => short_text(title, TITLE_MAX, "标题"),
+            },
+        );
+        let kicker = checks.check("kicker", short_text(&self.kicker, 60, "引题"));
+        let subtitle = checks.check("subtitle", short_text(&self.subtitle, 80, "副题"));
+        let summary = checks.check("summary", short_text(&self.summary, 300, "摘要"));
+        let source = checks.check(
+            "source",
+            match self.source.trim() {
+                "" => Ok(default_source.to_owned()),
+                source => short_text(source, 40, "来源"),
+            },
+        );
+        let author_byline = checks.check(
+            "author_byline",
+            short_text(&self.author_byline, 100, "作者"),
+        );
+        let correspondents = checks.check(
+            "correspondents",
+            short_text(&self.correspondents, 100, "通讯员"),
+        );
+        let channel_id = checks.check(
+            "channel_id",
+            self.channel_id
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| "请选择栏目。"),
+        );
+        let unit_id = checks.check(
+            "unit_id",
+            self.unit_id
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| "请选择单位。"),
+        );
+        let cover_media_id = checks.check(
+            "cover_media_id",
+            match self.cover_media_id.trim() {
+                "" => Ok(None),
+                id => id
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| "封面图片不存在，请重新选择。"),
+            },
+        );
+        let tags = checks.check("tags", parse_tags(&self.tags));
+        let credits = checks.check(
+            "author_byline",
+            parse_credits(&author_byline, &correspondents),
+        );
+        checks.finish()?;
+        let (Some(channel_id), Some(unit_id)) = (channel_id, unit_id) else {
+            return Err(FormError::whole("请选择栏目和单位。"));
         };
         let body = SanitizedHtml::clean(&self.body);
         let body_text = body.plain_text();
-        let source = match self.source.trim() {
-            "" => default_source.to_owned(),
-            source => short_text(source, 40, "来源")?,
-        };
-        let author_byline = short_text(&self.author_byline, 100, "作者")?;
-        let correspondents = short_text(&self.correspondents, 100, "通讯员")?;
-        let credits = parse_credits(&author_byline, &correspondents)?;
         Ok(ArticleInput {
             title,
-            kicker: short_text(&self.kicker, 60, "引题")?,
-            subtitle: short_text(&self.subtitle, 80, "副题")?,
-            summary: short_text(&self.summary, 300, "摘要")?,
+            kicker,
+            subtitle,
+            summary,
             body,
             body_text,
             channel_id,
@@ -145,7 +179,7 @@ impl ArticleForm {
             author_byline,
             correspondents,
             source,
-            tags: parse_tags(&self.tags)?,
+            tags,
             credits,
             cover_media_id,
         })
@@ -270,6 +304,31 @@ mod tests {
     }
 
     #[test]
+    fn a_refusal_names_every_wrong_field_once() {
+        let form = ArticleForm {
+            title: String::new(),
+            kicker: "引".repeat(61),
+            channel_id: "not-an-id".into(),
+            unit_id: Uuid::new_v4().to_string(),
+            tags: "标".repeat(21),
+            author_byline: "名".repeat(21),
+            ..ArticleForm::default()
+        };
+        let refusal = form.parse("网").unwrap_err();
+        assert_eq!(
+            refusal.status,
+            actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+        );
+        let fields: Vec<&str> = refusal.messages.iter().map(|(field, _)| *field).collect();
+        assert_eq!(
+            fields,
+            ["title", "kicker", "channel_id", "tags", "author_byline"]
+        );
+        assert_eq!(refusal.at("kicker"), Some("引题不超过 60 个字。"));
+        assert_eq!(refusal.at("unit_id"), None);
+    }
+
+    #[test]
     fn a_form_needs_a_title_of_at_most_eighty_characters() {
         let mut form = ArticleForm {
             title: " ".into(),
@@ -277,9 +336,15 @@ mod tests {
             unit_id: Uuid::new_v4().to_string(),
             ..ArticleForm::default()
         };
-        assert_eq!(form.parse("网").unwrap_err(), "请填写标题。");
+        assert_eq!(
+            form.parse("网").unwrap_err().at("title"),
+            Some("请填写标题。")
+        );
         form.title = "长".repeat(81);
-        assert_eq!(form.parse("网").unwrap_err(), "标题不超过 80 个字。");
+        assert_eq!(
+            form.parse("网").unwrap_err().at("title"),
+            Some("标题不超过 80 个字。")
+        );
         form.title = "标题".into();
         form.body = "<p onclick=\"x\">正文<script>alert(1)</script></p><a href=\"javascript:x\">链</a><style>p{}</style>".into();
         let input = form.parse("电网新闻网").unwrap();

@@ -13,7 +13,7 @@ use super::{StageRole, parse_name, parse_review_stages, parse_slug};
 use crate::audit;
 use crate::auth::{Permission, Staff};
 use crate::backend::{Backend, Change, TreeTable, versioned};
-use crate::error::{AppError, FormError, Refused, Violation, refusal_of};
+use crate::error::{AppError, Checks, FormError, Refused, Violation, refusal_of};
 use crate::ids::ChannelId;
 use crate::layout::AdminLayout;
 use crate::tree::{Tree, is_self_or_descendant, without_subtree};
@@ -78,27 +78,38 @@ impl ChannelForm {
         [&self.stage1, &self.stage2, &self.stage3][*index]
     }
 
-    fn parse(&self) -> Result<ChannelFields, &'static str> {
-        let name = parse_name(&self.name)?;
-        let slug = parse_slug(&self.slug)?;
-        let parent_id = match self.parent_id.trim() {
-            "" => None,
-            id => Some(id.parse().map_err(|_| "上级栏目无效。")?),
-        };
-        let sort_order = self
-            .sort_order
-            .trim()
-            .parse()
-            .map_err(|_| "排序应为整数。")?;
-        let stages = parse_review_stages([&self.stage1, &self.stage2, &self.stage3])?
+    fn parse(&self) -> Result<ChannelFields, FormError> {
+        let mut checks = Checks::default();
+        let name = checks.check("name", parse_name(&self.name));
+        let slug = checks.check("slug", parse_slug(&self.slug));
+        let parent_id = checks.check(
+            "parent_id",
+            match self.parent_id.trim() {
+                "" => Ok(None),
+                id => id.parse().map(Some).map_err(|_| "上级栏目无效。"),
+            },
+        );
+        let sort_order = checks.check(
+            "sort_order",
+            self.sort_order.trim().parse().map_err(|_| "排序应为整数。"),
+        );
+        let stages = checks
+            .check(
+                "stage1",
+                parse_review_stages([&self.stage1, &self.stage2, &self.stage3]),
+            )
             .into_iter()
             .map(StageRole::as_str)
             .collect();
         let comment_moderation = match self.comment_moderation.trim() {
             "" | "pre" => "pre",
             "post" => "post",
-            _ => return Err("评论审核方式无效。"),
+            _ => {
+                checks.refuse("comment_moderation", "评论审核方式无效。");
+                "pre"
+            }
         };
+        checks.finish()?;
         Ok(ChannelFields {
             name,
             slug,
@@ -187,14 +198,14 @@ pub async fn create(
     let form = form.into_inner();
     let fields = match form.parse() {
         Ok(fields) => fields,
-        Err(message) => {
+        Err(refusal) => {
             return list_page(
                 &mut conn,
                 &staff,
                 &csrf,
-                StatusCode::UNPROCESSABLE_ENTITY,
+                refusal.status,
                 form,
-                Some(message.into()),
+                Some(refusal),
                 None,
             )
             .await;
@@ -330,21 +341,21 @@ pub async fn update(
     staff.require(Permission::ManageChannels)?;
     let id = *id;
     let form = form.into_inner();
-    let refuse = async |conn: &mut PgConnection, status: StatusCode, message: &str| {
+    let refuse = async |conn: &mut PgConnection, refusal: FormError| {
         edit_page(
             conn,
             &staff,
             &csrf,
             id,
-            status,
+            refusal.status,
             Some(form.clone()),
-            Some(message.into()),
+            Some(refusal),
         )
         .await
     };
     let fields = match form.parse() {
         Ok(fields) => fields,
-        Err(message) => return refuse(&mut conn, StatusCode::UNPROCESSABLE_ENTITY, message).await,
+        Err(refusal) => return refuse(&mut conn, refusal).await,
     };
     let version: i32 = form.version.parse().map_err(|_| AppError::BadRequest)?;
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
@@ -352,12 +363,8 @@ pub async fn update(
         && is_self_or_descendant(&mut tx, Tree::Channels, id, parent).await?
     {
         drop(tx);
-        return refuse(
-            &mut conn,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "不能把栏目移到它自己或它的下级栏目之下。",
-        )
-        .await;
+        let refusal = FormError::field("parent_id", "不能把栏目移到它自己或它的下级栏目之下。");
+        return refuse(&mut conn, refusal).await;
     }
     let updated = sqlx::query(
         "update channels set name = $2, slug = $3, parent_id = $4, sort_order = $5, review_stages = $6,
@@ -391,7 +398,7 @@ pub async fn update(
         if !exists {
             return Err(AppError::NotFound);
         }
-        return refuse(&mut conn, refusal.status, &refusal.summary()).await;
+        return refuse(&mut conn, refusal).await;
     }
     let actor = staff.actor();
     let detail = format!("审核环节：{}", fields.stages.join(" → "));

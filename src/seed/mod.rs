@@ -427,7 +427,9 @@ async fn insert_reviewed(
     status: &str,
     note: &str,
 ) -> anyhow::Result<ArticleId> {
-    let input = form.parse("电网新闻网").map_err(anyhow::Error::msg)?;
+    let input = form
+        .parse("电网新闻网")
+        .map_err(|refusal| anyhow::anyhow!("{refusal}"))?;
     let id = store::insert(conn, &input, writer).await?;
     store::save_revision(conn, id, 1, writer, &input).await?;
     let editor = (users["bianji"], "陈编辑");

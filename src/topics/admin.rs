@@ -14,7 +14,7 @@ use crate::audit;
 use crate::auth::{Permission, Staff};
 use crate::backend::Backend;
 use crate::channels::parse_slug;
-use crate::error::{AppError, FormError, Refused, Violation, refusal_of};
+use crate::error::{AppError, Checks, FormError, Refused, Violation, refusal_of};
 use crate::ids::ArticleId;
 use crate::layout::AdminLayout;
 use crate::web::csrf::CsrfToken;
@@ -42,22 +42,28 @@ struct TopicFields {
 }
 
 impl TopicForm {
-    fn parse(&self) -> Result<TopicFields, &'static str> {
+    fn parse(&self) -> Result<TopicFields, FormError> {
+        let mut checks = Checks::default();
         let title = self.title.trim();
         if title.is_empty() || title.chars().count() > 40 {
-            return Err("专题名称不能为空，且不超过 40 个字。");
+            checks.refuse("title", "专题名称不能为空，且不超过 40 个字。");
         }
+        let slug = checks.check("slug", parse_slug(&self.slug));
         let description = self.description.trim();
         if description.chars().count() > 300 {
-            return Err("专题简介不超过 300 个字。");
+            checks.refuse("description", "专题简介不超过 300 个字。");
         }
-        let banner = match self.banner_media_id.trim() {
-            "" => None,
-            id => Some(id.parse().map_err(|_| "题图不存在，请重新选择。")?),
-        };
+        let banner = checks.check(
+            "banner_media_id",
+            match self.banner_media_id.trim() {
+                "" => Ok(None),
+                id => id.parse().map(Some).map_err(|_| "题图不存在，请重新选择。"),
+            },
+        );
+        checks.finish()?;
         Ok(TopicFields {
             title: title.to_owned(),
-            slug: parse_slug(&self.slug)?,
+            slug,
             description: description.to_owned(),
             banner,
         })
@@ -136,14 +142,14 @@ pub async fn create(
     let form = form.into_inner();
     let fields = match form.parse() {
         Ok(fields) => fields,
-        Err(message) => {
+        Err(refusal) => {
             return list_page(
                 &mut conn,
                 &staff,
                 &csrf,
-                StatusCode::UNPROCESSABLE_ENTITY,
+                refusal.status,
                 form,
-                Some(message.into()),
+                Some(refusal),
             )
             .await;
         }
@@ -252,21 +258,21 @@ pub async fn update(
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::PublishArticles)?;
     let form = form.into_inner();
-    let refuse = async |conn: &mut PgConnection, message: &str| {
+    let refuse = async |conn: &mut PgConnection, refusal: FormError| {
         edit_page(
             conn,
             &staff,
             &csrf,
             *id,
-            StatusCode::UNPROCESSABLE_ENTITY,
+            refusal.status,
             Some(form.clone()),
-            Some(message.into()),
+            Some(refusal),
         )
         .await
     };
     let fields = match form.parse() {
         Ok(fields) => fields,
-        Err(message) => return refuse(&mut conn, message).await,
+        Err(refusal) => return refuse(&mut conn, refusal).await,
     };
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let updated = sqlx::query!(
@@ -278,7 +284,7 @@ pub async fn update(
         Ok(_) => {}
         Err(refusal) => {
             drop(tx);
-            return refuse(&mut conn, &refusal.summary()).await;
+            return refuse(&mut conn, refusal).await;
         }
     }
     audit::record(&mut tx, &staff.actor(), "topic.update", &fields.title, "").await?;

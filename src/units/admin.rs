@@ -11,7 +11,7 @@ use super::{UnitNode, db, parse_name};
 use crate::audit;
 use crate::auth::{Permission, Staff};
 use crate::backend::{Backend, Change, TreeTable, versioned};
-use crate::error::{AppError, FormError, Refused, unique_as_field};
+use crate::error::{AppError, Checks, FormError, Refused, unique_as_field};
 use crate::ids::UnitId;
 use crate::layout::AdminLayout;
 use crate::tree::{Tree, is_self_or_descendant, without_subtree};
@@ -127,37 +127,35 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageUnits)?;
     let form = form.into_inner();
-    let parsed = parse_name(&form.name).and_then(|name| {
-        Ok((
-            name,
-            parse_parent(&form.parent_id)?,
-            parse_sort_order(&form.sort_order)?,
-        ))
-    });
-    let (name, parent_id, sort_order) = match parsed {
-        Ok(parsed) => parsed,
-        Err(message) => {
+    let mut checks = Checks::default();
+    let name = checks.check("name", parse_name(&form.name));
+    let parent_id = checks.check("parent_id", parse_parent(&form.parent_id).map(Some));
+    let sort_order = checks.check("sort_order", parse_sort_order(&form.sort_order));
+    let parent_id = match (checks.finish(), parent_id) {
+        (Ok(()), Some(parent_id)) => parent_id,
+        (refused, _) => {
+            let refusal = refused.err().unwrap_or_else(|| "请选择上级单位。".into());
             return list_page(
                 &mut conn,
                 &staff,
                 &csrf,
-                StatusCode::UNPROCESSABLE_ENTITY,
+                refusal.status,
                 form,
-                Some(message.into()),
+                Some(refusal),
                 None,
             )
             .await;
         }
     };
     if !db::is_active(&mut conn, parent_id).await? {
-        let message = "上级单位不存在或已停用。".to_string();
+        let refusal = FormError::field("parent_id", "上级单位不存在或已停用。");
         return list_page(
             &mut conn,
             &staff,
             &csrf,
-            StatusCode::UNPROCESSABLE_ENTITY,
+            refusal.status,
             form,
-            Some(message.into()),
+            Some(refusal),
             None,
         )
         .await;
@@ -272,57 +270,41 @@ pub async fn update(
     let id = *id;
     let form = form.into_inner();
     let (unit, _) = find(&mut conn, id).await?;
-    let refuse = async |conn: &mut PgConnection, status: StatusCode, message: &str| {
+    let refuse = async |conn: &mut PgConnection, refusal: FormError| {
         edit_page(
             conn,
             &staff,
             &csrf,
             id,
-            status,
+            refusal.status,
             Some(form.clone()),
-            Some(message.into()),
+            Some(refusal),
         )
         .await
     };
-    let name = match parse_name(&form.name) {
-        Ok(name) => name,
-        Err(message) => return refuse(&mut conn, StatusCode::UNPROCESSABLE_ENTITY, message).await,
+    let mut checks = Checks::default();
+    let name = checks.check("name", parse_name(&form.name));
+    let parent_id = match unit.parent_id {
+        None => None,
+        Some(_) => checks.check("parent_id", parse_parent(&form.parent_id).map(Some)),
     };
-    let parent_id = if unit.parent_id.is_none() {
-        None
-    } else {
-        match parse_parent(&form.parent_id) {
-            Ok(parent) => Some(parent),
-            Err(message) => {
-                return refuse(&mut conn, StatusCode::UNPROCESSABLE_ENTITY, message).await;
-            }
-        }
-    };
-    let sort_order = match parse_sort_order(&form.sort_order) {
-        Ok(order) => order,
-        Err(message) => return refuse(&mut conn, StatusCode::UNPROCESSABLE_ENTITY, message).await,
-    };
+    let sort_order = checks.check("sort_order", parse_sort_order(&form.sort_order));
+    if let Err(refusal) = checks.finish() {
+        return refuse(&mut conn, refusal).await;
+    }
     let version: i32 = form.version.parse().map_err(|_| AppError::BadRequest)?;
 
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     if let Some(parent) = parent_id {
         if is_self_or_descendant(&mut tx, Tree::Units, id, parent).await? {
             drop(tx);
-            return refuse(
-                &mut conn,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "不能把单位移到它自己或它的下级单位之下。",
-            )
-            .await;
+            let refusal = FormError::field("parent_id", "不能把单位移到它自己或它的下级单位之下。");
+            return refuse(&mut conn, refusal).await;
         }
         if !db::is_active(&mut tx, parent).await? {
             drop(tx);
-            return refuse(
-                &mut conn,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "上级单位不存在或已停用。",
-            )
-            .await;
+            let refusal = FormError::field("parent_id", "上级单位不存在或已停用。");
+            return refuse(&mut conn, refusal).await;
         }
     }
     let updated = sqlx::query!(
@@ -340,7 +322,7 @@ pub async fn update(
     .refused()?;
     if let Err(refusal) = saved {
         drop(tx);
-        return refuse(&mut conn, refusal.status, &refusal.summary()).await;
+        return refuse(&mut conn, refusal).await;
     }
     let detail = if unit.name == name {
         String::new()

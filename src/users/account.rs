@@ -96,7 +96,7 @@ pub async fn update_profile(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 typed,
                 None,
-                Some(message.into()),
+                Some(FormError::field("display_name", message)),
             )
             .await;
         }
@@ -180,23 +180,19 @@ pub async fn change_password(
     let current = form.current_password.clone();
     let matches = web::block(move || password::verify(&current, &stored)).await?;
     let problem = if !matches {
-        Some("当前密码不正确。")
+        Some(("current_password", "当前密码不正确。"))
     } else if form.new_password != form.confirm_password {
-        Some("两次输入的新密码不一致。")
+        Some(("confirm_password", "两次输入的新密码不一致。"))
     } else if form.new_password == form.current_password {
-        Some("新密码不能与当前密码相同。")
+        Some(("new_password", "新密码不能与当前密码相同。"))
     } else {
-        password::check_policy(&form.new_password, &staff.username).err()
+        password::check_policy(&form.new_password, &staff.username)
+            .err()
+            .map(|message| ("new_password", message))
     };
-    if let Some(message) = problem {
-        return password_page(
-            &mut conn,
-            &staff,
-            &csrf,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(message.into()),
-        )
-        .await;
+    if let Some((field, message)) = problem {
+        let refusal = FormError::field(field, message);
+        return password_page(&mut conn, &staff, &csrf, refusal.status, Some(refusal)).await;
     }
     let typed = form.new_password;
     let hash = web::block(move || password::hash(&typed)).await??;

@@ -13,7 +13,7 @@ use crate::audit;
 use crate::auth::password;
 use crate::auth::{Permission, Staff, session, throttle};
 use crate::backend::Backend;
-use crate::error::{AppError, FormError, Refused, unique_as_field};
+use crate::error::{AppError, Checks, FormError, Refused, unique_as_field};
 use crate::ids::{UnitId, UserId};
 use crate::layout::AdminLayout;
 use crate::roles::Role;
@@ -201,13 +201,39 @@ struct Fields {
     email: String,
 }
 
-fn parse_fields(form: &UserForm) -> Result<Fields, &'static str> {
-    Ok(Fields {
-        display_name: parse_display_name(&form.display_name)?,
-        role: Role::parse(&form.role).ok_or("请选择角色。")?,
-        unit_id: form.unit_id.parse().map_err(|_| "请选择所属单位。")?,
-        email: parse_email(&form.email)?,
-    })
+/// The fields, and the username when the account is new (`creating`).
+fn parse_fields(form: &UserForm, creating: bool) -> Result<(String, Fields), FormError> {
+    let mut checks = Checks::default();
+    let username = match creating {
+        true => checks.check("username", parse_username(&form.username)),
+        false => String::new(),
+    };
+    let display_name = checks.check("display_name", parse_display_name(&form.display_name));
+    let role = checks.check(
+        "role",
+        Role::parse(&form.role).map(Some).ok_or("请选择角色。"),
+    );
+    let unit_id = checks.check(
+        "unit_id",
+        form.unit_id
+            .parse()
+            .map(Some)
+            .map_err(|_| "请选择所属单位。"),
+    );
+    let email = checks.check("email", parse_email(&form.email));
+    checks.finish()?;
+    let (Some(role), Some(unit_id)) = (role, unit_id) else {
+        return Err(FormError::whole("请选择角色和所属单位。"));
+    };
+    Ok((
+        username,
+        Fields {
+            display_name,
+            role,
+            unit_id,
+            email,
+        },
+    ))
 }
 
 pub async fn new_form(
@@ -281,8 +307,7 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageUsers)?;
     let form = form.into_inner();
-    let parsed =
-        parse_username(&form.username).and_then(|username| Ok((username, parse_fields(&form)?)));
+    let parsed = parse_fields(&form, true);
     let (
         username,
         Fields {
@@ -293,29 +318,29 @@ pub async fn create(
         },
     ) = match parsed {
         Ok(parsed) => parsed,
-        Err(message) => {
+        Err(refusal) => {
             return form_page(
                 &mut conn,
                 &staff,
                 &csrf,
                 None,
                 form,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(message.into()),
+                refusal.status,
+                Some(refusal),
             )
             .await;
         }
     };
     if !units::db::is_active(&mut conn, unit_id).await? {
-        let message = "所属单位不存在或已停用。".to_string();
+        let refusal = FormError::field("unit_id", "所属单位不存在或已停用。");
         return form_page(
             &mut conn,
             &staff,
             &csrf,
             None,
             form,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Some(message.into()),
+            refusal.status,
+            Some(refusal),
         )
         .await;
     }
@@ -416,7 +441,7 @@ pub async fn update(
     staff.require(Permission::ManageUsers)?;
     let form = form.into_inner();
     let user = db::by_id(&mut conn, *id).await?.ok_or(AppError::NotFound)?;
-    let refuse = async |conn: &mut PgConnection, status: StatusCode, message: &str| {
+    let refuse = async |conn: &mut PgConnection, refusal: FormError| {
         let mut shown = form.clone();
         shown.username = user.username.clone();
         form_page(
@@ -425,8 +450,8 @@ pub async fn update(
             &csrf,
             Some(user.clone()),
             shown,
-            status,
-            Some(message.into()),
+            refusal.status,
+            Some(refusal),
         )
         .await
     };
@@ -435,17 +460,13 @@ pub async fn update(
         role,
         unit_id,
         email,
-    } = match parse_fields(&form) {
-        Ok(fields) => fields,
-        Err(message) => return refuse(&mut conn, StatusCode::UNPROCESSABLE_ENTITY, message).await,
+    } = match parse_fields(&form, false) {
+        Ok((_, fields)) => fields,
+        Err(refusal) => return refuse(&mut conn, refusal).await,
     };
     if unit_id != user.unit_id && !units::db::is_active(&mut conn, unit_id).await? {
-        return refuse(
-            &mut conn,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "所属单位不存在或已停用。",
-        )
-        .await;
+        let refusal = FormError::field("unit_id", "所属单位不存在或已停用。");
+        return refuse(&mut conn, refusal).await;
     }
     let version: i32 = form.version.parse().map_err(|_| AppError::BadRequest)?;
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
@@ -454,7 +475,7 @@ pub async fn update(
         && db::is_last_active_admin(&mut tx, user.id).await?
     {
         drop(tx);
-        return refuse(&mut conn, StatusCode::UNPROCESSABLE_ENTITY, LAST_ADMIN).await;
+        return refuse(&mut conn, FormError::field("role", LAST_ADMIN)).await;
     }
     let updated = sqlx::query!(
         "update users set display_name = $2, role = $3, unit_id = $4, email = $6, version = version + 1
@@ -465,8 +486,8 @@ pub async fn update(
         drop(tx);
         return refuse(
             &mut conn,
-            StatusCode::CONFLICT,
-            "该用户已被其他管理员修改，请刷新页面后重新编辑。",
+            FormError::whole("该用户已被其他管理员修改，请刷新页面后重新编辑。")
+                .with_status(StatusCode::CONFLICT),
         )
         .await;
     }

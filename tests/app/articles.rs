@@ -349,7 +349,20 @@ async fn the_form_refuses_bad_input_with_the_text_kept() {
         )
         .await;
     assert_eq!(code, 422);
-    assert_eq!(texts(&html, ".alert.error"), ["请填写标题。"]);
+    // Every wrong field is named at once, each message beside its field
+    // and tied to it for screen readers.
+    assert_eq!(texts(&html, ".alert.error"), ["请填写标题。 请选择栏目。"]);
+    assert_eq!(texts(&html, "#title-error"), ["请填写标题。"]);
+    assert_eq!(texts(&html, "#channel_id-error"), ["请选择栏目。"]);
+    assert_eq!(
+        attrs(&html, "input[name=title]", "aria-describedby"),
+        ["title-error"]
+    );
+    assert_eq!(
+        attrs(&html, "select[name=channel_id]", "aria-invalid"),
+        ["true"]
+    );
+    assert!(attrs(&html, "select[name=unit_id]", "aria-invalid").is_empty());
     assert_eq!(
         attrs(&html, "input[name=body]", "value"),
         ["<p>写了很久的正文</p>"]

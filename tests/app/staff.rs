@@ -128,18 +128,33 @@ async fn usernames_are_unique_whatever_their_case_and_the_form_keeps_the_input()
         attrs(&html, "input[name=display_name]", "value"),
         ["另一个"]
     );
-    let (status, _) = app
+    assert_eq!(
+        texts(&html, "#username-error"),
+        ["该用户名已被使用（用户名不区分大小写）。"]
+    );
+    // Several wrong fields are named together, each beside its field.
+    let (status, html) = app
         .post_page(
             "/admin/users/new",
             &[
                 ("username", "a b"),
                 ("display_name", "x"),
-                ("role", "editor"),
-                ("unit_id", &unit),
+                ("role", "emperor"),
+                ("unit_id", "not-a-unit"),
+                ("email", "not-an-address"),
             ],
         )
         .await;
     assert_eq!(status, 422);
+    for field in ["username", "role", "unit_id", "email"] {
+        assert_eq!(
+            texts(&html, &format!("#{field}-error")).len(),
+            1,
+            "{field} has its message"
+        );
+    }
+    assert!(texts(&html, "#display_name-error").is_empty());
+    assert_eq!(attrs(&html, "input[name=username]", "value"), ["a b"]);
     let users: i64 = sqlx::query_scalar("select count(*) from users")
         .fetch_one(&app.pool)
         .await
