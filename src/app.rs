@@ -223,12 +223,12 @@ fn routes(cfg: &mut web::ServiceConfig) {
             "/comments/{id}/delete",
             web::post().to(comments::post::delete_own),
         )
-        .route("/register", web::get().to(readers::register_form))
-        .route("/register", web::post().to(readers::register))
-        .route("/login", web::get().to(readers::login_form))
-        .route("/login", web::post().to(readers::login))
-        .route("/logout", web::post().to(readers::logout))
-        .route("/account", web::get().to(readers::account))
+        .route("/register", web::get().to(readers::page::register_form))
+        .route("/register", web::post().to(readers::page::register))
+        .route("/login", web::get().to(readers::page::login_form))
+        .route("/login", web::post().to(readers::page::login))
+        .route("/logout", web::post().to(readers::page::logout))
+        .route("/account", web::get().to(readers::page::account))
         .route("/admin/stats", web::get().to(stats::index))
         .route("/admin/stats/quotas", web::get().to(stats::quotas::form))
         .route("/admin/stats/quotas", web::post().to(stats::quotas::save))
@@ -289,10 +289,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/users", web::get().to(users::admin::list))
         .route("/admin/users/new", web::get().to(users::admin::new_form))
         .route("/admin/users/new", web::post().to(users::admin::create))
-        .route("/admin/users/locks", web::get().to(users::admin::locks))
+        .route("/admin/users/locks", web::get().to(users::locks::locks))
         .route(
             "/admin/users/locks/clear",
-            web::post().to(users::admin::clear_lock),
+            web::post().to(users::locks::clear_lock),
         )
         .route("/admin/users/{id}/edit", web::get().to(users::admin::edit))
         .route(

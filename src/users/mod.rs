@@ -4,6 +4,7 @@ pub mod account;
 pub mod admin;
 pub mod cli;
 pub mod db;
+pub mod locks;
 
 /// Parses a username as typed: 2 to 32 letters, digits, `_`, `.` or `-`.
 pub fn parse_username(username: &str) -> Result<String, &'static str> {
