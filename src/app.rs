@@ -21,7 +21,7 @@ use crate::state::AppState;
 use crate::web::cache::{self, PageCache};
 use crate::web::client::TrustedProxies;
 use crate::web::telemetry::MetricsToken;
-use crate::web::{assets, csrf, edge, health, telemetry, variant};
+use crate::web::{assets, csrf, edge, head, health, telemetry, variant};
 use crate::{
     audit, auth, captcha, channels, comments, media, notifications, readers, search, settings,
     stats, topics, units, users,
@@ -109,6 +109,7 @@ impl Application {
                 .wrap(Compress::default())
                 .wrap(from_fn(edge::screen))
                 .wrap(security_headers())
+                .wrap(from_fn(head::as_get))
                 .wrap(TracingLogger::<telemetry::RequestSpan>::new())
                 .app_data(pool)
                 .app_data(state.clone())
@@ -245,6 +246,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/feed.xml", web::get().to(articles::feeds::feed))
         .route("/sitemap.xml", web::get().to(articles::feeds::sitemap))
+        .route("/robots.txt", web::get().to(articles::feeds::robots))
         .route("/topics/{slug}", web::get().to(topics::show))
         .route("/search", web::get().to(search::page::search))
         .route("/admin/topics", web::get().to(topics::admin::index))

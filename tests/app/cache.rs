@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::helpers::{TestApp, spawn_app, spawn_app_with, texts};
+use crate::helpers::{TestApp, attrs, spawn_app, spawn_app_with, texts};
 
 /// Waits until the app listens for page changes (its cache is in use).
 async fn until_caching(app: &TestApp, path: &str) {
@@ -49,18 +49,13 @@ async fn story(app: &TestApp, title_prefix: &str) -> (uuid::Uuid, i64) {
 async fn public_pages_carry_an_etag_and_answer_304() {
     let app = spawn_app().await;
     newsdesk::seed::seed_demo(&app.pool).await.unwrap();
-    let (_, number) = story(&app, "山东电网").await;
-    for path in [
-        "/".to_string(),
-        format!("/articles/{number}"),
-        "/zh-hant/channels/yaowen".to_string(),
-    ] {
-        let response = app.get(&path).await;
+    for path in ["/", "/zh-hant/channels/yaowen", "/channels/yaowen"] {
+        let response = app.get(path).await;
         assert_eq!(response.status(), 200);
         let etag = response.headers()["etag"].to_str().unwrap().to_owned();
         let again = app
             .client
-            .get(app.url(&path))
+            .get(app.url(path))
             .header("If-None-Match", &etag)
             .send()
             .await
@@ -69,12 +64,52 @@ async fn public_pages_carry_an_etag_and_answer_304() {
         assert!(again.bytes().await.unwrap().is_empty());
         let stale = app
             .client
-            .get(app.url(&path))
+            .get(app.url(path))
             .header("If-None-Match", "\"0000000000000000\"")
             .send()
             .await
             .unwrap();
         assert_eq!(stale.status(), 200, "{path}");
+    }
+}
+
+/// The validator covers every per-request slot: a story page's captcha is
+/// new on every request, so its old ETag never brings back a spent captcha.
+#[tokio::test]
+async fn a_validator_never_brings_back_a_spent_captcha() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let (_, number) = story(&app, "山东电网").await;
+    let path = format!("/articles/{number}");
+    let captcha_of = |html: &str| {
+        let html = scraper::Html::parse_document(html);
+        attrs(&html, "input[name=captcha_id]", "value")
+    };
+    let first = app.get(&path).await;
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    let first_captcha = captcha_of(&first.text().await.unwrap());
+    assert_eq!(
+        first_captcha.len(),
+        1,
+        "the story page has a comment captcha"
+    );
+    for _ in 0..3 {
+        let again = app
+            .client
+            .get(app.url(&path))
+            .header("If-None-Match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            again.status(),
+            200,
+            "a page with a fresh captcha is never 304"
+        );
+        assert_ne!(again.headers()["etag"].to_str().unwrap(), etag);
+        let captcha = captcha_of(&again.text().await.unwrap());
+        assert_eq!(captcha.len(), 1);
+        assert_ne!(captcha, first_captcha, "each answer has its own captcha");
     }
 }
 
@@ -460,4 +495,55 @@ async fn readings_across_the_archive_are_written_a_slice_at_a_time() {
         .unwrap();
     assert_eq!(counter.flush(&app.pool).await.unwrap(), 1500);
     assert_eq!(written().await, 2501 + 2500, "nothing lost, nothing twice");
+}
+
+/// HEAD is answered as GET without a body, for pages, feeds, the sitemap
+/// and static files alike, and a HEAD counts no reading.
+#[tokio::test]
+async fn head_is_answered_as_get_without_a_body() {
+    let app = spawn_app_with(|config| config.view_flush_seconds = 3600).await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let (_, number) = story(&app, "山东电网").await;
+    let article = format!("/articles/{number}");
+    let (_, home) = app.page("/").await;
+    let stylesheet = attrs(&home, "link[rel=stylesheet]", "href")
+        .into_iter()
+        .next()
+        .expect("the home page links its stylesheet");
+    for path in [
+        "/",
+        article.as_str(),
+        "/zh-hant/",
+        "/channels/yaowen",
+        "/feed.xml",
+        "/sitemap.xml",
+        "/search?q=%E7%94%B5%E7%BD%91",
+        stylesheet.as_str(),
+    ] {
+        let get = app.get(path).await;
+        assert_eq!(get.status(), 200, "GET {path}");
+        let get_type = get.headers()["content-type"].clone();
+        let head = app.client.head(app.url(path)).send().await.unwrap();
+        assert_eq!(head.status(), 200, "HEAD {path}");
+        assert_eq!(head.headers()["content-type"], get_type, "HEAD {path}");
+        assert!(
+            head.bytes().await.unwrap().is_empty(),
+            "HEAD {path} has no body"
+        );
+    }
+    let views = |html: &scraper::Html| texts(html, ".views").join("");
+    let (_, before) = app.page(&article).await;
+    for _ in 0..3 {
+        app.client.head(app.url(&article)).send().await.unwrap();
+    }
+    let (_, after) = app.page(&article).await;
+    let count = |text: String| -> i64 { text.trim_start_matches("阅读：").parse().unwrap() };
+    assert_eq!(
+        count(views(&after)),
+        count(views(&before)) + 1,
+        "a HEAD reads nothing"
+    );
+    // A route that answers only POST still refuses HEAD.
+    let head = app.client.head(app.url("/logout")).send().await.unwrap();
+    assert_ne!(head.status(), 200);
 }

@@ -584,7 +584,55 @@ async fn the_feed_and_the_sitemap_list_published_stories_escaped() {
         "drafts stay out"
     );
     let sitemap = app.get("/sitemap.xml").await.text().await.unwrap();
-    assert_eq!(sitemap.matches("<url>").count(), 7, "home and six stories");
+    let channels: i64 = sqlx::query_scalar("select count(*) from channels where active")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        sitemap.matches("<url>").count() as i64,
+        2 * (1 + channels + 6),
+        "home, the active channels and six stories, each in both scripts"
+    );
+    let (number, published): (i64, chrono::DateTime<chrono::Utc>) =
+        sqlx::query_as("select number, published_at from articles where title like '山东电网%'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let local = published
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
+    assert!(local.ends_with("+08:00"));
+    for loc in [
+        format!("/articles/{number}</loc><lastmod>{local}</lastmod>"),
+        format!("/zh-hant/articles/{number}</loc><lastmod>{local}</lastmod>"),
+        "/channels/yaowen</loc>".to_string(),
+        "/zh-hant/channels/yaowen</loc>".to_string(),
+        format!(
+            "hreflang=\"zh-Hant\" href=\"{}/zh-hant/articles/{number}\"",
+            app.url("")
+        ),
+    ] {
+        assert!(sitemap.contains(&loc), "{loc} in {sitemap}");
+    }
+
+    let robots = app.get("/robots.txt").await;
+    assert_eq!(robots.status(), 200);
+    assert_eq!(
+        robots.headers()["content-type"],
+        "text/plain; charset=utf-8"
+    );
+    let robots = robots.text().await.unwrap();
+    for line in [
+        "User-agent: *",
+        "Disallow: /admin/",
+        "Disallow: /zh-hant/account",
+    ] {
+        assert!(robots.lines().any(|l| l == line), "{line} in {robots}");
+    }
+    assert!(
+        robots.contains(&format!("Sitemap: {}/sitemap.xml", app.url(""))),
+        "{robots}"
+    );
 }
 
 #[tokio::test]

@@ -36,12 +36,11 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpResponse, web};
 
-use crate::web::csrf::CsrfToken;
 use crate::web::variant;
 
 pub use listener::listen;
 pub use slots::{CAPTCHA_SLOT, CSRF_SLOT, SlotValues};
-use slots::{Page, SlotKind, fill, personal};
+use slots::{Page, fill, personal};
 pub use store::PageCache;
 
 /// The channel the database announces changes on.
@@ -82,12 +81,15 @@ pub(super) fn hash_of(body: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(body)
 }
 
-/// The ETag of a page as this browser gets it: its CSRF token is part of
-/// the page when the page has a form.
-fn etag(page: &Page, token: Option<&CsrfToken>) -> String {
-    let hash = match token.filter(|_| page.has(SlotKind::Csrf)) {
-        Some(token) => xxhash_rust::xxh3::xxh3_64_with_seed(token.0.as_bytes(), page.hash),
-        None => page.hash,
+/// The ETag of a page as this browser gets it: the hash of the bytes it
+/// is sent, so that every per-request slot (CSRF token, captcha, the
+/// reader's name, the view count) is covered: a page whose captcha or
+/// count changed is never answered 304.
+fn etag(page: &Page, filled: &[u8]) -> String {
+    let hash = if page.slots.is_empty() {
+        page.hash
+    } else {
+        hash_of(filled)
     };
     format!("\"{hash:016x}\"")
 }
@@ -111,7 +113,14 @@ async fn respond(
     hit: bool,
 ) -> ServiceResponse<BoxBody> {
     let personal = personal(&req, page).await;
-    let tag = etag(page, personal.token.as_ref());
+    if let Some((values, number)) = &personal.views
+        && req.method() == Method::GET
+        && !super::head::came_as_head(req.request())
+    {
+        values.count_view(req.request(), *number);
+    }
+    let html = fill(page, &personal);
+    let tag = etag(page, &html);
     let headers = head.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     headers.insert(
@@ -122,18 +131,12 @@ async fn respond(
         headers.insert(header::ETAG, value);
     }
     headers.remove(header::CONTENT_LENGTH);
-    if let Some((values, number)) = &personal.views
-        && req.method() == Method::GET
-    {
-        values.count_view(req.request(), *number);
-    }
     if matches_etag(&req, &tag) {
         *head.status_mut() = StatusCode::NOT_MODIFIED;
         headers_for_304(head.headers_mut());
         let response = head.set_body(BoxBody::new(()));
         return ServiceResponse::new(req.into_parts().0, response);
     }
-    let html = fill(page, &personal);
     let response = head.set_body(BoxBody::new(html));
     ServiceResponse::new(req.into_parts().0, response)
 }
@@ -253,6 +256,8 @@ mod tests {
     use std::sync::Arc;
 
     use futures_util::future::LocalBoxFuture;
+
+    use crate::web::csrf::CsrfToken;
 
     use super::slots::*;
     use super::store::*;
