@@ -9,7 +9,7 @@ use sqlx::PgPool;
 
 use super::access::{self, access, in_scope};
 use super::correction;
-use super::show::{Feedback, show_page};
+use super::show::{Feedback, Placement, show_page};
 use super::store::{self, Event};
 use crate::auth::{Permission, Staff};
 use crate::error::{AppError, FormError};
@@ -28,6 +28,42 @@ pub struct ReviewForm {
     /// A local date-time (2026-11-25T09:30) in the site's time zone.
     #[serde(default)]
     publish_at: String,
+    /// Present when the form offered 头条/推荐 (the last stage, to a chief
+    /// editor): the boxes then say the placement the story is published with.
+    placement: Option<String>,
+    is_headline: Option<String>,
+    is_recommended: Option<String>,
+}
+
+/// Sets a story's 头条/推荐 and audits it, in the caller's transaction.
+async fn place(
+    tx: &mut sqlx::PgConnection,
+    staff: &Staff,
+    id: ArticleId,
+    placement: Placement,
+    editors: Option<&str>,
+) -> Result<(), AppError> {
+    let (title, editors): (String, String) = sqlx::query_as(
+        "update articles set is_headline = $2, is_recommended = $3,
+                responsible_editors = coalesce($4, responsible_editors)
+         where id = $1 returning title, responsible_editors",
+    )
+    .bind(id)
+    .bind(placement.headline)
+    .bind(placement.recommended)
+    .bind(editors)
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let yes = |flag: bool| if flag { "是" } else { "否" };
+    let detail = format!(
+        "头条：{}；推荐：{}；责编：{}",
+        yes(placement.headline),
+        yes(placement.recommended),
+        editors
+    );
+    crate::audit::record(tx, &staff.actor(), "article.placement", &title, &detail).await?;
+    Ok(())
 }
 
 fn parse_local(value: &str, tz: chrono_tz::Tz) -> Result<Option<DateTime<Utc>>, &'static str> {
@@ -44,6 +80,15 @@ fn parse_local(value: &str, tz: chrono_tz::Tz) -> Result<Option<DateTime<Utc>>, 
         .ok_or("该发布时间在本时区不存在。")
 }
 
+/// What the reviewer typed beside the decision, applied with it or shown
+/// again with a refusal.
+#[derive(Default)]
+struct Typed {
+    opinion: String,
+    placement: Option<Placement>,
+    publish_at: String,
+}
+
 /// Applies a decision by `staff`, or shows the article page again with the
 /// refusal and the typed opinion; nothing changes on a refusal.
 async fn decide(
@@ -53,8 +98,13 @@ async fn decide(
     id: ArticleId,
     name: &str,
     action: Result<Action, FormError>,
-    opinion: String,
+    typed: Typed,
 ) -> Result<HttpResponse, AppError> {
+    let Typed {
+        opinion,
+        placement,
+        publish_at,
+    } = typed;
     let mut tx = pool.begin().await?;
     let record = store::record_for_update(&mut tx, id)
         .await?
@@ -79,11 +129,19 @@ async fn decide(
         Ok(outcome) => {
             super::transition::apply(&mut tx, &record, staff, name, &outcome, opinion.trim())
                 .await?;
+            let going_out = matches!(outcome.status, Status::Published | Status::Scheduled);
+            if let Some(placement) = placement.filter(|_| going_out) {
+                place(&mut tx, staff, id, placement, None).await?;
+            }
             tx.commit().await?;
-            let done = if name == "unpublish" {
-                "unpublished"
-            } else {
-                "reviewed"
+            let done = match (name, outcome.status) {
+                ("unpublish", _) => "unpublished",
+                (_, Status::Published) => "published",
+                (_, Status::Scheduled) => "scheduled",
+                (_, Status::InReview) => "passed",
+                (_, Status::Returned) => "returned",
+                (_, Status::Rejected) => "rejected",
+                _ => "reviewed",
             };
             Ok(see_other(&format!("/admin/articles/{id}?done={done}")))
         }
@@ -95,6 +153,8 @@ async fn decide(
                 notice: None,
                 error: Some(refusal),
                 opinion,
+                placement,
+                publish_at,
             };
             show_page(&mut conn, staff, csrf, id, status, feedback).await
         }
@@ -114,6 +174,14 @@ pub async fn review(
     let tz = settings::db::load(&mut conn).await?.time_zone;
     drop(conn);
     let opinion = form.opinion.clone();
+    let placement = form
+        .placement
+        .as_ref()
+        .filter(|_| staff.can(Permission::PublishArticles))
+        .map(|_| Placement {
+            headline: form.is_headline.is_some(),
+            recommended: form.is_recommended.is_some(),
+        });
     let action = match form.decision.as_str() {
         "pass" => parse_local(&form.publish_at, tz)
             .map(|publish_at| Action::Pass {
@@ -128,7 +196,12 @@ pub async fn review(
             "请选择审核结论：通过、退回或不予采用。",
         )),
     };
-    decide(&pool, &staff, &csrf, *id, &form.decision, action, opinion).await
+    let typed = Typed {
+        opinion,
+        placement,
+        publish_at: form.publish_at.clone(),
+    };
+    decide(&pool, &staff, &csrf, *id, &form.decision, action, typed).await
 }
 
 #[derive(Deserialize)]
@@ -149,7 +222,11 @@ pub async fn unpublish(
     let action = Ok(Action::Unpublish {
         reason: reason.clone(),
     });
-    decide(&pool, &staff, &csrf, *id, "unpublish", action, reason).await
+    let typed = Typed {
+        opinion: reason,
+        ..Typed::default()
+    };
+    decide(&pool, &staff, &csrf, *id, "unpublish", action, typed).await
 }
 
 #[derive(Deserialize)]
@@ -193,39 +270,11 @@ pub async fn placement(
         .await;
     }
     let mut tx = pool.begin().await?;
-    let title: String = sqlx::query_scalar(
-        "update articles set is_headline = $2, is_recommended = $3, responsible_editors = $4
-         where id = $1 returning title",
-    )
-    .bind(*id)
-    .bind(form.is_headline.is_some())
-    .bind(form.is_recommended.is_some())
-    .bind(&editors)
-    .fetch_optional(&mut *tx)
-    .await?
-    .ok_or(AppError::NotFound)?;
-    let detail = format!(
-        "头条：{}；推荐：{}；责编：{}",
-        if form.is_headline.is_some() {
-            "是"
-        } else {
-            "否"
-        },
-        if form.is_recommended.is_some() {
-            "是"
-        } else {
-            "否"
-        },
-        editors
-    );
-    crate::audit::record(
-        &mut tx,
-        &staff.actor(),
-        "article.placement",
-        &title,
-        &detail,
-    )
-    .await?;
+    let placement = Placement {
+        headline: form.is_headline.is_some(),
+        recommended: form.is_recommended.is_some(),
+    };
+    place(&mut tx, &staff, *id, placement, Some(&editors)).await?;
     tx.commit().await?;
     Ok(see_other(&format!("/admin/articles/{id}?done=placed")))
 }

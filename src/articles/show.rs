@@ -72,6 +72,13 @@ pub struct ShowPage {
     pub error: Option<FormError>,
     /// The review form's typed opinion, kept on a refusal.
     pub opinion: String,
+    /// The 头条/推荐 ticks the last stage's review form shows: as typed
+    /// on a refusal, else the story's own.
+    pub placement: Placement,
+    pub publish_at: String,
+    /// The last stage's review form carries the placement, so the
+    /// separate placement form is not shown beside it.
+    pub place_with_review: bool,
 }
 
 fn action_label(action: &str) -> &'static str {
@@ -97,6 +104,11 @@ fn notice_text(done: Option<&str>) -> Option<String> {
         "submitted" => "稿件已保存并提交审核。",
         "saved_not_submitted" => "稿件已保存，但当前状态不能提交审核。",
         "reviewed" => "审核意见已提交。",
+        "published" => "稿件已通过审核并发布。",
+        "scheduled" => "稿件已通过审核，将按设定时间发布。",
+        "passed" => "稿件已通过本审，已送下一审。",
+        "returned" => "稿件已退回作者修改。",
+        "rejected" => "稿件已不予采用。",
         "unpublished" => "稿件已撤下。",
         "placed" => "头条、推荐与责编已保存。",
         "correction" => "更正已提交审核；审核通过前，网站上仍显示原稿。",
@@ -113,6 +125,13 @@ pub struct ShowQuery {
     done: Option<String>,
 }
 
+/// The 头条 and 推荐 ticks a story is published with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    pub headline: bool,
+    pub recommended: bool,
+}
+
 /// What the page says back after an action.
 #[derive(Default)]
 pub struct Feedback {
@@ -120,6 +139,10 @@ pub struct Feedback {
     pub error: Option<FormError>,
     /// The review form's typed opinion, kept on a refusal.
     pub opinion: String,
+    /// The review form's 头条/推荐 ticks, kept on a refusal.
+    pub placement: Option<Placement>,
+    /// The review form's 定时发布 time as typed, kept on a refusal.
+    pub publish_at: String,
 }
 
 /// Renders the page with `status` and `feedback`.
@@ -207,18 +230,27 @@ pub async fn show_page(
         }
         _ => String::new(),
     };
+    let last_stage = article.review_stage as usize + 1 == stages.len();
+    let can_place = staff.can(Permission::PublishArticles);
+    let placement = feedback.placement.unwrap_or(Placement {
+        headline: article.is_headline,
+        recommended: article.is_recommended,
+    });
     let page = ShowPage {
+        place_with_review: can_place && last_stage && access.review,
+        publish_at: feedback.publish_at,
+        placement,
         body: SanitizedHtml::clean(&article.body_html),
         status_label: state.label(),
         stage_label,
         byline: byline(&credits),
         public_url: (state == Status::Published).then(|| article_url(article.number)),
         can_unpublish: state == Status::Published && staff.role == Role::ChiefEditor,
-        can_place: staff.can(Permission::PublishArticles),
+        can_place,
         correction,
         correction_stage,
         can_review_correction,
-        last_stage: article.review_stage as usize + 1 == stages.len(),
+        last_stage,
         access,
         article,
         layout,

@@ -182,13 +182,19 @@ pub fn transition(
             }
             let last = article.stage + 1 == article.stages.len();
             match (last, publish_at) {
-                (false, Some(_)) => refuse("只有最后一个审核环节可以设定发布时间。"),
+                (false, Some(_)) => Err(FormError::field(
+                    "publish_at",
+                    "只有最后一个审核环节可以设定发布时间。",
+                )),
                 (false, None) => Ok(Outcome {
                     status: Status::InReview,
                     stage: stage + 1,
                     publish_at: None,
                 }),
-                (true, Some(at)) if *at <= now => refuse("定时发布的时间必须晚于现在。"),
+                (true, Some(at)) if *at <= now => Err(FormError::field(
+                    "publish_at",
+                    "定时发布的时间必须晚于现在。",
+                )),
                 (true, Some(at)) => Ok(Outcome {
                     status: Status::Scheduled,
                     stage,

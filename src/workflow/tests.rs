@@ -106,12 +106,18 @@ fn the_last_stage_may_schedule_a_later_time_only() {
     };
     assert_eq!(
         transition(&state, chief, &past, now()),
-        refuse("定时发布的时间必须晚于现在。")
+        Err(FormError::field(
+            "publish_at",
+            "定时发布的时间必须晚于现在。"
+        ))
     );
     let early = article(Status::InReview, 0);
     assert_eq!(
         transition(&early, actor(2, Role::Editor), &scheduled, now()),
-        refuse("只有最后一个审核环节可以设定发布时间。")
+        Err(FormError::field(
+            "publish_at",
+            "只有最后一个审核环节可以设定发布时间。"
+        ))
     );
 
     let mut due = state.clone();

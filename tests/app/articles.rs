@@ -689,6 +689,144 @@ async fn the_last_stage_schedules_a_later_time_and_refuses_a_past_one() {
     );
 }
 
+/// 头条/推荐 ticked on the last stage's form go out with 通过并发布, are
+/// kept with the typed time and opinion on a refusal, and are not applied
+/// by a decision that does not publish or by a reviewer who may not place.
+#[tokio::test]
+async fn placement_ticked_on_the_last_stage_goes_out_with_the_decision() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let id: uuid::Uuid = sqlx::query_scalar("select id from articles where status = 'in_review'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let path = format!("/admin/articles/{id}/review");
+    let flags = || async {
+        sqlx::query_as::<_, (bool, bool, String)>(
+            "select is_headline, is_recommended, status from articles where id = $1",
+        )
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    app.login_as("chief", "chief_editor").await;
+    let (_, html) = app.page(&format!("/admin/articles/{id}")).await;
+    assert_eq!(
+        attrs(&html, "form.review-form input[name=placement]", "value"),
+        ["1"],
+        "the review form itself offers the placement"
+    );
+    assert!(
+        texts(&html, "form.placement").is_empty(),
+        "no second placement form to lose the ticks in"
+    );
+
+    // A refused decision keeps every typed thing and changes nothing.
+    let (code, html) = app
+        .post_page(
+            &path,
+            &[
+                ("decision", "pass"),
+                ("opinion", "同意发布"),
+                ("publish_at", "2020-01-01T08:00"),
+                ("placement", "1"),
+                ("is_headline", "on"),
+                ("is_recommended", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(code, 422);
+    assert_eq!(
+        texts(&html, "#publish_at-error"),
+        ["定时发布的时间必须晚于现在。"]
+    );
+    assert_eq!(
+        attrs(&html, "input[name=publish_at]", "value"),
+        ["2020-01-01T08:00"]
+    );
+    assert_eq!(attrs(&html, "input[name=is_headline]", "checked").len(), 1);
+    assert_eq!(
+        attrs(&html, "input[name=is_recommended]", "checked").len(),
+        1
+    );
+    assert_eq!(texts(&html, "textarea[name=opinion]"), ["同意发布"]);
+    assert_eq!(flags().await, (false, false, "in_review".into()));
+
+    // Passed and published with the ticks, in one step, audited.
+    let response = app
+        .post(
+            &path,
+            &[
+                ("decision", "pass"),
+                ("opinion", "同意发布"),
+                ("placement", "1"),
+                ("is_headline", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        response.headers()["location"],
+        format!("/admin/articles/{id}?done=published").as_str()
+    );
+    assert_eq!(flags().await, (true, false, "published".into()));
+    let (_, html) = app
+        .page(&format!("/admin/articles/{id}?done=published"))
+        .await;
+    assert_eq!(texts(&html, ".alert.success"), ["稿件已通过审核并发布。"]);
+    let audited: i64 = sqlx::query_scalar(
+        "select count(*) from audit_log where action = 'article.placement' and detail like '头条：是；推荐：否%'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 1);
+    let (_, home) = app.page("/").await;
+    let title: String = sqlx::query_scalar("select title from articles where id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        texts(&home, ".headline-title"),
+        [title],
+        "the home page leads with it"
+    );
+}
+
+/// A return with the boxes ticked publishes nothing and places nothing.
+#[tokio::test]
+async fn a_return_with_placement_ticked_places_nothing() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let id: uuid::Uuid = sqlx::query_scalar("select id from articles where status = 'in_review'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    app.login_as("chief", "chief_editor").await;
+    let response = app
+        .post(
+            &format!("/admin/articles/{id}/review"),
+            &[
+                ("decision", "return"),
+                ("opinion", "请补充数据来源"),
+                ("placement", "1"),
+                ("is_headline", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        response.headers()["location"],
+        format!("/admin/articles/{id}?done=returned").as_str()
+    );
+    let headline: bool = sqlx::query_scalar("select is_headline from articles where id = $1")
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(!headline);
+}
+
 #[tokio::test]
 async fn chief_editors_set_headline_recommended_and_responsible_editors() {
     let app = spawn_app().await;
