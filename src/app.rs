@@ -310,6 +310,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(users::admin::set_active),
         )
         .route("/admin/articles", web::get().to(articles::queue::list))
+        .route("/admin/articles/all", web::get().to(articles::all::list))
+        .route("/admin/articles/bulk", web::post().to(articles::all::bulk))
         .route(
             "/admin/articles/new",
             web::get().to(articles::admin::new_form),

@@ -83,6 +83,7 @@ pub struct AdminNavItem {
 const ADMIN_NAV: &[(&str, &str, Permission)] = &[
     ("工作台", "/admin", Permission::UseBackend),
     ("稿件", "/admin/articles", Permission::UseBackend),
+    ("全部稿件", "/admin/articles/all", Permission::UseBackend),
     ("图片库", "/admin/media", Permission::WriteArticles),
     ("专题", "/admin/topics", Permission::PublishArticles),
     ("评论审核", "/admin/comments", Permission::ModerateComments),

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod admin;
+pub mod all;
 pub mod body;
 pub mod correction;
 pub mod db;

@@ -94,6 +94,19 @@ impl SiteSettings {
         )
     }
 
+    /// A moment to the minute, as lists show it: `2021-07-14 14:26`.
+    pub fn format_minute(&self, at: DateTime<Utc>) -> String {
+        let local = at.with_timezone(&self.time_zone);
+        format!(
+            "{:04}-{:02}-{:02} {:02}:{:02}",
+            local.year(),
+            local.month(),
+            local.day(),
+            local.hour(),
+            local.minute()
+        )
+    }
+
     /// A moment's date as shown in lists: `2021-07-14`.
     pub fn format_date(&self, at: DateTime<Utc>) -> String {
         let local = at.with_timezone(&self.time_zone);

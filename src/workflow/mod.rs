@@ -31,6 +31,18 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every state, in the order a story usually passes them.
+    pub const ALL: [Status; 8] = [
+        Status::Draft,
+        Status::Submitted,
+        Status::InReview,
+        Status::Returned,
+        Status::Rejected,
+        Status::Scheduled,
+        Status::Published,
+        Status::Unpublished,
+    ];
+
     /// The value stored in `articles.status`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -46,18 +58,9 @@ impl Status {
     }
 
     pub fn parse(value: &str) -> Option<Status> {
-        [
-            Status::Draft,
-            Status::Submitted,
-            Status::InReview,
-            Status::Returned,
-            Status::Rejected,
-            Status::Scheduled,
-            Status::Published,
-            Status::Unpublished,
-        ]
-        .into_iter()
-        .find(|status| status.as_str() == value)
+        Status::ALL
+            .into_iter()
+            .find(|status| status.as_str() == value)
     }
 
     pub fn label(self) -> &'static str {

@@ -3,16 +3,7 @@ use uuid::Uuid;
 
 use super::*;
 
-const ALL_STATUSES: [Status; 8] = [
-    Status::Draft,
-    Status::Submitted,
-    Status::InReview,
-    Status::Returned,
-    Status::Rejected,
-    Status::Scheduled,
-    Status::Published,
-    Status::Unpublished,
-];
+const ALL_STATUSES: [Status; 8] = Status::ALL;
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 24, 8, 0, 0).unwrap()

@@ -75,6 +75,7 @@ const FLOORS: &[(&str, &[&str])] = &[
             "users::locks",
             "users::account",
             "articles::admin",
+            "articles::all",
             "articles::diff",
             "articles::feeds",
             "articles::home",

@@ -5,6 +5,7 @@ mod helpers;
 mod proxy;
 
 mod administration;
+mod all_stories;
 mod articles;
 mod cache;
 mod channels;

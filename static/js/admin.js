@@ -1,0 +1,22 @@
+// Backend pages: a destructive action asks first (data-confirm on the
+// button or the form), and a "select all" box ticks every box of its list
+// (data-select-all names the boxes).
+document.addEventListener('submit', (event) => {
+  const button = event.submitter;
+  const message = (button && button.dataset.confirm) || event.target.dataset.confirm;
+  if (message && !window.confirm(message)) {
+    event.preventDefault();
+  }
+});
+
+document.addEventListener('change', (event) => {
+  const all = event.target.closest('[data-select-all]');
+  if (!all) {
+    return;
+  }
+  const scope = all.form || all.closest('form') || document;
+  const boxes = scope.querySelectorAll(`input[type=checkbox][name="${all.dataset.selectAll}"]`);
+  boxes.forEach((box) => {
+    box.checked = all.checked;
+  });
+});
