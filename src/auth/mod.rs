@@ -43,7 +43,7 @@ const GRANTS: &[(Permission, &[Role])] = &[
     (WriteArticles, &[ChiefEditor, Editor, Correspondent]),
     (ReviewArticles, &[ChiefEditor, Editor]),
     (PublishArticles, &[ChiefEditor]),
-    (ModerateComments, &[ChiefEditor, Editor]),
+    (ModerateComments, &[Admin, ChiefEditor, Editor]),
     (ViewStatistics, &[Admin, ChiefEditor, Editor]),
     (SetQuotas, &[Admin, ChiefEditor]),
     (ManageUsers, &[Admin]),

@@ -222,6 +222,12 @@ const ROUTES: &[(&str, &[&str])] = &[
         "/admin/account",
         &["admin", "chief_editor", "editor", "correspondent"],
     ),
+    (
+        "/admin/articles/all",
+        &["admin", "chief_editor", "editor", "correspondent"],
+    ),
+    ("/admin/comments", &["admin", "chief_editor", "editor"]),
+    ("/admin/sensitive-words", &["admin"]),
     ("/admin/users", &["admin"]),
     ("/admin/users/new", &["admin"]),
     ("/admin/users/locks", &["admin"]),

@@ -440,3 +440,54 @@ fn base64_encode(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
+
+/// A destructive action asks first: dismissing the question sends nothing,
+/// accepting it does the action.
+#[tokio::test]
+async fn destructive_actions_ask_before_they_act() {
+    let app = spawn_app_with(|_| {}).await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let chief = app.create_staff("e2e-chief", "chief_editor").await;
+    let id: uuid::Uuid = sqlx::query_scalar("select id from articles where title like '山东电网%'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let status = || async {
+        sqlx::query_scalar::<_, String>("select status from articles where id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    let driver = driver().await;
+    let client = browser(&driver).await;
+    log_in(&client, &app, "e2e-chief", &chief).await;
+    visit(&client, &app, &format!("/admin/articles/{id}")).await;
+    fill(&client, "textarea[name=reason]", "数据需要核实").await;
+    click(&client, "button[data-confirm^='确定撤下']").await;
+    let question = client.get_alert_text().await.unwrap();
+    assert!(question.contains("确定撤下"), "{question}");
+    client.dismiss_alert().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(status().await, "published", "dismissed: nothing sent");
+
+    click(&client, "button[data-confirm^='确定撤下']").await;
+    client.accept_alert().await.unwrap();
+    wait_for_text(&client, ".alert.success", "稿件已撤下").await;
+    assert_eq!(status().await, "unpublished");
+
+    // 全部稿件: the header box ticks every published story of the page.
+    visit(&client, &app, "/admin/articles/all?status=published").await;
+    click(&client, "input[data-select-all=ids]").await;
+    let boxes = client
+        .find_all(Locator::Css("input[name=ids]"))
+        .await
+        .unwrap();
+    assert!(!boxes.is_empty());
+    for tick in boxes {
+        assert_eq!(tick.prop("checked").await.unwrap().as_deref(), Some("true"));
+    }
+    assert_clean(&client, "全部稿件").await;
+    screenshots(&client, "all-stories").await;
+    client.close().await.unwrap();
+}

@@ -1,4 +1,4 @@
-// Backend pages: a destructive action asks first (data-confirm on the
+// Forms of every page: a destructive action asks first (data-confirm on the
 // button or the form), and a "select all" box ticks every box of its list
 // (data-select-all names the boxes).
 document.addEventListener('submit', (event) => {
