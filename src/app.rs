@@ -363,6 +363,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(notifications::page::list),
         )
         .route(
+            "/admin/notifications/read",
+            web::post().to(notifications::page::read_all),
+        )
+        .route(
             "/admin/notifications/{id}",
             web::get().to(notifications::page::open),
         )

@@ -62,7 +62,9 @@ async fn reviewers(
 }
 
 /// Tells the people concerned about a story that moved to `status` at
-/// review stage `stage`.
+/// review stage `stage`. What they were told of the story before is done
+/// with (the review it asked for has happened, the return was answered):
+/// it is marked read, so no badge stays for work that is over.
 pub async fn story_moved(
     conn: &mut PgConnection,
     article: &ArticleRecord,
@@ -70,6 +72,12 @@ pub async fn story_moved(
     stage: usize,
     note: &str,
 ) -> sqlx::Result<()> {
+    sqlx::query!(
+        "update notifications set read_at = now() where article_id = $1 and read_at is null",
+        article.id as ArticleId,
+    )
+    .execute(&mut *conn)
+    .await?;
     let backend = format!("/admin/articles/{}", article.id);
     match status {
         Status::Submitted | Status::InReview => {

@@ -36,6 +36,7 @@ pub struct Line {
 struct ListPage {
     layout: AdminLayout,
     lines: Vec<Line>,
+    unread: usize,
 }
 
 /// GET /admin/notifications: the latest hundred, unread ones marked.
@@ -65,8 +66,26 @@ pub async fn list(
             at: layout.settings.format_time(row.created_at),
             unread: row.read_at.is_none(),
         })
-        .collect();
-    page(&ListPage { layout, lines })
+        .collect::<Vec<Line>>();
+    let unread = lines.iter().filter(|line| line.unread).count();
+    page(&ListPage {
+        layout,
+        lines,
+        unread,
+    })
+}
+
+/// POST /admin/notifications/read: marks every notification of the staff
+/// member read (全部已读).
+pub async fn read_all(pool: web::Data<PgPool>, staff: Staff) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::UseBackend)?;
+    sqlx::query!(
+        "update notifications set read_at = now() where user_id = $1 and read_at is null",
+        staff.id as UserId,
+    )
+    .execute(&**pool)
+    .await?;
+    Ok(see_other("/admin/notifications"))
 }
 
 /// GET /admin/notifications/{id}: marks it read and opens what it is about.

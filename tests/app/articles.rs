@@ -1391,3 +1391,78 @@ async fn the_queue_follows_unit_changes_made_anywhere_at_once() {
         .await;
     assert!(texts(&none, ".queue td.title a").is_empty());
 }
+
+/// What a notification asked for is done once the story moves on: it no
+/// longer counts as unread; 全部已读 clears the rest, and only one's own.
+#[tokio::test]
+async fn notifications_clear_when_their_work_is_done_and_all_at_once() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let (fengcai, suzhou) = (
+        channel(&app, "qiye-fengcai").await,
+        unit(&app, "国网苏州供电公司").await,
+    );
+    let editor = app.other_client();
+    editor.login_as("editor_a", "editor").await;
+    let other = app.other_client();
+    other.login_as("editor_c", "editor").await;
+    let chief = app.other_client();
+    chief.login_as("chief", "chief_editor").await;
+    app.login_as("writer", "correspondent").await;
+    let unread = |username: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "select count(*) from notifications n join users u on u.id = n.user_id
+                 where u.username = $1 and n.read_at is null",
+            )
+            .bind(username)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let id = write(&app, &fengcai, &suzhou, "苏州营业厅延长服务时间", "submit").await;
+    assert_eq!(unread("editor_a").await, 1);
+    assert_eq!(unread("editor_c").await, 1, "both editors were asked");
+    let (_, html) = editor.page("/admin").await;
+    assert_eq!(texts(&html, ".bell .count"), ["1"]);
+
+    // editor_c passes it: editor_a's request is done too.
+    assert_eq!(review(&other, &id, "pass", "同意").await.0, 303);
+    assert_eq!(unread("editor_a").await, 0);
+    assert_eq!(unread("editor_c").await, 0);
+    let (_, html) = editor.page("/admin").await;
+    assert!(
+        texts(&html, ".bell .count").is_empty(),
+        "no badge for work that is over"
+    );
+    assert_eq!(unread("chief").await, 1);
+
+    // 全部已读 clears one's own and nobody else's.
+    write(
+        &app,
+        &fengcai,
+        &suzhou,
+        "苏州供电开展冬季安全检查",
+        "submit",
+    )
+    .await;
+    write(&app, &fengcai, &suzhou, "苏州供电举办客户开放日", "submit").await;
+    assert_eq!(unread("editor_a").await, 2);
+    let (_, html) = editor.page("/admin/notifications").await;
+    assert_eq!(texts(&html, ".unread-count"), ["2 条未读"]);
+    let response = editor.post("/admin/notifications/read", &[]).await;
+    assert_eq!(response.status().as_u16(), 303);
+    assert_eq!(unread("editor_a").await, 0);
+    assert_eq!(unread("editor_c").await, 2, "another's stay unread");
+    // Without the form's token, nothing is marked.
+    let bare = editor
+        .client
+        .post(editor.url("/admin/notifications/read"))
+        .header("Origin", editor.url(""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bare.status().as_u16(), 403);
+}
