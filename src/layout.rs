@@ -16,6 +16,8 @@ pub struct PublicLayout {
     pub nav: Vec<NavChannel>,
     /// Slug of the top-level channel the page belongs to, highlighted in the nav.
     pub active_channel: Option<String>,
+    /// The home page itself: only there is 首页 highlighted.
+    pub home: bool,
     pub page_title: String,
     pub description: String,
 }
@@ -41,6 +43,7 @@ impl PublicLayout {
             settings,
             nav,
             active_channel: None,
+            home: false,
             page_title: String::new(),
             description: String::new(),
         }
@@ -50,6 +53,12 @@ impl PublicLayout {
     pub fn titled(mut self, title: impl Into<String>, description: impl Into<String>) -> Self {
         self.page_title = title.into();
         self.description = description.into();
+        self
+    }
+
+    /// The layout of the home page.
+    pub fn at_home(mut self) -> Self {
+        self.home = true;
         self
     }
 

@@ -186,7 +186,7 @@ pub async fn home(
     rankings: web::Data<Rankings>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = pool.acquire().await?;
-    let layout = PublicLayout::load(&mut conn, &trees).await?;
+    let layout = PublicLayout::load(&mut conn, &trees).await?.at_home();
     let settings = &layout.settings;
     let mut headlines = db::flagged(&mut conn, true, 4).await?.into_iter();
     let headline = headlines

@@ -16,7 +16,7 @@ use crate::ids::ArticleId;
 /// Loading the dictionary takes about 0.1 s: done once.
 static JIEBA: LazyLock<Jieba> = LazyLock::new(Jieba::new);
 
-const MAX_QUERY_WORDS: usize = 8;
+pub const MAX_QUERY_WORDS: usize = 8;
 
 /// The words of a text as the index keeps them: jieba's search-mode cut,
 /// letters and digits only, lowercase.
@@ -54,8 +54,13 @@ pub fn similarity_query(title: &str) -> Option<String> {
 }
 
 /// The words a query asks for (each must occur), from Simplified or
-/// Traditional input.
+/// Traditional input: at most `MAX_QUERY_WORDS`.
 pub fn query_words(query: &str) -> Vec<String> {
+    query_words_cut(query).0
+}
+
+/// The words a query asks for, and whether it had more than are searched.
+pub fn query_words_cut(query: &str) -> (Vec<String>, bool) {
     let simplified = hanconv::t2s(query);
     let mut found: Vec<String> = Vec::new();
     for token in JIEBA.cut(&simplified, true) {
@@ -69,8 +74,9 @@ pub fn query_words(query: &str) -> Vec<String> {
             found.push(word);
         }
     }
+    let cut = found.len() > MAX_QUERY_WORDS;
     found.truncate(MAX_QUERY_WORDS);
-    found
+    (found, cut)
 }
 
 /// (Re)computes the search vector of one story: the title weighs most,
@@ -174,8 +180,49 @@ pub struct Piece {
     pub hit: bool,
 }
 
+/// Where a snippet showing the character `first` begins: at most 30
+/// characters before it, at the start of a sentence or clause when one
+/// begins within reach, else at the start of a word, never inside one.
+fn snippet_start(chars: &[char], first: usize) -> usize {
+    let earliest = first.saturating_sub(30);
+    if earliest == 0 {
+        return 0;
+    }
+    let clause = (earliest..first).find(|&at| {
+        matches!(
+            chars[at],
+            '。' | '！'
+                | '？'
+                | '；'
+                | '，'
+                | '、'
+                | '：'
+                | '.'
+                | '!'
+                | '?'
+                | ';'
+                | ','
+                | ' '
+                | '\n'
+        )
+    });
+    if let Some(at) = clause {
+        return at + 1;
+    }
+    let from = earliest.saturating_sub(12);
+    let window: String = chars[from..first].iter().collect();
+    let mut at = from;
+    for token in JIEBA.cut(&window, false) {
+        if at >= earliest {
+            return at;
+        }
+        at += token.word.chars().count();
+    }
+    first
+}
+
 /// About 90 characters of `text` around the first searched word, with every
-/// searched word marked.
+/// searched word marked, starting at a clause or a word.
 pub fn snippet(text: &str, words: &[String]) -> Vec<Piece> {
     let chars: Vec<char> = text.chars().collect();
     let lower: String = text.to_lowercase();
@@ -188,7 +235,7 @@ pub fn snippet(text: &str, words: &[String]) -> Vec<Piece> {
         })
         .min()
         .unwrap_or(0);
-    let start = first.saturating_sub(30);
+    let start = snippet_start(&chars, first);
     let end = (start + 90).min(chars.len());
     let window: String = chars[start..end].iter().collect();
     let mut pieces: Vec<Piece> = Vec::new();
@@ -252,6 +299,38 @@ mod tests {
     #[test]
     fn traditional_queries_find_simplified_words() {
         assert_eq!(query_words("電網 建設"), ["电网", "建设"]);
+    }
+
+    #[test]
+    fn a_snippet_starts_at_a_clause_or_a_word_never_inside_one() {
+        let text = "国网山东电力提前部署迎峰度冬各项工作组织各级单位开展设备隐患排查加强负荷预测和电网运行方式安排";
+        let pieces = snippet(text, &["电网".to_string()]);
+        let whole: String = pieces.iter().map(|p| p.text.as_str()).collect();
+        let shown = whole.trim_start_matches('…');
+        let offset = text
+            .find(shown)
+            .expect("the snippet is a piece of the text");
+        let start = text[..offset].chars().count();
+        let cuts: Vec<usize> = JIEBA
+            .cut(text, false)
+            .iter()
+            .scan(0, |at, token| {
+                let here = *at;
+                *at += token.word.chars().count();
+                Some(here)
+            })
+            .collect();
+        assert!(cuts.contains(&start), "starts at a word: {whole}");
+        assert!(!shown.starts_with("峰度冬"), "{whole}");
+
+        let clause = format!("{}，迎峰度冬期间电网负荷创新高", "很".repeat(40));
+        let pieces = snippet(&clause, &["电网".to_string()]);
+        let whole: String = pieces.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(
+            whole.trim_start_matches('…').chars().next(),
+            Some('迎'),
+            "{whole}"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::{Piece, query_words, snippet};
+use super::{Piece, query_words_cut, snippet};
 use crate::articles::article_url;
 use crate::error::{AppError, FormError};
 use crate::ids::{ArticleId, ChannelId, UnitId};
@@ -30,12 +30,14 @@ pub struct SearchQuery {
     #[serde(default)]
     q: String,
     /// Newest first: the number of the last story of the previous page.
-    before: Option<i64>,
+    #[serde(default)]
+    before: String,
     /// `relevance`, or newest first.
     #[serde(default)]
     order: String,
-    /// Relevance order: the page (1 to 50).
-    page: Option<u32>,
+    /// Relevance order: the page (1 to 15).
+    #[serde(default)]
+    page: String,
     /// A channel (with its sub-channels), by slug.
     #[serde(default)]
     channel: String,
@@ -191,6 +193,8 @@ struct SearchPage {
     found: String,
     results: Vec<Result>,
     next_page: Option<String>,
+    /// Said when the query was longer than is searched.
+    cut: Option<String>,
     error: Option<FormError>,
 }
 
@@ -263,7 +267,15 @@ pub async fn search(
 ) -> std::result::Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let typed = query.q.trim().chars().take(100).collect::<String>();
-    let terms = query_words(&typed);
+    let (terms, too_many_words) = query_words_cut(&typed);
+    // A query longer than is searched says so, rather than silently
+    // leaving words out.
+    let cut = (query.q.trim().chars().count() > 100 || too_many_words).then(|| {
+        format!(
+            "关键词较长，只按前 100 个字中的前 {} 个词搜索。",
+            super::MAX_QUERY_WORDS
+        )
+    });
     let relevance = query.order == "relevance";
     let mut conn = pool.acquire().await?;
     let layout = PublicLayout::load(&mut conn, &trees).await?;
@@ -298,11 +310,36 @@ pub async fn search(
         day_start(&query.from, zone, false),
         day_start(&query.to, zone, true),
     ) {
+        (Some(Some(from)), Some(Some(to))) if from >= to => {
+            error = Some("结束日期早于开始日期，请重新选择。".to_owned());
+            (None, None)
+        }
         (Some(from), Some(to)) => (from, to),
         _ => {
             error = Some("日期格式应为 年-月-日，例如 2026-01-31。".to_owned());
             (None, None)
         }
+    };
+    let before = match query.before.trim() {
+        "" => None,
+        number => {
+            let parsed = number.parse::<i64>().ok().filter(|number| *number > 0);
+            if parsed.is_none() {
+                error = Some("页码无效，请从第一页重新查看。".to_owned());
+            }
+            parsed
+        }
+    };
+    let last_page = (RANKED / PAGE_SIZE) as u32;
+    let page_asked = match query.page.trim() {
+        "" => 1,
+        page => match page.parse::<u32>() {
+            Ok(page) if (1..=last_page).contains(&page) => page,
+            _ => {
+                error = Some(format!("页码应为 1 至 {last_page} 之间的整数。"));
+                1
+            }
+        },
     };
     let filters = Filters {
         channel,
@@ -320,7 +357,7 @@ pub async fn search(
             .collect::<Vec<_>>()
             .join(" & ");
         // The keyset bound of a next page, read before the plan settings.
-        let bound: Option<(DateTime<Utc>, i64)> = match query.before {
+        let bound: Option<(DateTime<Utc>, i64)> = match before {
             Some(before) => {
                 sqlx::query_as("select published_at, number from articles where number = $1")
                     .bind(before)
@@ -347,12 +384,7 @@ pub async fn search(
             "set local enable_seqscan = off"
         };
         sqlx::query(setting).execute(&mut *tx).await?;
-        let page = i64::from(
-            query
-                .page
-                .unwrap_or(1)
-                .clamp(1, (RANKED / PAGE_SIZE) as u32),
-        );
+        let page = i64::from(page_asked);
         let hits: Vec<Hit> = if relevance {
             let ranked: Vec<(ArticleId,)> = sqlx::query_as_with(
                 &format!(
@@ -459,6 +491,7 @@ pub async fn search(
             found,
             results,
             next_page,
+            cut,
             error: error.map(FormError::from),
         },
     )

@@ -1619,3 +1619,62 @@ async fn uncached_demo_story(title: &str) -> (TestApp, uuid::Uuid, i64) {
             .unwrap();
     (app, id, number)
 }
+
+/// The search page says what is wrong with a query rather than answering
+/// 404 or silently ignoring it, and only the home page lights 首页.
+#[tokio::test]
+async fn search_refusals_say_why_and_keep_the_form() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let (code, html) = app
+        .page("/search?q=%E7%94%B5%E7%BD%91&from=2026-12-05&to=2026-12-01")
+        .await;
+    assert_eq!(code, 422);
+    assert_eq!(
+        texts(&html, ".alert.error"),
+        ["结束日期早于开始日期，请重新选择。"]
+    );
+    assert_eq!(attrs(&html, "input[name=from]", "value"), ["2026-12-05"]);
+    for bad in ["page=abc", "page=0", "page=99", "before=abc"] {
+        let (code, html) = app
+            .page(&format!(
+                "/search?q=%E7%94%B5%E7%BD%91&order=relevance&{bad}"
+            ))
+            .await;
+        assert_eq!(code, 422, "{bad}");
+        assert_eq!(texts(&html, ".alert.error").len(), 1, "{bad}");
+        assert_eq!(attrs(&html, "input[name=q]", "value"), ["电网"], "{bad}");
+    }
+    // A query longer than is searched says so, and still searches.
+    let long = "电网".repeat(60);
+    let (code, html) = app
+        .page(&format!(
+            "/search?{}",
+            serde_urlencoded::to_string([("q", &long)]).unwrap()
+        ))
+        .await;
+    assert_eq!(code, 200);
+    assert_eq!(texts(&html, ".alert.warning").len(), 1);
+    let (_, html) = app.page("/search?q=%E7%94%B5%E7%BD%91").await;
+    assert!(
+        texts(&html, ".alert.warning").is_empty(),
+        "a short query is not cut"
+    );
+
+    let active = |html: &scraper::Html| texts(html, ".channel-nav a.active");
+    let (_, home) = app.page("/").await;
+    assert_eq!(active(&home), ["首页"]);
+    for path in [
+        "/search?q=%E7%94%B5%E7%BD%91",
+        "/login",
+        "/register",
+        "/tags/%E7%94%B5%E7%BD%91",
+    ] {
+        let (_, html) = app.page(path).await;
+        assert!(
+            !active(&html).contains(&"首页".to_string()),
+            "{path}: {:?}",
+            active(&html)
+        );
+    }
+}
