@@ -150,11 +150,11 @@ async fn decide(
             let mut conn = pool.acquire().await?;
             let status = refusal.status;
             let feedback = Feedback {
-                notice: None,
                 error: Some(refusal),
                 opinion,
                 placement,
                 publish_at,
+                ..Feedback::default()
             };
             show_page(&mut conn, staff, csrf, id, status, feedback).await
         }

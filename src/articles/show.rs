@@ -76,6 +76,8 @@ pub struct ShowPage {
     /// on a refusal, else the story's own.
     pub placement: Placement,
     pub publish_at: String,
+    /// Just saved from the form: the browser drops its autosaved copies.
+    pub saved: bool,
     /// The last stage's review form carries the placement, so the
     /// separate placement form is not shown beside it.
     pub place_with_review: bool,
@@ -143,6 +145,8 @@ pub struct Feedback {
     pub placement: Option<Placement>,
     /// The review form's 定时发布 time as typed, kept on a refusal.
     pub publish_at: String,
+    /// The form was just saved: its autosaved copies are done with.
+    pub saved: bool,
 }
 
 /// Renders the page with `status` and `feedback`.
@@ -239,6 +243,7 @@ pub async fn show_page(
     let page = ShowPage {
         place_with_review: can_place && last_stage && access.review,
         publish_at: feedback.publish_at,
+        saved: feedback.saved,
         placement,
         body: SanitizedHtml::clean(&article.body_html),
         status_label: state.label(),
@@ -275,6 +280,10 @@ pub async fn show(
     staff.require(Permission::UseBackend)?;
     let feedback = Feedback {
         notice: notice_text(query.done.as_deref()),
+        saved: matches!(
+            query.done.as_deref(),
+            Some("saved" | "submitted" | "saved_not_submitted" | "correction")
+        ),
         ..Feedback::default()
     };
     show_page(&mut conn, &staff, &csrf, *id, StatusCode::OK, feedback).await

@@ -102,7 +102,14 @@
   if (stored && stored.data && !same(stored.data, initial)) {
     var note = document.getElementById("autosave-note");
     var when = new Date(stored.at);
-    note.textContent = "发现 " + when.toLocaleString("zh-CN") + " 自动保存的未提交内容。";
+    var shown;
+    // In the site's time, as every other time of the backend.
+    try {
+      shown = when.toLocaleString("zh-CN", { timeZone: form.getAttribute("data-zone"), hour12: false });
+    } catch (e) {
+      shown = when.toLocaleString("zh-CN", { hour12: false });
+    }
+    note.textContent = "发现 " + shown + " 自动保存的未提交内容。";
     var restore = document.createElement("button");
     restore.type = "button";
     restore.textContent = "恢复";

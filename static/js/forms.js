@@ -20,3 +20,17 @@ document.addEventListener('change', (event) => {
     box.checked = all.checked;
   });
 });
+
+// A story just saved: the copies its form autosaved (under the story's
+// key, and under the new-story key it was written in) are done with.
+(function () {
+  const done = document.getElementById('autosave-done');
+  if (!done) {
+    return;
+  }
+  done.dataset.keys.split(' ').forEach((key) => {
+    try {
+      window.localStorage.removeItem(`newsdesk:${key}`);
+    } catch (e) { /* storage disabled: nothing kept */ }
+  });
+}());

@@ -418,6 +418,18 @@ async fn autosave_brings_a_draft_back_after_a_reload() {
     client.refresh().await.unwrap();
     find(&client, "#autosave-note").await;
     wait_for_text(&client, "#autosave-note", "自动保存").await;
+    // Shown in the site's time (Asia/Shanghai), not the browser's (UTC).
+    let note = text(&client, "#autosave-note").await;
+    let shanghai = chrono::Utc::now().with_timezone(&chrono_tz::Asia::Shanghai);
+    let day = shanghai.format("%Y/%-m/%-d").to_string();
+    let hour = [
+        shanghai.format(" %H:").to_string(),
+        shanghai.format(" %-H:").to_string(),
+    ];
+    assert!(
+        note.contains(&day) && hour.iter().any(|hour| note.contains(hour)),
+        "{note}"
+    );
     let restore = client
         .find(Locator::XPath(
             "//p[@id='autosave-note']/button[text()='恢复']",
@@ -433,6 +445,21 @@ async fn autosave_brings_a_draft_back_after_a_reload() {
     assert_eq!(title.as_deref(), Some("尚未保存的标题"));
     wait_for_text(&client, "trix-editor", "尚未保存的正文").await;
     assert_clean(&client, "restored").await;
+
+    // Saved: a new 写稿 offers no stale copy of what was just saved.
+    choose(&client, "select[name=channel_id]", "要闻").await;
+    click(&client, "button[name=action][value=save]").await;
+    wait_for_text(&client, ".alert.success", "稿件已保存").await;
+    visit(&client, &app, "/admin/articles/new").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let offered = client
+        .find(Locator::Css("#autosave-note"))
+        .await
+        .unwrap()
+        .is_displayed()
+        .await
+        .unwrap();
+    assert!(!offered, "no restore offered after a successful save");
     client.close().await.unwrap();
 }
 
