@@ -1,7 +1,7 @@
 //! The RSS feed of the newest stories and the sitemap, for readers' feed
 //! apps and search engines.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use askama::Template;
 use sqlx::PgPool;
 
@@ -10,6 +10,7 @@ use super::db;
 use crate::error::AppError;
 use crate::settings;
 use crate::site::TreeCache;
+use crate::web::variant::{PREFIX, Variant};
 
 const FEED_ITEMS: i64 = 30;
 const SITEMAP_ITEMS: i64 = 5000;
@@ -26,6 +27,9 @@ pub struct FeedItem {
 struct Feed {
     site_name: String,
     base: String,
+    /// `/zh-hant` for the 繁體 feed, whose links lead to 繁體 pages.
+    prefix: &'static str,
+    language: &'static str,
     items: Vec<FeedItem>,
 }
 
@@ -83,7 +87,10 @@ pub async fn feed(req: HttpRequest, pool: web::Data<PgPool>) -> Result<HttpRespo
             summary: item.summary,
         })
         .collect();
+    let traditional = req.extensions().get::<Variant>() == Some(&Variant::Traditional);
     let feed = Feed {
+        prefix: if traditional { PREFIX } else { "" },
+        language: if traditional { "zh-Hant" } else { "zh-CN" },
         base: base(&req, &site.site_url),
         site_name: site.site_name,
         items,

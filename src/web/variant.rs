@@ -8,7 +8,7 @@
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Uri;
-use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue};
+use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, LOCATION};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage};
 
@@ -31,6 +31,12 @@ pub fn plain_path(path: &str) -> &str {
         Some(rest) if rest.starts_with('/') => rest,
         _ => path,
     }
+}
+
+/// Whether `target` (a path, perhaps with a query) is already a 繁體 one.
+fn is_traditional(target: &str) -> bool {
+    let path = target.split(['?', '#']).next().unwrap_or(target);
+    path == PREFIX || path.starts_with(&format!("{PREFIX}/"))
 }
 
 /// Paths that have no Traditional twin (the backend, files, probes).
@@ -134,13 +140,37 @@ pub async fn variants(
         }
         req.extensions_mut().insert(variant);
     }
-    let response = next.call(req).await?;
-    let is_html = response
+    let mut response = next.call(req).await?;
+    if variant == Variant::Traditional {
+        // A redirect within the public site stays in 繁體 (a login asked
+        // for by /zh-hant/account, and the way back after it).
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .and_then(|value| value.to_str().ok())
+            .filter(|to| to.starts_with('/') && !to.starts_with("//"))
+            .filter(|to| !untouched(to) && !is_traditional(to))
+            .map(|to| format!("{PREFIX}{to}"));
+        if let Some(to) = location.and_then(|to| HeaderValue::from_str(&to).ok()) {
+            response.headers_mut().insert(LOCATION, to);
+        }
+    }
+    let content_type = response
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("text/html"));
-    if !is_html {
+        .unwrap_or_default()
+        .to_owned();
+    if variant == Variant::Traditional && content_type.starts_with("application/xml") {
+        // The feed: its text converted; its links were written for 繁體.
+        let (request, response) = response.into_parts();
+        let (mut head, body) = response.into_parts();
+        let xml = hanconv::s2tw(&super::body_text(body).await?);
+        head.headers_mut().remove(CONTENT_LENGTH);
+        let response = head.set_body(BoxBody::new(xml));
+        return Ok(ServiceResponse::new(request, response));
+    }
+    if !content_type.starts_with("text/html") {
         return Ok(response.map_into_boxed_body());
     }
     let (request, response) = response.into_parts();

@@ -1678,3 +1678,38 @@ async fn search_refusals_say_why_and_keep_the_form() {
         );
     }
 }
+
+/// 繁體 stays 繁體: a redirect of a 繁體 page leads to a 繁體 page, and the
+/// 繁體 feed is converted with links to 繁體 stories.
+#[tokio::test]
+async fn traditional_redirects_and_feed_stay_traditional() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let response = app.get("/zh-hant/account").await;
+    assert_eq!(response.status().as_u16(), 303);
+    let to = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(to.starts_with("/zh-hant/login"), "{to}");
+    let simplified = app.get("/account").await;
+    let to = simplified.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(to.starts_with("/login"), "{to}");
+
+    let feed = app.get("/zh-hant/feed.xml").await;
+    assert_eq!(feed.status(), 200);
+    let feed = feed.text().await.unwrap();
+    let number: i64 =
+        sqlx::query_scalar("select number from articles where title like '山东电网%'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert!(feed.contains("<language>zh-Hant</language>"), "{feed}");
+    assert!(feed.contains("山東電網"), "the text is 繁體: {feed}");
+    assert!(
+        feed.contains(&format!("/zh-hant/articles/{number}</link>")),
+        "{feed}"
+    );
+    let plain = app.get("/feed.xml").await.text().await.unwrap();
+    assert!(plain.contains("山东电网") && !plain.contains("/zh-hant/"));
+}
