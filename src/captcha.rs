@@ -23,9 +23,12 @@ use crate::state::AppState;
 
 /// How long a captcha can be answered, in seconds.
 pub const LIFETIME: i64 = 300;
+/// The image's size in pixels, as the forms show it.
+pub const WIDTH: u32 = 200;
+pub const HEIGHT: u32 = 70;
 const LENGTH: usize = 5;
 /// Letters and digits that cannot be mistaken for one another.
-const ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXY3456789";
+const ALPHABET: &[u8] = b"ACDEFHJKLMNPRTUXY3479";
 
 fn mac(secret: &[u8], purpose: &str, data: &str) -> [u8; 32] {
     crate::secret::keyed_hash(secret, purpose, data.as_bytes())
@@ -146,8 +149,8 @@ pub fn image(secret: &[u8], id: &str) -> Option<Vec<u8>> {
     let (_, nonce) = parse(secret, id)?;
     let captcha = captcha_rs::CaptchaBuilder::new()
         .text(answer(secret, nonce))
-        .width(150)
-        .height(50)
+        .width(WIDTH)
+        .height(HEIGHT)
         .complexity(3)
         .distortion(4)
         .interference_lines(3)
@@ -211,12 +214,27 @@ mod tests {
     }
 
     #[test]
+    fn answers_use_no_characters_that_look_alike() {
+        for pair in ["B8", "G6", "C6", "S5", "WM", "O0", "I1", "Z2", "UV"] {
+            let both = pair.bytes().all(|c| ALPHABET.contains(&c));
+            assert!(!both, "{pair} are both in the alphabet");
+        }
+        for c in [
+            b'B', b'8', b'G', b'6', b'S', b'5', b'W', b'O', b'0', b'I', b'1',
+        ] {
+            assert!(!ALPHABET.contains(&c), "{}", c as char);
+        }
+        let text = answer(b"key", "nonce");
+        assert!(text.bytes().all(|c| ALPHABET.contains(&c)));
+    }
+
+    #[test]
     fn the_image_is_a_png() {
         let id = issue(b"key");
         let png = image(b"key", &id).unwrap();
         assert!(png.starts_with(b"\x89PNG"));
         let decoded = image::load_from_memory(&png).unwrap();
-        assert_eq!((decoded.width(), decoded.height()), (150, 50));
+        assert_eq!((decoded.width(), decoded.height()), (WIDTH, HEIGHT));
         assert!(image(b"key", "1-2-3").is_none());
     }
 }

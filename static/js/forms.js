@@ -34,3 +34,26 @@ document.addEventListener('change', (event) => {
     } catch (e) { /* storage disabled: nothing kept */ }
   });
 }());
+
+// 换一张: a fresh captcha in place, keeping what the form holds.
+document.addEventListener('click', (event) => {
+  const link = event.target.closest('[data-captcha-refresh]');
+  if (!link) {
+    return;
+  }
+  const form = link.closest('form');
+  if (!form) {
+    return;
+  }
+  event.preventDefault();
+  fetch('/captcha/new', { credentials: 'same-origin', cache: 'no-store' })
+    .then((response) => response.json())
+    .then((captcha) => {
+      form.querySelector('input[name=captcha_id]').value = captcha.id;
+      form.querySelector('.captcha-image').src = captcha.image;
+      const answer = form.querySelector('input[name=captcha_answer]');
+      answer.value = '';
+      answer.focus();
+    })
+    .catch(() => { window.location.reload(); });
+});

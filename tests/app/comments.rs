@@ -278,6 +278,15 @@ async fn readers_register_and_comment_under_their_name_and_delete_it() {
     let (app, number) = app_with_story().await;
     let (_, html) = app.page("/register").await;
     let captcha = attrs(&html, "input[name=captcha_id]", "value")[0].clone();
+    // The register form offers 换一张 too, and a larger image.
+    assert_eq!(
+        texts(&html, "form.reader-form [data-captcha-refresh]"),
+        ["看不清？换一张"]
+    );
+    assert_eq!(
+        attrs(&html, "form.reader-form img.captcha-image", "width"),
+        ["200"]
+    );
     let csrf = app.csrf().await;
     let register = |name: &'static str, password: &'static str, again: &'static str| {
         let captcha = captcha.clone();
