@@ -330,6 +330,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(articles::admin::update),
         )
         .route(
+            "/admin/articles/{id}/submit",
+            web::post().to(articles::admin::submit),
+        )
+        .route(
             "/admin/articles/{id}/review",
             web::post().to(articles::review::review),
         )

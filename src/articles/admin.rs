@@ -39,6 +39,11 @@ struct FormPage {
     error: Option<FormError>,
     /// Shown when a newer version was saved by someone else meanwhile.
     newer: bool,
+    /// The reviewer's note of a returned story, shown where the writer fixes it.
+    return_note: Option<String>,
+    /// A reviewer editing a story that waits for review: the save keeps it
+    /// in review (no 保存草稿 or 提交 of someone else's story).
+    reviewing: bool,
 }
 
 impl FormPage {
@@ -92,7 +97,28 @@ pub(super) async fn form_page(
     .bind(form.cover_media_id.parse::<Uuid>().ok())
     .fetch_all(&mut *conn)
     .await?;
+    let return_note: Option<String> = match &article {
+        Some(record) if record.status == crate::workflow::Status::Returned => {
+            sqlx::query_scalar(
+                "select note from review_events where article_id = $1 and action = 'return'
+                 order by id desc limit 1",
+            )
+            .bind(record.id)
+            .fetch_optional(&mut *conn)
+            .await?
+        }
+        _ => None,
+    };
+    let reviewing = article.as_ref().is_some_and(|record| {
+        record.created_by != staff.id
+            && matches!(
+                record.status,
+                crate::workflow::Status::Submitted | crate::workflow::Status::InReview
+            )
+    });
     let page = FormPage {
+        return_note,
+        reviewing,
         covers,
         layout: AdminLayout::load(conn, staff, csrf, title, "/admin/articles").await?,
         newer: status == StatusCode::CONFLICT,
@@ -265,6 +291,32 @@ async fn submit_if_asked(
         }
         Err(_) => Ok("saved_not_submitted"),
     }
+}
+
+/// POST /admin/articles/{id}/submit: the writer sends a draft or a
+/// returned story to review as it stands (重新提交 on its page).
+pub async fn submit(
+    Backend {
+        staff,
+        csrf: _,
+        mut conn,
+    }: Backend,
+    id: web::Path<ArticleId>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::WriteArticles)?;
+    let record = editable(&mut conn, &staff, *id).await?;
+    if record.created_by != staff.id {
+        return Err(AppError::Forbidden);
+    }
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let done = submit_if_asked(&mut tx, &staff, *id, "submit").await?;
+    tx.commit().await?;
+    let done = if done == "submitted" {
+        "resubmitted"
+    } else {
+        done
+    };
+    Ok(see_other(&format!("/admin/articles/{id}?done={done}")))
 }
 
 async fn editable(

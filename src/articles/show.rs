@@ -78,6 +78,8 @@ pub struct ShowPage {
     pub publish_at: String,
     /// Just saved from the form: the browser drops its autosaved copies.
     pub saved: bool,
+    /// The writer's own draft or returned story: 提交/重新提交 from here.
+    pub can_submit: bool,
     /// The last stage's review form carries the placement, so the
     /// separate placement form is not shown beside it.
     pub place_with_review: bool,
@@ -104,6 +106,7 @@ fn notice_text(done: Option<&str>) -> Option<String> {
     let text = match done? {
         "saved" => "稿件已保存。",
         "submitted" => "稿件已保存并提交审核。",
+        "resubmitted" => "稿件已重新提交审核。",
         "saved_not_submitted" => "稿件已保存，但当前状态不能提交审核。",
         "reviewed" => "审核意见已提交。",
         "published" => "稿件已通过审核并发布。",
@@ -244,6 +247,9 @@ pub async fn show_page(
         place_with_review: can_place && last_stage && access.review,
         publish_at: feedback.publish_at,
         saved: feedback.saved,
+        can_submit: article.created_by == staff.id
+            && matches!(state, Status::Draft | Status::Returned)
+            && staff.can(Permission::WriteArticles),
         placement,
         body: SanitizedHtml::clean(&article.body_html),
         status_label: state.label(),

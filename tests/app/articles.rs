@@ -1466,3 +1466,66 @@ async fn notifications_clear_when_their_work_is_done_and_all_at_once() {
         .unwrap();
     assert_eq!(bare.status().as_u16(), 403);
 }
+
+/// The writer fixes a returned story with the reviewer's note in view and
+/// sends it back from its page; a reviewer editing a waiting story only
+/// saves it; nobody else resubmits another's story.
+#[tokio::test]
+async fn a_returned_story_is_fixed_with_its_note_in_view_and_resubmitted() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let (jiceng, root) = (
+        channel(&app, "jiceng-dongtai").await,
+        unit(&app, "国家电网").await,
+    );
+    app.login_as("writer", "correspondent").await;
+    let id = write(&app, &jiceng, &root, "班组开展技能比武", "submit").await;
+    let editor = app.other_client();
+    editor.login_as("editor_a", "editor").await;
+
+    // The reviewer's edit form keeps the story in review.
+    let (_, form) = editor.page(&format!("/admin/articles/{id}/edit")).await;
+    assert_eq!(texts(&form, "button[name=action]"), ["保存修改"]);
+
+    assert_eq!(
+        review(&editor, &id, "return", "请补充比武成绩。").await.0,
+        303
+    );
+    let (_, form) = app.page(&format!("/admin/articles/{id}/edit")).await;
+    assert_eq!(
+        texts(&form, ".alert.warning"),
+        ["退回意见：请补充比武成绩。"]
+    );
+    assert_eq!(
+        texts(&form, "button[name=action]"),
+        ["保存草稿", "保存并重新提交审核"]
+    );
+
+    // Another writer may not send it back.
+    let other = app.other_client();
+    other.login_as("writer_b", "correspondent").await;
+    let refused = other
+        .post(&format!("/admin/articles/{id}/submit"), &[])
+        .await
+        .status()
+        .as_u16();
+    assert!(refused == 403 || refused == 404, "{refused}");
+    assert_eq!(status(&app, &id).await.0, "returned");
+
+    let (_, page) = app.page(&format!("/admin/articles/{id}")).await;
+    assert_eq!(
+        texts(&page, "form[action$='/submit'] button"),
+        ["重新提交审核"]
+    );
+    let response = app.post(&format!("/admin/articles/{id}/submit"), &[]).await;
+    assert_eq!(
+        response.headers()["location"],
+        format!("/admin/articles/{id}?done=resubmitted").as_str()
+    );
+    assert_eq!(status(&app, &id).await.0, "submitted");
+    let (_, page) = app
+        .page(&format!("/admin/articles/{id}?done=resubmitted"))
+        .await;
+    assert_eq!(texts(&page, ".alert.success"), ["稿件已重新提交审核。"]);
+    assert!(texts(&page, "form[action$='/submit'] button").is_empty());
+}
