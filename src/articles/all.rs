@@ -74,6 +74,9 @@ pub struct AllQuery {
 struct Filters {
     words: Vec<String>,
     writer: String,
+    /// The accounts and credited authors the writer's name stands for,
+    /// looked up before the list (an index each, not a test per story).
+    writers: Option<(Vec<crate::ids::UserId>, Vec<uuid::Uuid>)>,
     unit: Option<UnitId>,
     channel: Option<ChannelId>,
     status: Option<Status>,
@@ -153,6 +156,7 @@ impl AllQuery {
         Ok(Filters {
             words: crate::search::query_words(&self.q),
             writer: self.writer.trim().to_owned(),
+            writers: None,
             unit,
             channel,
             status,
@@ -288,17 +292,12 @@ fn push_filters(sql: &mut QueryBuilder<'_, Postgres>, filters: &Filters, trees: 
             .push_bind(tsquery)
             .push(")");
     }
-    if !filters.writer.is_empty() {
-        sql.push(" and (w.display_name = ")
-            .push_bind(filters.writer.clone())
-            .push(" or lower(w.username) = lower(")
-            .push_bind(filters.writer.clone())
-            .push(
-                ") or exists (select 1 from article_authors aa join authors au on au.id = aa.author_id
-                  where aa.article_id = a.id and au.name = ",
-            )
-            .push_bind(filters.writer.clone())
-            .push("))");
+    if let Some((users, authors)) = &filters.writers {
+        sql.push(" and (a.created_by = any(")
+            .push_bind(users.clone())
+            .push(") or a.id in (select article_id from article_authors where author_id = any(")
+            .push_bind(authors.clone())
+            .push(")))");
     }
     if let Some(unit) = filters.unit {
         let units: Vec<UnitId> = subtree(&trees.units, unit)
@@ -336,8 +335,25 @@ async fn find(
     conn: &mut PgConnection,
     staff: &Staff,
     trees: &Trees,
-    filters: &Filters,
+    filters: &mut Filters,
 ) -> sqlx::Result<(Vec<Row>, i64)> {
+    if !filters.writer.is_empty() {
+        let users = sqlx::query_scalar(
+            "select id from users where display_name = $1 or lower(username) = lower($1)",
+        )
+        .bind(&filters.writer)
+        .fetch_all(&mut *conn)
+        .await?;
+        let authors = sqlx::query_scalar("select id from authors where name = $1")
+            .bind(&filters.writer)
+            .fetch_all(&mut *conn)
+            .await?;
+        filters.writers = Some((users, authors));
+    }
+    // Compiling these statements costs more than running them.
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    sqlx::query("set local jit = off").execute(&mut *tx).await?;
+    let conn = &mut *tx;
     let mut sql = QueryBuilder::<Postgres>::new(
         "select a.id, a.number, a.title, a.status, a.channel_id, a.unit_id,
                 w.display_name as writer_name, a.updated_at, a.published_at,
@@ -360,6 +376,7 @@ async fn find(
     push_filters(&mut count, filters, trees);
     count.push(" limit ").push_bind(COUNT_CAP + 1).push(") c");
     let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
+    tx.commit().await?;
     Ok((rows, total))
 }
 
@@ -378,7 +395,7 @@ async fn all_page(
 ) -> Result<HttpResponse, AppError> {
     let trees = tree_cache.current(&mut backend.conn).await?;
     let (error, notice) = feedback;
-    let (filters, error) = match query.parse(trees.settings.time_zone) {
+    let (mut filters, error) = match query.parse(trees.settings.time_zone) {
         Ok(filters) => (Some(filters), error),
         Err(refusal) => (None, Some(refusal)),
     };
@@ -387,7 +404,7 @@ async fn all_page(
     } else {
         status
     };
-    let (rows, total) = match &filters {
+    let (rows, total) = match &mut filters {
         Some(filters) => find(&mut backend.conn, &backend.staff, &trees, filters).await?,
         None => (Vec::new(), 0),
     };
