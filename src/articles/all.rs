@@ -293,11 +293,13 @@ fn push_filters(sql: &mut QueryBuilder<'_, Postgres>, filters: &Filters, trees: 
             .push(")");
     }
     if let Some((users, authors)) = &filters.writers {
-        sql.push(" and (a.created_by = any(")
+        // The writer's stories as one set the list starts from (by the
+        // writer and credits indexes), not a test of every story.
+        sql.push(" and a.id in (select id from articles where created_by = any(")
             .push_bind(users.clone())
-            .push(") or a.id in (select article_id from article_authors where author_id = any(")
+            .push(") union all select article_id from article_authors where author_id = any(")
             .push_bind(authors.clone())
-            .push(")))");
+            .push("))");
     }
     if let Some(unit) = filters.unit {
         let units: Vec<UnitId> = subtree(&trees.units, unit)
