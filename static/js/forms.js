@@ -35,25 +35,46 @@ document.addEventListener('change', (event) => {
   });
 }());
 
-// 换一张: a fresh captcha in place, keeping what the form holds.
-document.addEventListener('click', (event) => {
-  const link = event.target.closest('[data-captcha-refresh]');
-  if (!link) {
-    return;
-  }
-  const form = link.closest('form');
-  if (!form) {
-    return;
-  }
-  event.preventDefault();
-  fetch('/captcha/new', { credentials: 'same-origin', cache: 'no-store' })
+// The captcha of any form: 换一张 fetches a fresh one in place, keeping
+// what the form holds; a captcha lasts five minutes, so one with less than
+// three left is renewed before it is typed (the page stood open a while,
+// or came from the browser's cache). Without scripts the link reloads.
+function refreshCaptcha(form, focus) {
+  return fetch('/captcha/new', { credentials: 'same-origin', cache: 'no-store' })
     .then((response) => response.json())
     .then((captcha) => {
       form.querySelector('input[name=captcha_id]').value = captcha.id;
       form.querySelector('.captcha-image').src = captcha.image;
       const answer = form.querySelector('input[name=captcha_answer]');
       answer.value = '';
-      answer.focus();
-    })
-    .catch(() => { window.location.reload(); });
+      if (focus) {
+        answer.focus();
+      }
+    });
+}
+
+document.addEventListener('click', (event) => {
+  const link = event.target.closest('[data-captcha-refresh]');
+  const form = link && link.closest('form');
+  if (!form) {
+    return;
+  }
+  event.preventDefault();
+  refreshCaptcha(form, true).catch(() => { window.location.reload(); });
+});
+
+document.querySelectorAll('form').forEach((form) => {
+  const id = form.querySelector('input[name=captcha_id]');
+  if (!id || !form.querySelector('.captcha-image')) {
+    return;
+  }
+  // The id starts with the captcha's expiry (seconds since 1970).
+  const renewIfStale = () => {
+    const left = parseInt(id.value.split('-')[0], 10) * 1000 - Date.now();
+    if (!(left > 180000)) {
+      refreshCaptcha(form, false).catch(() => {});
+    }
+  };
+  form.addEventListener('focusin', renewIfStale);
+  window.addEventListener('pageshow', renewIfStale);
 });

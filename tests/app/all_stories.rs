@@ -314,3 +314,64 @@ async fn chief_editors_change_published_stories_in_bulk_all_or_none() {
     .unwrap();
     assert_eq!(noted, 1);
 }
+
+/// A forged way back leads nowhere but the list, and a story id that does
+/// not exist among the ticked ones changes nothing.
+#[tokio::test]
+async fn a_bulk_change_with_a_forged_return_or_an_unknown_story_changes_nothing() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    sqlx::query("update articles set is_headline = true where status = 'published'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let id: String = sqlx::query_scalar(
+        "select id::text from articles where status = 'published' order by number limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let headlines = || async {
+        sqlx::query_scalar::<_, i64>("select count(*) from articles where is_headline")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap()
+    };
+    let before = headlines().await;
+    app.login_as("chief", "chief_editor").await;
+    let unknown = uuid::Uuid::new_v4().to_string();
+    let response = app
+        .post(
+            "/admin/articles/bulk",
+            &[("action", "unheadline"), ("ids", &id), ("ids", &unknown)],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 404);
+    assert_eq!(
+        headlines().await,
+        before,
+        "the known story is untouched too"
+    );
+    let (code, _) = app
+        .post_page(
+            "/admin/articles/bulk",
+            &[("action", "unheadline"), ("ids", "not-an-id")],
+        )
+        .await;
+    assert_eq!(code, 400);
+
+    for back in [
+        "https://elsewhere.example/steal",
+        "//elsewhere.example/",
+        "/admin/users",
+    ] {
+        let response = app
+            .post(
+                "/admin/articles/bulk",
+                &[("action", "recommend"), ("ids", &id), ("back", back)],
+            )
+            .await;
+        let to = response.headers()["location"].to_str().unwrap().to_owned();
+        assert!(to.starts_with("/admin/articles/all?"), "{back} → {to}");
+    }
+}

@@ -1529,3 +1529,76 @@ async fn a_returned_story_is_fixed_with_its_note_in_view_and_resubmitted() {
     assert_eq!(texts(&page, ".alert.success"), ["稿件已重新提交审核。"]);
     assert!(texts(&page, "form[action$='/submit'] button").is_empty());
 }
+
+/// 重新提交 replayed (a double click, a resent form) sends the story once.
+#[tokio::test]
+async fn a_replayed_resubmission_sends_the_story_once() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let (jiceng, root) = (
+        channel(&app, "jiceng-dongtai").await,
+        unit(&app, "国家电网").await,
+    );
+    app.login_as("writer", "correspondent").await;
+    let id = write(&app, &jiceng, &root, "班组开展技能比武", "save").await;
+    let path = format!("/admin/articles/{id}/submit");
+    assert_eq!(app.post(&path, &[]).await.status().as_u16(), 303);
+    let again = app.post(&path, &[]).await.status().as_u16();
+    assert_eq!(
+        again, 403,
+        "a story in review is no longer the writer's to send"
+    );
+    let submits: i64 = sqlx::query_scalar(
+        "select count(*) from review_events where article_id = $1::uuid and action = 'submit'",
+    )
+    .bind(&id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(submits, 1);
+}
+
+/// An editor at the last stage of a one-stage channel publishes, but the
+/// 头条/推荐 ticks of a forged form are not theirs to set.
+#[tokio::test]
+async fn placement_from_a_reviewer_who_may_not_place_is_ignored() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let (jiceng, root) = (
+        channel(&app, "jiceng-dongtai").await,
+        unit(&app, "国家电网").await,
+    );
+    app.login_as("writer", "correspondent").await;
+    let id = write(&app, &jiceng, &root, "班组开展技能比武", "submit").await;
+    let editor = app.other_client();
+    editor.login_as("editor_a", "editor").await;
+    let (_, html) = editor.page(&format!("/admin/articles/{id}")).await;
+    assert!(
+        attrs(&html, "input[name=placement]", "value").is_empty(),
+        "no placement offered to an editor"
+    );
+    let response = editor
+        .post(
+            &format!("/admin/articles/{id}/review"),
+            &[
+                ("decision", "pass"),
+                ("opinion", "同意"),
+                ("placement", "1"),
+                ("is_headline", "on"),
+                ("is_recommended", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 303);
+    let (status, headline, recommended): (String, bool, bool) = sqlx::query_as(
+        "select status, is_headline, is_recommended from articles where id = $1::uuid",
+    )
+    .bind(&id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (status.as_str(), headline, recommended),
+        ("published", false, false)
+    );
+}

@@ -518,3 +518,50 @@ async fn destructive_actions_ask_before_they_act() {
     screenshots(&client, "all-stories").await;
     client.close().await.unwrap();
 }
+
+/// 换一张 brings a fresh captcha in place on every form that has one, the
+/// typed fields kept, without leaving the page.
+#[tokio::test]
+async fn another_captcha_comes_in_place_on_every_form() {
+    let app = spawn_app_with(|_| {}).await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let number: i64 =
+        sqlx::query_scalar("select number from articles where title like '山东电网%'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let driver = driver().await;
+    let client = browser(&driver).await;
+    for (path, kept) in [
+        ("/register".to_string(), "input[name=username]"),
+        (format!("/articles/{number}"), "textarea[name=body]"),
+    ] {
+        visit(&client, &app, &path).await;
+        fill(&client, kept, "已经填好的内容").await;
+        let form = format!("form:has({kept})");
+        let id_field = format!("{form} input[name=captcha_id]");
+        let before = find(&client, &id_field).await.prop("value").await.unwrap();
+        click(&client, &format!("{form} [data-captcha-refresh]")).await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let now = find(&client, &id_field).await.prop("value").await.unwrap();
+            if now != before {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{path}: the captcha never changed"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let typed = find(&client, kept).await.prop("value").await.unwrap();
+        assert_eq!(typed.as_deref(), Some("已经填好的内容"), "{path}");
+        assert_eq!(
+            client.current_url().await.unwrap().path(),
+            path,
+            "the page stayed"
+        );
+        assert_clean(&client, &path).await;
+    }
+    client.close().await.unwrap();
+}
