@@ -151,8 +151,8 @@ pub fn image(secret: &[u8], id: &str) -> Option<Vec<u8>> {
         .text(answer(secret, nonce))
         .width(WIDTH)
         .height(HEIGHT)
-        .complexity(3)
-        .distortion(4)
+        .complexity(2)
+        .distortion(2)
         .interference_lines(3)
         .interference_ellipses(2)
         .build();
