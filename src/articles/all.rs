@@ -73,6 +73,8 @@ pub struct AllQuery {
 /// The filters, checked.
 struct Filters {
     words: Vec<String>,
+    /// The keywords as typed (a name is also searched whole).
+    typed: String,
     writer: String,
     /// The accounts and credited authors the writer's name stands for,
     /// looked up before the list (an index each, not a test per story).
@@ -155,6 +157,7 @@ impl AllQuery {
         };
         Ok(Filters {
             words: crate::search::query_words(&self.q),
+            typed: self.q.clone(),
             writer: self.writer.trim().to_owned(),
             writers: None,
             unit,
@@ -282,12 +285,7 @@ fn push_scope(sql: &mut QueryBuilder<'_, Postgres>, staff: &Staff, trees: &Trees
 
 fn push_filters(sql: &mut QueryBuilder<'_, Postgres>, filters: &Filters, trees: &Trees) {
     if !filters.words.is_empty() {
-        let tsquery = filters
-            .words
-            .iter()
-            .map(|word| format!("'{word}'"))
-            .collect::<Vec<_>>()
-            .join(" & ");
+        let tsquery = crate::search::tsquery(&filters.words, &filters.typed);
         sql.push(" and a.search_vector @@ to_tsquery('simple', ")
             .push_bind(tsquery)
             .push(")");

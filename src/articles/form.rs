@@ -92,6 +92,19 @@ pub struct ArticleInput {
     pub cover_media_id: Option<Uuid>,
 }
 
+impl ArticleInput {
+    /// What the story is found by in search.
+    pub fn indexed(&self) -> crate::search::Indexed<'_> {
+        crate::search::Indexed {
+            title: &self.title,
+            summary: &self.summary,
+            body_text: &self.body_text,
+            byline: &self.author_byline,
+            correspondents: &self.correspondents,
+        }
+    }
+}
+
 fn short_text(value: &str, max: usize, what: &'static str) -> Result<String, String> {
     let value = value.trim();
     if value.chars().count() > max {

@@ -96,7 +96,7 @@ pub async fn insert(
     .await?;
     let id = ArticleId(id);
     replace_details(conn, id, input).await?;
-    crate::search::index(conn, id, &input.title, &input.summary, &input.body_text).await?;
+    crate::search::index(conn, id, &input.indexed()).await?;
     Ok(id)
 }
 
@@ -118,7 +118,7 @@ pub async fn update(
     .await?;
     if new_version.is_some() {
         replace_details(conn, id, input).await?;
-        crate::search::index(conn, id, &input.title, &input.summary, &input.body_text).await?;
+        crate::search::index(conn, id, &input.indexed()).await?;
     }
     Ok(new_version)
 }

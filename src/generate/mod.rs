@@ -360,7 +360,14 @@ fn write_batch(
             "in_review" => editor.name.clone(),
             _ => String::new(),
         };
-        let vector = crate::search::vector_literal(&story.title, &story.summary, &story.body_text);
+        let byline = format!("本网记者 {}", writer.name);
+        let vector = crate::search::vector_literal(&crate::search::Indexed {
+            title: &story.title,
+            summary: &story.summary,
+            body_text: &story.body_text,
+            byline: &byline,
+            correspondents: "",
+        });
         row(
             &mut batch.articles,
             &[
@@ -372,7 +379,7 @@ fn write_batch(
                 Some(&story.summary),
                 Some(&story.body_html),
                 Some(&story.body_text),
-                Some(&format!("本网记者 {}", writer.name)),
+                Some(&byline),
                 Some("电网新闻网"),
                 Some(status),
                 Some(&stage.to_string()),

@@ -1,6 +1,6 @@
 //! Search over published stories: titles and bodies are cut into words by
 //! jieba (Chinese has no spaces) and stored as a weighted tsvector (title A,
-//! body B) with a GIN index; queries, Traditional ones included (converted to
+//! body B, the byline's names C) with a GIN index; queries, Traditional ones included (converted to
 //! Simplified first, as jieba's dictionary is Simplified), are cut the same
 //! way; snippets are made here. The search page is in `page`.
 
@@ -79,44 +79,100 @@ pub fn query_words_cut(query: &str) -> (Vec<String>, bool) {
     (found, cut)
 }
 
+/// The words a byline ("本报记者 王晓峰 通讯员 李明") is found by: each
+/// name whole, as a reader types it, and cut as jieba cuts a query.
+pub fn byline_words(byline: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for name in byline.split(|c: char| !c.is_alphanumeric()) {
+        let whole: String = name.to_lowercase();
+        if whole.is_empty() {
+            continue;
+        }
+        let parts = words(&whole);
+        found.push(whole);
+        found.extend(parts);
+    }
+    found
+}
+
+/// The tsquery of a search for `words` (each must occur), typed as
+/// `typed`: a query that jieba cuts into pieces but that is one run of
+/// letters (a name such as 王晓峰) also finds that run whole.
+pub fn tsquery(words: &[String], typed: &str) -> String {
+    let all = words
+        .iter()
+        .map(|word| format!("'{word}'"))
+        .collect::<Vec<_>>()
+        .join(" & ");
+    let run: String = hanconv::t2s(typed.trim()).to_lowercase();
+    let whole = words.len() > 1
+        && (2..=8).contains(&run.chars().count())
+        && run.chars().all(char::is_alphanumeric);
+    if whole {
+        format!("({all}) | '{run}'")
+    } else {
+        all
+    }
+}
+
 /// (Re)computes the search vector of one story: the title weighs most,
-/// the summary and the body count alike.
+/// the summary and the body count alike, the byline's names least.
 pub async fn index(
     conn: &mut PgConnection,
     id: crate::ids::ArticleId,
-    title: &str,
-    summary: &str,
-    body_text: &str,
+    story: &Indexed<'_>,
 ) -> sqlx::Result<()> {
-    let mut text = words(summary);
-    text.extend(words(body_text));
+    let mut text = words(story.summary);
+    text.extend(words(story.body_text));
     sqlx::query!(
         "update articles set search_vector =
              setweight(to_tsvector('simple', $2), 'A') || setweight(to_tsvector('simple', $3), 'B')
+             || setweight(to_tsvector('simple', $4), 'C')
          where id = $1",
         id as crate::ids::ArticleId,
-        words(title).join(" "),
+        words(story.title).join(" "),
         text.join(" "),
+        story.names().join(" "),
     )
     .execute(conn)
     .await?;
     Ok(())
 }
 
+/// What a story is found by.
+pub struct Indexed<'a> {
+    pub title: &'a str,
+    pub summary: &'a str,
+    pub body_text: &'a str,
+    /// The byline and the correspondents, names separated by spaces.
+    pub byline: &'a str,
+    pub correspondents: &'a str,
+}
+
+impl Indexed<'_> {
+    fn names(&self) -> Vec<String> {
+        let mut names = byline_words(self.byline);
+        names.extend(byline_words(self.correspondents));
+        names
+    }
+}
+
 /// The search vector `index` stores for a story, in tsvector's text form,
 /// computed here (for bulk loads that do not go through PostgreSQL's
 /// parser): title words weigh A from position 1, summary and body words
-/// weigh B after them; positions stop at 16,383 and a word keeps at most
-/// 256 of them, as in PostgreSQL.
-pub fn vector_literal(title: &str, summary: &str, body_text: &str) -> String {
+/// weigh B after them, byline names C after those; positions stop at
+/// 16,383 and a word keeps at most 256 of them, as in PostgreSQL.
+pub fn vector_literal(story: &Indexed<'_>) -> String {
     const MAX_POSITION: usize = 16_383;
     const MAX_POSITIONS: usize = 256;
     let mut lexemes: std::collections::BTreeMap<String, Vec<(usize, char)>> =
         std::collections::BTreeMap::new();
-    let title = words(title);
+    let title = words(story.title);
     let offset = title.len().min(MAX_POSITION);
-    let mut rest = words(summary);
-    rest.extend(words(body_text));
+    let mut rest = words(story.summary);
+    rest.extend(words(story.body_text));
+    let names = story.names();
+    let names_offset = (offset + rest.len()).min(MAX_POSITION);
     let weighted = title
         .into_iter()
         .enumerate()
@@ -126,6 +182,13 @@ pub fn vector_literal(title: &str, summary: &str, body_text: &str) -> String {
                 word,
                 ((i + 1).min(MAX_POSITION) + offset).min(MAX_POSITION),
                 'B',
+            )
+        }))
+        .chain(names.into_iter().enumerate().map(|(i, word)| {
+            (
+                word,
+                ((i + 1).min(MAX_POSITION) + names_offset).min(MAX_POSITION),
+                'C',
             )
         }));
     for (word, position, weight) in weighted {
@@ -157,8 +220,9 @@ pub async fn backfill(pool: &PgPool) -> sqlx::Result<usize> {
     let mut done = 0;
     loop {
         let mut tx = pool.begin().await?;
-        let batch: Vec<(ArticleId, String, String, String)> = sqlx::query_as(
-            "select id, title, summary, body_text from articles where search_vector is null
+        let batch: Vec<(ArticleId, String, String, String, String, String)> = sqlx::query_as(
+            "select id, title, summary, body_text, author_byline, correspondents
+             from articles where search_vector is null
              limit 200 for update skip locked",
         )
         .fetch_all(&mut *tx)
@@ -166,8 +230,15 @@ pub async fn backfill(pool: &PgPool) -> sqlx::Result<usize> {
         if batch.is_empty() {
             return Ok(done);
         }
-        for (id, title, summary, body) in &batch {
-            index(&mut tx, *id, title, summary, body).await?;
+        for (id, title, summary, body_text, byline, correspondents) in &batch {
+            let story = Indexed {
+                title,
+                summary,
+                body_text,
+                byline,
+                correspondents,
+            };
+            index(&mut tx, *id, &story).await?;
         }
         tx.commit().await?;
         done += batch.len();

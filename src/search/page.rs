@@ -351,11 +351,7 @@ pub async fn search(
     let mut next_page = None;
     let mut found = String::new();
     if !terms.is_empty() && error.is_none() {
-        let tsquery = terms
-            .iter()
-            .map(|word| format!("'{word}'"))
-            .collect::<Vec<_>>()
-            .join(" & ");
+        let tsquery = crate::search::tsquery(&terms, &typed);
         // The keyset bound of a next page, read before the plan settings.
         let bound: Option<(DateTime<Utc>, i64)> = match before {
             Some(before) => {

@@ -469,20 +469,31 @@ async fn generate_fills_a_new_database_that_the_site_serves() {
     assert_eq!(approved, counted, "comment counts match the comments");
 
     // The vectors computed in bulk are the ones the app computes.
-    let (id, title, summary, body, vector): (
+    type Story = (
         newsdesk::ids::ArticleId,
         String,
         String,
         String,
         String,
-    ) = sqlx::query_as(
-        "select id, title, summary, body_text, search_vector::text from articles limit 1",
+        String,
+        String,
+    );
+    let (id, title, summary, body, byline, correspondents, vector): Story = sqlx::query_as(
+        "select id, title, summary, body_text, author_byline, correspondents,
+                search_vector::text from articles limit 1",
     )
     .fetch_one(&app.pool)
     .await
     .unwrap();
     let mut conn = app.pool.acquire().await.unwrap();
-    newsdesk::search::index(&mut conn, id, &title, &summary, &body)
+    let story = newsdesk::search::Indexed {
+        title: &title,
+        summary: &summary,
+        body_text: &body,
+        byline: &byline,
+        correspondents: &correspondents,
+    };
+    newsdesk::search::index(&mut conn, id, &story)
         .await
         .unwrap();
     let indexed: String =

@@ -770,6 +770,61 @@ async fn readers_find_published_stories_by_words_in_either_script() {
 }
 
 #[tokio::test]
+async fn the_names_in_a_byline_find_their_stories() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let mut bylined: Vec<String> = sqlx::query_scalar(
+        "select title from articles where status = 'published'
+           and (author_byline like '%陈静%' or correspondents like '%陈静%')",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    bylined.sort();
+    assert!(!bylined.is_empty());
+    // Only the byline says the name: no title or text would find it.
+    let elsewhere: i64 = sqlx::query_scalar(
+        "select count(*) from articles where title || summary || body_text like '%陈静%'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(elsewhere, 0);
+    let found = |html: &scraper::Html| {
+        let mut titles = texts(html, ".search-results .story-title a");
+        titles.sort();
+        titles
+    };
+    for query in ["/search?q=陈静", "/search?q=陳靜", "/zh-hant/search?q=陳靜"] {
+        let (status, html) = app.page(query).await;
+        assert_eq!(status, 200, "{query}");
+        let expected: Vec<String> = if query.starts_with("/zh-hant") {
+            bylined.iter().map(hanconv::s2t).collect()
+        } else {
+            bylined.clone()
+        };
+        let mut expected = expected;
+        expected.sort();
+        assert_eq!(found(&html), expected, "{query}");
+    }
+    // A story's vector as stored before bylines were indexed: the
+    // migration gives it its names.
+    sqlx::query("update articles set search_vector = ts_filter(search_vector, '{a,b}')")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    // (Each its own address, so no cached page answers.)
+    let (_, before) = app.page("/search?q=%20陈静").await;
+    assert!(found(&before).is_empty());
+    sqlx::raw_sql(include_str!("../../migrations/0039_search_bylines.sql"))
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (_, after) = app.page("/search?q=陈静%20").await;
+    assert_eq!(found(&after), bylined);
+}
+
+#[tokio::test]
 async fn search_filters_by_channel_unit_and_date_and_ranks_by_relevance() {
     let app = spawn_app().await;
     newsdesk::seed::seed_demo(&app.pool).await.unwrap();
