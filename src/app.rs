@@ -103,6 +103,7 @@ impl Application {
                 .wrap(from_fn(variant::variants))
                 .wrap(from_fn(cache::serve))
                 .wrap(from_fn(csrf::protect))
+                .wrap(from_fn(crate::backend::error_pages))
                 .wrap(from_fn(telemetry::request_id_header))
                 .wrap(metrics.clone())
                 .wrap(from_fn(telemetry::metrics_access))
@@ -176,13 +177,19 @@ impl cache::SlotValues for PageSlots {
     fn reader<'a>(
         &'a self,
         req: &'a actix_web::HttpRequest,
-    ) -> futures_util::future::LocalBoxFuture<'a, Option<String>> {
+    ) -> futures_util::future::LocalBoxFuture<'a, Option<cache::SignedIn>> {
         Box::pin(async move {
             let cookie = crate::web::cookies::read(req, readers::COOKIE)?;
             let pool = req.app_data::<web::Data<PgPool>>()?;
             let mut conn = pool.acquire().await.ok()?;
             let reader = readers::lookup(&mut conn, &cookie).await.ok()??;
-            Some(reader.username)
+            let trusted = readers::in_good_standing(&mut conn, reader.id)
+                .await
+                .unwrap_or(false);
+            Some(cache::SignedIn {
+                name: reader.username,
+                trusted,
+            })
         })
     }
 

@@ -1,14 +1,18 @@
 //! What the backend's administration pages share: one argument that brings
 //! a handler its connection, staff member and CSRF token (and the layout on
 //! asking), the optimistic lock of a versioned edit, and the deactivate /
-//! reactivate / delete path of the unit and channel trees.
+//! reactivate / delete path of the unit and channel trees; error pages
+//! inside the backend, said again in its layout.
 
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::dev::Payload;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
-use actix_web::{FromRequest, HttpRequest, web};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
+use askama::Template;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgQueryResult;
 use sqlx::{PgConnection, PgPool, Postgres};
@@ -16,8 +20,8 @@ use uuid::Uuid;
 
 use crate::audit;
 use crate::auth::{Permission, Staff};
-use crate::error::{AppError, FormError, unique_as_field};
-use crate::layout::AdminLayout;
+use crate::error::{AppError, ErrorShown, FormError, unique_as_field};
+use crate::layout::{AdminLayout, nav_entry_of};
 use crate::web::csrf::CsrfToken;
 
 /// A backend request: the signed-in staff member, the browser's CSRF token
@@ -57,6 +61,80 @@ impl FromRequest for Backend {
             Ok(Backend { staff, csrf, conn })
         })
     }
+}
+
+#[derive(Template)]
+#[template(path = "admin/error.html")]
+struct BackendError<'a> {
+    layout: AdminLayout,
+    status: u16,
+    message: &'a str,
+}
+
+/// An error page of a backend address keeps the backend's header and menu
+/// for a signed-in staff member, so that a refusal or a missing story is
+/// one click from where to go on; anyone else gets the plain page.
+pub async fn error_pages(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    // (The request is not held meanwhile: actix needs it unshared.)
+    let inside = req.path().starts_with("/admin/") || req.path() == "/admin";
+    let response = next.call(req).await?.map_into_left_body();
+    if !inside {
+        return Ok(response);
+    }
+    let shown = response
+        .response()
+        .extensions()
+        .get::<ErrorShown>()
+        .cloned();
+    let status = response.status();
+    let (Some(shown), true) = (shown, status.is_client_error()) else {
+        return Ok(response);
+    };
+    let http = response.request().clone();
+    match in_layout(&http, status, &shown).await {
+        Some(page) => {
+            drop(response);
+            Ok(ServiceResponse::new(http, page).map_into_right_body())
+        }
+        None => Ok(response),
+    }
+}
+
+/// The error page in the backend's layout, when the visitor is signed in.
+async fn in_layout(
+    req: &HttpRequest,
+    status: StatusCode,
+    shown: &ErrorShown,
+) -> Option<HttpResponse> {
+    let staff = Staff::extract(req).await.ok()?;
+    let csrf = req.extensions().get::<CsrfToken>().cloned()?;
+    let pool = req.app_data::<web::Data<PgPool>>()?;
+    let mut conn = pool.acquire().await.ok()?;
+    let layout = AdminLayout::load(
+        &mut conn,
+        &staff,
+        &csrf,
+        shown.title,
+        nav_entry_of(req.path()),
+    )
+    .await
+    .ok()?;
+    let body = BackendError {
+        layout,
+        status: status.as_u16(),
+        message: &shown.message,
+    }
+    .render()
+    .ok()?;
+    Some(
+        HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .insert_header(("Cache-Control", "no-store"))
+            .body(body),
+    )
 }
 
 /// The outcome of `update … where id = $1 and version = $n` (a versioned

@@ -7,6 +7,10 @@
 //! until it expires, so an answered captcha can never be replayed, on any
 //! instance. Captchas last five minutes; answers ignore case.
 //!
+//! A reader who cannot see the image asks for a question instead (a sum in
+//! words, read out by a screen reader): its nonce starts with `q`, so the
+//! kind is signed with the id and a question's id shows no image.
+//!
 //! For automated tests, NEWSDESK_TEST_CAPTCHA makes one value the answer to
 //! every captcha (the server only accepts that on a loopback address).
 
@@ -45,10 +49,59 @@ pub fn issue(secret: &[u8]) -> String {
 
 /// A new captcha id that expires at `expiry` (seconds since 1970).
 pub fn issue_expiring(secret: &[u8], expiry: i64) -> String {
+    issue_kind(secret, expiry, "")
+}
+
+/// A new question captcha (for readers who cannot see the image).
+pub fn issue_question(secret: &[u8]) -> String {
+    issue_kind(secret, Utc::now().timestamp() + LIFETIME, QUESTION)
+}
+
+/// The prefix of a question captcha's nonce.
+const QUESTION: &str = "q";
+
+fn issue_kind(secret: &[u8], expiry: i64, prefix: &str) -> String {
     let mut bytes = [0u8; 12];
     rand::rng().fill_bytes(&mut bytes);
-    let nonce = hex::encode(bytes);
+    let nonce = format!("{prefix}{}", hex::encode(bytes));
     format!("{expiry}-{nonce}-{}", signature(secret, expiry, &nonce))
+}
+
+/// The numbers a question captcha asks about, and its operation.
+fn sum(secret: &[u8], nonce: &str) -> (u32, char, u32) {
+    let bytes = mac(secret, "newsdesk captcha question", nonce);
+    let (a, b) = (u32::from(bytes[0] % 9) + 1, u32::from(bytes[1] % 9) + 1);
+    match bytes[2] % 3 {
+        0 => (a + 10, '加', b),
+        1 => (a + 10, '减', b),
+        _ => (a, '乘', b),
+    }
+}
+
+/// A number from 1 to 99 in Chinese numerals (十二, 二十一).
+fn in_words(number: u32) -> String {
+    const DIGITS: [char; 10] = ['零', '一', '二', '三', '四', '五', '六', '七', '八', '九'];
+    let (tens, ones) = (number / 10, number % 10);
+    let mut words = String::new();
+    if tens > 1 {
+        words.push(DIGITS[tens as usize]);
+    }
+    if tens > 0 {
+        words.push('十');
+    }
+    if ones > 0 || tens == 0 {
+        words.push(DIGITS[ones as usize]);
+    }
+    words
+}
+
+/// The question of a genuine question captcha id, as it is read out.
+pub fn question_of(secret: &[u8], id: &str) -> Option<String> {
+    let (_, nonce) = parse(secret, id)?;
+    nonce.starts_with(QUESTION).then(|| {
+        let (a, op, b) = sum(secret, nonce);
+        format!("{}{op}{}等于多少？请用数字作答。", in_words(a), in_words(b))
+    })
 }
 
 /// The answer to a genuine captcha id (what its image shows).
@@ -65,8 +118,18 @@ fn parse<'a>(secret: &[u8], id: &'a str) -> Option<(i64, &'a str)> {
     bool::from(expected.as_bytes().ct_eq(signed.as_bytes())).then_some((expiry, nonce))
 }
 
-/// The characters the image of `nonce` shows.
+/// The characters the image of `nonce` shows, or the number that answers
+/// its question.
 fn answer(secret: &[u8], nonce: &str) -> String {
+    if nonce.starts_with(QUESTION) {
+        let (a, op, b) = sum(secret, nonce);
+        let result = match op {
+            '加' => a + b,
+            '减' => a - b,
+            _ => a * b,
+        };
+        return result.to_string();
+    }
     mac(secret, "newsdesk captcha answer", nonce)
         .iter()
         .take(LENGTH)
@@ -135,7 +198,17 @@ pub async fn check(
         return refused(USED);
     }
     let expected = test_answer.map_or_else(|| answer(secret, nonce), str::to_owned);
-    let given = given.trim();
+    // Full-width digits and letters, as a Chinese input method types them.
+    let given: String = given
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '０'..='９' | 'Ａ'..='Ｚ' | 'ａ'..='ｚ' => {
+                char::from_u32(c as u32 - 0xFEE0).unwrap_or(c)
+            }
+            c => c,
+        })
+        .collect();
     if !given.is_empty() && given.eq_ignore_ascii_case(&expected) {
         Ok(())
     } else {
@@ -147,6 +220,9 @@ pub async fn check(
 /// angles, with a wavy distortion, lines, ellipses and noise.
 pub fn image(secret: &[u8], id: &str) -> Option<Vec<u8>> {
     let (_, nonce) = parse(secret, id)?;
+    if nonce.starts_with(QUESTION) {
+        return None;
+    }
     let captcha = captcha_rs::CaptchaBuilder::new()
         .text(answer(secret, nonce))
         .width(WIDTH)
@@ -184,12 +260,26 @@ pub async fn serve_image(
         .body(png))
 }
 
-/// GET /captcha/new: a fresh captcha for the page's refresh link.
-pub async fn fresh(state: web::Data<AppState>) -> HttpResponse {
-    let id = issue(state.secret.as_bytes());
+#[derive(serde::Deserialize)]
+pub struct FreshQuery {
+    #[serde(default)]
+    kind: String,
+}
+
+/// GET /captcha/new: a fresh captcha for the page's refresh link; with
+/// `kind=question`, a question in words instead of an image.
+pub async fn fresh(state: web::Data<AppState>, query: web::Query<FreshQuery>) -> HttpResponse {
+    let secret = state.secret.as_bytes();
+    let body = if query.kind == "question" {
+        let id = issue_question(secret);
+        serde_json::json!({ "id": id, "question": question_of(secret, &id) })
+    } else {
+        let id = issue(secret);
+        serde_json::json!({ "id": id, "image": format!("/captcha/{id}.png") })
+    };
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .json(serde_json::json!({ "id": id, "image": format!("/captcha/{id}.png") }))
+        .json(body)
 }
 
 #[cfg(test)]
@@ -226,6 +316,28 @@ mod tests {
         }
         let text = answer(b"key", "nonce");
         assert!(text.bytes().all(|c| ALPHABET.contains(&c)));
+    }
+
+    #[test]
+    fn questions_are_sums_in_words_answered_in_digits() {
+        let secret = b"k";
+        for _ in 0..200 {
+            let id = issue_question(secret);
+            let question = question_of(secret, &id).expect("a question");
+            let answer = answer_of(secret, &id).expect("an answer");
+            let number: u32 = answer.parse().expect("digits");
+            assert!((1..=99).contains(&number), "{question} {answer}");
+            assert!(question.ends_with("等于多少？请用数字作答。"), "{question}");
+            assert!(!question.chars().any(|c| c.is_ascii_digit()), "{question}");
+            assert!(image(secret, &id).is_none(), "a question has no image");
+        }
+        assert_eq!(in_words(7), "七");
+        assert_eq!(in_words(10), "十");
+        assert_eq!(in_words(12), "十二");
+        assert_eq!(in_words(81), "八十一");
+        assert_eq!(in_words(40), "四十");
+        // An image captcha has no question.
+        assert!(question_of(secret, &issue(secret)).is_none());
     }
 
     #[test]

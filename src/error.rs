@@ -390,11 +390,26 @@ impl ResponseError for AppError {
         let body = page
             .render()
             .unwrap_or_else(|_| format!("{} {}", status.as_u16(), title));
-        HttpResponse::build(status)
+        let shown = ErrorShown {
+            title,
+            message: page.message.to_owned(),
+        };
+        let mut response = HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")
             .insert_header(("Cache-Control", "no-store"))
-            .body(body)
+            .body(body);
+        response.extensions_mut().insert(shown);
+        response
     }
+}
+
+/// What an error page said, kept on the response, so that a layer that
+/// knows the visitor (the backend's) can say it again inside its own
+/// layout.
+#[derive(Debug, Clone)]
+pub struct ErrorShown {
+    pub title: &'static str,
+    pub message: String,
 }
 
 #[cfg(test)]

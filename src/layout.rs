@@ -112,6 +112,22 @@ const ADMIN_NAV: &[(&str, &str, Permission)] = &[
     ("个人设置", "/admin/account", Permission::UseBackend),
 ];
 
+/// The navigation entry a backend address belongs to: the longest entry
+/// its path starts with.
+pub fn nav_entry_of(path: &str) -> &'static str {
+    ADMIN_NAV
+        .iter()
+        .map(|(_, href, _)| *href)
+        .filter(|href| {
+            path == *href
+                || path
+                    .strip_prefix(href)
+                    .is_some_and(|rest| rest.starts_with('/') || rest.starts_with('?'))
+        })
+        .max_by_key(|href| href.len())
+        .unwrap_or("/admin")
+}
+
 /// What every backend page's layout shows.
 pub struct AdminLayout {
     pub settings: SiteSettings,

@@ -171,15 +171,16 @@ fn stages_held(
         .unzip()
 }
 
-/// A page of the stories `staff` may review now, oldest first, within the
-/// units below `unit_root` (all units when `None`).
-async fn review_queue(
-    conn: &mut PgConnection,
+/// Appends to `sql` the stories `staff` may review now, within the units
+/// below `unit_root` (all units when `None`) and the query's filters: the
+/// list's page and the dashboard's count read the same set.
+fn push_waiting<'q>(
+    sql: &mut QueryBuilder<'q, Postgres>,
     staff: &Staff,
     trees: &Trees,
     unit_root: Option<UnitId>,
     query: &QueueQuery,
-) -> sqlx::Result<(Vec<ListRow>, Option<String>)> {
+) {
     let roles: &[&str] = if staff.role == Role::ChiefEditor {
         &["editor", "chief_editor"]
     } else {
@@ -212,21 +213,19 @@ async fn review_queue(
     // which a plan made without knowing how many units there are would
     // prefer, reading every story of the units (a million, for a reviewer
     // at the top).
-    let mut sql = QueryBuilder::<Postgres>::new("select ");
-    sql.push(list_columns(false))
-        .push(
-            " where a.status in ('submitted', 'in_review')
-               and (a.channel_id, a.review_stage) in (select * from unnest(",
-        )
-        .push_bind(stage_channels)
-        .push("::uuid[], ")
-        .push_bind(stages)
-        .push("::int2[])) and a.created_by <> ")
-        .push_bind(staff.id)
-        // Not the stories this reviewer passed in their current round.
-        .push(" and not ")
-        .push_bind(staff.id)
-        .push(" = any(a.passed_by)");
+    sql.push(
+        " where a.status in ('submitted', 'in_review')
+           and (a.channel_id, a.review_stage) in (select * from unnest(",
+    )
+    .push_bind(stage_channels)
+    .push("::uuid[], ")
+    .push_bind(stages)
+    .push("::int2[])) and a.created_by <> ")
+    .push_bind(staff.id)
+    // Not the stories this reviewer passed in their current round.
+    .push(" and not ")
+    .push_bind(staff.id)
+    .push(" = any(a.passed_by)");
     if let Some(units) = units {
         sql.push(" and array_position(")
             .push_bind(units)
@@ -238,6 +237,46 @@ async fn review_queue(
     if let Some(status) = Status::parse(&query.status).map(Status::as_str) {
         sql.push(" and a.status = ").push_bind(status);
     }
+}
+
+/// The unit a reviewer's queue is limited to: an editor's own unit and
+/// those below it; chief editors review every unit's stories.
+pub fn queue_root(staff: &Staff) -> Option<UnitId> {
+    (staff.role != Role::ChiefEditor).then_some(staff.unit_id)
+}
+
+/// How many stories wait for `staff`'s review, counted up to `cap` (a
+/// figure beyond it is shown as "cap 以上").
+pub async fn waiting_count(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    trees: &Trees,
+    cap: i64,
+) -> sqlx::Result<i64> {
+    let mut sql = QueryBuilder::<Postgres>::new("select count(*) from (select 1 from articles a");
+    push_waiting(
+        &mut sql,
+        staff,
+        trees,
+        queue_root(staff),
+        &QueueQuery::default(),
+    );
+    sql.push(" limit ").push_bind(cap).push(") waiting");
+    sql.build_query_scalar().fetch_one(conn).await
+}
+
+/// A page of the stories `staff` may review now, oldest first, within the
+/// units below `unit_root` (all units when `None`).
+async fn review_queue(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    trees: &Trees,
+    unit_root: Option<UnitId>,
+    query: &QueueQuery,
+) -> sqlx::Result<(Vec<ListRow>, Option<String>)> {
+    let mut sql = QueryBuilder::<Postgres>::new("select ");
+    sql.push(list_columns(false));
+    push_waiting(&mut sql, staff, trees, unit_root, query);
     if let Some((at, id)) = query.after() {
         sql.push(" and (a.updated_at, a.id) > (")
             .push_bind(at)
@@ -308,7 +347,7 @@ pub async fn list(
 
     let queue = if staff.can(Permission::ReviewArticles) {
         let trees = tree_cache.current(&mut conn).await?;
-        let unit_root = (staff.role != Role::ChiefEditor).then_some(staff.unit_id);
+        let unit_root = queue_root(&staff);
         let (rows, next) = review_queue(&mut conn, &staff, &trees, unit_root, &query).await?;
         Some(ReviewQueue {
             lines: rows.into_iter().map(line).collect(),

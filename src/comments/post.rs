@@ -77,7 +77,14 @@ async fn accept(
     let Sender { ip, https } = sender;
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
     let client = client_hash(state.secret.as_bytes(), ip);
-    captcha::check_form(conn, state, &form.captcha_id, &form.captcha_answer).await?;
+    // A reader in good standing, signed in before writing, is not asked.
+    let trusted = match reader {
+        Some(reader) => readers::in_good_standing(conn, reader.id).await?,
+        None => false,
+    };
+    if !trusted {
+        captcha::check_form(conn, state, &form.captcha_id, &form.captcha_answer).await?;
+    }
     let body = form.body.trim();
     if body.is_empty() {
         return refusal("body", "请填写评论内容。", unprocessable);

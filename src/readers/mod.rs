@@ -57,6 +57,21 @@ pub async fn lookup(conn: &mut PgConnection, token: &str) -> sqlx::Result<Option
     }))
 }
 
+/// Whether a reader is in good standing, and so comments without a
+/// captcha: moderators approved at least one of their comments and
+/// rejected none of them (nor took one for spam) in the last 90 days.
+pub async fn in_good_standing(conn: &mut PgConnection, reader_id: Uuid) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "select exists (select 1 from comments where reader_id = $1 and status = 'approved')
+            and not exists (select 1 from comments where reader_id = $1
+                              and status in ('rejected', 'spam')
+                              and created_at > now() - interval '90 days')",
+    )
+    .bind(reader_id)
+    .fetch_one(conn)
+    .await
+}
+
 impl FromRequest for Reader {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;

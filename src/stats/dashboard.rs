@@ -2,19 +2,21 @@
 //! their own figures and target, and how their unit ranks among its
 //! sibling units, from the daily rows.
 
-use actix_web::HttpResponse;
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::{Datelike, NaiveDate};
 use sqlx::PgConnection;
 
+use crate::articles::queue;
 use crate::auth::Permission;
 use crate::backend::Backend;
 use crate::error::AppError;
 use crate::ids::{UnitId, UserId};
 use crate::layout::AdminLayout;
+use crate::site::TreeCache;
 use crate::web::page;
 
-use super::period::Progress;
+use super::period::{Period, Progress};
 use super::quotas;
 use super::{Row, View, days};
 
@@ -48,7 +50,7 @@ pub async fn year_summary(
     today: NaiveDate,
 ) -> Result<YearSummary, crate::error::AppError> {
     let year = today.year();
-    let period = super::Period::year(year).ok_or(crate::error::AppError::BadRequest)?;
+    let period = Period::year(year).ok_or(crate::error::AppError::BadRequest)?;
     days::refresh(conn, period.first, today, zone.name()).await?;
     let mine: Row = sqlx::query_as(
         "select $1::uuid as key, ''::text as name,
@@ -87,10 +89,15 @@ pub async fn year_summary(
         .await?
         .get(&unit.uuid())
         .copied();
-    let unit_done = siblings
-        .iter()
-        .find(|row| row.key == unit.uuid())
-        .map_or(0, |row| row.published);
+    // The unit's own figure counts the units below it: its row among its
+    // siblings, or at the root the whole tree.
+    let unit_done = match parent {
+        Some(_) => siblings
+            .iter()
+            .find(|row| row.key == unit.uuid())
+            .map_or(0, |row| row.published),
+        None => siblings.iter().map(|row| row.published).sum(),
+    };
     // Equal figures share a rank.
     let mut ranking = Vec::new();
     let mut unit_rank = None;
@@ -128,19 +135,55 @@ pub async fn year_summary(
     })
 }
 
+/// What waits for the staff member: stories to review, their own stories
+/// returned for changes and drafts not yet submitted, scheduled stories
+/// that missed their time.
+pub struct Todo {
+    /// Stories waiting for this reviewer, counted up to `WAITING_CAP`.
+    pub waiting: Option<i64>,
+    pub returned: i64,
+    pub drafts: i64,
+    pub missed: Option<i64>,
+}
+
+/// Waiting stories are counted up to this many.
+const WAITING_CAP: i64 = 1000;
+
+impl Todo {
+    pub fn waiting_shown(&self) -> String {
+        match self.waiting {
+            Some(n) if n >= WAITING_CAP => format!("{WAITING_CAP}+"),
+            Some(n) => n.to_string(),
+            None => String::new(),
+        }
+    }
+}
+
+/// The stories of a reviewer's unit and the units below it, this month and
+/// this year.
+pub struct Desk {
+    pub unit_name: String,
+    pub month: Row,
+    pub year: Row,
+}
+
 #[derive(Template)]
 #[template(path = "admin/dashboard.html")]
 struct Dashboard {
     layout: AdminLayout,
     display_name: String,
+    todo: Todo,
     /// The writer's month so far, for staff who write.
     month: Option<MonthTotals>,
     /// The writer's year: their figures, target and their unit's rank.
     year: Option<YearSummary>,
+    /// A reviewer's unit with the units below it.
+    desk: Option<Desk>,
 }
 
-/// A writer's stories this month (in the site's time zone).
-#[derive(sqlx::FromRow)]
+/// A writer's stories this month (in the site's time zone): written counts
+/// the stories begun this month, the others what happened this month, from
+/// the same daily figures as the year's.
 pub struct MonthTotals {
     pub written: i64,
     pub submitted: i64,
@@ -154,40 +197,102 @@ pub async fn dashboard(
         csrf,
         mut conn,
     }: Backend,
+    tree_cache: web::Data<TreeCache>,
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::UseBackend)?;
     let layout = AdminLayout::load(&mut conn, &staff, &csrf, "工作台", "/admin").await?;
-    let month = if staff.can(Permission::WriteArticles) {
-        let tz = layout.settings.time_zone.name();
-        let totals: MonthTotals = sqlx::query_as(
-            "select count(*) as written,
-                    count(*) filter (where exists (select 1 from review_events e
-                                                   where e.article_id = a.id and e.action = 'submit')) as submitted,
-                    count(*) filter (where a.status = 'published') as published,
-                    coalesce(sum(t.views) filter (where a.status = 'published'), 0)::bigint as views
-             from articles a left join article_totals t on t.article_id = a.id
-             where a.created_by = $1
-               and a.created_at >= date_trunc('month', now() at time zone $2) at time zone $2",
-        )
-        .bind(staff.id)
-        .bind(tz)
-        .fetch_one(&mut *conn)
-        .await?;
-        Some(totals)
+    let zone = layout.settings.time_zone;
+    let today = chrono::Utc::now().with_timezone(&zone).date_naive();
+    let month_period = Period {
+        first: today.with_day(1).unwrap_or(today),
+        last: today,
+    };
+    let (returned, drafts): (i64, i64) = sqlx::query_as(
+        "select count(*) filter (where status = 'returned'),
+                count(*) filter (where status = 'draft')
+         from articles where created_by = $1 and status in ('returned', 'draft')",
+    )
+    .bind(staff.id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let waiting = if staff.can(Permission::ReviewArticles) {
+        let trees = tree_cache.current(&mut conn).await?;
+        Some(queue::waiting_count(&mut conn, &staff, &trees, WAITING_CAP).await?)
     } else {
         None
     };
-    let year = if staff.can(Permission::WriteArticles) {
-        let zone = layout.settings.time_zone;
-        let today = chrono::Utc::now().with_timezone(&zone).date_naive();
-        Some(year_summary(&mut conn, staff.id, staff.unit_id, zone, today).await?)
+    let missed = if staff.can(Permission::PublishArticles) {
+        Some(
+            sqlx::query_scalar("select count(*) from articles where schedule_missed")
+                .fetch_one(&mut *conn)
+                .await?,
+        )
+    } else {
+        None
+    };
+    let todo = Todo {
+        waiting,
+        returned,
+        drafts,
+        missed,
+    };
+    let (month, year) = if staff.can(Permission::WriteArticles) {
+        // The year's summary brings the days up to date first.
+        let year = year_summary(&mut conn, staff.id, staff.unit_id, zone, today).await?;
+        let written: i64 = sqlx::query_scalar(
+            "select count(*) from articles
+             where created_by = $1
+               and created_at >= date_trunc('month', now() at time zone $2) at time zone $2",
+        )
+        .bind(staff.id)
+        .bind(zone.name())
+        .fetch_one(&mut *conn)
+        .await?;
+        let (submitted, published, views): (i64, i64, i64) = sqlx::query_as(
+            "select coalesce(sum(submitted), 0)::bigint, coalesce(sum(published), 0)::bigint,
+                    coalesce(sum(views), 0)::bigint
+             from stats_days where writer_id = $1 and day >= $2 and day <= $3",
+        )
+        .bind(staff.id)
+        .bind(month_period.first)
+        .bind(month_period.last)
+        .fetch_one(&mut *conn)
+        .await?;
+        let month = MonthTotals {
+            written,
+            submitted,
+            published,
+            views,
+        };
+        (Some(month), Some(year))
+    } else {
+        (None, None)
+    };
+    let desk = if staff.can(Permission::ReviewArticles) {
+        let year_period = Period::year(today.year()).ok_or(AppError::BadRequest)?;
+        days::refresh(&mut conn, year_period.first, today, zone.name()).await?;
+        let (_, month) =
+            super::table(&mut conn, &month_period, staff.unit_id, None, View::Units).await?;
+        let (_, year) =
+            super::table(&mut conn, &year_period, staff.unit_id, None, View::Units).await?;
+        let unit_name: String = sqlx::query_scalar("select name from units where id = $1")
+            .bind(staff.unit_id)
+            .fetch_one(&mut *conn)
+            .await?;
+        Some(Desk {
+            unit_name,
+            month,
+            year,
+        })
     } else {
         None
     };
     page(&Dashboard {
         layout,
         display_name: staff.display_name,
+        todo,
         month,
         year,
+        desk,
     })
 }

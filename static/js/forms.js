@@ -39,13 +39,41 @@ document.addEventListener('change', (event) => {
 // what the form holds; a captcha lasts five minutes, so one with less than
 // three left is renewed before it is typed (the page stood open a while,
 // or came from the browser's cache). Without scripts the link reloads.
+// A reader who cannot see the image switches to a question in words,
+// which a screen reader reads out; the switch needs scripts.
 function refreshCaptcha(form, focus) {
-  return fetch('/captcha/new', { credentials: 'same-origin', cache: 'no-store' })
+  const row = form.querySelector('.captcha-row');
+  const question = row && row.dataset.kind === 'question';
+  const address = question ? '/captcha/new?kind=question' : '/captcha/new';
+  return fetch(address, { credentials: 'same-origin', cache: 'no-store' })
     .then((response) => response.json())
     .then((captcha) => {
       form.querySelector('input[name=captcha_id]').value = captcha.id;
-      form.querySelector('.captcha-image').src = captcha.image;
+      const image = form.querySelector('.captcha-image');
       const answer = form.querySelector('input[name=captcha_answer]');
+      let text = form.querySelector('.captcha-question');
+      if (question) {
+        if (!text) {
+          text = document.createElement('p');
+          text.className = 'captcha-question';
+          text.id = `${answer.id || 'captcha-answer'}-question`;
+          text.setAttribute('aria-live', 'polite');
+          image.after(text);
+        }
+        text.textContent = captcha.question;
+        text.hidden = false;
+        image.hidden = true;
+        answer.setAttribute('aria-describedby', text.id);
+        answer.setAttribute('inputmode', 'numeric');
+      } else {
+        image.src = captcha.image;
+        image.hidden = false;
+        if (text) {
+          text.hidden = true;
+          answer.removeAttribute('aria-describedby');
+          answer.removeAttribute('inputmode');
+        }
+      }
       answer.value = '';
       if (focus) {
         answer.focus();
@@ -54,13 +82,23 @@ function refreshCaptcha(form, focus) {
 }
 
 document.addEventListener('click', (event) => {
-  const link = event.target.closest('[data-captcha-refresh]');
+  const link = event.target.closest('[data-captcha-refresh], [data-captcha-question]');
   const form = link && link.closest('form');
   if (!form) {
     return;
   }
   event.preventDefault();
+  if (link.hasAttribute('data-captcha-question')) {
+    const row = form.querySelector('.captcha-row');
+    const question = row.dataset.kind !== 'question';
+    row.dataset.kind = question ? 'question' : 'image';
+    link.textContent = question ? '改用图片验证码' : '看不到图片？改用文字题';
+  }
   refreshCaptcha(form, true).catch(() => { window.location.reload(); });
+});
+
+document.querySelectorAll('[data-captcha-question]').forEach((button) => {
+  button.hidden = false;
 });
 
 document.querySelectorAll('form').forEach((form) => {

@@ -782,3 +782,171 @@ async fn a_refusal_stands_beside_the_field_it_is_about() {
             .unwrap();
     assert_eq!(readers, 1);
 }
+
+/// An app with the real captcha and the demo, and the number of a story.
+async fn real_captcha_app() -> (TestApp, i64) {
+    let app = spawn_app_with(|_| {}).await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let number = sqlx::query_scalar("select number from articles where title like '山东电网%'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    (app, number)
+}
+
+#[tokio::test]
+async fn a_question_captcha_is_read_in_words_answered_in_digits_and_used_once() {
+    let (app, number) = real_captcha_app().await;
+    let fresh: serde_json::Value = app
+        .get("/captcha/new?kind=question")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = fresh["id"].as_str().unwrap().to_owned();
+    let question = fresh["question"].as_str().unwrap();
+    assert!(question.ends_with("等于多少？请用数字作答。"), "{question}");
+    assert!(fresh.get("image").is_none());
+    assert_eq!(app.get(&format!("/captcha/{id}.png")).await.status(), 404);
+    let answer = newsdesk::captcha::answer_of(app.secret.as_bytes(), &id).unwrap();
+    // Typed with a Chinese input method: full-width digits.
+    let full_width: String = answer
+        .chars()
+        .map(|c| char::from_u32(c as u32 + 0xFEE0).unwrap())
+        .collect();
+    let (_, csrf) = form_of(&app, number).await;
+    let post = |captcha: String, answer: String| {
+        let csrf = csrf.clone();
+        let app = &app;
+        async move {
+            app.client
+                .post(app.url(&format!("/articles/{number}/comments")))
+                .form(&[
+                    ("csrf_token", csrf.as_str()),
+                    ("captcha_id", captcha.as_str()),
+                    ("captcha_answer", answer.as_str()),
+                    ("anonymous", "on"),
+                    ("body", "文字题作答"),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(post(id.clone(), full_width).await, 303);
+    // Used once: the right answer again is refused.
+    assert_eq!(post(id.clone(), answer.clone()).await, 422);
+    // A question's id with a forged kind is not genuine.
+    let forged = id.replacen("-q", "-", 1);
+    assert_eq!(post(forged, answer).await, 422);
+    let kept: i64 = sqlx::query_scalar("select count(*) from comments where body = '文字题作答'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, 1);
+    // Every form with a captcha offers the switch.
+    let (_, html) = app.page(&format!("/articles/{number}")).await;
+    assert_eq!(
+        texts(&html, "#comment-form [data-captcha-question]"),
+        ["看不到图片？改用文字题"]
+    );
+    let (_, html) = app.page("/register").await;
+    assert_eq!(
+        texts(&html, "[data-captcha-question]"),
+        ["看不到图片？改用文字题"]
+    );
+}
+
+#[tokio::test]
+async fn readers_in_good_standing_comment_without_a_captcha_and_lose_it_when_rejected() {
+    let (app, number) = real_captcha_app().await;
+    let (_, html) = app.page("/register").await;
+    let captcha = attrs(&html, "input[name=captcha_id]", "value")[0].clone();
+    let answer = newsdesk::captcha::answer_of(app.secret.as_bytes(), &captcha).unwrap();
+    let csrf = app.csrf().await;
+    let response = app
+        .client
+        .post(app.url("/register"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("username", "laoduzhe"),
+            ("password", "Lamp-horse-42x"),
+            ("password_again", "Lamp-horse-42x"),
+            ("captcha_id", captcha.as_str()),
+            ("captcha_answer", answer.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let path = format!("/articles/{number}");
+    let without_captcha = |body: &'static str| {
+        let app = &app;
+        let path = path.clone();
+        async move {
+            let (_, html) = app.page(&path).await;
+            let csrf = attrs(&html, "#comment-form input[name=csrf_token]", "value")[0].clone();
+            app.client
+                .post(app.url(&format!("{path}/comments")))
+                .form(&[("csrf_token", csrf.as_str()), ("body", body)])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    // New: no approved comment yet, so the captcha is asked.
+    let (_, html) = app.page(&path).await;
+    assert_eq!(
+        attrs(&html, "#comment-form input[name=captcha_id]", "value").len(),
+        1
+    );
+    assert_eq!(without_captcha("第一条").await, 422);
+    let kept = || async {
+        sqlx::query_scalar::<_, i64>(
+            "select count(*) from comments
+             where reader_id = (select id from readers where username = 'laoduzhe')",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    assert_eq!(kept().await, 0);
+    // A moderator approved one of theirs: in good standing.
+    sqlx::query(
+        "insert into comments (article_id, reader_id, author_name, anonymous, body, status, client_hash, body_hash)
+         select a.id, r.id, r.username, false, '早先的评论', 'approved', '\\x00', '\\x01'
+         from articles a, readers r where a.number = $1",
+    )
+    .bind(number)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let (_, html) = app.page(&path).await;
+    assert!(attrs(&html, "#comment-form input[name=captcha_id]", "value").is_empty());
+    assert!(texts(&html, "#comment-form .captcha-row").is_empty());
+    assert_eq!(without_captcha("信誉良好的评论").await, 303);
+    assert_eq!(kept().await, 2);
+    // Another browser on the same page is still asked.
+    let stranger = app.other_client();
+    let (_, html) = stranger.page(&path).await;
+    assert_eq!(
+        attrs(&html, "#comment-form input[name=captcha_id]", "value").len(),
+        1
+    );
+    // A comment of theirs rejected: the captcha is back.
+    sqlx::query("update comments set status = 'rejected' where body = '信誉良好的评论'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (_, html) = app.page(&path).await;
+    assert_eq!(
+        attrs(&html, "#comment-form input[name=captcha_id]", "value").len(),
+        1
+    );
+    assert_eq!(without_captcha("再来一条").await, 422);
+    assert_eq!(kept().await, 2);
+}

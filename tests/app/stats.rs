@@ -743,7 +743,7 @@ async fn correspondents_see_their_year_and_their_units_rank_on_the_dashboard() {
     let unit = texts(&page, ".quota.unit").join("");
     assert!(
         unit.starts_with(
-            "本单位今年采用 2 篇，在 3 个同级单位中排第 2 名；年度任务 10000 篇，落后"
+            "本单位（含下级单位）今年采用 2 篇，在 3 个同级单位中排第 2 名；年度任务 10000 篇，落后"
         ),
         "{unit}"
     );
@@ -822,4 +822,171 @@ async fn a_name_that_looks_like_a_formula_is_text_in_the_csv() {
             );
         }
     }
+}
+
+/// Units 总部 > 甲公司 > 甲一所 and 总部 > 乙公司; a chief editor at 总部.
+/// This month: 甲一 (wa) submitted and published, read 30 times today;
+/// 乙一 and 乙二 (wb) submitted and waiting (first and second stage); the
+/// chief editor's own 自己的 submitted; 甲三 (wa) returned. On 1 January
+/// at noon: 甲二 (wa1, in 甲一所) submitted and published, read 50 times.
+async fn desk(app: &TestApp) {
+    app.ensure_root_unit().await;
+    for name in ["wa", "wa1", "wb"] {
+        app.create_staff(name, "correspondent").await;
+    }
+    app.create_staff("zb", "chief_editor").await;
+    exec(
+        app,
+        "insert into units (name, parent_id, sort_order) select '甲公司', id, 1 from units where parent_id is null;
+         insert into units (name, parent_id, sort_order) select '乙公司', id, 2 from units where parent_id is null;
+         insert into units (name, parent_id) select '甲一所', id from units where name = '甲公司';
+         update users set unit_id = (select id from units where name = '甲公司') where username = 'wa';
+         update users set unit_id = (select id from units where name = '甲一所') where username = 'wa1';
+         update users set unit_id = (select id from units where name = '乙公司') where username = 'wb';
+         insert into channels (name, slug) values ('要闻', 'yaowen');
+         create temporary table times as
+         select now() - interval '2 minutes' as recent,
+                date_trunc('year', now() at time zone 'Asia/Shanghai') + interval '12 hours' as local_noon;
+         insert into articles (title, channel_id, unit_id, created_by, status, review_stage, published_at)
+         select t.title, (select id from channels where slug = 'yaowen'), u.unit_id, u.id, t.status, t.stage,
+                case when t.status = 'published' then now() end
+         from (values ('甲一', 'wa', 'published', 0), ('甲二', 'wa1', 'published', 0),
+                      ('乙一', 'wb', 'submitted', 0), ('乙二', 'wb', 'in_review', 1),
+                      ('自己的', 'zb', 'submitted', 0), ('甲三', 'wa', 'returned', 0))
+              as t(title, writer, status, stage)
+         join users u on u.username = t.writer;
+         insert into review_events (article_id, actor_name, action, from_status, to_status, stage, at)
+         select a.id, 'x', 'submit', 'draft', 'submitted', null, times.recent
+         from articles a, times where a.title in ('甲一', '乙一', '乙二', '自己的', '甲三');
+         insert into review_events (article_id, actor_name, action, from_status, to_status, stage, at)
+         select a.id, 'x', 'pass', 'submitted', 'published', 0, times.recent + interval '1 minute'
+         from articles a, times where a.title = '甲一';
+         insert into review_events (article_id, actor_name, action, from_status, to_status, stage, at)
+         select a.id, 'x', 'return', 'submitted', 'returned', 0, times.recent + interval '1 minute'
+         from articles a, times where a.title = '甲三';
+         insert into review_events (article_id, actor_name, action, from_status, to_status, stage, at)
+         select a.id, 'x', e.action, e.from_status, e.to_status, e.stage,
+                (times.local_noon + e.later) at time zone 'Asia/Shanghai'
+         from articles a, times,
+              (values ('submit', 'draft', 'submitted', null::smallint, interval '0'),
+                      ('pass', 'submitted', 'published', 0::smallint, interval '1 hour')) as e(action, from_status, to_status, stage, later)
+         where a.title = '甲二';
+         insert into article_totals (article_id, views)
+         select id, 80 from articles where title in ('甲一', '甲二');
+         insert into article_views (article_id, day, views)
+         select id, (now() at time zone 'Asia/Shanghai')::date, 30 from articles where title = '甲一';
+         insert into article_views (article_id, day, views)
+         select a.id, times.local_noon::date, 50 from articles a, times where a.title = '甲二';",
+    )
+    .await;
+}
+
+/// Whether today (in the site's zone) is in January, when the year's first
+/// day is also this month's.
+async fn in_january(app: &TestApp) -> bool {
+    sqlx::query_scalar("select extract(month from now() at time zone 'Asia/Shanghai') = 1")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+fn row(page: &scraper::Html, row: &str) -> Vec<String> {
+    texts(page, &format!(".desk-figures tr.{row} td"))
+}
+
+#[tokio::test]
+async fn a_chief_editors_dashboard_counts_the_desk_below_him_and_what_waits_for_him() {
+    let app = spawn_app().await;
+    desk(&app).await;
+    let january = in_january(&app).await;
+    app.login("zb", "zb-Tq7-lamp-horse").await;
+    let (status, page) = app.page("/admin").await;
+    assert_eq!(status, 200);
+    // 乙一 at the first stage and 乙二 at the second both wait for him; his
+    // own story does not.
+    assert_eq!(texts(&page, ".todo .waiting strong"), ["2"]);
+    // 投稿: 甲一 乙一 乙二 自己的 甲三 (and 甲二 in January); 采用: 甲一 (甲二).
+    let (month_submitted, month_published, month_views) = if january {
+        ("6", "2", "80")
+    } else {
+        ("5", "1", "30")
+    };
+    assert_eq!(
+        row(&page, "month"),
+        [month_submitted, month_published, "1", "0", month_views]
+    );
+    assert_eq!(row(&page, "year"), ["6", "2", "1", "0", "80"]);
+    // The unit at the root counts every unit below it.
+    let unit = texts(&page, ".quota.unit").join("");
+    assert!(
+        unit.starts_with("本单位（含下级单位）今年采用 2 篇"),
+        "{unit}"
+    );
+}
+
+#[tokio::test]
+async fn a_correspondents_month_never_exceeds_the_year_and_the_unit_counts_its_sub_units() {
+    let app = spawn_app().await;
+    desk(&app).await;
+    app.login("wa", "wa-Tq7-lamp-horse").await;
+    let (_, page) = app.page("/admin").await;
+    let month: Vec<String> = [".written", ".submitted", ".published", ".views"]
+        .iter()
+        .map(|class| texts(&page, &format!(".month .totals dd{class}")).join(""))
+        .collect();
+    // 甲一 and 甲三 were begun this month; 甲一 was submitted (甲三 too),
+    // published and read 30 times.
+    assert_eq!(month, ["2", "2", "1", "30"]);
+    let year: Vec<String> = [".submitted", ".published", ".views"]
+        .iter()
+        .map(|class| texts(&page, &format!(".year .totals dd{class}")).join(""))
+        .collect();
+    assert_eq!(year, ["2", "1", "30"]);
+    // 甲公司 with 甲一所: 甲一 and 甲二; first of the two companies.
+    let unit = texts(&page, ".quota.unit").join("");
+    assert!(
+        unit.starts_with("本单位（含下级单位）今年采用 2 篇，在 2 个同级单位中排第 1 名"),
+        "{unit}"
+    );
+    assert_eq!(texts(&page, ".todo .returned strong"), ["1"]);
+    // A correspondent reviews nothing: no queue figure and no desk table.
+    assert!(texts(&page, ".todo .waiting").is_empty());
+    assert!(texts(&page, ".desk-figures").is_empty());
+    // The labels are the statistics' own: 投稿 and 采用, never 提交/发布.
+    let labels = texts(&page, ".totals dt").join(" ");
+    assert!(
+        !labels.contains("提交") && !labels.contains("发布"),
+        "{labels}"
+    );
+}
+
+#[tokio::test]
+async fn refusals_and_missing_pages_inside_the_backend_keep_its_menu() {
+    let app = spawn_app().await;
+    app.login_as("writer", "correspondent").await;
+    let (status, page) = app.page("/admin/users").await;
+    assert_eq!(status, 403);
+    assert!(!texts(&page, ".admin-nav a").is_empty());
+    assert_eq!(texts(&page, "h1.page-title"), ["无权访问"]);
+    assert!(
+        texts(&page, ".backend-error")
+            .join("")
+            .contains("没有执行此操作的权限")
+    );
+    let missing = format!("/admin/articles/{}/edit", uuid::Uuid::new_v4());
+    let (status, page) = app.page(&missing).await;
+    assert_eq!(status, 404);
+    assert_eq!(texts(&page, ".admin-nav a.active"), ["稿件"]);
+    let (status, page) = app.page("/admin/no-such-page").await;
+    assert_eq!(status, 404);
+    assert!(!texts(&page, ".admin-nav a").is_empty());
+    // A stranger is told the same without the menu of anyone.
+    let stranger = app.other_client();
+    let (status, page) = stranger.page("/admin/no-such-page").await;
+    assert_eq!(status, 404);
+    assert!(texts(&page, ".admin-nav a").is_empty());
+    // A public page's 404 is the public one.
+    let (status, page) = app.page("/no-such-page").await;
+    assert_eq!(status, 404);
+    assert!(texts(&page, ".admin-nav a").is_empty());
 }

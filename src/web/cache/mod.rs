@@ -39,7 +39,7 @@ use actix_web::{Error, HttpResponse, web};
 use crate::web::variant;
 
 pub use listener::listen;
-pub use slots::{CAPTCHA_SLOT, CSRF_SLOT, SlotValues};
+pub use slots::{CAPTCHA_SLOT, CSRF_SLOT, SignedIn, SlotValues};
 use slots::{Page, fill, personal};
 pub use store::PageCache;
 
@@ -271,6 +271,29 @@ mod tests {
     }
 
     #[test]
+    fn a_trusted_reader_gets_the_form_without_its_captcha() {
+        let page = Page::new(
+            "<form><!--nd:challenge--><input name=\"captcha_id\" value=\"<!--nd:captcha-->\"><img><!--/nd:challenge--><button>发表</button></form>",
+        );
+        let reader = |trusted| Personal {
+            captcha: Some("9-c-s".into()),
+            reader: Some(SignedIn {
+                name: "r".into(),
+                trusted,
+            }),
+            ..Personal::default()
+        };
+        assert_eq!(
+            String::from_utf8(fill(&page, &reader(true))).unwrap(),
+            "<form><button>发表</button></form>"
+        );
+        assert_eq!(
+            String::from_utf8(fill(&page, &reader(false))).unwrap(),
+            "<form><!--nd:challenge--><input name=\"captcha_id\" value=\"9-c-s\"><img><!--/nd:challenge--><button>发表</button></form>"
+        );
+    }
+
+    #[test]
     fn slots_are_filled_with_the_token_and_the_current_count() {
         /// Shows one more reading than the page was rendered with.
         struct OneMore;
@@ -281,7 +304,7 @@ mod tests {
             fn reader<'a>(
                 &'a self,
                 _: &'a actix_web::HttpRequest,
-            ) -> LocalBoxFuture<'a, Option<String>> {
+            ) -> LocalBoxFuture<'a, Option<SignedIn>> {
                 unreachable!("the reader is in Personal")
             }
             fn views(&self, _: i64, rendered: i64) -> i64 {
@@ -292,7 +315,10 @@ mod tests {
         let personal = Personal {
             token: Some(CsrfToken("abc".into())),
             captcha: Some("9-c-s".into()),
-            reader: Some("reader<1>".into()),
+            reader: Some(SignedIn {
+                name: "reader<1>".into(),
+                trusted: false,
+            }),
             traditional: false,
             views: Some((Arc::new(OneMore), 5)),
         };

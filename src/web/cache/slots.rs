@@ -19,6 +19,9 @@ pub const CAPTCHA_SLOT: &str = "<!--nd:captcha-->";
 /// Around the comment form's login fields, replaced for a signed-in reader.
 pub(super) const READER_START: &str = "<!--nd:reader-->";
 pub(super) const READER_END: &str = "<!--/nd:reader-->";
+/// Around a form's captcha, taken out for a reader in good standing.
+pub const CHALLENGE_START: &str = "<!--nd:challenge-->";
+pub const CHALLENGE_END: &str = "<!--/nd:challenge-->";
 /// The slot for an article's view count: `<!--nd:views=N-->`, where N is the
 /// count when the page was rendered.
 pub(super) const VIEWS_SLOT: &str = "<!--nd:views=";
@@ -28,14 +31,25 @@ pub(super) const VIEWS_SLOT: &str = "<!--nd:views=";
 pub trait SlotValues: Send + Sync + 'static {
     /// A fresh captcha id, for a page with the captcha slot.
     fn captcha(&self) -> String;
-    /// The name of the reader signed in on this browser, for a page with
-    /// the reader slot.
-    fn reader<'a>(&'a self, req: &'a actix_web::HttpRequest) -> LocalBoxFuture<'a, Option<String>>;
+    /// The reader signed in on this browser, for a page with the reader
+    /// slot.
+    fn reader<'a>(
+        &'a self,
+        req: &'a actix_web::HttpRequest,
+    ) -> LocalBoxFuture<'a, Option<SignedIn>>;
     /// The view count to show for story `number`, whose page was rendered
     /// with `rendered`.
     fn views(&self, number: i64, rendered: i64) -> i64;
     /// Counts one reading of story `number` by this request (not a bot's).
     fn count_view(&self, req: &actix_web::HttpRequest, number: i64);
+}
+
+/// The reader signed in on a browser.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub name: String,
+    /// In good standing: their forms ask no captcha.
+    pub trusted: bool,
 }
 
 /// A rendered page: its body, the hash of the body (for the ETag), and
@@ -70,14 +84,18 @@ pub(super) enum SlotKind {
     Captcha,
     ReaderStart,
     ReaderEnd,
+    ChallengeStart,
+    ChallengeEnd,
     Views,
 }
 
-pub(super) const SLOT_MARKERS: [(&str, SlotKind); 5] = [
+pub(super) const SLOT_MARKERS: [(&str, SlotKind); 7] = [
     (CSRF_SLOT, SlotKind::Csrf),
     (CAPTCHA_SLOT, SlotKind::Captcha),
     (READER_START, SlotKind::ReaderStart),
     (READER_END, SlotKind::ReaderEnd),
+    (CHALLENGE_START, SlotKind::ChallengeStart),
+    (CHALLENGE_END, SlotKind::ChallengeEnd),
     (VIEWS_SLOT, SlotKind::Views),
 ];
 
@@ -115,8 +133,8 @@ pub(super) fn slots_of(body: &[u8]) -> Vec<Slot> {
 pub(super) struct Personal {
     pub(super) token: Option<CsrfToken>,
     pub(super) captcha: Option<String>,
-    /// The signed-in reader's name, where the page has the reader slot.
-    pub(super) reader: Option<String>,
+    /// The signed-in reader, where the page has the reader slot.
+    pub(super) reader: Option<SignedIn>,
     pub(super) traditional: bool,
     pub(super) views: Option<(Arc<dyn SlotValues>, i64)>,
 }
@@ -152,8 +170,9 @@ pub(super) async fn personal(req: &ServiceRequest, page: &Page) -> Personal {
 }
 
 /// Fills the per-request slots of a page, copying it once: every CSRF and
-/// captcha slot, the first reader region and the first view count. A slot
-/// without a value stays as it is.
+/// captcha slot, the first reader region, every captcha region of a
+/// trusted reader and the first view count. A slot without a value stays
+/// as it is.
 pub(super) fn fill(page: &Page, personal: &Personal) -> Vec<u8> {
     let body = &page.body[..];
     let mut html = Vec::with_capacity(body.len() + 256);
@@ -174,9 +193,26 @@ pub(super) fn fill(page: &Page, personal: &Personal) -> Vec<u8> {
                     .clone()
                     .find(|next| next.kind == SlotKind::ReaderEnd)
                     .map(|next| next.end);
-                if let (Some(name), Some(end)) = (&personal.reader, end) {
+                if let (Some(reader), Some(end)) = (&personal.reader, end) {
                     html.extend_from_slice(&body[copied..slot.start]);
-                    html.extend_from_slice(reader_state(name, personal.traditional).as_bytes());
+                    html.extend_from_slice(
+                        reader_state(&reader.name, personal.traditional).as_bytes(),
+                    );
+                    copied = end;
+                }
+                continue;
+            }
+            SlotKind::ChallengeStart => {
+                let end = slots
+                    .clone()
+                    .find(|next| next.kind == SlotKind::ChallengeEnd)
+                    .map(|next| next.end);
+                let trusted = personal
+                    .reader
+                    .as_ref()
+                    .is_some_and(|reader| reader.trusted);
+                if let (true, Some(end)) = (trusted, end) {
+                    html.extend_from_slice(&body[copied..slot.start]);
                     copied = end;
                 }
                 continue;
