@@ -96,6 +96,8 @@ impl Application {
         })
             as Arc<dyn cache::SlotValues>);
         let trees = web::Data::new(crate::site::TreeCache::default());
+        let conversions: web::Data<dyn variant::ConversionSource> =
+            web::Data::from(Arc::new(SiteConversions) as Arc<dyn variant::ConversionSource>);
         let rankings = web::Data::new(articles::home::Rankings::default());
         let server = HttpServer::new(move || {
             let pool = web::Data::new(crate::db::pool((*connect).clone(), per_worker));
@@ -120,6 +122,7 @@ impl Application {
                 .app_data(cache.clone())
                 .app_data(counter.clone())
                 .app_data(slots.clone())
+                .app_data(conversions.clone())
                 .app_data(trees.clone())
                 .app_data(rankings.clone())
                 .app_data(
@@ -206,6 +209,27 @@ impl cache::SlotValues for PageSlots {
         if !bot {
             self.views.record(number);
         }
+    }
+}
+
+/// The site's 简 → 繁 conversions, from the instance's copy of the site.
+struct SiteConversions;
+
+impl variant::ConversionSource for SiteConversions {
+    fn current<'a>(
+        &'a self,
+        req: &'a actix_web::HttpRequest,
+    ) -> futures_util::future::LocalBoxFuture<'a, Arc<variant::Conversions>> {
+        Box::pin(async move {
+            let found = async {
+                let trees = req.app_data::<web::Data<crate::site::TreeCache>>()?;
+                let pool = req.app_data::<web::Data<PgPool>>()?;
+                let mut conn = pool.acquire().await.ok()?;
+                let site = trees.current(&mut conn).await.ok()?;
+                Some(site.conversions.clone())
+            };
+            found.await.unwrap_or_default()
+        })
     }
 }
 
@@ -408,6 +432,14 @@ fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/admin/settings", web::get().to(settings::admin::edit))
         .route("/admin/settings", web::post().to(settings::admin::update))
+        .route(
+            "/admin/settings/conversions",
+            web::get().to(settings::admin::conversions),
+        )
+        .route(
+            "/admin/settings/conversions",
+            web::post().to(settings::admin::change_conversions),
+        )
         .route("/static/{version}/{path:.*}", web::get().to(assets::serve));
 }
 

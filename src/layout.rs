@@ -107,6 +107,11 @@ const ADMIN_NAV: &[(&str, &str, Permission)] = &[
         "/admin/sensitive-words",
         Permission::ManageSettings,
     ),
+    (
+        "繁体转换",
+        "/admin/settings/conversions",
+        Permission::ManageSettings,
+    ),
     ("审计日志", "/admin/audit", Permission::ReadAuditLog),
     ("通知", "/admin/notifications", Permission::UseBackend),
     ("个人设置", "/admin/account", Permission::UseBackend),

@@ -16,6 +16,7 @@ use crate::comments::words::WordList;
 use crate::settings::SiteSettings;
 use crate::tree::{TreeNode, option, options, subtree_range};
 use crate::units::UnitNode;
+use crate::web::variant::Conversions;
 
 /// Both trees in tree order (without counts), the site's settings and its
 /// compiled sensitive-word list, with the `structure_version` read before
@@ -37,6 +38,8 @@ pub struct Trees {
     /// The newest recommended stories, one more than a page lists so that
     /// a recommended story's own page still lists enough (migration 0034).
     pub recommended: Vec<TitleLink>,
+    /// The site's own 简 → 繁 conversions (migration 0040).
+    pub conversions: Arc<Conversions>,
 }
 
 impl Trees {
@@ -47,6 +50,7 @@ impl Trees {
         settings: SiteSettings,
         words: WordList,
         recommended: Vec<TitleLink>,
+        conversions: Conversions,
     ) -> Self {
         Trees {
             unit_positions: positions(&units),
@@ -65,6 +69,7 @@ impl Trees {
             settings,
             words,
             recommended,
+            conversions: Arc::new(conversions),
         }
     }
 
@@ -141,8 +146,8 @@ fn positions<T: TreeNode>(nodes: &[T]) -> HashMap<T::Id, usize> {
 
 /// The trees as this instance last read them. Each use asks the database
 /// for the current version (one row, moved by every change to units,
-/// channels, settings or sensitive words in the same transaction, see
-/// migrations 0022, 0024 and 0028) and reads them all again only when it
+/// channels, settings, sensitive words or conversions in the same
+/// transaction, see migrations 0022, 0024, 0028 and 0040) and reads them all again only when it
 /// moved; so a copy is never used once a change is committed, whichever
 /// instance or command made it.
 #[derive(Default)]
@@ -178,6 +183,7 @@ impl TreeCache {
             crate::settings::db::load(&mut *conn).await?,
             crate::comments::words::load(&mut *conn).await?,
             crate::articles::parts::recommended(&mut *conn, RECOMMENDED as i64 + 1).await?,
+            crate::settings::db::conversions(&mut *conn).await?,
         ));
         let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
         if held.as_ref().is_none_or(|old| old.version <= version) {

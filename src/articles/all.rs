@@ -75,6 +75,7 @@ struct Filters {
     words: Vec<String>,
     /// The keywords as typed (a name is also searched whole).
     typed: String,
+    conversions: std::sync::Arc<crate::web::variant::Conversions>,
     writer: String,
     /// The accounts and credited authors the writer's name stands for,
     /// looked up before the list (an index each, not a test per story).
@@ -98,7 +99,8 @@ fn parse_day(value: &str) -> Result<Option<NaiveDate>, &'static str> {
 }
 
 impl AllQuery {
-    fn parse(&self, zone: chrono_tz::Tz) -> Result<Filters, FormError> {
+    fn parse(&self, site: &crate::site::Trees) -> Result<Filters, FormError> {
+        let zone = site.settings.time_zone;
         let mut checks = Checks::default();
         let unit = checks.check(
             "unit",
@@ -156,8 +158,9 @@ impl AllQuery {
                 .map(|at| at.with_timezone(&Utc))
         };
         Ok(Filters {
-            words: crate::search::query_words(&self.q),
+            words: crate::search::query_words(&self.q, &site.conversions),
             typed: self.q.clone(),
+            conversions: site.conversions.clone(),
             writer: self.writer.trim().to_owned(),
             writers: None,
             unit,
@@ -285,7 +288,7 @@ fn push_scope(sql: &mut QueryBuilder<'_, Postgres>, staff: &Staff, trees: &Trees
 
 fn push_filters(sql: &mut QueryBuilder<'_, Postgres>, filters: &Filters, trees: &Trees) {
     if !filters.words.is_empty() {
-        let tsquery = crate::search::tsquery(&filters.words, &filters.typed);
+        let tsquery = crate::search::tsquery(&filters.words, &filters.typed, &filters.conversions);
         sql.push(" and a.search_vector @@ to_tsquery('simple', ")
             .push_bind(tsquery)
             .push(")");
@@ -395,7 +398,7 @@ async fn all_page(
 ) -> Result<HttpResponse, AppError> {
     let trees = tree_cache.current(&mut backend.conn).await?;
     let (error, notice) = feedback;
-    let (mut filters, error) = match query.parse(trees.settings.time_zone) {
+    let (mut filters, error) = match query.parse(&trees) {
         Ok(filters) => (Some(filters), error),
         Err(refusal) => (None, Some(refusal)),
     };

@@ -62,6 +62,9 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("comment.unpin", "取消置顶评论"),
     ("sensitive_word.add", "添加敏感词"),
     ("sensitive_word.remove", "删除敏感词"),
+    ("conversion.add", "添加繁体转换"),
+    ("conversion.change", "修改繁体转换"),
+    ("conversion.remove", "删除繁体转换"),
     ("quota.set", "设置年度任务"),
 ];
 

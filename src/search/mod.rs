@@ -12,6 +12,7 @@ use jieba_rs::Jieba;
 use sqlx::{PgConnection, PgPool};
 
 use crate::ids::ArticleId;
+use crate::web::variant::Conversions;
 
 /// Loading the dictionary takes about 0.1 s: done once.
 static JIEBA: LazyLock<Jieba> = LazyLock::new(Jieba::new);
@@ -55,13 +56,15 @@ pub fn similarity_query(title: &str) -> Option<String> {
 
 /// The words a query asks for (each must occur), from Simplified or
 /// Traditional input: at most `MAX_QUERY_WORDS`.
-pub fn query_words(query: &str) -> Vec<String> {
-    query_words_cut(query).0
+pub fn query_words(query: &str, conversions: &Conversions) -> Vec<String> {
+    query_words_cut(query, conversions).0
 }
 
-/// The words a query asks for, and whether it had more than are searched.
-pub fn query_words_cut(query: &str) -> (Vec<String>, bool) {
-    let simplified = hanconv::t2s(query);
+/// The words a query asks for, and whether it had more than are searched;
+/// 繁體 is read the site's way first (its own conversions), then the
+/// library's.
+pub fn query_words_cut(query: &str, conversions: &Conversions) -> (Vec<String>, bool) {
+    let simplified = conversions.t2s(query);
     let mut found: Vec<String> = Vec::new();
     for token in JIEBA.cut(&simplified, true) {
         let word: String = token
@@ -98,13 +101,13 @@ pub fn byline_words(byline: &str) -> Vec<String> {
 /// The tsquery of a search for `words` (each must occur), typed as
 /// `typed`: a query that jieba cuts into pieces but that is one run of
 /// letters (a name such as 王晓峰) also finds that run whole.
-pub fn tsquery(words: &[String], typed: &str) -> String {
+pub fn tsquery(words: &[String], typed: &str, conversions: &Conversions) -> String {
     let all = words
         .iter()
         .map(|word| format!("'{word}'"))
         .collect::<Vec<_>>()
         .join(" & ");
-    let run: String = hanconv::t2s(typed.trim()).to_lowercase();
+    let run: String = conversions.t2s(typed.trim()).to_lowercase();
     let whole = words.len() > 1
         && (2..=8).contains(&run.chars().count())
         && run.chars().all(char::is_alphanumeric);
@@ -369,7 +372,10 @@ mod tests {
 
     #[test]
     fn traditional_queries_find_simplified_words() {
-        assert_eq!(query_words("電網 建設"), ["电网", "建设"]);
+        assert_eq!(
+            query_words("電網 建設", &Conversions::default()),
+            ["电网", "建设"]
+        );
     }
 
     #[test]

@@ -267,7 +267,9 @@ pub async fn search(
 ) -> std::result::Result<HttpResponse, AppError> {
     let query = query.into_inner();
     let typed = query.q.trim().chars().take(100).collect::<String>();
-    let (terms, too_many_words) = query_words_cut(&typed);
+    let mut conn = pool.acquire().await?;
+    let site = trees.current(&mut conn).await?;
+    let (terms, too_many_words) = query_words_cut(&typed, &site.conversions);
     // A query longer than is searched says so, rather than silently
     // leaving words out.
     let cut = (query.q.trim().chars().count() > 100 || too_many_words).then(|| {
@@ -277,8 +279,7 @@ pub async fn search(
         )
     });
     let relevance = query.order == "relevance";
-    let mut conn = pool.acquire().await?;
-    let layout = PublicLayout::load(&mut conn, &trees).await?;
+    let layout = PublicLayout::with_trees(&site);
     let (channels, units) = choices(&mut conn).await?;
     let zone = layout.settings.time_zone;
     let mut error = None;
@@ -351,7 +352,7 @@ pub async fn search(
     let mut next_page = None;
     let mut found = String::new();
     if !terms.is_empty() && error.is_none() {
-        let tsquery = crate::search::tsquery(&terms, &typed);
+        let tsquery = crate::search::tsquery(&terms, &typed, &site.conversions);
         // The keyset bound of a next page, read before the plan settings.
         let bound: Option<(DateTime<Utc>, i64)> = match before {
             Some(before) => {

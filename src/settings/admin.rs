@@ -235,3 +235,186 @@ pub async fn update(
     tx.commit().await?;
     Ok(see_other("/admin/settings?saved=1"))
 }
+
+/// One of the site's own 简 → 繁 conversions, as listed.
+pub struct ConversionLine {
+    pub simplified: String,
+    pub traditional: String,
+    /// What the library alone makes of the word, for comparison.
+    pub library: String,
+    pub added: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/settings/conversions.html")]
+struct ConversionsPage {
+    layout: AdminLayout,
+    lines: Vec<ConversionLine>,
+    form: ConversionForm,
+    notice: Option<String>,
+    error: Option<FormError>,
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct ConversionForm {
+    #[serde(default)]
+    simplified: String,
+    #[serde(default)]
+    traditional: String,
+    #[serde(default)]
+    remove: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct ConversionsQuery {
+    #[serde(default)]
+    done: String,
+}
+
+async fn conversions_page(
+    backend: &mut Backend,
+    status: StatusCode,
+    form: ConversionForm,
+    notice: Option<String>,
+    error: Option<FormError>,
+) -> Result<HttpResponse, AppError> {
+    let layout = backend
+        .layout("繁体转换词表", "/admin/settings/conversions")
+        .await?;
+    let rows: Vec<(String, String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+        "select simplified, traditional, created_at from conversion_overrides order by simplified",
+    )
+    .fetch_all(&mut *backend.conn)
+    .await?;
+    let lines = rows
+        .into_iter()
+        .map(|(simplified, traditional, at)| ConversionLine {
+            library: hanconv::s2tw(&simplified),
+            added: layout.settings.format_date(at),
+            simplified,
+            traditional,
+        })
+        .collect();
+    render(
+        status,
+        &ConversionsPage {
+            layout,
+            lines,
+            form,
+            notice,
+            error,
+        },
+    )
+}
+
+/// GET /admin/settings/conversions: the site's own 简 → 繁 conversions.
+pub async fn conversions(
+    mut backend: Backend,
+    query: web::Query<ConversionsQuery>,
+) -> Result<HttpResponse, AppError> {
+    backend.require(Permission::ManageSettings)?;
+    let notice = match query.done.split_once(':') {
+        Some(("added", word)) => Some(format!(
+            "已添加“{word}”。以后的繁体页面、RSS 和搜索都按此转换。"
+        )),
+        Some(("removed", word)) => Some(format!("已删除“{word}”，恢复按通用词典转换。")),
+        _ => None,
+    };
+    conversions_page(
+        &mut backend,
+        StatusCode::OK,
+        ConversionForm::default(),
+        notice,
+        None,
+    )
+    .await
+}
+
+/// A word of the list: trimmed, 1 to 40 characters, no markup.
+fn conversion_word(text: &str, empty: &'static str) -> Result<String, String> {
+    let word = text.trim();
+    if word.is_empty() {
+        return Err(empty.to_owned());
+    }
+    if word.chars().count() > 40 {
+        return Err("不超过 40 个字。".to_owned());
+    }
+    if word
+        .chars()
+        .any(|c| c.is_control() || matches!(c, '<' | '>' | '&' | '"'))
+    {
+        return Err("不能含有 < > & \" 或控制字符。".to_owned());
+    }
+    Ok(word.to_owned())
+}
+
+/// POST /admin/settings/conversions: adds (or changes) a conversion, or
+/// removes one.
+pub async fn change_conversions(
+    mut backend: Backend,
+    form: web::Form<ConversionForm>,
+) -> Result<HttpResponse, AppError> {
+    backend.require(Permission::ManageSettings)?;
+    let form = form.into_inner();
+    let actor = backend.staff.actor();
+    if !form.remove.trim().is_empty() {
+        let word = form.remove.trim().to_owned();
+        let mut tx = sqlx::Connection::begin(&mut *backend.conn).await?;
+        let removed = sqlx::query("delete from conversion_overrides where simplified = $1")
+            .bind(&word)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if removed > 0 {
+            audit::record(&mut tx, &actor, "conversion.remove", &word, "").await?;
+        }
+        tx.commit().await?;
+        let query =
+            serde_urlencoded::to_string([("done", format!("removed:{word}"))]).unwrap_or_default();
+        return Ok(see_other(&format!("/admin/settings/conversions?{query}")));
+    }
+    let mut checks = crate::error::Checks::default();
+    let simplified = checks.check(
+        "simplified",
+        conversion_word(&form.simplified, "请填写简体词语。"),
+    );
+    let traditional = checks.check(
+        "traditional",
+        conversion_word(&form.traditional, "请填写它的繁体写法。"),
+    );
+    if let Err(refusal) = checks.finish() {
+        return conversions_page(
+            &mut backend,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            form,
+            None,
+            Some(refusal),
+        )
+        .await;
+    }
+    let mut tx = sqlx::Connection::begin(&mut *backend.conn).await?;
+    let before: Option<String> = sqlx::query_scalar(
+        "select traditional from conversion_overrides where simplified = $1 for update",
+    )
+    .bind(&simplified)
+    .fetch_optional(&mut *tx)
+    .await?;
+    sqlx::query(
+        "insert into conversion_overrides (simplified, traditional, created_by) values ($1, $2, $3)
+         on conflict (simplified) do update set traditional = excluded.traditional",
+    )
+    .bind(&simplified)
+    .bind(&traditional)
+    .bind(backend.staff.id)
+    .execute(&mut *tx)
+    .await?;
+    let (action, detail) = match before {
+        Some(before) => ("conversion.change", format!("{before} → {traditional}")),
+        None => ("conversion.add", traditional.clone()),
+    };
+    audit::record(&mut tx, &actor, action, &simplified, &detail).await?;
+    tx.commit().await?;
+    let query =
+        serde_urlencoded::to_string([("done", format!("added:{simplified}"))]).unwrap_or_default();
+    Ok(see_other(&format!("/admin/settings/conversions?{query}")))
+}

@@ -12,3 +12,15 @@ pub async fn load(conn: &mut PgConnection) -> sqlx::Result<SiteSettings> {
         rows.into_iter().map(|row| (row.key, row.value)),
     ))
 }
+
+/// The site's own 简 → 繁 conversions (migration 0040), compiled.
+pub async fn conversions(
+    conn: &mut PgConnection,
+) -> sqlx::Result<crate::web::variant::Conversions> {
+    let pairs: Vec<(String, String)> = sqlx::query_as(
+        "select simplified, traditional from conversion_overrides order by simplified",
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(crate::web::variant::Conversions::new(&pairs))
+}

@@ -93,6 +93,10 @@ document.addEventListener('click', (event) => {
     const question = row.dataset.kind !== 'question';
     row.dataset.kind = question ? 'question' : 'image';
     link.textContent = question ? '改用图片验证码' : '看不到图片？改用文字题';
+    const refresh = form.querySelector('[data-captcha-refresh]');
+    if (refresh) {
+      refresh.textContent = question ? '换一题' : '看不清？换一张';
+    }
   }
   refreshCaptcha(form, true).catch(() => { window.location.reload(); });
 });
@@ -116,3 +120,15 @@ document.querySelectorAll('form').forEach((form) => {
   form.addEventListener('focusin', renewIfStale);
   window.addEventListener('pageshow', renewIfStale);
 });
+
+// On a phone the backend's menu is one row that scrolls sideways: the
+// page's own entry is brought into view, not left off-screen.
+(function showActiveEntry() {
+  const active = document.querySelector('.admin-nav a.active');
+  const row = active && active.closest('ul');
+  if (!row || row.scrollWidth <= row.clientWidth) {
+    return;
+  }
+  const left = active.offsetLeft - (row.clientWidth - active.offsetWidth) / 2;
+  row.scrollLeft = Math.max(0, left);
+}());

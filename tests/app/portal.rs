@@ -1768,3 +1768,128 @@ async fn traditional_redirects_and_feed_stay_traditional() {
     let plain = app.get("/feed.xml").await.text().await.unwrap();
     assert!(plain.contains("山东电网") && !plain.contains("/zh-hant/"));
 }
+
+/// Fetches `path` until its body contains `wanted` (the page cache drops
+/// pages when the database announces a change, a moment after it).
+async fn eventually(app: &TestApp, path: &str, wanted: &str) -> String {
+    let mut body = String::new();
+    for _ in 0..50 {
+        body = app.get(path).await.text().await.unwrap();
+        if body.contains(wanted) {
+            return body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{path} never showed {wanted}: {body}");
+}
+
+#[tokio::test]
+async fn the_sites_own_conversions_rule_traditional_pages_feeds_and_searches() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    // A story about 于明 (the surname 于, which the library makes 於).
+    let (id, number): (newsdesk::ids::ArticleId, i64) = sqlx::query_as(
+        "update articles set title = '于明来访' || title
+         where title = '山东电网全力保障冬季电力供应' returning id, number",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let (title, summary, body_text, byline, correspondents): (String, String, String, String, String) =
+        sqlx::query_as(
+            "select title, summary, body_text, author_byline, correspondents from articles where id = $1",
+        )
+        .bind(id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let mut conn = app.pool.acquire().await.unwrap();
+    let story = newsdesk::search::Indexed {
+        title: &title,
+        summary: &summary,
+        body_text: &body_text,
+        byline: &byline,
+        correspondents: &correspondents,
+    };
+    newsdesk::search::index(&mut conn, id, &story)
+        .await
+        .unwrap();
+    drop(conn);
+    let page = format!("/zh-hant/articles/{number}");
+    eventually(&app, &page, "於明來訪").await;
+
+    // Only an admin changes the list, with a CSRF token.
+    app.login_as("bianji2", "editor").await;
+    let refused = app
+        .post(
+            "/admin/settings/conversions",
+            &[("simplified", "于明"), ("traditional", "于明")],
+        )
+        .await;
+    assert_eq!(refused.status(), 403);
+    let admin = app.other_client();
+    admin.login_as("guanli", "admin").await;
+    let forged = admin
+        .client
+        .post(admin.url("/admin/settings/conversions"))
+        .form(&[("simplified", "于明"), ("traditional", "于明")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    // Bad input comes back with a message beside the field and the form kept.
+    let (status, html) = admin
+        .post_page(
+            "/admin/settings/conversions",
+            &[("simplified", "于明"), ("traditional", " ")],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(texts(&html, "#traditional-error"), ["请填写它的繁体写法。"]);
+    assert_eq!(attrs(&html, "input[name=simplified]", "value"), ["于明"]);
+    let (status, _) = admin
+        .post_page(
+            "/admin/settings/conversions",
+            &[("simplified", "<b>于明</b>"), ("traditional", "于明")],
+        )
+        .await;
+    assert_eq!(status, 422);
+    let stored: i64 = sqlx::query_scalar("select count(*) from conversion_overrides")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0);
+
+    let response = admin
+        .post(
+            "/admin/settings/conversions",
+            &[("simplified", "于明"), ("traditional", "于明")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let (_, list) = admin.page("/admin/settings/conversions").await;
+    assert_eq!(
+        texts(&list, "table.conversions tbody td:nth-child(3)"),
+        ["於明"]
+    );
+    let audited: i64 =
+        sqlx::query_scalar("select count(*) from audit_log where action = 'conversion.add'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(audited, 1);
+    // The cached 繁體 page is dropped and converted the site's way; the feed too.
+    let converted = eventually(&app, &page, "于明來訪").await;
+    assert!(!converted.contains("於明"));
+    let feed = eventually(&app, "/zh-hant/feed.xml", "于明來訪").await;
+    assert!(!feed.contains("於明"));
+    // A reader searching in 繁體 finds the story.
+    let (_, found) = app.page("/zh-hant/search?q=于明來訪").await;
+    assert_eq!(texts(&found, ".search-results .story-title a").len(), 1);
+    // Removed: the library's conversion again.
+    let response = admin
+        .post("/admin/settings/conversions", &[("remove", "于明")])
+        .await;
+    assert_eq!(response.status(), 303);
+    eventually(&app, &page, "於明來訪").await;
+}

@@ -254,7 +254,7 @@ pub(super) fn reader_state(name: &str, traditional: bool) -> String {
         variant::escape(name)
     );
     if traditional {
-        variant::to_traditional(&state)
+        variant::to_traditional(&state, &variant::Conversions::default())
     } else {
         state
     }
