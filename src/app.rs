@@ -245,6 +245,12 @@ fn routes(cfg: &mut web::ServiceConfig) {
             "/articles/{number}/comments",
             web::post().to(comments::post::post),
         )
+        .route(
+            "/articles/{number}/qr.svg",
+            web::get().to(articles::public::share_code),
+        )
+        .route("/agreement", web::get().to(articles::public::legal))
+        .route("/privacy", web::get().to(articles::public::legal))
         .route("/captcha/new", web::get().to(captcha::fresh))
         .route("/captcha/{name}", web::get().to(captcha::serve_image))
         .route(

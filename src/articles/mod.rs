@@ -87,4 +87,19 @@ pub struct PublishedArticle {
     pub correction_note: String,
     pub corrected_at: Option<DateTime<Utc>>,
     pub responsible_editors: String,
+    pub cover_id: Option<Uuid>,
+    pub cover_original_ext: Option<String>,
+    pub cover_derived_ext: Option<String>,
+}
+
+impl PublishedArticle {
+    /// The cover photo at display size (for `og:image`), when there is one.
+    pub fn cover_display(&self) -> Option<String> {
+        Some(crate::media::url(
+            self.cover_id?,
+            crate::media::Size::Display,
+            self.cover_derived_ext.as_deref()?,
+            self.cover_original_ext.as_deref()?,
+        ))
+    }
 }

@@ -112,12 +112,15 @@ pub async fn article_page(
                 coalesce((select t.views from article_totals t where t.article_id = a.id), 0)
                     as view_count,
                 a.comment_count, a.correction_note, a.corrected_at, a.responsible_editors,
+                m.id as cover_id, m.original_ext as cover_original_ext,
+                m.derived_ext as cover_derived_ext,
                 (select version from structure_version) as structure_version,
                 now() as read_at,
                 p.article_id is not null as kept, p.credit_ids, p.credit_roles, p.credit_names,
                 p.tags, p.earlier, p.earlier_title, p.later, p.later_title, p.related,
                 p.related_titles, p.body_seal
          from articles a
+         left join media m on m.id = a.cover_media_id
          left join article_page_parts p on p.article_id = a.id
              and p.computed_at > a.updated_at
              and (not p.follows_words or p.computed_at > now() - interval '1 day')

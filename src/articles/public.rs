@@ -281,6 +281,23 @@ struct ArticlePage {
     allow_anonymous: bool,
 }
 
+impl ArticlePage {
+    /// The story's own address on this site.
+    fn path(&self) -> String {
+        article_url(self.article.number)
+    }
+
+    /// `path` on the site's public address (设置 · 站点地址), or as it is
+    /// when none is set.
+    fn absolute(&self, path: impl AsRef<str>) -> String {
+        format!(
+            "{}{}",
+            self.layout.settings.site_url.trim().trim_end_matches('/'),
+            path.as_ref()
+        )
+    }
+}
+
 /// The article page's query: a page of comments, the notice after posting,
 /// the comment being replied to.
 #[derive(Debug, Default, Deserialize)]
@@ -368,7 +385,7 @@ pub async fn render_article(
         .take(RECOMMENDED)
         .cloned()
         .collect();
-    let published = layout.settings.format_time(article.published_at);
+    let published = layout.settings.format_minute(article.published_at);
     let views = article.view_count;
     let section = comments::section(
         &mut conn,
@@ -449,4 +466,95 @@ fn byline_parts(credits: Vec<(Uuid, String, String)>, designations: bool) -> Vec
         });
     }
     parts
+}
+
+/// GET /articles/{number}/qr.svg: the story's address as a QR code, for
+/// 分享到微信 (a WeChat reader shares a page by scanning it). The address
+/// is the site's public one (设置 · 站点地址); without it, the one the
+/// request came to, which no shared cache may keep.
+pub async fn share_code(
+    req: actix_web::HttpRequest,
+    pool: web::Data<PgPool>,
+    trees: web::Data<TreeCache>,
+    number: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let number: i64 = number.parse().map_err(|_| AppError::NotFound)?;
+    let mut conn = pool.acquire().await?;
+    let published: bool = sqlx::query_scalar(
+        "select exists (select 1 from articles where number = $1 and status = 'published')",
+    )
+    .bind(number)
+    .fetch_one(&mut *conn)
+    .await?;
+    if !published {
+        return Err(AppError::NotFound);
+    }
+    let site = trees.current(&mut conn).await?;
+    drop(conn);
+    let base = site
+        .settings
+        .site_url
+        .trim()
+        .trim_end_matches('/')
+        .to_owned();
+    let (base, cache) = if base.is_empty() {
+        let info = req.connection_info();
+        (
+            format!("{}://{}", info.scheme(), info.host()),
+            "private, max-age=3600",
+        )
+    } else {
+        (base, "public, max-age=86400")
+    };
+    let traditional = actix_web::HttpMessage::extensions(&req)
+        .get::<crate::web::variant::Variant>()
+        .is_some_and(|variant| *variant == crate::web::variant::Variant::Traditional);
+    let prefix = if traditional {
+        crate::web::variant::PREFIX
+    } else {
+        ""
+    };
+    let address = format!("{base}{prefix}{}", article_url(number));
+    Ok(HttpResponse::Ok()
+        .content_type("image/svg+xml")
+        .insert_header(("Cache-Control", cache))
+        .body(share_svg(&address)?))
+}
+
+/// The QR code of `address`, as SVG.
+pub fn share_svg(address: &str) -> Result<String, AppError> {
+    let code = qrcode::QrCode::new(address.as_bytes())
+        .map_err(|error| AppError::Internal(anyhow::anyhow!("QR code: {error}")))?;
+    Ok(code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(180, 180)
+        .quiet_zone(true)
+        .build())
+}
+
+#[derive(Template)]
+#[template(path = "public/legal.html")]
+struct LegalPage {
+    layout: PublicLayout,
+    privacy: bool,
+}
+
+/// GET /agreement and /privacy: the terms a reader accepts at
+/// registration, and how the site handles their personal information.
+pub async fn legal(
+    req: actix_web::HttpRequest,
+    pool: web::Data<PgPool>,
+    trees: web::Data<TreeCache>,
+) -> Result<HttpResponse, AppError> {
+    let privacy = crate::web::variant::plain_path(req.path()) == "/privacy";
+    let mut conn = pool.acquire().await?;
+    let title = if privacy {
+        "隐私政策"
+    } else {
+        "用户协议"
+    };
+    let layout = PublicLayout::load(&mut conn, &trees)
+        .await?
+        .titled(title, format!("读者{title}"));
+    page(&LegalPage { layout, privacy })
 }

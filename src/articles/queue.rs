@@ -331,7 +331,7 @@ pub async fn list(
         let status = Status::parse(&row.status).unwrap_or(Status::Draft);
         ListLine {
             status_label: status.label(),
-            updated: layout.settings.format_time(row.updated_at),
+            updated: layout.settings.format_minute(row.updated_at),
             public_url: (status == Status::Published).then(|| article_url(row.number)),
             row,
         }

@@ -178,7 +178,7 @@ pub async fn show_page(
     let timeline = events
         .into_iter()
         .map(|event| TimelineEntry {
-            at: settings.format_time(event.at),
+            at: settings.format_minute(event.at),
             actor: event.actor_name,
             action: action_label(&event.action),
             to_status: Status::parse(&event.to_status).map_or("", Status::label),

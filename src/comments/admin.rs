@@ -205,7 +205,7 @@ async fn queue_page(
     let rows = rows
         .into_iter()
         .map(|row| {
-            let time = layout.settings.format_time(row.created_at);
+            let time = layout.settings.format_minute(row.created_at);
             (row, time)
         })
         .collect();

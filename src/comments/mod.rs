@@ -104,7 +104,7 @@ impl Row {
             id: self.id,
             name: self.author_name,
             body: self.body,
-            time: settings.format_time(self.created_at),
+            time: settings.format_minute(self.created_at),
             pinned: self.pinned,
             replies: Vec::new(),
         }

@@ -63,7 +63,7 @@ pub async fn list(
             id: row.id,
             message: row.message,
             note: row.note,
-            at: layout.settings.format_time(row.created_at),
+            at: layout.settings.format_minute(row.created_at),
             unread: row.read_at.is_none(),
         })
         .collect::<Vec<Line>>();

@@ -159,6 +159,9 @@ pub struct AccountForm {
     captcha_id: String,
     #[serde(default)]
     captcha_answer: String,
+    /// Registration: the user agreement and privacy notice accepted.
+    #[serde(default)]
+    agree: Option<String>,
     #[serde(default)]
     next: String,
 }
@@ -180,6 +183,13 @@ async fn create_account(
     https: bool,
 ) -> Result<Cookie<'static>, AppError> {
     captcha::check_form(conn, state, &form.captcha_id, &form.captcha_answer).await?;
+    if form.agree.is_none() {
+        return Err(FormError::field(
+            "agree",
+            "请阅读并勾选同意《用户协议》和《隐私政策》后注册。",
+        )
+        .into());
+    }
     let username = users::parse_username(&form.username)
         .map_err(|message| FormError::field("username", message))?;
     if form.password != form.password_again {
@@ -194,7 +204,7 @@ async fn create_account(
     let secure = https || crate::settings::db::load(conn).await?.cookie_secure;
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let id: Uuid = sqlx::query_scalar!(
-        "insert into readers (username, password_hash, client_hash) values ($1, $2, $3) returning id", &username, &hash, comments::client_hash(state.secret.as_bytes(), ip),)
+        "insert into readers (username, password_hash, client_hash, agreed_at) values ($1, $2, $3, now()) returning id", &username, &hash, comments::client_hash(state.secret.as_bytes(), ip),)
     .fetch_one(&mut *tx)
     .await
     .map_err(|error| unique_as_field(error, "username", "该用户名已被注册，请换一个。"))?;
@@ -366,7 +376,7 @@ pub async fn account(
     let comments = rows
         .into_iter()
         .map(|row| {
-            let time = layout.settings.format_time(row.created_at);
+            let time = layout.settings.format_minute(row.created_at);
             (row, time)
         })
         .collect();

@@ -16,7 +16,18 @@ const PALETTE: [&str; 9] = [
     "#999999",
 ];
 
+/// About how wide `text` is drawn at `size` pixels: CJK characters a
+/// full em, others about half.
+fn text_width(text: &str, size: usize) -> usize {
+    text.chars()
+        .map(|c| if c.is_ascii() { size * 6 / 10 } else { size })
+        .sum()
+}
+
+/// The chart's frame and title; the frame is widened to hold the whole
+/// title.
 fn open(width: usize, height: usize, title: &str) -> String {
+    let width = width.max(text_width(title, 15) + 24);
     let title = escape(title);
     format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" \
@@ -191,9 +202,11 @@ pub fn daily_line(days: &[(NaiveDate, i64)], span: usize, title: &str) -> String
         "<polyline class=\"line\" points=\"{}\" fill=\"none\" stroke=\"#b03a2e\" stroke-width=\"2\"/>",
         points.join(" ")
     ));
+    // Points closer than their size would blot the line into a band.
+    let radius = if span > 93 { 1 } else { 2 };
     for (i, (day, n)) in days.iter().enumerate() {
         svg.push_str(&format!(
-            "<circle class=\"point\" data-day=\"{day}\" data-count=\"{n}\" cx=\"{}\" cy=\"{}\" r=\"2\" fill=\"#b03a2e\">\
+            "<circle class=\"point\" data-day=\"{day}\" data-count=\"{n}\" cx=\"{}\" cy=\"{}\" r=\"{radius}\" fill=\"#b03a2e\">\
              <title>{day}：{n} 篇</title></circle>",
             x_of(i),
             y_of(*n)
@@ -220,6 +233,22 @@ pub fn daily_line(days: &[(NaiveDate, i64)], span: usize, title: &str) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_chart_is_wide_enough_for_its_title() {
+        let months = [NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()];
+        let series = [("甲公司".to_string(), vec![3])];
+        let title = "各单位每月采用稿件（2026-12-01 至 2026-12-31）";
+        let svg = stacked_months(&months, &series, title);
+        let doc = roxmltree::Document::parse(&svg).unwrap();
+        let width: usize = doc
+            .root_element()
+            .attribute("width")
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(width >= text_width(title, 15) + 10, "{width}");
+    }
 
     #[test]
     fn axis_steps_are_round() {

@@ -118,7 +118,7 @@ pub async fn list(
             created: layout.settings.format_date(row.created_at),
             last_login: row
                 .last_login_at
-                .map_or_else(|| "从未登录".into(), |at| layout.settings.format_time(at)),
+                .map_or_else(|| "从未登录".into(), |at| layout.settings.format_minute(at)),
             row,
         })
         .collect();

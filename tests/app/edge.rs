@@ -175,6 +175,7 @@ async fn after_reader_login_and_registration_only_this_sites_pages_are_followed(
             ("username", "duzhe"),
             ("password", "Lamp-horse-42x"),
             ("password_again", "Lamp-horse-42x"),
+            ("agree", "on"),
             ("captcha_id", captcha.as_str()),
             ("captcha_answer", ANSWER),
             ("next", "/\t/evil.com"),

@@ -103,7 +103,7 @@ async fn the_article_page_shows_breadcrumb_meta_and_sanitised_body() {
     assert_eq!(texts(&html, ".breadcrumb a"), ["首页", "电网", "企业风采"]);
     let meta = texts(&html, ".meta").join(" ");
     assert!(
-        meta.contains("2021-07-14 14:26:54"),
+        meta.contains("2021-07-14 14:26"),
         "shown in Asia/Shanghai: {meta}"
     );
     assert!(meta.contains("来源：国网威海供电公司"), "{meta}");
@@ -299,7 +299,9 @@ async fn the_article_page_shows_its_whole_anatomy() {
 
     assert_eq!(texts(&html, ".tags .tag"), ["迎峰度冬", "电力保供"]);
     assert_eq!(texts(&html, ".editors"), ["责编：陈编辑 刘总编"]);
-    assert!(texts(&html, ".copyright")[0].starts_with("版权所有"));
+    // The copyright line is the footer's alone, not said twice.
+    assert!(texts(&html, ".site-footer p")[0].starts_with("版权所有"));
+    assert!(texts(&html, ".article-foot .copyright").is_empty());
     assert_eq!(texts(&html, ".prev-next a[rel=prev]"), ["较早的要闻"]);
     assert_eq!(texts(&html, ".prev-next p")[1], "下一篇：没有了");
     let related = texts(&html, ".related li a");
@@ -1054,7 +1056,7 @@ async fn settings_changed_elsewhere_reach_the_public_pages_at_once() {
             .unwrap();
     let local = published
         .with_timezone(&chrono_tz::Asia::Urumqi)
-        .format("%Y-%m-%d %H:%M:%S")
+        .format("%Y-%m-%d %H:%M")
         .to_string();
     let (_, html) = app.page(&format!("/articles/{number}")).await;
     assert_eq!(texts(&html, ".site-name"), ["新网站"]);
@@ -1892,4 +1894,200 @@ async fn the_sites_own_conversions_rule_traditional_pages_feeds_and_searches() {
         .await;
     assert_eq!(response.status(), 303);
     eventually(&app, &page, "於明來訪").await;
+}
+
+#[tokio::test]
+async fn a_story_page_offers_its_tools_its_share_code_and_its_canonical_address() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let number: i64 = sqlx::query_scalar(
+        "select number from articles where status = 'published' order by number limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let path = format!("/articles/{number}");
+    let (status, html) = app.page(&path).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        attrs(&html, "link[rel=canonical]", "href"),
+        std::slice::from_ref(&path)
+    );
+    assert_eq!(
+        texts(&html, ".article-tools [data-font-size]"),
+        ["大", "中", "小"]
+    );
+    assert_eq!(texts(&html, ".article-tools [data-print]"), ["打印"]);
+    let code = attrs(&html, ".share-wechat img", "src");
+    assert_eq!(code, [format!("{path}/qr.svg")]);
+    assert_eq!(texts(&html, ".site-header .reader-link"), ["登录", "注册"]);
+    // The copyright line is the footer's, once.
+    let copyright: String =
+        sqlx::query_scalar("select value from settings where key = 'copyright'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let body = app.get(&path).await.text().await.unwrap();
+    assert_eq!(body.matches(copyright.as_str()).count(), 1);
+
+    // The code holds the address the reader is on: without a site address
+    // set, the one the request came to, kept by no shared cache.
+    let response = app.get(&code[0]).await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "image/svg+xml");
+    assert!(
+        response.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .starts_with("private")
+    );
+    let expected = newsdesk::articles::public::share_svg(&app.url(&path)).unwrap();
+    assert_eq!(response.text().await.unwrap(), expected);
+    let traditional = app
+        .get(&format!("/zh-hant{path}/qr.svg"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        traditional,
+        newsdesk::articles::public::share_svg(&app.url(&format!("/zh-hant{path}"))).unwrap()
+    );
+    // With the site's address set: that address, and any cache may keep it.
+    sqlx::query(
+        "insert into settings (key, value) values ('site_url', 'https://news.example.cn/')
+                 on conflict (key) do update set value = excluded.value",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let response = app.get(&code[0]).await;
+    assert!(
+        response.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .starts_with("public")
+    );
+    assert_eq!(
+        response.text().await.unwrap(),
+        newsdesk::articles::public::share_svg(&format!("https://news.example.cn{path}")).unwrap()
+    );
+    let (_, html) = app.page(&format!("{path}?again")).await;
+    assert_eq!(
+        attrs(&html, "meta[property='og:url']", "content"),
+        [format!("https://news.example.cn{path}")]
+    );
+    // A story that is not published has no code; nor does a made-up number.
+    let draft: i64 =
+        sqlx::query_scalar("select number from articles where status <> 'published' limit 1")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        app.get(&format!("/articles/{draft}/qr.svg")).await.status(),
+        404
+    );
+    assert_eq!(app.get("/articles/abc/qr.svg").await.status(), 404);
+}
+
+#[tokio::test]
+async fn a_story_with_a_cover_names_it_as_its_share_image() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    app.login_as("sheying", "correspondent").await;
+    let uploaded =
+        crate::media::upload(&app, "cover.jpg", crate::media::jpeg_with_gps(800, 600)).await;
+    assert!(uploaded.status().is_success() || uploaded.status().is_redirection());
+    let (number, media): (i64, uuid::Uuid) = sqlx::query_as(
+        "update articles set cover_media_id = (select id from media order by created_at desc limit 1)
+         where number = (select min(number) from articles where status = 'published')
+         returning number, cover_media_id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let (_, html) = app.page(&format!("/articles/{number}")).await;
+    let image = attrs(&html, "meta[property='og:image']", "content");
+    assert_eq!(image.len(), 1);
+    assert!(image[0].contains(&media.to_string()), "{image:?}");
+    assert_eq!(app.get(&image[0]).await.status(), 200);
+    let bare: i64 = sqlx::query_scalar(
+        "select number from articles where status = 'published' and cover_media_id is null limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let (_, html) = app.page(&format!("/articles/{bare}")).await;
+    assert!(attrs(&html, "meta[property='og:image']", "content").is_empty());
+}
+
+#[tokio::test]
+async fn readers_register_only_after_accepting_the_terms_which_they_can_read() {
+    let app = spawn_app_with(|config| config.test_captcha = Some("TESTME".into())).await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    for (path, title) in [
+        ("/agreement", "用户协议"),
+        ("/privacy", "隐私政策"),
+        ("/zh-hant/agreement", "用戶協議"),
+        ("/zh-hant/privacy", "隱私政策"),
+    ] {
+        let (status, html) = app.page(path).await;
+        assert_eq!(status, 200, "{path}");
+        assert_eq!(texts(&html, "h1.page-title"), [title], "{path}");
+    }
+    let (_, form) = app.page("/register").await;
+    assert_eq!(
+        attrs(&form, "form.reader-form .agree a", "href"),
+        ["/agreement", "/privacy"]
+    );
+    let register = async |agree: bool| {
+        let (_, page) = app.page("/register").await;
+        let captcha = attrs(&page, "input[name=captcha_id]", "value")[0].clone();
+        let csrf = app.csrf().await;
+        let mut fields = vec![
+            ("csrf_token", csrf.as_str()),
+            ("username", "xinduzhe"),
+            ("password", "Lamp-horse-42x"),
+            ("password_again", "Lamp-horse-42x"),
+            ("captcha_id", captcha.as_str()),
+            ("captcha_answer", "TESTME"),
+        ];
+        if agree {
+            fields.push(("agree", "on"));
+        }
+        let response = app
+            .client
+            .post(app.url("/register"))
+            .form(&fields)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            scraper::Html::parse_document(&response.text().await.unwrap()),
+        )
+    };
+    let (status, html) = register(false).await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        texts(&html, "#reader-agree-error"),
+        ["请阅读并勾选同意《用户协议》和《隐私政策》后注册。"]
+    );
+    assert_eq!(attrs(&html, "input[name=username]", "value"), ["xinduzhe"]);
+    let readers: i64 =
+        sqlx::query_scalar("select count(*) from readers where username = 'xinduzhe'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(readers, 0);
+    let (status, _) = register(true).await;
+    assert_eq!(status, 303);
+    let agreed: bool = sqlx::query_scalar(
+        "select agreed_at > now() - interval '1 minute' from readers where username = 'xinduzhe'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(agreed);
 }
