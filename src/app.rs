@@ -250,6 +250,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(articles::public::share_code),
         )
         .route("/agreement", web::get().to(articles::public::legal))
+        .route("/elder", web::get().to(crate::web::elder::toggle))
         .route("/privacy", web::get().to(articles::public::legal))
         .route("/captcha/new", web::get().to(captcha::fresh))
         .route("/captcha/{name}", web::get().to(captcha::serve_image))

@@ -8,6 +8,7 @@ pub mod client;
 pub mod cookies;
 pub mod csrf;
 pub mod edge;
+pub mod elder;
 pub mod head;
 pub mod health;
 pub mod redirect;

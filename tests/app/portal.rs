@@ -1,4 +1,4 @@
-use crate::helpers::{TestApp, attrs, execute, spawn_app, spawn_app_with, texts};
+use crate::helpers::{TestApp, attrs, execute, location, spawn_app, spawn_app_with, texts};
 use newsdesk::articles::public::tag_url;
 
 #[tokio::test]
@@ -2090,4 +2090,58 @@ async fn readers_register_only_after_accepting_the_terms_which_they_can_read() {
     .await
     .unwrap();
     assert!(agreed);
+}
+
+#[tokio::test]
+async fn elder_mode_is_kept_per_browser_on_every_public_page_without_scripts() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let classes = |html: &scraper::Html| attrs(html, "body", "class").join(" ");
+    let path = "/articles/1";
+    let (_, html) = app.page(path).await;
+    assert!(!classes(&html).contains("elder"), "{}", classes(&html));
+    assert!(!classes(&html).contains("nd:"), "the slot is always filled");
+    assert_eq!(texts(&html, ".elder-switch .elder-on"), ["长者模式"]);
+    let plain_tag = app.get(path).await.headers()["etag"].clone();
+    // The switch goes back to the page it was on.
+    let response = app
+        .client
+        .get(app.url("/elder"))
+        .header("Referer", app.url(path))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(location(&response), path);
+    for page in [path, "/", "/search?q=电网", "/zh-hant/articles/1", "/login"] {
+        let (_, html) = app.page(page).await;
+        assert!(
+            classes(&html).contains("elder"),
+            "{page}: {}",
+            classes(&html)
+        );
+    }
+    // The page it was on, as cached, is not answered 304 across modes.
+    let response = app
+        .client
+        .get(app.url(path))
+        .header("If-None-Match", plain_tag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    // Another browser reads the same cached page in the usual mode.
+    let (_, html) = app.other_client().page(path).await;
+    assert!(!classes(&html).contains("elder"));
+    // A switch reached from another site goes home, not there.
+    let response = app
+        .client
+        .get(app.url("/elder"))
+        .header("Referer", "https://elsewhere.example/phish")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&response), "/");
+    let (_, html) = app.page(path).await;
+    assert!(!classes(&html).contains("elder"), "switched off again");
 }

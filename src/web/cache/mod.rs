@@ -320,14 +320,15 @@ mod tests {
                 trusted: false,
             }),
             traditional: false,
+            elder: true,
             views: Some((Arc::new(OneMore), 5)),
         };
         let page = Page::new(
-            "<input value=\"<!--nd:csrf-->\"><img src=\"/captcha/<!--nd:captcha-->.png\"><!--nd:reader--><input name=\"password\"><!--/nd:reader--><span>阅读：<!--nd:views=41--></span><input value=\"<!--nd:csrf-->\">",
+            "<body class=\"public <!--nd:elder-->\"><input value=\"<!--nd:csrf-->\"><img src=\"/captcha/<!--nd:captcha-->.png\"><!--nd:reader--><input name=\"password\"><!--/nd:reader--><span>阅读：<!--nd:views=41--></span><input value=\"<!--nd:csrf-->\">",
         );
         assert_eq!(
             String::from_utf8(fill(&page, &personal)).unwrap(),
-            "<input value=\"abc\"><img src=\"/captcha/9-c-s.png\"><p class=\"reader-state\">已登录：<strong>reader&lt;1&gt;</strong> · <a href=\"/account\">我的评论</a></p><span>阅读：42</span><input value=\"abc\">"
+            "<body class=\"public elder\"><input value=\"abc\"><img src=\"/captcha/9-c-s.png\"><p class=\"reader-state\">已登录：<strong>reader&lt;1&gt;</strong> · <a href=\"/account\">我的评论</a></p><span>阅读：42</span><input value=\"abc\">"
         );
         let anonymous = Personal {
             views: None,
@@ -337,7 +338,8 @@ mod tests {
             String::from_utf8(fill(&page, &anonymous)).unwrap(),
             std::str::from_utf8(&page.body)
                 .unwrap()
-                .replace("<!--nd:views=41-->", "41"),
+                .replace("<!--nd:views=41-->", "41")
+                .replace("<!--nd:elder-->", ""),
             "slots without a value stay; the count is the rendered one"
         );
     }

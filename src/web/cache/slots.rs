@@ -19,6 +19,8 @@ pub const CAPTCHA_SLOT: &str = "<!--nd:captcha-->";
 /// Around the comment form's login fields, replaced for a signed-in reader.
 pub(super) const READER_START: &str = "<!--nd:reader-->";
 pub(super) const READER_END: &str = "<!--/nd:reader-->";
+/// The class of the page's body that turns 长者模式 on.
+pub const ELDER_SLOT: &str = "<!--nd:elder-->";
 /// Around a form's captcha, taken out for a reader in good standing.
 pub const CHALLENGE_START: &str = "<!--nd:challenge-->";
 pub const CHALLENGE_END: &str = "<!--/nd:challenge-->";
@@ -86,16 +88,18 @@ pub(super) enum SlotKind {
     ReaderEnd,
     ChallengeStart,
     ChallengeEnd,
+    Elder,
     Views,
 }
 
-pub(super) const SLOT_MARKERS: [(&str, SlotKind); 7] = [
+pub(super) const SLOT_MARKERS: [(&str, SlotKind); 8] = [
     (CSRF_SLOT, SlotKind::Csrf),
     (CAPTCHA_SLOT, SlotKind::Captcha),
     (READER_START, SlotKind::ReaderStart),
     (READER_END, SlotKind::ReaderEnd),
     (CHALLENGE_START, SlotKind::ChallengeStart),
     (CHALLENGE_END, SlotKind::ChallengeEnd),
+    (ELDER_SLOT, SlotKind::Elder),
     (VIEWS_SLOT, SlotKind::Views),
 ];
 
@@ -136,6 +140,8 @@ pub(super) struct Personal {
     /// The signed-in reader, where the page has the reader slot.
     pub(super) reader: Option<SignedIn>,
     pub(super) traditional: bool,
+    /// The browser chose 长者模式.
+    pub(super) elder: bool,
     pub(super) views: Option<(Arc<dyn SlotValues>, i64)>,
 }
 
@@ -165,6 +171,7 @@ pub(super) async fn personal(req: &ServiceRequest, page: &Page) -> Personal {
         captcha,
         reader,
         traditional: variant::plain_path(req.path()) != req.path(),
+        elder: page.has(SlotKind::Elder) && crate::web::elder::chosen(req.request()),
         views,
     }
 }
@@ -187,6 +194,7 @@ pub(super) fn fill(page: &Page, personal: &Personal) -> Vec<u8> {
         let value = match slot.kind {
             SlotKind::Csrf => personal.token.as_ref().map(|token| token.0.clone()),
             SlotKind::Captcha => personal.captcha.clone(),
+            SlotKind::Elder => Some(if personal.elder { "elder" } else { "" }.to_owned()),
             SlotKind::ReaderStart if !reader_done => {
                 reader_done = true;
                 let end = slots
