@@ -10,13 +10,48 @@
     blocks["default"].breakOnReturn = true;
     blocks.heading1.tagName = "h2";
     blocks.heading3 = { tagName: "h3", terminal: true, breakOnReturn: true, group: false };
-    window.Trix.config.lang.heading1 = "小标题";
+    // Everything the editor says, in Chinese: its buttons' names, the link
+    // dialog, the caption placeholder, the attachment labels.
+    var lang = window.Trix.config.lang;
+    var chinese = {
+      attachFiles: "插入图片", bold: "加粗", bullets: "项目符号", byte: "字节", bytes: "字节",
+      captionPlaceholder: "添加图片说明…", code: "代码", heading1: "小标题", indent: "增加缩进",
+      italic: "倾斜", link: "链接", numbers: "编号", outdent: "减少缩进", quote: "引用",
+      redo: "重做", remove: "删除", strike: "删除线", undo: "撤销", unlink: "取消链接",
+      url: "网址", urlPlaceholder: "输入网址…"
+    };
+    Object.keys(chinese).forEach(function (key) { lang[key] = chinese[key]; });
     // A photo without a caption shows none (not its file name and size).
     window.Trix.config.attachments.preview.caption = { name: false, size: false };
+    if (window.Trix.config.attachments.file) {
+      window.Trix.config.attachments.file.caption = { name: true, size: false };
+    }
   });
 
   document.addEventListener("trix-initialize", function (event) {
     var toolbar = event.target.toolbarElement;
+    // A toolbar drawn before the strings were set is named again.
+    var names = {
+      bold: "加粗", italic: "倾斜", strike: "删除线", href: "链接", heading1: "小标题",
+      quote: "引用", code: "代码", bullet: "项目符号", number: "编号",
+      decreaseNestingLevel: "减少缩进", increaseNestingLevel: "增加缩进",
+      attachFiles: "插入图片", undo: "撤销", redo: "重做"
+    };
+    Array.prototype.forEach.call(toolbar.querySelectorAll("[data-trix-attribute], [data-trix-action]"), function (button) {
+      var key = button.getAttribute("data-trix-attribute") || button.getAttribute("data-trix-action");
+      if (names[key] && button.tagName === "BUTTON") {
+        button.title = names[key];
+        if (button.classList.contains("trix-button--icon")) { button.textContent = names[key]; }
+      }
+    });
+    Array.prototype.forEach.call(toolbar.querySelectorAll("input[name=href]"), function (input) {
+      input.placeholder = "输入网址…";
+      input.setAttribute("aria-label", "网址");
+    });
+    Array.prototype.forEach.call(toolbar.querySelectorAll(".trix-dialog input[type=button]"), function (button) {
+      if (button.getAttribute("data-trix-method") === "setAttribute") { button.value = "链接"; }
+      if (button.getAttribute("data-trix-method") === "removeAttribute") { button.value = "取消链接"; }
+    });
     var h2 = toolbar.querySelector("[data-trix-attribute=heading1]");
     if (h2 && !toolbar.querySelector("[data-trix-attribute=heading3]")) {
       var h3 = document.createElement("button");

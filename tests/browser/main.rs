@@ -255,6 +255,29 @@ async fn a_story_travels_from_writer_to_reader_and_back_as_a_comment() {
     find(&client, "trix-editor figure img[src^='/media/']").await;
     click(&client, "trix-editor figure").await;
     let caption = find(&client, "textarea.attachment__caption-editor").await;
+    // Everything the editor says is Chinese: its buttons, the link dialog,
+    // the caption's placeholder.
+    let said: Vec<serde_json::Value> = client
+        .execute(
+            "return Array.from(document.querySelectorAll(
+                 'trix-toolbar button[title], trix-toolbar input[placeholder], trix-toolbar input[type=button], textarea.attachment__caption-editor'))
+               .map(e => e.getAttribute('title') || e.getAttribute('placeholder') || e.value)",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(said.len() > 12, "the editor's labels: {said:?}");
+    let english: Vec<&serde_json::Value> = said
+        .iter()
+        .filter(|text| {
+            text.as_str()
+                .is_some_and(|text| text.chars().filter(char::is_ascii_alphabetic).count() > 2)
+        })
+        .collect();
+    assert!(english.is_empty(), "English in the editor: {english:?}");
     caption.send_keys("建设者在铁塔上作业").await.unwrap();
     editor_box.click().await.unwrap();
     // The editor writes its HTML to the form's hidden field as it changes.
