@@ -40,6 +40,9 @@ pub struct QueueQuery {
     done: String,
 }
 
+/// A tab's count is shown up to this many ("1000+" beyond).
+const TAB_CAP: i64 = 1000;
+
 const VIEWS: &[(&str, &str)] = &[
     ("pending", "待审核"),
     ("held", "含敏感词"),
@@ -91,7 +94,8 @@ impl QueueRow {
 struct QueuePage {
     layout: AdminLayout,
     view: String,
-    views: &'static [(&'static str, &'static str)],
+    /// Each tab: its view, its label and, for those that wait, its count.
+    tabs: Vec<(&'static str, &'static str, Option<String>)>,
     channel: String,
     q: String,
     client: String,
@@ -202,6 +206,41 @@ async fn queue_page(
     let channels = sqlx::query_as("select slug, name from channels order by sort_order, name")
         .fetch_all(&mut *conn)
         .await?;
+    // What waits, per tab, within the moderator's units; counted up to
+    // TAB_CAP each.
+    let (pending, held, reported): (i64, i64, i64) = sqlx::query_as(
+        "with scoped as (
+             select c.status, c.held_for, c.report_count from comments c
+             join articles a on a.id = c.article_id
+             where ($1::uuid[] is null or a.unit_id = any($1))
+         )
+         select (select count(*) from (select 1 from scoped where status = 'pending' limit $2) p),
+                (select count(*) from (select 1 from scoped
+                                       where status = 'pending' and held_for <> '' limit $2) h),
+                (select count(*) from (select 1 from scoped
+                                       where status = 'approved' and report_count > 0 limit $2) r)",
+    )
+    .bind(scope.as_deref())
+    .bind(TAB_CAP)
+    .fetch_one(&mut *conn)
+    .await?;
+    let count_of = |key: &str| -> Option<String> {
+        let n = match key {
+            "pending" => pending,
+            "held" => held,
+            "reported" => reported,
+            _ => return None,
+        };
+        Some(if n >= TAB_CAP {
+            format!("{TAB_CAP}+")
+        } else {
+            n.to_string()
+        })
+    };
+    let tabs = VIEWS
+        .iter()
+        .map(|(key, label)| (*key, *label, count_of(key)))
+        .collect();
     let rows = rows
         .into_iter()
         .map(|row| {
@@ -211,7 +250,7 @@ async fn queue_page(
         .collect();
     let page = QueuePage {
         layout,
-        views: VIEWS,
+        tabs,
         channel: query.channel.trim().to_owned(),
         q: query.q.trim().to_owned(),
         client: query.client.trim().to_owned(),
@@ -283,12 +322,20 @@ pub async fn moderate(
             .map(|(_, value)| value.clone())
             .unwrap_or_default()
     };
-    let ids: Vec<CommentId> = fields
-        .iter()
-        .filter(|(key, _)| key == "ids")
-        .filter_map(|(_, value)| value.parse().ok())
-        .collect();
-    let action = field("action");
+    // A row's own button names its action and its comment (`one` =
+    // "approve:ID"); the bar above the table acts on the ticked ones.
+    let one = field("one");
+    let (action, ids): (String, Vec<CommentId>) = match one.split_once(':') {
+        Some((action, id)) => (action.to_owned(), id.parse().ok().into_iter().collect()),
+        None => (
+            field("action"),
+            fields
+                .iter()
+                .filter(|(key, _)| key == "ids")
+                .filter_map(|(_, value)| value.parse().ok())
+                .collect(),
+        ),
+    };
     let back = QueueQuery {
         view: field("view"),
         channel: field("channel"),

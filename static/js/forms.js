@@ -132,3 +132,20 @@ document.querySelectorAll('form').forEach((form) => {
   const left = active.offsetLeft - (row.clientWidth - active.offsetWidth) / 2;
   row.scrollLeft = Math.max(0, left);
 }());
+
+// A list's 全选 box ticks or clears every row of the page.
+document.querySelectorAll('[data-select-all]').forEach((all) => {
+  const form = all.closest('form');
+  const rows = () => form.querySelectorAll(`input[type=checkbox][name="${all.dataset.selectAll}"]`);
+  all.hidden = false;
+  all.addEventListener('change', () => {
+    rows().forEach((row) => { row.checked = all.checked; });
+  });
+  form.addEventListener('change', (event) => {
+    if (event.target !== all && event.target.name === all.dataset.selectAll) {
+      const boxes = Array.from(rows());
+      all.checked = boxes.length > 0 && boxes.every((row) => row.checked);
+      all.indeterminate = !all.checked && boxes.some((row) => row.checked);
+    }
+  });
+});

@@ -954,3 +954,89 @@ async fn readers_in_good_standing_comment_without_a_captcha_and_lose_it_when_rej
     assert_eq!(without_captcha("再来一条").await, 422);
     assert_eq!(kept().await, 2);
 }
+
+#[tokio::test]
+async fn the_comment_queue_counts_its_tabs_and_acts_on_one_row_within_the_moderators_units() {
+    let (app, number) = app_with_story().await;
+    sqlx::raw_sql(&format!(
+        "insert into comments (article_id, author_name, anonymous, body, status, held_for, report_count, client_hash, body_hash)
+         select a.id, '匿名网友', true, c.body, c.status, c.held, c.reports, '\\x00', '\\x01'
+         from articles a, (values ('待审一', 'pending', '', 0), ('待审二', 'pending', '', 0),
+                                  ('含敏感词', 'pending', '某词', 0), ('被举报的', 'approved', '', 2),
+                                  ('已通过', 'approved', '', 0)) as c(body, status, held, reports)
+         where a.number = {number}"
+    ))
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    app.login_as("shenhe", "editor").await;
+    let (status, html) = app.page("/admin/comments").await;
+    assert_eq!(status, 200);
+    assert_eq!(texts(&html, ".tabs .tab-count"), ["3", "1", "1"]);
+    assert_eq!(
+        attrs(&html, "input[data-select-all]", "aria-label"),
+        ["全选本页评论"]
+    );
+    // A row's own button acts on that comment alone.
+    let id: String = sqlx::query_scalar("select id::text from comments where body = '待审一'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let one = format!("approve:{id}");
+    let buttons = attrs(&html, ".row-actions button[name=one]", "value");
+    assert!(buttons.contains(&one), "{buttons:?}");
+    let response = app
+        .post(
+            "/admin/comments",
+            &[("one", one.as_str()), ("view", "pending")],
+        )
+        .await;
+    assert_eq!(response.status(), 303);
+    let approved: Vec<String> =
+        sqlx::query_scalar("select body from comments where status = 'approved' order by body")
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(approved, ["已通过", "待审一", "被举报的"]);
+    let (_, html) = app.page("/admin/comments").await;
+    assert_eq!(texts(&html, ".tabs .tab-count"), ["2", "1", "1"]);
+
+    // An editor of another unit sees none of them and changes none.
+    let stranger = app.other_client();
+    stranger.login_as("waidi", "editor").await;
+    sqlx::query(
+        "update users set unit_id = (select u.id from units u where u.parent_id is not null
+                                     and u.id <> (select unit_id from articles where number = $1)
+                                     order by u.name limit 1)
+         where username = 'waidi'",
+    )
+    .bind(number)
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let (_, html) = stranger.page("/admin/comments").await;
+    assert_eq!(texts(&html, ".tabs .tab-count"), ["0", "0", "0"]);
+    let other: String = sqlx::query_scalar("select id::text from comments where body = '待审二'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    stranger
+        .post(
+            "/admin/comments",
+            &[
+                ("one", format!("reject:{other}").as_str()),
+                ("view", "pending"),
+            ],
+        )
+        .await;
+    let still: String = sqlx::query_scalar("select status from comments where body = '待审二'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(still, "pending");
+    // A made-up row action is refused.
+    let response = app
+        .post("/admin/comments", &[("one", "delete:everything")])
+        .await;
+    assert_eq!(response.status(), 400);
+}
