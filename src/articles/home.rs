@@ -124,6 +124,10 @@ impl Rankings {
 }
 
 /// A story in a home page block, ready to show.
+/// Slides of the 焦点图, from the newest 头条 stories read for covers.
+const FOCUS: usize = 5;
+const FOCUS_READ: i64 = 20;
+
 pub struct Teaser {
     pub url: String,
     pub title: String,
@@ -171,6 +175,8 @@ pub struct Ranking {
 #[template(path = "public/home.html")]
 struct HomePage {
     layout: PublicLayout,
+    /// 焦点图: the newest 头条 stories that have a cover photo.
+    focus: Vec<Teaser>,
     headline: Option<Teaser>,
     more_headlines: Vec<Teaser>,
     recommended: Vec<Teaser>,
@@ -188,6 +194,13 @@ pub async fn home(
     let mut conn = pool.acquire().await?;
     let layout = PublicLayout::load(&mut conn, &trees).await?.at_home();
     let settings = &layout.settings;
+    let focus = db::flagged(&mut conn, true, FOCUS_READ)
+        .await?
+        .iter()
+        .filter(|item| item.cover_id.is_some())
+        .take(FOCUS)
+        .map(|item| Teaser::new(item, settings, Size::Display))
+        .collect();
     let mut headlines = db::flagged(&mut conn, true, 4).await?.into_iter();
     let headline = headlines
         .next()
@@ -243,6 +256,7 @@ pub async fn home(
     let description = format!("{}：新闻、企业风采与基层动态", settings.site_name);
     page(&HomePage {
         layout: layout.titled("首页", description),
+        focus,
         headline,
         more_headlines,
         recommended,

@@ -2145,3 +2145,55 @@ async fn elder_mode_is_kept_per_browser_on_every_public_page_without_scripts() {
     let (_, html) = app.page(path).await;
     assert!(!classes(&html).contains("elder"), "switched off again");
 }
+
+#[tokio::test]
+async fn the_home_page_leads_with_the_photos_of_its_headline_stories() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    // Without covers there is no 焦点图.
+    let (_, html) = app.page("/").await;
+    assert!(texts(&html, ".focus").is_empty());
+    app.login_as("sheying", "correspondent").await;
+    for name in ["a.jpg", "b.jpg"] {
+        let uploaded =
+            crate::media::upload(&app, name, crate::media::jpeg_with_gps(800, 450)).await;
+        assert!(uploaded.status().is_success() || uploaded.status().is_redirection());
+    }
+    // Two 头条 stories get covers; a story with a cover but not 头条 stays out.
+    let covered: Vec<String> = sqlx::query_scalar::<_, Option<String>>(
+        "with photos as (select id, row_number() over (order by created_at) as n from media),
+              stories as (select id, row_number() over (order by published_at desc) as n
+                          from articles where status = 'published' order by published_at desc limit 3)
+         update articles a set cover_media_id = p.id,
+                is_headline = s.n <= 2
+         from stories s join photos p on p.n = least(s.n, 2)
+         where a.id = s.id
+         returning case when a.is_headline then a.title end",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap()
+    .into_iter()
+    .flatten()
+    .collect();
+    assert_eq!(covered.len(), 2);
+    let expected: Vec<String> = sqlx::query_scalar(
+        "select title from articles where is_headline and cover_media_id is not null
+         and status = 'published' order by published_at desc",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let (_, html) = app.page("/?focus").await;
+    let slides = texts(&html, ".focus-slide figcaption a");
+    assert_eq!(slides, expected);
+    let images = attrs(&html, ".focus-slide img", "src");
+    assert_eq!(images.len(), 2);
+    assert!(
+        images.iter().all(|src| src.contains("-display.")),
+        "{images:?}"
+    );
+    // Each slide is a link to its story, and there is a way to stop it.
+    assert_eq!(attrs(&html, ".focus-dots button", "aria-label").len(), 2);
+    assert_eq!(texts(&html, ".focus-pause"), ["暂停"]);
+}
