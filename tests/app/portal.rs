@@ -2197,3 +2197,25 @@ async fn the_home_page_leads_with_the_photos_of_its_headline_stories() {
     assert_eq!(attrs(&html, ".focus-dots button", "aria-label").len(), 2);
     assert_eq!(texts(&html, ".focus-pause"), ["暂停"]);
 }
+
+#[tokio::test]
+async fn every_page_offers_keyboard_users_a_skip_link_to_its_main_content() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    for path in [
+        "/",
+        "/articles/1",
+        "/search?q=电网",
+        "/zh-hant/",
+        "/register",
+    ] {
+        let (_, html) = app.page(path).await;
+        assert_eq!(attrs(&html, "a.skip-link", "href"), ["#main"], "{path}");
+        assert_eq!(attrs(&html, "main", "id"), ["main"], "{path}");
+        assert_eq!(texts(&html, "a.skip-link").len(), 1, "{path}");
+    }
+    app.login_as("jianpan", "editor").await;
+    let (_, html) = app.page("/admin").await;
+    assert_eq!(attrs(&html, "a.skip-link", "href"), ["#main"]);
+    assert_eq!(attrs(&html, "main", "id"), ["main"]);
+}
