@@ -270,7 +270,10 @@ pub async fn dashboard(
     };
     let desk = if staff.can(Permission::ReviewArticles) {
         let year_period = Period::year(today.year()).ok_or(AppError::BadRequest)?;
-        days::refresh(&mut conn, year_period.first, today, zone.name()).await?;
+        // The writer's summary brought the days up to date already.
+        if year.is_none() {
+            days::refresh(&mut conn, year_period.first, today, zone.name()).await?;
+        }
         let (_, month) =
             super::table(&mut conn, &month_period, staff.unit_id, None, View::Units).await?;
         let (_, year) =

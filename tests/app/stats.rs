@@ -990,3 +990,24 @@ async fn refusals_and_missing_pages_inside_the_backend_keep_its_menu() {
     assert_eq!(status, 404);
     assert!(texts(&page, ".admin-nav a").is_empty());
 }
+
+#[tokio::test]
+async fn an_editor_counts_only_what_waits_in_his_own_units() {
+    let app = spawn_app().await;
+    desk(&app).await;
+    // An editor of 甲公司: 乙一 (first stage, 乙公司) is not his to review,
+    // nor 乙二 (a chief editor's stage).
+    app.create_staff("bj", "editor").await;
+    exec(
+        &app,
+        "update users set unit_id = (select id from units where name = '甲公司') where username = 'bj';",
+    )
+    .await;
+    app.login("bj", "bj-Tq7-lamp-horse").await;
+    let (_, page) = app.page("/admin").await;
+    assert_eq!(texts(&page, ".todo .waiting strong"), ["0"]);
+    // His desk is 甲公司 with 甲一所: 甲一 and 甲三 this month, not 乙's.
+    assert_eq!(texts(&page, ".desk h2"), ["甲公司（含下级单位）"]);
+    let year = row(&page, "year");
+    assert_eq!(year[1], "2", "采用: 甲一 and 甲二 (甲一所): {year:?}");
+}
