@@ -126,6 +126,19 @@ pub async fn flagged(
     .await
 }
 
+/// The newest published stories with a cover photo (图片新闻).
+pub async fn with_photos(conn: &mut PgConnection, limit: i64) -> sqlx::Result<Vec<BlockItem>> {
+    sqlx::query_as(&format!(
+        "select {BLOCK_COLUMNS}, null::text as top_slug
+         from articles a join media m on m.id = a.cover_media_id
+         where a.status = 'published' and a.cover_media_id is not null
+         order by a.published_at desc limit $1"
+    ))
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
 /// The latest `per` stories of each active top-level channel (its
 /// sub-channels included), in one query: for each top-level channel the
 /// newest stories are read in date order until `per` are found, however

@@ -127,6 +127,8 @@ impl Rankings {
 /// Slides of the 焦点图, from the newest 头条 stories read for covers.
 const FOCUS: usize = 5;
 const FOCUS_READ: i64 = 20;
+/// Stories in 图片新闻.
+const PHOTOS: usize = 4;
 
 pub struct Teaser {
     pub url: String,
@@ -177,6 +179,8 @@ struct HomePage {
     layout: PublicLayout,
     /// 焦点图: the newest 头条 stories that have a cover photo.
     focus: Vec<Teaser>,
+    /// 图片新闻: the newest stories with photos not in 焦点图.
+    photos: Vec<Teaser>,
     headline: Option<Teaser>,
     more_headlines: Vec<Teaser>,
     recommended: Vec<Teaser>,
@@ -194,12 +198,19 @@ pub async fn home(
     let mut conn = pool.acquire().await?;
     let layout = PublicLayout::load(&mut conn, &trees).await?.at_home();
     let settings = &layout.settings;
-    let focus = db::flagged(&mut conn, true, FOCUS_READ)
+    let focus: Vec<Teaser> = db::flagged(&mut conn, true, FOCUS_READ)
         .await?
         .iter()
         .filter(|item| item.cover_id.is_some())
         .take(FOCUS)
         .map(|item| Teaser::new(item, settings, Size::Display))
+        .collect();
+    let photos = db::with_photos(&mut conn, PHOTOS as i64 + FOCUS as i64)
+        .await?
+        .iter()
+        .map(|item| Teaser::new(item, settings, Size::Thumb))
+        .filter(|teaser| focus.iter().all(|shown| shown.url != teaser.url))
+        .take(PHOTOS)
         .collect();
     let mut headlines = db::flagged(&mut conn, true, 4).await?.into_iter();
     let headline = headlines
@@ -257,6 +268,7 @@ pub async fn home(
     page(&HomePage {
         layout: layout.titled("首页", description),
         focus,
+        photos,
         headline,
         more_headlines,
         recommended,

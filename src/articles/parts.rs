@@ -34,7 +34,7 @@ pub struct PageParts {
     pub earlier: Option<TitleLink>,
     pub later: Option<TitleLink>,
     /// 相关阅读, ranked by `related`.
-    pub related: Vec<TitleLink>,
+    pub related: Vec<RelatedLink>,
 }
 
 /// A story's page parts as kept, with the seal of its body, if any (see
@@ -63,6 +63,7 @@ struct PageRow {
     later_title: Option<String>,
     related: Option<Vec<i64>>,
     related_titles: Option<Vec<String>>,
+    related_dates: Option<Vec<DateTime<Utc>>>,
     body_seal: Option<Vec<u8>>,
 }
 
@@ -79,14 +80,21 @@ impl From<PageRow> for ArticlePage {
                 .map(|((id, role), name)| (id, role, name))
                 .collect();
             let related = row.related.unwrap_or_default().into_iter();
-            let related = related.zip(row.related_titles.unwrap_or_default());
+            let related = related
+                .zip(row.related_titles.unwrap_or_default())
+                .zip(row.related_dates.unwrap_or_default())
+                .map(|((number, title), published_at)| RelatedLink {
+                    number,
+                    title,
+                    published_at,
+                });
             KeptParts {
                 parts: PageParts {
                     credits,
                     tags: row.tags.unwrap_or_default(),
                     earlier: link(row.earlier, row.earlier_title),
                     later: link(row.later, row.later_title),
-                    related: TitleLink::all(related.collect()),
+                    related: related.collect(),
                 },
                 body_seal: row.body_seal,
             }
@@ -118,11 +126,11 @@ pub async fn article_page(
                 now() as read_at,
                 p.article_id is not null as kept, p.credit_ids, p.credit_roles, p.credit_names,
                 p.tags, p.earlier, p.earlier_title, p.later, p.later_title, p.related,
-                p.related_titles, p.body_seal
+                p.related_titles, p.related_dates, p.body_seal
          from articles a
          left join media m on m.id = a.cover_media_id
          left join article_page_parts p on p.article_id = a.id
-             and p.computed_at > a.updated_at
+             and p.computed_at > a.updated_at and p.related_dates is not null
              and (not p.follows_words or p.computed_at > now() - interval '1 day')
          where a.number = $1 and a.status = 'published'",
     )
@@ -183,6 +191,14 @@ impl From<(i64, String)> for TitleLink {
     }
 }
 
+/// A story under 相关阅读: its link and when it was published.
+#[derive(Debug, Clone)]
+pub struct RelatedLink {
+    pub number: i64,
+    pub title: String,
+    pub published_at: DateTime<Utc>,
+}
+
 impl TitleLink {
     /// Links from (number, title) rows.
     pub fn all(rows: Vec<(i64, String)>) -> Vec<TitleLink> {
@@ -204,8 +220,8 @@ pub async fn related(
     id: ArticleId,
     words: Option<&str>,
     limit: i64,
-) -> sqlx::Result<(Vec<TitleLink>, bool)> {
-    let rows: Vec<(i64, String, bool)> = sqlx::query_as(
+) -> sqlx::Result<(Vec<RelatedLink>, bool)> {
+    let rows: Vec<(i64, String, DateTime<Utc>, bool)> = sqlx::query_as(
         "with tagged as (
              -- For each tag: the 50 stories published just before this one
              -- and the 50 just after (migration 0023).
@@ -240,7 +256,7 @@ pub async fn related(
                    union all select id, published_at, score from worded) s
              group by id order by score desc, published_at desc limit $3
          )
-         select a.number, a.title, (select searched from by_words)
+         select a.number, a.title, a.published_at, (select searched from by_words)
          from scored
          join articles a on a.id = scored.id and a.status = 'published'
          order by scored.score desc, scored.published_at desc",
@@ -251,10 +267,14 @@ pub async fn related(
     .fetch_all(conn)
     .await?;
     // No story at all: the tags brought too few.
-    let worded = rows.first().map_or(words.is_some(), |row| row.2);
+    let worded = rows.first().map_or(words.is_some(), |row| row.3);
     let links = rows
         .into_iter()
-        .map(|(number, title, _)| TitleLink { number, title })
+        .map(|(number, title, published_at, _)| RelatedLink {
+            number,
+            title,
+            published_at,
+        })
         .collect();
     Ok((links, worded))
 }
@@ -403,6 +423,8 @@ async fn keep_parts(
     let credit_names: Vec<&str> = parts.credits.iter().map(|credit| &*credit.2).collect();
     let related: Vec<i64> = parts.related.iter().map(|link| link.number).collect();
     let related_titles: Vec<&str> = parts.related.iter().map(|link| &*link.title).collect();
+    let related_dates: Vec<DateTime<Utc>> =
+        parts.related.iter().map(|link| link.published_at).collect();
     let links: Vec<i64> = [&parts.earlier, &parts.later]
         .into_iter()
         .flatten()
@@ -411,15 +433,16 @@ async fn keep_parts(
         .collect();
     sqlx::query(
         "insert into article_page_parts (article_id, credit_ids, credit_roles, credit_names,
-             tags, earlier, earlier_title, later, later_title, related, related_titles, links,
-             body_seal, computed_at, follows_words)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+             tags, earlier, earlier_title, later, later_title, related, related_titles,
+             related_dates, links, body_seal, computed_at, follows_words)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
          on conflict (article_id) do update
              set credit_ids = excluded.credit_ids, credit_roles = excluded.credit_roles,
                  credit_names = excluded.credit_names, tags = excluded.tags,
                  earlier = excluded.earlier, earlier_title = excluded.earlier_title,
                  later = excluded.later, later_title = excluded.later_title,
                  related = excluded.related, related_titles = excluded.related_titles,
+                 related_dates = excluded.related_dates,
                  links = excluded.links, body_seal = excluded.body_seal,
                  computed_at = excluded.computed_at, follows_words = excluded.follows_words
              where article_page_parts.computed_at < excluded.computed_at",
@@ -435,6 +458,7 @@ async fn keep_parts(
     .bind(parts.later.as_ref().map(|link| &*link.title))
     .bind(related)
     .bind(related_titles)
+    .bind(related_dates)
     .bind(links)
     .bind(seal.as_ref().map(|seal| &seal[..]))
     .bind(computed_at)

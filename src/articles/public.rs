@@ -268,7 +268,8 @@ struct ArticlePage {
     tags: Vec<(String, String)>,
     earlier: Option<parts::TitleLink>,
     later: Option<parts::TitleLink>,
-    related: Vec<parts::TitleLink>,
+    /// 相关阅读: each link with its date.
+    related: Vec<(parts::RelatedLink, String)>,
     recommended: Vec<parts::TitleLink>,
     body: SanitizedHtml,
     breadcrumb: Vec<Crumb>,
@@ -416,7 +417,13 @@ pub async fn render_article(
             tags,
             earlier,
             later,
-            related,
+            related: related
+                .into_iter()
+                .map(|link| {
+                    let date = layout.settings.format_date(link.published_at);
+                    (link, date)
+                })
+                .collect(),
             recommended,
             corrected: article
                 .corrected_at

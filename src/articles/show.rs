@@ -201,7 +201,7 @@ pub async fn show_page(
         .map(|(version, by, at)| RevisionLine {
             version,
             saved_by: by.unwrap_or_default(),
-            saved_at: settings.format_time(at),
+            saved_at: settings.format_minute(at),
         })
         .collect();
     let state = access::status_of(&article);
@@ -344,7 +344,7 @@ pub async fn revision(
     .ok_or(AppError::NotFound)?;
     let layout = AdminLayout::load(&mut conn, &staff, &csrf, "历史版本", "/admin/articles").await?;
     let page = RevisionPage {
-        saved_at: layout.settings.format_time(saved_at),
+        saved_at: layout.settings.format_minute(saved_at),
         layout,
         article_id: id,
         version,

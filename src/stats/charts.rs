@@ -212,18 +212,24 @@ pub fn daily_line(days: &[(NaiveDate, i64)], span: usize, title: &str) -> String
             y_of(*n)
         ));
     }
-    let labels = days.len().min(7);
+    // Dates along the whole span, evenly, however few days have passed:
+    // labels at the days alone crowd into each other at the left.
+    let Some(&(first, _)) = days.first() else {
+        svg.push_str("</svg>");
+        return svg;
+    };
+    let labels = span.min(7);
     for k in 0..labels {
         let i = if labels > 1 {
-            k * (days.len() - 1) / (labels - 1)
+            k * (span - 1) / (labels - 1)
         } else {
             0
         };
         svg.push_str(&format!(
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"11\">{}</text>",
+            "<text class=\"day\" x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"11\">{}</text>",
             x_of(i),
             base + 16,
-            days[i].0.format("%m-%d")
+            (first + chrono::Days::new(i as u64)).format("%m-%d")
         ));
     }
     svg.push_str("</svg>");
@@ -293,5 +299,31 @@ mod tests {
                 .count(),
             2
         );
+    }
+
+    #[test]
+    fn the_dates_of_a_daily_line_span_the_period_however_few_days_have_passed() {
+        let first = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let days: Vec<(NaiveDate, i64)> = (0..3)
+            .map(|i| (first + chrono::Days::new(i), i as i64))
+            .collect();
+        let line = daily_line(&days, 31, "积压");
+        let doc = roxmltree::Document::parse(&line).unwrap();
+        let labels: Vec<(f64, &str)> = doc
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("day"))
+            .map(|n| {
+                (
+                    n.attribute("x").unwrap().parse().unwrap(),
+                    n.text().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(labels.len(), 7);
+        assert_eq!(labels[0].1, "12-01");
+        assert_eq!(labels[6].1, "12-31");
+        for pair in labels.windows(2) {
+            assert!(pair[1].0 - pair[0].0 > 80.0, "{labels:?}");
+        }
     }
 }

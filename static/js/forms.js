@@ -9,7 +9,47 @@ document.addEventListener('submit', (event) => {
   }
 });
 
+// The browser's own messages for a field it refuses are in the browser's
+// language; every field says what is wrong in Chinese, whatever that is.
+const invalidMessage = (field) => {
+  const v = field.validity;
+  if (v.valueMissing) {
+    return field.type === 'checkbox' ? '请勾选此项' : (field.tagName === 'SELECT' ? '请选择一项' : '请填写此项');
+  }
+  if (v.typeMismatch) {
+    return field.type === 'email' ? '请填写有效的电子邮箱地址' : '格式不正确';
+  }
+  if (v.tooShort) {
+    return `请至少填写 ${field.minLength} 个字（现为 ${field.value.length} 个）`;
+  }
+  if (v.tooLong) {
+    return `最多 ${field.maxLength} 个字`;
+  }
+  if (v.rangeUnderflow || v.rangeOverflow || v.stepMismatch) {
+    return '数值不在允许的范围内';
+  }
+  if (v.patternMismatch) {
+    return field.title || '格式不正确';
+  }
+  return '';
+};
+document.addEventListener('invalid', (event) => {
+  const field = event.target;
+  field.setCustomValidity('');
+  if (!field.validity.valid) {
+    field.setCustomValidity(invalidMessage(field));
+  }
+}, true);
+document.addEventListener('input', (event) => {
+  if (event.target.setCustomValidity) {
+    event.target.setCustomValidity('');
+  }
+}, true);
+
 document.addEventListener('change', (event) => {
+  if (event.target.setCustomValidity) {
+    event.target.setCustomValidity('');
+  }
   const all = event.target.closest('[data-select-all]');
   if (!all) {
     return;

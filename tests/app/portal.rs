@@ -306,6 +306,21 @@ async fn the_article_page_shows_its_whole_anatomy() {
     assert_eq!(texts(&html, ".prev-next p")[1], "下一篇：没有了");
     let related = texts(&html, ".related li a");
     assert_eq!(related[0], "较早的要闻", "a shared tag ranks first");
+    // Each with its date in the site's zone, as computed and as kept.
+    let date: String = sqlx::query_scalar(
+        "select to_char(published_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD')
+         from articles where title = '较早的要闻'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(texts(&first, ".related li time")[0], date);
+    assert_eq!(texts(&html, ".related li time")[0], date);
+    assert_eq!(
+        texts(&html, ".related li time").len(),
+        related.len(),
+        "every related story has its date"
+    );
     assert!(
         related.contains(&"配电网故障自愈技术在杭州全面推广".to_string()),
         "a story sharing title words (电网) relates without a tag: {related:?}"
@@ -2150,9 +2165,10 @@ async fn elder_mode_is_kept_per_browser_on_every_public_page_without_scripts() {
 async fn the_home_page_leads_with_the_photos_of_its_headline_stories() {
     let app = spawn_app().await;
     newsdesk::seed::seed_demo(&app.pool).await.unwrap();
-    // Without covers there is no 焦点图.
+    // Without covers there is no 焦点图 and no 图片新闻.
     let (_, html) = app.page("/").await;
     assert!(texts(&html, ".focus").is_empty());
+    assert!(texts(&html, ".photo-news").is_empty());
     app.login_as("sheying", "correspondent").await;
     for name in ["a.jpg", "b.jpg"] {
         let uploaded =
@@ -2196,6 +2212,33 @@ async fn the_home_page_leads_with_the_photos_of_its_headline_stories() {
     // Each slide is a link to its story, and there is a way to stop it.
     assert_eq!(attrs(&html, ".focus-dots button", "aria-label").len(), 2);
     assert_eq!(texts(&html, ".focus-pause"), ["暂停"]);
+    // 图片新闻: the stories with photos that the 焦点图 does not show.
+    let pictured: Vec<String> = sqlx::query_scalar(
+        "select title from articles where not is_headline and cover_media_id is not null
+         and status = 'published' order by published_at desc",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(pictured.len(), 1);
+    assert_eq!(texts(&html, ".photo-news .photo-title"), pictured);
+    let thumbs = attrs(&html, ".photo-news img", "src");
+    assert!(
+        thumbs.len() == 1 && thumbs[0].contains("-thumb."),
+        "{thumbs:?}"
+    );
+    // A 专题 with a banner shows it, with its title over it.
+    let topic: String = sqlx::query_scalar(
+        "insert into topics (slug, title, banner_media_id)
+         values ('winter', '迎峰度冬', (select id from media order by created_at limit 1))
+         returning title",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let (_, html) = app.page("/?banner").await;
+    assert_eq!(texts(&html, ".topics .topic-banner span"), [topic]);
+    assert_eq!(attrs(&html, ".topics .topic-banner img", "src").len(), 1);
 }
 
 #[tokio::test]

@@ -588,3 +588,217 @@ async fn another_captcha_comes_in_place_on_every_form() {
     }
     client.close().await.unwrap();
 }
+
+/// axe-core, as `.ci/run` installs it (`npm ci --prefix tests/browser`).
+fn axe_source() -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/browser/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path).unwrap_or_else(|error| {
+        panic!(
+            "{}: {error} (install it with `npm ci --prefix tests/browser`)",
+            path.display()
+        )
+    })
+}
+
+/// The WCAG 2.0/2.1 level A and AA rules axe-core finds broken on the
+/// current page, one line each: the rule, its help and the elements.
+async fn wcag_violations(client: &Client, axe: &str) -> Vec<String> {
+    client.execute(axe, vec![]).await.unwrap();
+    let result = client
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { runOnly: { type: 'tag',
+                   values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+                .then(r => done(r.violations.map(v => v.id + ': ' + v.help + ' — '
+                   + v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' ' + n.failureSummary.replace(/\\s+/g, ' ')).join(' | '))))
+                .catch(e => done(['axe failed: ' + e]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    result
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|line| line.as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// Every kind of page a reader or the newsroom uses passes axe-core's
+/// WCAG 2.1 A and AA rules, at desktop and phone widths, in 长者模式 too.
+#[tokio::test]
+async fn every_page_meets_wcag_2_1_aa() {
+    let app = spawn_app_with(|config| config.test_captcha = Some(ANSWER.into())).await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let writer = app.create_staff("a11y-writer", "correspondent").await;
+    let editor = app.create_staff("a11y-editor", "editor").await;
+    let chief = app.create_staff("a11y-chief", "chief_editor").await;
+    let number: i64 =
+        sqlx::query_scalar("select number from articles where title like '山东电网%'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let channel: String = sqlx::query_scalar(
+        "select c.slug from channels c join articles a on a.channel_id = c.id where a.number = $1",
+    )
+    .bind(number)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let axe = axe_source();
+    let driver = driver().await;
+    let client = browser(&driver).await;
+    let mut found = Vec::new();
+    let mut check = async |label: &str| {
+        for (width, height) in [DESKTOP, PHONE] {
+            client.set_window_size(width, height).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            for violation in wcag_violations(&client, &axe).await {
+                found.push(format!("{label} at {width} px: {violation}"));
+            }
+        }
+        client.set_window_size(DESKTOP.0, DESKTOP.1).await.unwrap();
+    };
+
+    for path in [
+        "/".to_string(),
+        format!("/channels/{channel}"),
+        format!("/articles/{number}"),
+        format!("/zh-hant/articles/{number}"),
+        "/search?q=电网".to_string(),
+        "/login".to_string(),
+        "/register".to_string(),
+        "/admin/login".to_string(),
+    ] {
+        visit(&client, &app, &path).await;
+        check(&path).await;
+    }
+    // A search the page refuses (422), with its message and the form.
+    let backwards = "/search?q=电网&from=2026-05-01&to=2026-01-01";
+    client.goto(&app.url(backwards)).await.unwrap();
+    find(&client, ".search-page .alert, .alert").await;
+    check(backwards).await;
+    // The 422 is in the browser's log by design; the log is read empty.
+    client.issue_cmd(BrowserLog).await.unwrap();
+    // The comment form as a reader sees it after a wrong answer: the message
+    // and the kept fields.
+    visit(&client, &app, &format!("/articles/{number}")).await;
+    click(&client, "#comment-form input[name=anonymous]").await;
+    fill(&client, "#comment-form textarea[name=body]", "写得好").await;
+    fill(&client, "#comment-form input[name=captcha_answer]", "WRONG").await;
+    click(&client, "#comment-form button[type=submit]").await;
+    find(&client, ".comments .alert").await;
+    check("comment form with an error").await;
+    client.issue_cmd(BrowserLog).await.unwrap();
+    // A field the browser refuses says so in Chinese, whatever the
+    // browser's own language.
+    visit(&client, &app, "/register").await;
+    click(
+        &client,
+        "form:has(input[name=username]) button[type=submit]",
+    )
+    .await;
+    let said: String = client
+        .execute(
+            "return document.querySelector('input[name=username]').validationMessage",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(said, "请填写此项");
+    // Keyboard only: the first Tab reaches the skip link, visibly, and it
+    // takes the focus to the story; 听新闻 waits to be asked.
+    visit(&client, &app, &format!("/articles/{number}")).await;
+    client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys(&fantoccini::key::Key::Tab.to_string())
+        .await
+        .unwrap();
+    let focused = client.active_element().await.unwrap();
+    assert_eq!(focused.text().await.unwrap(), "跳到正文");
+    let outline: String = client
+        .execute(
+            "const s = getComputedStyle(document.activeElement);
+             const r = document.activeElement.getBoundingClientRect();
+             return s.outlineStyle + ' ' + (r.top >= 0 && r.height > 0)",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(outline, "solid true", "the focused skip link is seen");
+    focused
+        .send_keys(&fantoccini::key::Key::Enter.to_string())
+        .await
+        .unwrap();
+    let now: String = client
+        .execute("return document.activeElement.id", vec![])
+        .await
+        .unwrap()
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(now, "main");
+    let speaking: bool = client
+        .execute(
+            "return 'speechSynthesis' in window && speechSynthesis.speaking",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap_or(false);
+    assert!(!speaking, "听新闻 does not start by itself");
+    // 长者模式.
+    visit(&client, &app, "/").await;
+    click(&client, "a.elder-switch").await;
+    find(&client, "body.elder").await;
+    check("home in 长者模式").await;
+    visit(&client, &app, &format!("/articles/{number}")).await;
+    check("article in 长者模式").await;
+
+    // The newsroom: the story form, the review page, statistics, 全部稿件,
+    // the dashboard.
+    log_in(&client, &app, "a11y-writer", &writer).await;
+    check("dashboard").await;
+    visit(&client, &app, "/admin/articles/new").await;
+    find(&client, "trix-editor").await;
+    check("story form").await;
+    fill(&client, "input[name=title]", "无障碍检查稿件").await;
+    choose(&client, "select[name=channel_id]", "要闻").await;
+    let body = find(&client, "trix-editor").await;
+    body.click().await.unwrap();
+    body.send_keys("本报讯 正文一段。").await.unwrap();
+    click(&client, "button[name=action][value=submit]").await;
+    wait_for_text(&client, ".status", "已提交").await;
+    let id: uuid::Uuid =
+        sqlx::query_scalar("select id from articles where title = '无障碍检查稿件'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    log_in(&client, &app, "a11y-editor", &editor).await;
+    visit(&client, &app, &format!("/admin/articles/{id}")).await;
+    find(&client, ".review-form").await;
+    check("review page").await;
+    visit(&client, &app, "/admin/comments").await;
+    check("comment queue").await;
+    log_in(&client, &app, "a11y-chief", &chief).await;
+    for path in ["/admin/stats", "/admin/stats/quotas", "/admin/articles/all"] {
+        visit(&client, &app, path).await;
+        check(path).await;
+    }
+    client.close().await.unwrap();
+    assert!(
+        found.is_empty(),
+        "WCAG 2.1 AA violations:\n{}",
+        found.join("\n")
+    );
+}
