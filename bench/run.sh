@@ -10,9 +10,19 @@
 # memory. One round's p99 on this kind of machine moves by tens of
 # milliseconds with what else the host runs; the median of three does not.
 #
+# Searches are varied as readers' are: a few hundred queries drawn from the
+# data set's own words (bench/search-queries.py: frequent, mid and rare
+# words, two-word queries, 繁體, channel and date filters), pages 1 to 5,
+# newest first and by relevance, with the page cache on and off; the off
+# rows run at 8 connections, as readers' searches arrive. The cached story
+# page is set against nginx serving the same bytes as a static file, in the
+# same run.
+#
 # Settings: BENCH_SECONDS (10 per round), BENCH_ROUNDS (3),
 # BENCH_CONNECTIONS (64), BENCH_DATA_DIR (target/bench/STORIES),
-# BENCH_PORT (18080).
+# BENCH_PORT (18080), BENCH_ROWS (a regular expression: only the rows whose
+# names match, besides the constant route), BENCH_BIG_CACHE_MB (2048: the page cache that holds
+# every story of the working set).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,8 +47,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if ! command -v wrk >/dev/null || ! command -v psql >/dev/null; then
-  apt-get update -qq && apt-get install -y -qq wrk postgresql-client >/dev/null
+if ! command -v wrk >/dev/null || ! command -v psql >/dev/null || ! command -v nginx >/dev/null; then
+  apt-get update -qq && apt-get install -y -qq wrk postgresql-client nginx-light >/dev/null
 fi
 cargo build --release --quiet
 
@@ -143,6 +153,10 @@ ROUND_SETUP=""
 measure() { # name script url [script arguments...]; HEADER: extra wrk options
   local name=$1 script=$2 url=$3
   shift 3
+  # BENCH_ROWS: only the rows whose names match (the constant route always).
+  if [ -n "${BENCH_ROWS:-}" ] && [ "${#NAMES[@]}" -gt 0 ] && ! grep -Eq -- "${BENCH_ROWS}" <<<"$name"; then
+    return 0
+  fi
   # Warming up (not for posting: captcha ids are used once): one request
   # that waits for the page's first render after a start (the home page's
   # rankings take seconds at a million stories), then a second of load.
@@ -153,7 +167,7 @@ measure() { # name script url [script arguments...]; HEADER: extra wrk options
   local rounds="" line
   for _ in $(seq 1 "$ROUNDS"); do
     [ -z "$ROUND_SETUP" ] || "$ROUND_SETUP"
-    line=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --timeout 10s "${HEADER[@]}" -s "bench/$script" "$url" -- "$@" |
+    line=$(wrk -t2 -c"${CONN:-$CONNECTIONS}" -d"${SECONDS_EACH}s" --timeout 10s "${HEADER[@]}" -s "bench/$script" "$url" -- "$@" |
       grep '^RESULT' || echo "RESULT 0 0 0 0 -1 0")
     echo "  $name: $line" >&2
     rounds+="$line"$'\n'
@@ -166,12 +180,69 @@ cookies() { # a curl cookie jar as a Cookie header
   sed 's/^#HttpOnly_//' "$1" | awk '!/^#/ && NF == 7 { printf "%s%s=%s", sep, $6, $7; sep = "; " }'
 }
 
+# The search paths, written once per data set (reading the database).
+if [ ! -s "$DATA/search-paths" ]; then
+  start 0
+  settle
+  dir=$DATA
+  [[ $dir == /* ]] || dir=$PWD/$dir
+  python3 bench/search-queries.py "$dir/postgres/run" "$DATA/search-paths.new" "${BENCH_QUERIES:-320}"
+  mv "$DATA/search-paths.new" "$DATA/search-paths"
+  stop
+fi
+paths() { # kind-pattern order-pattern: a file of the matching search paths
+  local file="$WORK/paths-$1-$2"
+  awk -F '\t' -v k="$1" -v o="$2" '$1 ~ k && $2 ~ o { print $3 }' "$DATA/search-paths" >"$file"
+  echo "$file"
+}
+
+# Sessions of N editors for the review queue, each signed in once.
+sessions() { # count: a file of "path<TAB>cookie" lines
+  local n=$1 file="$WORK/sessions" i jar token
+  : >"$file"
+  for i in $(seq 1 "$n"); do
+    if [ ! -e "$DATA/reviewer-$i-password" ]; then
+      password="Bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+      echo "$password" | "$BIN" create-user --username "bench-reviewer-$i" --role editor --display-name "压测编辑$i" >/dev/null
+      echo "$password" >"$DATA/reviewer-$i-password"
+    fi
+    jar="$WORK/reviewer-$i.jar"
+    token=$(curl -fs -c "$jar" -b "$jar" "$BASE/admin/login" | grep -o 'name="csrf_token" value="[^"]*"' | head -1 | sed 's/.*value="//; s/"$//')
+    curl -fs -o /dev/null -c "$jar" -b "$jar" -H "Origin: $BASE" \
+      --data-urlencode "csrf_token=$token" --data-urlencode "username=bench-reviewer-$i" \
+      --data-urlencode "password=$(cat "$DATA/reviewer-$i-password")" "$BASE/admin/login"
+    printf '/admin/articles\t%s\n' "$(cookies "$jar")" >>"$file"
+  done
+  echo "$file"
+}
+
 start 64
 settle
 prewarm
 echo "Measuring $STORIES stories, $CONNECTIONS connections, $ROUNDS rounds of ${SECONDS_EACH}s per page" >&2
 measure "constant route (/favicon.ico)" plain.lua "$BASE/favicon.ico"
 measure "article, one story (cached)" plain.lua "$BASE/articles/$((STORIES / 2))"
+# The same bytes from nginx, as a static file: what a page-cache plugin
+# serving files can at best reach.
+mkdir -p "$WORK/nginx/html" "$WORK/nginx/logs"
+curl -fs "$BASE/articles/$((STORIES / 2))" >"$WORK/nginx/html/article.html"
+cat >"$WORK/nginx/nginx.conf" <<NGINX
+worker_processes 2;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  default_type text/html;
+  server { listen 127.0.0.1:$((PORT + 10)); root $WORK/nginx/html; }
+}
+NGINX
+nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf"
+measure "nginx, the same page as a static file" plain.lua "http://127.0.0.1:$((PORT + 10))/article.html"
+nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf" -s quit
 measure "article, random stories" articles.lua "$BASE/articles/1" "$STORIES"
 measure "home page" plain.lua "$BASE/"
 
@@ -186,10 +257,8 @@ while [ "$pages" -lt 500 ]; do
 done
 measure "channel page $pages" plain.lua "$BASE$deep"
 
-measure "search 电网 (frequent), newest" plain.lua "$BASE/search?q=%E7%94%B5%E7%BD%91"
-measure "search 日喀则 (rare), newest" plain.lua "$BASE/search?q=%E6%97%A5%E5%96%80%E5%88%99"
-measure "search 电网, relevance" plain.lua "$BASE/search?q=%E7%94%B5%E7%BD%91&order=relevance"
-measure "search 日喀则, relevance" plain.lua "$BASE/search?q=%E6%97%A5%E5%96%80%E5%88%99&order=relevance"
+measure "search, one query (cached)" plain.lua "$BASE/search?q=%E7%94%B5%E7%BD%91"
+measure "search, varied (cached as they repeat)" paths.lua "$BASE/" "$(paths . .)"
 measure "feed.xml" plain.lua "$BASE/feed.xml"
 
 # The editor's review queue, signed in.
@@ -200,7 +269,9 @@ curl -fs -o /dev/null -c "$jar" -b "$jar" -H "Origin: $BASE" \
   --data-urlencode "password=$(cat "$DATA/editor-password")" "$BASE/admin/login"
 HEADER=(-H "Cookie: $(cookies "$jar")")
 measure "review queue (editor)" plain.lua "$BASE/admin/articles"
+measure "statistics, a year (editor)" plain.lua "$BASE/admin/stats?period=year"
 HEADER=()
+CONN=20 measure "review queue, 20 editors at once" sessions.lua "$BASE/" "$(sessions 20)"
 
 # Comment posting: fresh captcha ids for each round, the test answer, one
 # browser's token.
@@ -219,11 +290,27 @@ ROUND_SETUP=""
 MEMORY=$(peak_memory)
 stop
 
+start "${BENCH_BIG_CACHE_MB:-2048}"
+settle
+prewarm
+measure "article, random stories (page cache ${BENCH_BIG_CACHE_MB:-2048} MB)" articles.lua "$BASE/articles/1" "$STORIES"
+measure "article, random stories (same, second pass)" articles.lua "$BASE/articles/1" "$STORIES"
+stop
+
 start 0
 settle
 prewarm
 measure "article, one story (page cache off)" plain.lua "$BASE/articles/$((STORIES / 2))"
 measure "article, random stories (page cache off)" articles.lua "$BASE/articles/1" "$STORIES"
+CONN=8 measure "search, varied, newest first (off, 8 conn)" paths.lua "$BASE/" "$(paths . newest)"
+CONN=8 measure "search, varied, relevance (off, 8 conn)" paths.lua "$BASE/" "$(paths . relevance)"
+CONN=8 measure "search, frequent words (off, 8 conn)" paths.lua "$BASE/" "$(paths '^frequent$' .)"
+CONN=8 measure "search, mid words (off, 8 conn)" paths.lua "$BASE/" "$(paths '^mid$' .)"
+CONN=8 measure "search, rare words (off, 8 conn)" paths.lua "$BASE/" "$(paths '^rare$' .)"
+CONN=8 measure "search, two words (off, 8 conn)" paths.lua "$BASE/" "$(paths '^two_words$' .)"
+CONN=8 measure "search, 繁體 (off, 8 conn)" paths.lua "$BASE/" "$(paths '^traditional$' .)"
+CONN=8 measure "search, channel or dates (off, 8 conn)" paths.lua "$BASE/" "$(paths '^(channel|dates)$' .)"
+measure "search, varied (off, $CONNECTIONS conn)" paths.lua "$BASE/" "$(paths . .)"
 MEMORY_OFF=$(peak_memory)
 stop
 

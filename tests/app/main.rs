@@ -23,5 +23,6 @@ mod observability;
 mod portal;
 mod readme;
 mod scope;
+mod search;
 mod staff;
 mod stats;
