@@ -6,13 +6,13 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
 
 use super::{Piece, query_words_cut, snippet};
 use crate::articles::article_url;
 use crate::error::{AppError, FormError};
 use crate::ids::{ArticleId, ChannelId, UnitId};
 use crate::layout::PublicLayout;
+use crate::tree::subtree_range;
 
 /// Results on one page.
 const PAGE_SIZE: i64 = 20;
@@ -61,25 +61,21 @@ const COUNTED: i64 = 5000;
 /// Archives larger than this are searched by the planner's estimates.
 const LARGE_ARCHIVE: i64 = 100_000;
 
-/// The filters of a search, checked.
+/// The filters of a search, checked: a channel or a unit stands for its
+/// whole subtree, read from the trees in memory.
 struct Filters {
-    channel: Option<ChannelId>,
-    unit: Option<UnitId>,
+    channel: Option<Vec<ChannelId>>,
+    unit: Option<Vec<UnitId>>,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 }
 
-/// The conditions every search query shares: $1 the tsquery, $2 channel,
-/// $3 unit, $4 from, $5 to.
+/// The conditions every search query shares: $1 the tsquery, $2 the
+/// channels, $3 the units, $4 from, $5 to. Planned for each search's own
+/// values (`force_custom_plan`), the filters left out fold away.
 const MATCHES: &str = "a.status = 'published' and a.search_vector @@ to_tsquery('simple', $1)
-       and ($2::uuid is null or a.channel_id in (
-            with recursive t as (select id from channels where id = $2
-                                 union all select c.id from channels c join t on c.parent_id = t.id)
-            select id from t))
-       and ($3::uuid is null or a.unit_id in (
-            with recursive t as (select id from units where id = $3
-                                 union all select u.id from units u join t on u.parent_id = t.id)
-            select id from t))
+       and ($2::uuid[] is null or a.channel_id = any($2))
+       and ($3::uuid[] is null or a.unit_id = any($3))
        and ($4::timestamptz is null or a.published_at >= $4)
        and ($5::timestamptz is null or a.published_at < $5)";
 
@@ -89,8 +85,8 @@ fn matching(tsquery: &str, filters: &Filters) -> sqlx::postgres::PgArguments {
     let mut arguments = sqlx::postgres::PgArguments::default();
     let added = arguments
         .add(tsquery)
-        .and_then(|()| arguments.add(filters.channel))
-        .and_then(|()| arguments.add(filters.unit))
+        .and_then(|()| arguments.add(filters.channel.as_deref()))
+        .and_then(|()| arguments.add(filters.unit.as_deref()))
         .and_then(|()| arguments.add(filters.from))
         .and_then(|()| arguments.add(filters.to));
     debug_assert!(added.is_ok(), "text, uuids and times always encode");
@@ -103,15 +99,31 @@ enum Count {
     About(i64),
 }
 
-async fn count(conn: &mut PgConnection, tsquery: &str, filters: &Filters) -> sqlx::Result<Count> {
+/// What is known of a search before its stories are read: how many match
+/// (`count`), and the span of the archive it looks through.
+struct Survey {
+    count: Count,
+    /// The matches expected: the count, or the planner's estimate.
+    expected: i64,
+    /// The oldest and newest publication times of the archive.
+    oldest: Option<DateTime<Utc>>,
+    newest: Option<DateTime<Utc>>,
+}
+
+async fn survey(conn: &mut PgConnection, tsquery: &str, filters: &Filters) -> sqlx::Result<Survey> {
     // On a large archive, trust the planner's estimate for frequent words
     // rather than counting them; a small one is counted exactly (its
-    // statistics may be missing, and counting it is cheap).
-    let stories: i64 = sqlx::query_scalar(
-        "select greatest(reltuples, 0)::bigint from pg_class where oid = 'articles'::regclass",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
+    // statistics may be missing, and counting it is cheap). The span's
+    // ends are the ends of the date index.
+    let (stories, oldest, newest): (i64, Option<DateTime<Utc>>, Option<DateTime<Utc>>) =
+        sqlx::query_as(
+            "select (select greatest(reltuples, 0)::bigint from pg_class
+                     where oid = 'articles'::regclass),
+                    (select min(published_at) from articles where status = 'published'),
+                    (select max(published_at) from articles where status = 'published')",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
     let large = stories > LARGE_ARCHIVE;
     let mut estimate = 0;
     if large {
@@ -126,13 +138,16 @@ async fn count(conn: &mut PgConnection, tsquery: &str, filters: &Filters) -> sql
         // word without them gets a default guess near COUNTED whatever its
         // real frequency, so only estimates well above it are trusted.
         if estimate > COUNTED * 4 {
-            return Ok(Count::About(estimate));
+            return Ok(Survey {
+                count: Count::About(estimate),
+                expected: estimate,
+                oldest,
+                newest,
+            });
         }
-        // Few matches: the word index finds them all at once.
-        sqlx::query!("set local enable_indexscan = off")
-            .execute(&mut *conn)
-            .await?;
     }
+    // Counted from the word index alone: the bitmap of its matches, no
+    // story read where the visibility map vouches for the page.
     let exact: i64 = sqlx::query_scalar_with(
         &format!(
             "select count(*) from (select 1 from articles a where {MATCHES} limit {}) m",
@@ -142,16 +157,52 @@ async fn count(conn: &mut PgConnection, tsquery: &str, filters: &Filters) -> sql
     )
     .fetch_one(&mut *conn)
     .await?;
-    if large {
-        sqlx::query!("set local enable_indexscan = on")
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(if exact > COUNTED {
+    let count = if exact > COUNTED {
         Count::About(estimate.max(exact))
     } else {
         Count::Exact(exact)
+    };
+    Ok(Survey {
+        expected: estimate.max(exact),
+        count,
+        oldest,
+        newest,
     })
+}
+
+/// How many times more matches than wanted a window is sized for.
+const WINDOW_MARGIN: f64 = 4.0;
+
+/// The start of the window of time a search reads its newest `wanted`
+/// matches from, on its `tries`-th try (each eight times as wide as the
+/// one before), or `None` for no window: all matches are read.
+///
+/// Matching stories are read from the word index, and each match costs a
+/// read of its story to be put in date order; a frequent word has
+/// hundreds of thousands. So a search with many matches reads only the
+/// stories published in the latest stretch of its range (`upper` back to
+/// the window's start) that should hold `WINDOW_MARGIN` times the matches
+/// it shows, the word index and the date index intersected before any
+/// story is read. If the window holds fewer, it is widened, until it
+/// spans the whole range: the newest matches are always the newest of all.
+fn window_start(
+    survey: &Survey,
+    lower: Option<DateTime<Utc>>,
+    upper: Option<DateTime<Utc>>,
+    wanted: i64,
+    tries: u32,
+) -> Option<DateTime<Utc>> {
+    let lower = lower.max(survey.oldest)?;
+    let newest = survey.newest? + chrono::Duration::seconds(1);
+    let upper = upper.map_or(newest, |upper| upper.min(newest));
+    let share =
+        wanted as f64 * WINDOW_MARGIN * 8f64.powi(tries as i32) / survey.expected.max(1) as f64;
+    if share >= 1.0 || upper <= lower {
+        return None;
+    }
+    let span = (upper - lower).num_milliseconds() as f64;
+    let start = upper - chrono::Duration::milliseconds((span * share) as i64);
+    (start > lower).then_some(start)
 }
 
 /// A hit with its key, for putting a ranked page back in order.
@@ -199,45 +250,40 @@ struct SearchPage {
 }
 
 /// Channels (indented by depth) and the top two levels of units, for the
-/// filter lists.
-async fn choices(conn: &mut PgConnection) -> sqlx::Result<(Vec<Choice>, Vec<Choice>)> {
-    let channels: Vec<(String, String, i32)> = sqlx::query_as(
-        "with recursive t as (
-             select id, slug, name, 0 as depth, array[sort_order] as path from channels
-             where parent_id is null and active
-             union all
-             select c.id, c.slug, c.name, t.depth + 1, t.path || c.sort_order from channels c
-             join t on c.parent_id = t.id where c.active
-         )
-         select slug, name, depth from t order by path",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
-    let units: Vec<(Uuid, String, i32)> = sqlx::query_as(
-        "select u.id, u.name, case when u.parent_id is null then 0 else 1 end
-         from units u left join units p on p.id = u.parent_id
-         where u.active and (u.parent_id is null or p.parent_id is null)
-         order by u.parent_id nulls first, u.sort_order, u.name",
-    )
-    .fetch_all(&mut *conn)
-    .await?;
+/// filter lists, in tree order from the trees in memory: active ones under
+/// active parents.
+fn choices(site: &crate::site::Trees) -> (Vec<Choice>, Vec<Choice>) {
+    fn visible<'a, T>(
+        nodes: &'a [T],
+        depth: impl Fn(&T) -> i32 + 'a,
+        active: impl Fn(&T) -> bool + 'a,
+    ) -> impl Iterator<Item = &'a T> + 'a {
+        // Below an inactive node everything is hidden, as the node is.
+        let mut hidden_below: Option<i32> = None;
+        nodes.iter().filter(move |node| {
+            let d = depth(node);
+            if hidden_below.is_some_and(|h| d > h) {
+                return false;
+            }
+            hidden_below = (!active(node)).then_some(d);
+            active(node)
+        })
+    }
     let indent = |depth: i32| "　".repeat(depth.max(0) as usize);
-    Ok((
-        channels
-            .into_iter()
-            .map(|(slug, name, depth)| Choice {
-                value: slug,
-                label: format!("{}{name}", indent(depth)),
-            })
-            .collect(),
-        units
-            .into_iter()
-            .map(|(id, name, depth)| Choice {
-                value: id.to_string(),
-                label: format!("{}{name}", indent(depth)),
-            })
-            .collect(),
-    ))
+    let channels = visible(&site.channels, |c| c.depth, |c| c.active)
+        .map(|c| Choice {
+            value: c.slug.clone(),
+            label: format!("{}{}", indent(c.depth), c.name),
+        })
+        .collect();
+    let units = visible(&site.units, |u| u.depth, |u| u.active)
+        .filter(|u| u.depth <= 1)
+        .map(|u| Choice {
+            value: u.id.to_string(),
+            label: format!("{}{}", indent(u.depth), u.name),
+        })
+        .collect();
+    (channels, units)
 }
 
 /// A day typed in a date field, as the start of that day in the site's
@@ -280,31 +326,37 @@ pub async fn search(
     });
     let relevance = query.order == "relevance";
     let layout = PublicLayout::with_trees(&site);
-    let (channels, units) = choices(&mut conn).await?;
+    let (channels, units) = choices(&site);
     let zone = layout.settings.time_zone;
     let mut error = None;
     let channel = match query.channel.trim() {
         "" => None,
-        slug => {
-            let id: Option<ChannelId> =
-                sqlx::query_scalar("select id from channels where slug = $1")
-                    .bind(slug)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-            if id.is_none() {
+        slug => match site.channels.iter().find(|c| c.slug == slug) {
+            Some(channel) => Some(
+                site.channels[subtree_range(&site.channels, channel.id)]
+                    .iter()
+                    .map(|c| c.id)
+                    .collect(),
+            ),
+            None => {
                 error = Some("没有这个栏目。".to_owned());
+                None
             }
-            id
-        }
+        },
     };
     let unit = match query.unit.trim() {
         "" => None,
         id => {
-            let parsed = id.parse::<UnitId>().ok();
-            if parsed.is_none() {
+            let range = id
+                .parse::<UnitId>()
+                .map(|id| subtree_range(&site.units, id))
+                .unwrap_or(0..0);
+            if range.is_empty() {
                 error = Some("没有这个单位。".to_owned());
+                None
+            } else {
+                Some(site.units[range].iter().map(|u| u.id).collect())
             }
-            parsed
         }
     };
     let (from, to) = match (
@@ -363,50 +415,62 @@ pub async fn search(
             }
             None => None,
         };
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        sqlx::query!("set local jit = off")
-            .execute(&mut *tx)
-            .await?;
-        let total = count(&mut tx, &tsquery, &filters).await?;
-        let rare = matches!(total, Count::Exact(_));
-        found = match total {
+        let mut tx = sqlx::Connection::begin_with(
+            &mut *conn,
+            // Matches are found by the word index (with the date index for
+            // a window): never by reading the table, nor by walking the date
+            // index story by story.
+            "begin; set local jit = off; set local plan_cache_mode = force_custom_plan;
+             set local enable_seqscan = off; set local enable_indexscan = off",
+        )
+        .await?;
+        let survey = survey(&mut tx, &tsquery, &filters).await?;
+        found = match survey.count {
             Count::Exact(n) => format!("找到 {n} 条结果"),
             Count::About(n) => format!("找到约 {n} 条结果"),
         };
-        // Few matches: fetch them by the word index, not by walking the
-        // date index; many: walk the date index, never the whole table.
-        let setting = if rare {
-            "set local enable_indexscan = off"
-        } else {
-            "set local enable_seqscan = off"
-        };
-        sqlx::query(setting).execute(&mut *tx).await?;
         let page = i64::from(page_asked);
+        let upper = match bound {
+            Some((at, _)) => Some(filters.to.map_or(at, |to| to.min(at))),
+            None => filters.to,
+        };
         let hits: Vec<Hit> = if relevance {
-            let ranked: Vec<(ArticleId,)> = sqlx::query_as_with(
-                &format!(
-                    "select c.id from (select a.id, a.number, a.title, a.summary, a.published_at
-                                   from articles a where {MATCHES}
-                                   order by a.published_at desc limit {RANKED}) c
-                 order by (select count(*) from unnest($8::text[]) w
-                           where position(w in lower(c.title)) > 0) * 3
-                        + (select count(*) from unnest($8::text[]) w
-                           where position(w in lower(c.summary)) > 0) desc,
-                          c.published_at desc, c.number desc
-                 offset $6 limit $7"
-                ),
-                matching(&tsquery, &filters),
-            )
-            .bind((page - 1) * PAGE_SIZE)
-            .bind(PAGE_SIZE + 1)
-            .bind(&terms)
-            .fetch_all(&mut *tx)
-            .await?;
+            // The newest RANKED matches, ranked: the window must hold them.
+            let mut tries = 0;
+            let ranked: Vec<ArticleId> = loop {
+                let since = window_start(&survey, filters.from, upper, RANKED, tries);
+                let ranked: Vec<ArticleId> = sqlx::query_scalar_with(
+                    &format!(
+                        "select c.id from (select a.id, a.number, a.title, a.summary, a.published_at
+                                       from articles a where {MATCHES}
+                                         and ($7::timestamptz is null or a.published_at >= $7)
+                                       order by a.published_at desc, a.number desc limit {RANKED}) c
+                     order by (select count(*) from unnest($6::text[]) w
+                               where position(w in lower(c.title)) > 0) * 3
+                            + (select count(*) from unnest($6::text[]) w
+                               where position(w in lower(c.summary)) > 0) desc,
+                              c.published_at desc, c.number desc"
+                    ),
+                    matching(&tsquery, &filters),
+                )
+                .bind(&terms)
+                .bind(since)
+                .fetch_all(&mut *tx)
+                .await?;
+                if since.is_none() || ranked.len() as i64 >= RANKED {
+                    break ranked;
+                }
+                tries += 1;
+            };
             // The page's stories, by their keys, in the ranked order.
             sqlx::query!("set local enable_indexscan = on")
                 .execute(&mut *tx)
                 .await?;
-            let ids: Vec<ArticleId> = ranked.into_iter().map(|(id,)| id).collect();
+            let ids: Vec<ArticleId> = ranked
+                .into_iter()
+                .skip(((page - 1) * PAGE_SIZE) as usize)
+                .take(PAGE_SIZE as usize + 1)
+                .collect();
             let mut rows: Vec<(ArticleId, Hit)> = sqlx::query_as::<_, RankedHit>(
                 "select id, number, title, body_text, published_at from articles where id = any($1)",
             )
@@ -419,20 +483,30 @@ pub async fn search(
             rows.sort_by_key(|(id, _)| ids.iter().position(|wanted| wanted == id));
             rows.into_iter().map(|(_, hit)| hit).collect()
         } else {
-            sqlx::query_as_with(
-                &format!(
-                    "select a.number, a.title, a.body_text, a.published_at from articles a
-                 where {MATCHES}
-                   and ($6::timestamptz is null or (a.published_at, a.number) < ($6, $7))
-                 order by a.published_at desc, a.number desc limit $8"
-                ),
-                matching(&tsquery, &filters),
-            )
-            .bind(bound.map(|(at, _)| at))
-            .bind(bound.map(|(_, number)| number))
-            .bind(PAGE_SIZE + 1)
-            .fetch_all(&mut *tx)
-            .await?
+            let mut tries = 0;
+            loop {
+                let since = window_start(&survey, filters.from, upper, PAGE_SIZE + 1, tries);
+                let hits: Vec<Hit> = sqlx::query_as_with(
+                    &format!(
+                        "select a.number, a.title, a.body_text, a.published_at from articles a
+                     where {MATCHES}
+                       and ($6::timestamptz is null or (a.published_at, a.number) < ($6, $7))
+                       and ($9::timestamptz is null or a.published_at >= $9)
+                     order by a.published_at desc, a.number desc limit $8"
+                    ),
+                    matching(&tsquery, &filters),
+                )
+                .bind(bound.map(|(at, _)| at))
+                .bind(bound.map(|(_, number)| number))
+                .bind(PAGE_SIZE + 1)
+                .bind(since)
+                .fetch_all(&mut *tx)
+                .await?;
+                if since.is_none() || hits.len() as i64 > PAGE_SIZE {
+                    break hits;
+                }
+                tries += 1;
+            }
         };
         tx.commit().await?;
         if hits.len() as i64 > PAGE_SIZE {
