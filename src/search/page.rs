@@ -94,6 +94,7 @@ fn matching(tsquery: &str, filters: &Filters) -> sqlx::postgres::PgArguments {
 }
 
 /// How many stories match: exact up to `COUNTED`, else estimated.
+#[derive(Clone, Copy)]
 enum Count {
     Exact(i64),
     About(i64),
@@ -102,7 +103,9 @@ enum Count {
 /// What is known of a search before its stories are read: how many match
 /// (`count`), and the span of the archive it looks through.
 struct Survey {
-    count: Count,
+    /// Counted on a small archive; on a large one the count comes from the
+    /// stories read (`Count` of the search's window).
+    count: Option<Count>,
     /// The matches expected: the count, or the planner's estimate.
     expected: i64,
     /// The oldest and newest publication times of the archive.
@@ -134,17 +137,14 @@ async fn survey(conn: &mut PgConnection, tsquery: &str, filters: &Filters) -> sq
         .fetch_one(&mut *conn)
         .await?;
         estimate = plan[0]["Plan"]["Plan Rows"].as_f64().unwrap_or(0.0) as i64;
-        // Frequent words have their own statistics and exact estimates; a
-        // word without them gets a default guess near COUNTED whatever its
-        // real frequency, so only estimates well above it are trusted.
-        if estimate > COUNTED * 4 {
-            return Ok(Survey {
-                count: Count::About(estimate),
-                expected: estimate,
-                oldest,
-                newest,
-            });
-        }
+        // Not counted: counting reads a story per match. The search counts
+        // what it reads, and the estimate only sizes its window.
+        return Ok(Survey {
+            count: None,
+            expected: estimate,
+            oldest,
+            newest,
+        });
     }
     // Counted from the word index alone: the bitmap of its matches, no
     // story read where the visibility map vouches for the page.
@@ -164,10 +164,40 @@ async fn survey(conn: &mut PgConnection, tsquery: &str, filters: &Filters) -> sq
     };
     Ok(Survey {
         expected: estimate.max(exact),
-        count,
+        count: Some(count),
         oldest,
         newest,
     })
+}
+
+/// Searches expected to match this many stories or fewer read them all:
+/// the count is then exact, and reading them is cheap.
+const UNWINDOWED: i64 = 1000;
+
+/// How many matches the search's range (`filters`' dates within the
+/// archive) holds, from the `matched` of them in its window [`since`,
+/// `upper`): to two significant figures, as the estimate it is.
+fn extrapolated(
+    survey: &Survey,
+    filters: &Filters,
+    matched: i64,
+    since: DateTime<Utc>,
+    upper: Option<DateTime<Utc>>,
+) -> i64 {
+    let (Some(oldest), Some(newest)) = (survey.oldest, survey.newest) else {
+        return matched;
+    };
+    let newest = newest + chrono::Duration::seconds(1);
+    let clamp = |at: Option<DateTime<Utc>>, default: DateTime<Utc>| {
+        at.map_or(default, |at| at.clamp(oldest, newest))
+    };
+    let range = (clamp(filters.to, newest) - clamp(filters.from, oldest)).num_milliseconds();
+    let window = (clamp(upper, newest) - since).num_milliseconds();
+    let estimate = matched as f64 * range.max(1) as f64 / window.max(1) as f64;
+    let magnitude = 10f64
+        .powi((estimate.max(1.0)).log10().floor() as i32 - 1)
+        .max(1.0);
+    ((estimate / magnitude).round() * magnitude) as i64
 }
 
 /// How many times more matches than wanted a window is sized for.
@@ -197,7 +227,7 @@ fn window_start(
     let upper = upper.map_or(newest, |upper| upper.min(newest));
     let share =
         wanted as f64 * WINDOW_MARGIN * 8f64.powi(tries as i32) / survey.expected.max(1) as f64;
-    if share >= 1.0 || upper <= lower {
+    if share >= 1.0 || survey.expected <= UNWINDOWED || upper <= lower {
         return None;
     }
     let span = (upper - lower).num_milliseconds() as f64;
@@ -211,6 +241,14 @@ struct RankedHit {
     id: ArticleId,
     #[sqlx(flatten)]
     hit: Hit,
+}
+
+/// A hit with the count of the matches read with it.
+#[derive(sqlx::FromRow)]
+struct CountedHit {
+    #[sqlx(flatten)]
+    hit: Hit,
+    matched: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -425,31 +463,33 @@ pub async fn search(
         )
         .await?;
         let survey = survey(&mut tx, &tsquery, &filters).await?;
-        found = match survey.count {
-            Count::Exact(n) => format!("找到 {n} 条结果"),
-            Count::About(n) => format!("找到约 {n} 条结果"),
-        };
         let page = i64::from(page_asked);
         let upper = match bound {
             Some((at, _)) => Some(filters.to.map_or(at, |to| to.min(at))),
             None => filters.to,
         };
+        // What the search read: its matches in the window (all of them
+        // without one), and the window's start.
+        let matched: i64;
+        let read_since: Option<DateTime<Utc>>;
         let hits: Vec<Hit> = if relevance {
             // The newest RANKED matches, ranked: the window must hold them.
             let mut tries = 0;
-            let ranked: Vec<ArticleId> = loop {
+            let ranked: Vec<(ArticleId, i64)> = loop {
                 let since = window_start(&survey, filters.from, upper, RANKED, tries);
-                let ranked: Vec<ArticleId> = sqlx::query_scalar_with(
+                let ranked: Vec<(ArticleId, i64)> = sqlx::query_as_with(
                     &format!(
-                        "select c.id from (select a.id, a.number, a.title, a.summary, a.published_at
-                                       from articles a where {MATCHES}
-                                         and ($7::timestamptz is null or a.published_at >= $7)
-                                       order by a.published_at desc, a.number desc limit {RANKED}) c
-                     order by (select count(*) from unnest($6::text[]) w
-                               where position(w in lower(c.title)) > 0) * 3
-                            + (select count(*) from unnest($6::text[]) w
-                               where position(w in lower(c.summary)) > 0) desc,
-                              c.published_at desc, c.number desc"
+                        "select c.id, c.matched from (
+                             select a.id, a.number, a.title, a.summary, a.published_at,
+                                    count(*) over () as matched
+                             from articles a where {MATCHES}
+                               and ($7::timestamptz is null or a.published_at >= $7)
+                             order by a.published_at desc, a.number desc limit {RANKED}) c
+                         order by (select count(*) from unnest($6::text[]) w
+                                   where position(w in lower(c.title)) > 0) * 3
+                                + (select count(*) from unnest($6::text[]) w
+                                   where position(w in lower(c.summary)) > 0) desc,
+                                  c.published_at desc, c.number desc"
                     ),
                     matching(&tsquery, &filters),
                 )
@@ -458,16 +498,19 @@ pub async fn search(
                 .fetch_all(&mut *tx)
                 .await?;
                 if since.is_none() || ranked.len() as i64 >= RANKED {
+                    read_since = since;
                     break ranked;
                 }
                 tries += 1;
             };
+            matched = ranked.first().map_or(0, |(_, matched)| *matched);
             // The page's stories, by their keys, in the ranked order.
             sqlx::query!("set local enable_indexscan = on")
                 .execute(&mut *tx)
                 .await?;
             let ids: Vec<ArticleId> = ranked
                 .into_iter()
+                .map(|(id, _)| id)
                 .skip(((page - 1) * PAGE_SIZE) as usize)
                 .take(PAGE_SIZE as usize + 1)
                 .collect();
@@ -484,15 +527,24 @@ pub async fn search(
             rows.into_iter().map(|(_, hit)| hit).collect()
         } else {
             let mut tries = 0;
-            loop {
+            let hits: Vec<CountedHit> = loop {
                 let since = window_start(&survey, filters.from, upper, PAGE_SIZE + 1, tries);
-                let hits: Vec<Hit> = sqlx::query_as_with(
+                // In a window, the keyset bounds what is read; without
+                // one every match is read anyway, and counted, and the
+                // keyset picks the page from them.
+                let hits: Vec<CountedHit> = sqlx::query_as_with(
                     &format!(
-                        "select a.number, a.title, a.body_text, a.published_at from articles a
-                     where {MATCHES}
-                       and ($6::timestamptz is null or (a.published_at, a.number) < ($6, $7))
-                       and ($9::timestamptz is null or a.published_at >= $9)
-                     order by a.published_at desc, a.number desc limit $8"
+                        "select * from (
+                             select a.number, a.title, a.body_text, a.published_at,
+                                    count(*) over () as matched
+                             from articles a
+                             where {MATCHES}
+                               and ($9::timestamptz is null or a.published_at >= $9)
+                               and ($6::timestamptz is null or $9::timestamptz is null
+                                    or (a.published_at, a.number) < ($6, $7))) m
+                         where $6::timestamptz is null or $9::timestamptz is not null
+                               or (m.published_at, m.number) < ($6, $7)
+                         order by m.published_at desc, m.number desc limit $8"
                     ),
                     matching(&tsquery, &filters),
                 )
@@ -503,10 +555,24 @@ pub async fn search(
                 .fetch_all(&mut *tx)
                 .await?;
                 if since.is_none() || hits.len() as i64 > PAGE_SIZE {
+                    read_since = since;
                     break hits;
                 }
                 tries += 1;
+            };
+            matched = hits.first().map_or(0, |hit| hit.matched);
+            hits.into_iter().map(|counted| counted.hit).collect()
+        };
+        let count = match (survey.count, read_since) {
+            (Some(count), _) => count,
+            (None, None) => Count::Exact(matched),
+            (None, Some(since)) => {
+                Count::About(extrapolated(&survey, &filters, matched, since, upper))
             }
+        };
+        found = match count {
+            Count::Exact(n) => format!("找到 {n} 条结果"),
+            Count::About(n) => format!("找到约 {n} 条结果"),
         };
         tx.commit().await?;
         if hits.len() as i64 > PAGE_SIZE {
