@@ -110,7 +110,8 @@ for kind, params in queries:
     words_of = [w for w in params["q"].split(" ")]
     simplified = {v: k for k, v in T.items()}
     lexemes = " & ".join("'" + "".join(simplified.get(c, c) for c in w).replace("'", "") + "'" for w in words_of)
-    where = [f"status = 'published'", f"search_vector @@ to_tsquery('simple', '{lexemes}')"]
+    quoted = lexemes.replace("'", "''")
+    where = ["status = 'published'", f"search_vector @@ to_tsquery('simple', '{quoted}')"]
     if "channel" in params:
         where.append(f"""channel_id in (with recursive t as (select id from channels where slug = '{params["channel"]}'
                          union all select c.id from channels c join t on c.parent_id = t.id) select id from t)""")
