@@ -108,6 +108,8 @@ struct Survey {
     count: Option<Count>,
     /// The matches expected: the count, or the planner's estimate.
     expected: i64,
+    /// The stories of the archive (the planner's figure).
+    stories: i64,
     /// The oldest and newest publication times of the archive.
     oldest: Option<DateTime<Utc>>,
     newest: Option<DateTime<Utc>>,
@@ -127,6 +129,13 @@ async fn survey(conn: &mut PgConnection, tsquery: &str, filters: &Filters) -> sq
         )
         .fetch_one(&mut *conn)
         .await?;
+    // From here on, matches are found by the word index (with the date
+    // index for a window): never by reading the table, nor by walking the
+    // date index story by story. (The span's ends above are read from the
+    // ends of the date index.)
+    sqlx::raw_sql("set local enable_seqscan = off; set local enable_indexscan = off")
+        .execute(&mut *conn)
+        .await?;
     let large = stories > LARGE_ARCHIVE;
     let mut estimate = 0;
     if large {
@@ -142,6 +151,7 @@ async fn survey(conn: &mut PgConnection, tsquery: &str, filters: &Filters) -> sq
         return Ok(Survey {
             count: None,
             expected: estimate,
+            stories,
             oldest,
             newest,
         });
@@ -165,6 +175,7 @@ async fn survey(conn: &mut PgConnection, tsquery: &str, filters: &Filters) -> sq
     Ok(Survey {
         expected: estimate.max(exact),
         count: Some(count),
+        stories,
         oldest,
         newest,
     })
@@ -193,7 +204,8 @@ fn extrapolated(
     };
     let range = (clamp(filters.to, newest) - clamp(filters.from, oldest)).num_milliseconds();
     let window = (clamp(upper, newest) - since).num_milliseconds();
-    let estimate = matched as f64 * range.max(1) as f64 / window.max(1) as f64;
+    let estimate = (matched as f64 * range.max(1) as f64 / window.max(1) as f64)
+        .min(survey.stories.max(matched) as f64);
     let magnitude = 10f64
         .powi((estimate.max(1.0)).log10().floor() as i32 - 1)
         .max(1.0);
@@ -201,10 +213,12 @@ fn extrapolated(
 }
 
 /// How many times more matches than wanted a window is sized for.
-const WINDOW_MARGIN: f64 = 4.0;
+const WINDOW_MARGIN: f64 = 2.0;
+/// How many stories a window may span per match of the search.
+const WINDOW_READS: f64 = 10.0;
 
 /// The start of the window of time a search reads its newest `wanted`
-/// matches from, on its `tries`-th try (each eight times as wide as the
+/// matches from, on its `tries`-th try (each four times as wide as the
 /// one before), or `None` for no window: all matches are read.
 ///
 /// Matching stories are read from the word index, and each match costs a
@@ -213,7 +227,7 @@ const WINDOW_MARGIN: f64 = 4.0;
 /// stories published in the latest stretch of its range (`upper` back to
 /// the window's start) that should hold `WINDOW_MARGIN` times the matches
 /// it shows, the word index and the date index intersected before any
-/// story is read. If the window holds fewer, it is widened, until it
+/// story is read. If the window holds fewer, it is widened fourfold, until it
 /// spans the whole range: the newest matches are always the newest of all.
 fn window_start(
     survey: &Survey,
@@ -226,8 +240,16 @@ fn window_start(
     let newest = survey.newest? + chrono::Duration::seconds(1);
     let upper = upper.map_or(newest, |upper| upper.min(newest));
     let share =
-        wanted as f64 * WINDOW_MARGIN * 8f64.powi(tries as i32) / survey.expected.max(1) as f64;
-    if share >= 1.0 || survey.expected <= UNWINDOWED || upper <= lower {
+        wanted as f64 * WINDOW_MARGIN * 4f64.powi(tries as i32) / survey.expected.max(1) as f64;
+    // A window costs a read of the date index for each story it spans,
+    // about a tenth of a story's read: past ten stories spanned per match
+    // it is dearer than reading every match.
+    let spanned = share * survey.stories as f64;
+    if share >= 1.0
+        || survey.expected <= UNWINDOWED
+        || spanned > WINDOW_READS * survey.expected as f64
+        || upper <= lower
+    {
         return None;
     }
     let span = (upper - lower).num_milliseconds() as f64;
@@ -455,11 +477,7 @@ pub async fn search(
         };
         let mut tx = sqlx::Connection::begin_with(
             &mut *conn,
-            // Matches are found by the word index (with the date index for
-            // a window): never by reading the table, nor by walking the date
-            // index story by story.
-            "begin; set local jit = off; set local plan_cache_mode = force_custom_plan;
-             set local enable_seqscan = off; set local enable_indexscan = off",
+            "begin; set local jit = off; set local plan_cache_mode = force_custom_plan",
         )
         .await?;
         let survey = survey(&mut tx, &tsquery, &filters).await?;
