@@ -207,6 +207,17 @@ pub async fn generate(
     for definition in &indexes {
         sqlx::query(definition).execute(&mut *conn).await?;
     }
+    // The search rows, which the load's skipped triggers did not keep.
+    sqlx::query(
+        "insert into search_index (article_id, published_at, number, channel_id, unit_id,
+                                   title, summary, search_vector)
+         select id, published_at, number, channel_id, unit_id, title, summary, search_vector
+         from articles
+         where status = 'published' and search_vector is not null and published_at is not null
+         on conflict (article_id) do nothing",
+    )
+    .execute(&mut *conn)
+    .await?;
     // Who passed the stories still waiting, from their review histories.
     sqlx::query!(
         "update articles set passed_by = review_round_passers(id)

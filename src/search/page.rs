@@ -70,10 +70,11 @@ struct Filters {
     to: Option<DateTime<Utc>>,
 }
 
-/// The conditions every search query shares: $1 the tsquery, $2 the
+/// The conditions every search query of `search_index a` (migration 0044:
+/// published stories only) shares: $1 the tsquery, $2 the
 /// channels, $3 the units, $4 from, $5 to. Planned for each search's own
 /// values (`force_custom_plan`), the filters left out fold away.
-const MATCHES: &str = "a.status = 'published' and a.search_vector @@ to_tsquery('simple', $1)
+const MATCHES: &str = "a.search_vector @@ to_tsquery('simple', $1)
        and ($2::uuid[] is null or a.channel_id = any($2))
        and ($3::uuid[] is null or a.unit_id = any($3))
        and ($4::timestamptz is null or a.published_at >= $4)
@@ -123,9 +124,9 @@ async fn survey(conn: &mut PgConnection, tsquery: &str, filters: &Filters) -> sq
     let (stories, oldest, newest): (i64, Option<DateTime<Utc>>, Option<DateTime<Utc>>) =
         sqlx::query_as(
             "select (select greatest(reltuples, 0)::bigint from pg_class
-                     where oid = 'articles'::regclass),
-                    (select min(published_at) from articles where status = 'published'),
-                    (select max(published_at) from articles where status = 'published')",
+                     where oid = 'search_index'::regclass),
+                    (select min(published_at) from search_index),
+                    (select max(published_at) from search_index)",
         )
         .fetch_one(&mut *conn)
         .await?;
@@ -140,7 +141,7 @@ async fn survey(conn: &mut PgConnection, tsquery: &str, filters: &Filters) -> sq
     let mut estimate = 0;
     if large {
         let plan: serde_json::Value = sqlx::query_scalar_with(
-            &format!("explain (format json) select 1 from articles a where {MATCHES}"),
+            &format!("explain (format json) select 1 from search_index a where {MATCHES}"),
             matching(tsquery, filters),
         )
         .fetch_one(&mut *conn)
@@ -160,7 +161,7 @@ async fn survey(conn: &mut PgConnection, tsquery: &str, filters: &Filters) -> sq
     // story read where the visibility map vouches for the page.
     let exact: i64 = sqlx::query_scalar_with(
         &format!(
-            "select count(*) from (select 1 from articles a where {MATCHES} limit {}) m",
+            "select count(*) from (select 1 from search_index a where {MATCHES} limit {}) m",
             COUNTED + 1
         ),
         matching(tsquery, filters),
@@ -257,20 +258,12 @@ fn window_start(
     (start > lower).then_some(start)
 }
 
-/// A hit with its key, for putting a ranked page back in order.
+/// A hit with its key, for putting a page back in order.
 #[derive(sqlx::FromRow)]
 struct RankedHit {
     id: ArticleId,
     #[sqlx(flatten)]
     hit: Hit,
-}
-
-/// A hit with the count of the matches read with it.
-#[derive(sqlx::FromRow)]
-struct CountedHit {
-    #[sqlx(flatten)]
-    hit: Hit,
-    matched: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -490,7 +483,9 @@ pub async fn search(
         // without one), and the window's start.
         let matched: i64;
         let read_since: Option<DateTime<Utc>>;
-        let hits: Vec<Hit> = if relevance {
+        // The page's stories as keys, in order (one more than a page, to
+        // know whether another follows).
+        let ids: Vec<ArticleId> = if relevance {
             // The newest RANKED matches, ranked: the window must hold them.
             let mut tries = 0;
             let ranked: Vec<(ArticleId, i64)> = loop {
@@ -498,9 +493,9 @@ pub async fn search(
                 let ranked: Vec<(ArticleId, i64)> = sqlx::query_as_with(
                     &format!(
                         "select c.id, c.matched from (
-                             select a.id, a.number, a.title, a.summary, a.published_at,
-                                    count(*) over () as matched
-                             from articles a where {MATCHES}
+                             select a.article_id as id, a.number, a.title, a.summary,
+                                    a.published_at, count(*) over () as matched
+                             from search_index a where {MATCHES}
                                and ($7::timestamptz is null or a.published_at >= $7)
                              order by a.published_at desc, a.number desc limit {RANKED}) c
                          order by (select count(*) from unnest($6::text[]) w
@@ -522,40 +517,25 @@ pub async fn search(
                 tries += 1;
             };
             matched = ranked.first().map_or(0, |(_, matched)| *matched);
-            // The page's stories, by their keys, in the ranked order.
-            sqlx::query!("set local enable_indexscan = on")
-                .execute(&mut *tx)
-                .await?;
-            let ids: Vec<ArticleId> = ranked
+            ranked
                 .into_iter()
                 .map(|(id, _)| id)
                 .skip(((page - 1) * PAGE_SIZE) as usize)
                 .take(PAGE_SIZE as usize + 1)
-                .collect();
-            let mut rows: Vec<(ArticleId, Hit)> = sqlx::query_as::<_, RankedHit>(
-                "select id, number, title, body_text, published_at from articles where id = any($1)",
-            )
-            .bind(&ids)
-            .fetch_all(&mut *tx)
-            .await?
-            .into_iter()
-            .map(|row| (row.id, row.hit))
-            .collect();
-            rows.sort_by_key(|(id, _)| ids.iter().position(|wanted| wanted == id));
-            rows.into_iter().map(|(_, hit)| hit).collect()
+                .collect()
         } else {
             let mut tries = 0;
-            let hits: Vec<CountedHit> = loop {
+            let newest: Vec<(ArticleId, i64)> = loop {
                 let since = window_start(&survey, filters.from, upper, PAGE_SIZE + 1, tries);
                 // In a window, the keyset bounds what is read; without
                 // one every match is read anyway, and counted, and the
                 // keyset picks the page from them.
-                let hits: Vec<CountedHit> = sqlx::query_as_with(
+                let newest: Vec<(ArticleId, i64)> = sqlx::query_as_with(
                     &format!(
-                        "select * from (
-                             select a.number, a.title, a.body_text, a.published_at,
+                        "select m.article_id, m.matched from (
+                             select a.article_id, a.number, a.published_at,
                                     count(*) over () as matched
-                             from articles a
+                             from search_index a
                              where {MATCHES}
                                and ($9::timestamptz is null or a.published_at >= $9)
                                and ($6::timestamptz is null or $9::timestamptz is null
@@ -572,15 +552,30 @@ pub async fn search(
                 .bind(since)
                 .fetch_all(&mut *tx)
                 .await?;
-                if since.is_none() || hits.len() as i64 > PAGE_SIZE {
+                if since.is_none() || newest.len() as i64 > PAGE_SIZE {
                     read_since = since;
-                    break hits;
+                    break newest;
                 }
                 tries += 1;
             };
-            matched = hits.first().map_or(0, |hit| hit.matched);
-            hits.into_iter().map(|counted| counted.hit).collect()
+            matched = newest.first().map_or(0, |(_, matched)| *matched);
+            newest.into_iter().map(|(id, _)| id).collect()
         };
+        // The page's stories themselves, by their keys, in that order.
+        sqlx::query!("set local enable_indexscan = on")
+            .execute(&mut *tx)
+            .await?;
+        let mut rows: Vec<(ArticleId, Hit)> = sqlx::query_as::<_, RankedHit>(
+            "select id, number, title, body_text, published_at from articles where id = any($1)",
+        )
+        .bind(&ids)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .map(|row| (row.id, row.hit))
+        .collect();
+        rows.sort_by_key(|(id, _)| ids.iter().position(|wanted| wanted == id));
+        let hits: Vec<Hit> = rows.into_iter().map(|(_, hit)| hit).collect();
         let count = match (survey.count, read_since) {
             (Some(count), _) => count,
             (None, None) => Count::Exact(matched),

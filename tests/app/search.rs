@@ -167,3 +167,136 @@ async fn every_story_a_scan_finds_is_on_the_pages_of_its_search() {
     }
     assert!(some_walked_far, "a frequent word spans many pages");
 }
+
+/// What `search_index` holds, and what it must hold: a row of the keys,
+/// title, summary and words of every published story, nothing else.
+async fn search_rows(pool: &sqlx::PgPool) -> (Vec<String>, Vec<String>) {
+    let row = "concat_ws('|', article_id, published_at, number, channel_id, unit_id, title,
+                         summary, search_vector)";
+    let kept = sqlx::query_scalar(&format!("select {row} from search_index order by 1"))
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    let row = row.replace("article_id", "id");
+    let wanted = sqlx::query_scalar(&format!(
+        "select {row} from articles
+         where status = 'published' and search_vector is not null and published_at is not null
+         order by 1"
+    ))
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    (kept, wanted)
+}
+
+#[tokio::test]
+async fn the_search_rows_follow_every_change_to_a_story() {
+    use crate::helpers::execute;
+    let app = spawn_app().await;
+    newsdesk::generate::generate(&app.pool, 60, 0, |_| {})
+        .await
+        .unwrap();
+    let same = |step: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            let (kept, wanted) = search_rows(&pool).await;
+            assert!(!wanted.is_empty(), "{step}: nothing published");
+            assert_eq!(kept.len(), wanted.len(), "{step}: rows");
+            assert_eq!(kept, wanted, "{step}");
+        }
+    };
+    // The generator loads without triggers, then builds the rows at once.
+    same("generated").await;
+    let published: Vec<i64> = sqlx::query_scalar(
+        "select number from articles where status = 'published' order by number limit 6",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let story = |i: usize| published[i];
+    execute!(
+        app,
+        "update articles set title = '新的标题', summary = '新的摘要' where number = $1",
+        story(0)
+    );
+    same("title and summary changed").await;
+    execute!(
+        app,
+        "update articles set channel_id = (select id from channels where id <> articles.channel_id
+                                            order by slug limit 1),
+                             published_at = published_at - interval '3 days'
+         where number = $1",
+        story(1)
+    );
+    same("moved to another channel and date").await;
+    execute!(
+        app,
+        "update articles set status = 'unpublished' where number = $1",
+        story(2)
+    );
+    same("withdrawn").await;
+    execute!(
+        app,
+        "update articles set status = 'published' where number = $1",
+        story(2)
+    );
+    same("published again").await;
+    // Words computed after publication (the backfill's way).
+    execute!(
+        app,
+        "update articles set search_vector = null where number = $1",
+        story(3)
+    );
+    same("words cleared").await;
+    execute!(
+        app,
+        "update articles set search_vector = to_tsvector('simple', '补上 的 词') where number = $1",
+        story(3)
+    );
+    same("words computed").await;
+    // A change search does not read leaves the row as it was: not rewritten.
+    let row_version = || async {
+        sqlx::query_scalar::<_, String>(
+            "select s.xmin::text from search_index s join articles a on a.id = s.article_id
+             where a.number = $1",
+        )
+        .bind(story(4))
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    let before = row_version().await;
+    execute!(
+        app,
+        "update articles set body_html = body_html || '<p>又一段</p>', updated_at = now()
+         where number = $1",
+        story(4)
+    );
+    same("body changed").await;
+    assert_eq!(
+        row_version().await,
+        before,
+        "a body change rewrote the search row"
+    );
+    execute!(app, "delete from articles where number = $1", story(5));
+    same("deleted").await;
+    // A story inserted published, as an import writes it.
+    execute!(
+        app,
+        "insert into articles (channel_id, unit_id, created_by, title, status, published_at,
+                               search_vector)
+         select channel_id, unit_id, created_by, '导入的稿件', 'published', now(),
+                to_tsvector('simple', '导入')
+         from articles where number = $1",
+        story(0)
+    );
+    same("inserted published").await;
+    // And a search finds what the rows hold: the renamed story by its new
+    // title, the withdrawn-and-republished one, not the deleted one.
+    let (status, html) = app.page("/search?q=导入").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        texts(&html, ".search-results .story-title a"),
+        ["导入的稿件"]
+    );
+}
