@@ -15,13 +15,14 @@ use tracing_actix_web::TracingLogger;
 use crate::articles;
 use crate::articles::views::ViewCounter;
 use crate::config::Config;
+use crate::db::replicas::Replicas;
 use crate::error::AppError;
 use crate::secret::SecretKey;
 use crate::state::AppState;
 use crate::web::cache::{self, PageCache};
 use crate::web::client::TrustedProxies;
 use crate::web::telemetry::MetricsToken;
-use crate::web::{assets, csrf, edge, head, health, telemetry, variant};
+use crate::web::{assets, csrf, edge, head, health, reads, telemetry, variant};
 use crate::{
     audit, auth, captcha, channels, comments, media, notifications, readers, search, settings,
     stats, topics, units, users,
@@ -42,12 +43,41 @@ impl Application {
     /// Binds the listener (port 0 picks a free port, as tests do) and builds
     /// the server. Migrations are the caller's business.
     pub fn build(config: &Config, pool: PgPool, secret: SecretKey) -> anyhow::Result<Self> {
+        let replicas = config
+            .replica_urls
+            .iter()
+            .map(|url| {
+                url.parse::<sqlx::postgres::PgConnectOptions>()
+                    .context("NEWSDESK_REPLICA_URLS holds a URL that is not a PostgreSQL URL")
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        Self::build_with_replicas(config, pool, replicas, secret)
+    }
+
+    /// As `build`, public pages read from `replicas` (streaming standbys of
+    /// the pool's database) when they have replayed what they must show.
+    pub fn build_with_replicas(
+        config: &Config,
+        pool: PgPool,
+        replicas: Vec<sqlx::postgres::PgConnectOptions>,
+        secret: SecretKey,
+    ) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(config.bind)
             .with_context(|| format!("cannot listen on {}", config.bind))?;
         let port = listener.local_addr()?.port();
         let metrics = metrics()?;
+        let replicas = (!replicas.is_empty()).then(|| {
+            Replicas::new(
+                replicas,
+                Duration::from_secs_f64(config.replica_max_lag.clamp(0.1, 3600.0)),
+            )
+        });
+        if let Some(replicas) = &replicas {
+            register_replica_metrics(&metrics, replicas.clone())?;
+            tokio::spawn(replicas.clone().watch(pool.clone()));
+        }
         let cache = Arc::new(PageCache::new(config.page_cache_mb * 1024 * 1024));
-        tokio::spawn(cache::listen(pool.clone(), cache.clone()));
+        tokio::spawn(cache::listen(pool.clone(), cache.clone(), replicas.clone()));
         let views = web::Data::new(ViewCounter::default());
         tokio::spawn(articles::views::run_flusher(
             pool.clone(),
@@ -99,9 +129,29 @@ impl Application {
         let conversions: web::Data<dyn variant::ConversionSource> =
             web::Data::from(Arc::new(SiteConversions) as Arc<dyn variant::ConversionSource>);
         let rankings = web::Data::new(articles::home::Rankings::default());
+        let replicas = replicas.map(web::Data::from);
+        let replica_connect: Vec<sqlx::postgres::PgConnectOptions> = replicas
+            .iter()
+            .flat_map(|replicas| replicas.options().cloned().collect::<Vec<_>>())
+            .map(|options| options.options([("statement_timeout", statement_timeout.as_str())]))
+            .collect();
+        let primary_cookies = web::Data::new(reads::PrimaryCookies(vec![auth::session::COOKIE]));
         let server = HttpServer::new(move || {
             let pool = web::Data::new(crate::db::pool((*connect).clone(), per_worker));
-            App::new()
+            let replica_pools = web::Data::new(reads::ReplicaPools(
+                replica_connect
+                    .iter()
+                    .map(|options| crate::db::pool(options.clone(), per_worker))
+                    .collect(),
+            ));
+            let mut app = App::new();
+            if let Some(replicas) = &replicas {
+                app = app
+                    .app_data(replicas.clone())
+                    .app_data(replica_pools)
+                    .app_data(primary_cookies.clone());
+            }
+            app.wrap(from_fn(reads::remember_writes))
                 .wrap(from_fn(variant::variants))
                 .wrap(from_fn(cache::serve))
                 .wrap(from_fn(csrf::protect))
@@ -478,6 +528,69 @@ fn metrics() -> anyhow::Result<PrometheusMetrics> {
         .mask_unmatched_patterns("UNKNOWN")
         .build()
         .map_err(|error| anyhow::anyhow!("cannot set up metrics: {error}"))
+}
+
+/// `newsdesk_replica_lag_seconds` and `newsdesk_replica_healthy` for each
+/// replica, read from the watcher's state at each scrape.
+fn register_replica_metrics(
+    metrics: &PrometheusMetrics,
+    replicas: Arc<Replicas>,
+) -> anyhow::Result<()> {
+    use prometheus::core::{Collector, Desc};
+    use prometheus::proto::MetricFamily;
+    use prometheus::{GaugeVec, Opts};
+
+    struct ReplicaCollector {
+        replicas: Arc<Replicas>,
+        lag: GaugeVec,
+        healthy: GaugeVec,
+    }
+    impl Collector for ReplicaCollector {
+        fn desc(&self) -> Vec<&Desc> {
+            self.lag
+                .desc()
+                .into_iter()
+                .chain(self.healthy.desc())
+                .collect()
+        }
+        fn collect(&self) -> Vec<MetricFamily> {
+            self.lag.reset();
+            self.healthy.reset();
+            for state in self.replicas.states() {
+                self.lag
+                    .with_label_values(&[state.name.as_str()])
+                    // Unreachable: as far behind as can be told.
+                    .set(state.lag_seconds.unwrap_or(f64::INFINITY));
+                self.healthy
+                    .with_label_values(&[state.name.as_str()])
+                    .set(if state.healthy { 1.0 } else { 0.0 });
+            }
+            self.lag
+                .collect()
+                .into_iter()
+                .chain(self.healthy.collect())
+                .collect()
+        }
+    }
+    let collector = ReplicaCollector {
+        replicas,
+        lag: GaugeVec::new(
+            Opts::new(
+                "newsdesk_replica_lag_seconds",
+                "How far each replica is behind the primary",
+            ),
+            &["replica"],
+        )?,
+        healthy: GaugeVec::new(
+            Opts::new(
+                "newsdesk_replica_healthy",
+                "Whether public pages are read from each replica",
+            ),
+            &["replica"],
+        )?,
+    };
+    metrics.registry.register(Box::new(collector))?;
+    Ok(())
 }
 
 fn security_headers() -> DefaultHeaders {

@@ -95,6 +95,35 @@ pub struct Config {
     #[arg(long, env = "NEWSDESK_PG_BIN_DIR", global = true)]
     pub pg_bin_dir: Option<PathBuf>,
 
+    /// Streaming replicas that public pages are read from, comma-separated
+    /// PostgreSQL URLs. Staff pages, every form sent, and the pages of a
+    /// visitor who has just written are read from the primary (DATABASE_URL
+    /// or the private cluster); so is everything while no replica is healthy.
+    #[arg(
+        long,
+        env = "NEWSDESK_REPLICA_URLS",
+        value_delimiter = ',',
+        hide_env_values = true,
+        global = true
+    )]
+    pub replica_urls: Vec<String>,
+
+    /// With the private cluster: how many streaming standbys to run beside
+    /// it (made with pg_basebackup at their first start) and read public
+    /// pages from, as NEWSDESK_REPLICA_URLS would.
+    #[arg(long, env = "NEWSDESK_REPLICAS", default_value_t = 0, global = true)]
+    pub replicas: u32,
+
+    /// Seconds a replica may fall behind the primary before it is left out
+    /// (it is taken back once it catches up).
+    #[arg(
+        long,
+        env = "NEWSDESK_REPLICA_MAX_LAG",
+        default_value_t = 5.0,
+        global = true
+    )]
+    pub replica_max_lag: f64,
+
     /// Largest number of database connections a Newsdesk process answers
     /// requests with, shared out among its workers (at least two each);
     /// background work (view counts, statistics, mail) has as many again.

@@ -52,11 +52,24 @@ where
     F: FnOnce(sqlx::PgPool) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
+    with_database_and_replicas(config, user, |pool, _| work(pool)).await
+}
+
+/// As `with_database`, `work` also gets the replicas to read from.
+async fn with_database_and_replicas<F, Fut>(
+    config: &Config,
+    user: ClusterUser,
+    work: F,
+) -> anyhow::Result<()>
+where
+    F: FnOnce(sqlx::PgPool, Vec<sqlx::postgres::PgConnectOptions>) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
     let database = Database::open(config, user).await?;
     let pool = db::pool(database.options.clone(), config.db_max_connections);
     let outcome = async {
         db::migrate(&pool).await?;
-        work(pool.clone()).await
+        work(pool.clone(), database.replicas.clone()).await
     }
     .await;
     pool.close().await;
@@ -66,7 +79,7 @@ where
 
 async fn serve(config: &Config) -> anyhow::Result<()> {
     let secret = SecretKey::load(config.secret_key.as_deref(), &config.data_dir)?;
-    with_database(config, ClusterUser::Server, |pool| async move {
+    with_database_and_replicas(config, ClusterUser::Server, |pool, replicas| async move {
         if config.demo && seed::is_empty(&pool).await? {
             let logins = seed::seed_demo(&pool).await?;
             print_logins(&logins);
@@ -101,7 +114,13 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
             pool.clone(),
             std::time::Duration::from_secs(30),
         ));
-        let app = Application::build(config, pool, secret)?;
+        if !replicas.is_empty() {
+            tracing::info!(
+                replicas = replicas.len(),
+                "public pages read from streaming replicas"
+            );
+        }
+        let app = Application::build_with_replicas(config, pool, replicas, secret)?;
         tracing::info!(
             "Newsdesk is serving http://{}:{}/",
             config.bind.ip(),

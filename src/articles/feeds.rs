@@ -1,9 +1,9 @@
 //! The RSS feed of the newest stories and the sitemap, for readers' feed
 //! apps and search engines.
 
+use crate::web::reads::ReadPool;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use askama::Template;
-use sqlx::PgPool;
 
 use super::article_url;
 use super::db;
@@ -74,7 +74,7 @@ fn xml(body: String) -> HttpResponse {
 }
 
 /// GET /feed.xml
-pub async fn feed(req: HttpRequest, pool: web::Data<PgPool>) -> Result<HttpResponse, AppError> {
+pub async fn feed(req: HttpRequest, pool: ReadPool) -> Result<HttpResponse, AppError> {
     let mut conn = pool.acquire().await?;
     let site = settings::db::load(&mut conn).await?;
     let items = db::latest_published(&mut conn, FEED_ITEMS)
@@ -103,7 +103,7 @@ pub async fn feed(req: HttpRequest, pool: web::Data<PgPool>) -> Result<HttpRespo
 /// its alternate (`xhtml:link hreflang`), dated in the site's zone.
 pub async fn sitemap(
     req: HttpRequest,
-    pool: web::Data<PgPool>,
+    pool: ReadPool,
     trees: web::Data<TreeCache>,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = pool.acquire().await?;
@@ -150,7 +150,7 @@ pub async fn sitemap(
 pub async fn robots(
     req: HttpRequest,
     trees: web::Data<TreeCache>,
-    pool: web::Data<PgPool>,
+    pool: ReadPool,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = pool.acquire().await?;
     let trees = trees.current(&mut conn).await?;

@@ -2,6 +2,7 @@
 //! latest stories of each top-level channel, the newest stories and the
 //! most-read lists (点击排行) of today, this week and this month.
 
+use crate::web::reads::ReadPool;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -191,7 +192,7 @@ struct HomePage {
 }
 
 pub async fn home(
-    pool: web::Data<PgPool>,
+    pool: ReadPool,
     trees: web::Data<crate::site::TreeCache>,
     rankings: web::Data<Rankings>,
 ) -> Result<HttpResponse, AppError> {

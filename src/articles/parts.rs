@@ -307,8 +307,11 @@ async fn compute_parts(
     // triggers find them. Parts computed while a change is under way are
     // shown, not kept; so are those whose story's row a change has locked,
     // once the lock timeout passes.
+    // Read from a streaming replica, they are shown and kept by the next
+    // reading of the primary.
     let may_keep: bool = sqlx::query_scalar(
-        "select pg_try_advisory_xact_lock_shared(hashtext('newsdesk_page_parts'))",
+        "select not pg_is_in_recovery()
+                and pg_try_advisory_xact_lock_shared(hashtext('newsdesk_page_parts'))",
     )
     .fetch_one(&mut *tx)
     .await?;

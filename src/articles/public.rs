@@ -1,5 +1,6 @@
 //! The reader's pages: the home page, channel pages and article pages.
 
+use crate::web::reads::ReadPool;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -109,7 +110,7 @@ async fn listing_page(
 
 /// /tags/{name}: published stories with a tag.
 pub async fn tag(
-    pool: web::Data<PgPool>,
+    pool: ReadPool,
     trees: web::Data<TreeCache>,
     name: web::Path<String>,
     query: web::Query<ChannelQuery>,
@@ -117,7 +118,7 @@ pub async fn tag(
     let name = name.into_inner();
     let exists: bool = sqlx::query_scalar("select exists (select 1 from tags where name = $1)")
         .bind(&name)
-        .fetch_one(&**pool)
+        .fetch_one(&*pool)
         .await?;
     if !exists {
         return Err(AppError::NotFound);
@@ -132,14 +133,14 @@ pub async fn tag(
 
 /// /units/{id}: published stories of a unit and the units below it.
 pub async fn unit(
-    pool: web::Data<PgPool>,
+    pool: ReadPool,
     trees: web::Data<TreeCache>,
     id: web::Path<UnitId>,
     query: web::Query<ChannelQuery>,
 ) -> Result<HttpResponse, AppError> {
     let name: String = sqlx::query_scalar("select name from units where id = $1")
         .bind(*id)
-        .fetch_optional(&**pool)
+        .fetch_optional(&*pool)
         .await?
         .ok_or(AppError::NotFound)?;
     let listing = db::Listing {
@@ -160,14 +161,14 @@ pub async fn unit(
 
 /// /authors/{id}: published stories crediting an author.
 pub async fn author(
-    pool: web::Data<PgPool>,
+    pool: ReadPool,
     trees: web::Data<TreeCache>,
     id: web::Path<Uuid>,
     query: web::Query<ChannelQuery>,
 ) -> Result<HttpResponse, AppError> {
     let name: String = sqlx::query_scalar("select name from authors where id = $1")
         .bind(*id)
-        .fetch_optional(&**pool)
+        .fetch_optional(&*pool)
         .await?
         .ok_or(AppError::NotFound)?;
     let listing = db::Listing {
@@ -207,7 +208,7 @@ struct ChannelPage {
 }
 
 pub async fn channel(
-    pool: web::Data<PgPool>,
+    pool: ReadPool,
     tree_cache: web::Data<TreeCache>,
     slug: web::Path<String>,
     query: web::Query<ChannelQuery>,
@@ -309,7 +310,7 @@ pub struct ArticleQuery {
 }
 
 pub async fn article(
-    pool: web::Data<PgPool>,
+    pool: ReadPool,
     trees: web::Data<TreeCache>,
     state: web::Data<AppState>,
     number: web::Path<String>,
@@ -318,6 +319,7 @@ pub async fn article(
     let number: i64 = number.parse().map_err(|_| AppError::NotFound)?;
     let sources = PageSources {
         pool: &pool,
+        primary: pool.primary(),
         trees: &trees,
         key: state.secret.as_bytes(),
     };
@@ -328,6 +330,9 @@ pub async fn article(
 #[derive(Clone, Copy)]
 pub struct PageSources<'a> {
     pub pool: &'a PgPool,
+    /// The primary, when `pool` is a replica's: page parts are computed
+    /// and kept there (a replica cannot keep them).
+    pub primary: Option<&'a PgPool>,
     pub trees: &'a TreeCache,
     /// The site's key, which seals bodies that need no sanitising.
     pub key: &'a [u8],
@@ -352,8 +357,13 @@ pub async fn render_article(
         .await?
         .ok_or(AppError::NotFound)?;
     let trees = sources.trees.at(&mut conn, structure_version).await?;
-    let (parts, body) =
-        parts::parts_and_body(&mut conn, &article, kept, read_at, sources.key).await?;
+    let (parts, body) = match (&kept, sources.primary) {
+        (None, Some(primary)) => {
+            let mut primary = primary.acquire().await?;
+            parts::parts_and_body(&mut primary, &article, kept, read_at, sources.key).await?
+        }
+        _ => parts::parts_and_body(&mut conn, &article, kept, read_at, sources.key).await?,
+    };
     let layout = PublicLayout::with_trees(&trees);
     let breadcrumb = trees.breadcrumb(article.channel_id);
     let top = breadcrumb.first().map(|crumb| crumb.slug.clone());
@@ -481,7 +491,7 @@ fn byline_parts(credits: Vec<(Uuid, String, String)>, designations: bool) -> Vec
 /// request came to, which no shared cache may keep.
 pub async fn share_code(
     req: actix_web::HttpRequest,
-    pool: web::Data<PgPool>,
+    pool: ReadPool,
     trees: web::Data<TreeCache>,
     number: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -550,7 +560,7 @@ struct LegalPage {
 /// registration, and how the site handles their personal information.
 pub async fn legal(
     req: actix_web::HttpRequest,
-    pool: web::Data<PgPool>,
+    pool: ReadPool,
     trees: web::Data<TreeCache>,
 ) -> Result<HttpResponse, AppError> {
     let privacy = crate::web::variant::plain_path(req.path()) == "/privacy";

@@ -287,6 +287,7 @@ pub async fn post(
             let status = refusal.status;
             let sources = public::PageSources {
                 pool: &pool,
+                primary: None,
                 trees: &trees,
                 key: state.secret.as_bytes(),
             };

@@ -24,6 +24,7 @@ const MAX_SOCKET_PATH: usize = 107;
 pub struct PgBinaries {
     initdb: PathBuf,
     pg_ctl: PathBuf,
+    pg_basebackup: PathBuf,
     /// Whether the pg_stat_statements module is installed beside them.
     stat_statements: bool,
 }
@@ -47,6 +48,15 @@ impl PgBinaries {
             .map(|dir| PgBinaries {
                 initdb: dir.join("initdb"),
                 pg_ctl: dir.join("pg_ctl"),
+                // Beside pg_ctl, or beside the program a link named pg_ctl
+                // leads to (/usr/local/bin/pg_ctl → a Debian folder).
+                pg_basebackup: [dir.join("pg_ctl")]
+                    .iter()
+                    .filter_map(|pg_ctl| std::fs::canonicalize(pg_ctl).ok())
+                    .map(|real| real.with_file_name("pg_basebackup"))
+                    .chain([dir.join("pg_basebackup")])
+                    .find(|program| program.is_file())
+                    .unwrap_or_else(|| dir.join("pg_basebackup")),
                 stat_statements: std::fs::canonicalize(dir.join("pg_ctl")).is_ok_and(|real| {
                     real.with_file_name("../lib/pg_stat_statements.so")
                         .is_file()
@@ -78,6 +88,9 @@ fn debian_bin_dirs() -> Vec<PathBuf> {
 pub struct PrivateCluster {
     bins: PgBinaries,
     root: PathBuf,
+    /// For a streaming standby: the primary's socket folder, which its
+    /// base backup is taken from and which it follows.
+    primary: Option<PathBuf>,
     /// The unprivileged account the cluster runs as when Newsdesk is root.
     run_as: Option<User>,
 }
@@ -96,7 +109,12 @@ impl PrivateCluster {
             } else {
                 None
             };
-        let cluster = PrivateCluster { bins, root, run_as };
+        let cluster = PrivateCluster {
+            bins,
+            root,
+            run_as,
+            primary: None,
+        };
         let socket = cluster.socket_dir().join(".s.PGSQL.5432");
         if socket.as_os_str().len() > MAX_SOCKET_PATH {
             bail!(
@@ -112,6 +130,36 @@ impl PrivateCluster {
         }
         cluster.prepare_folders()?;
         Ok(cluster)
+    }
+
+    /// The `n`th streaming standby of this cluster (from 1), kept in
+    /// `standby-N` beside the primary's folders and reachable through a
+    /// socket of its own: made from a base backup of the primary at its
+    /// first start, then following it.
+    pub fn standby(&self, n: u32) -> anyhow::Result<PrivateCluster> {
+        let standby = PrivateCluster {
+            bins: self.bins.clone(),
+            root: self.root.join(format!("standby-{n}")),
+            run_as: self.run_as.clone(),
+            primary: Some(self.socket_dir()),
+        };
+        standby.prepare_folders()?;
+        Ok(standby)
+    }
+
+    /// The standbys made for this cluster so far, in order.
+    fn standbys(&self) -> Vec<PrivateCluster> {
+        (1..)
+            .map_while(|n| {
+                let root = self.root.join(format!("standby-{n}"));
+                root.is_dir().then(|| PrivateCluster {
+                    bins: self.bins.clone(),
+                    root,
+                    run_as: self.run_as.clone(),
+                    primary: Some(self.socket_dir()),
+                })
+            })
+            .collect()
     }
 
     /// The cluster's data folder (PGDATA).
@@ -185,6 +233,25 @@ impl PrivateCluster {
     /// by a killed one) is used as it is. Returns whether it started one.
     #[tracing::instrument(skip(self), fields(root = %self.root.display()))]
     pub fn start(&self) -> anyhow::Result<bool> {
+        if !self.is_initialised()
+            && let Some(primary) = &self.primary
+        {
+            tracing::info!("making a streaming standby of the private PostgreSQL cluster");
+            // -R writes primary_conninfo and standby.signal.
+            let output = self
+                .command(&self.bins.pg_basebackup)
+                .arg("-h")
+                .arg(primary)
+                .args(["-U", SUPERUSER, "-D"])
+                .arg(self.data_dir())
+                .args(["-R", "-X", "stream", "-c", "fast"])
+                .output()
+                .context("cannot run pg_basebackup")?;
+            if let Err(error) = check(output, "pg_basebackup") {
+                let _ = std::fs::remove_dir_all(self.data_dir());
+                return Err(error);
+            }
+        }
         if !self.is_initialised() {
             tracing::info!("creating the private PostgreSQL cluster");
             let output = self
@@ -216,13 +283,21 @@ impl PrivateCluster {
         // timer.
         let mut options = format!(
             "-c listen_addresses='' -c unix_socket_directories='{}' -c unix_socket_permissions=0700 \
-             -c max_wal_size=4GB",
+             -c max_wal_size=4GB -c wal_keep_size=256MB",
             self.socket_dir().display()
         );
         // Statement statistics, for finding slow or repeated queries
         // (`create extension pg_stat_statements` in a database to read them).
         if self.bins.stat_statements {
             options.push_str(" -c shared_preload_libraries=pg_stat_statements");
+        }
+        // A standby is known to the primary by this name (its replication
+        // connection's application_name): `standby_1` …, for
+        // synchronous_standby_names.
+        if self.primary.is_some()
+            && let Some(name) = self.root.file_name().and_then(OsStr::to_str)
+        {
+            options.push_str(&format!(" -c cluster_name={}", name.replace('-', "_")));
         }
         let output = self
             .command(&self.bins.pg_ctl)
@@ -247,6 +322,9 @@ impl PrivateCluster {
 
     /// Stops the server (fast mode: sessions are ended, data is flushed).
     pub fn stop(&self) -> anyhow::Result<()> {
+        for standby in self.standbys() {
+            standby.stop()?;
+        }
         if !self.is_running() {
             return Ok(());
         }
@@ -279,6 +357,20 @@ impl PrivateCluster {
         let mut lease = Lease::take(&self.leases_dir(), user)?;
         lease.started = self.start()?;
         Ok(lease)
+    }
+
+    /// Starts the first `count` standbys unless they run already (making
+    /// them at their first start), under the control lock as starting the
+    /// primary is. They stop with the primary.
+    pub fn start_standbys(&self, count: u32) -> anyhow::Result<Vec<PrivateCluster>> {
+        let _control = self.control()?;
+        (1..=count)
+            .map(|n| {
+                let standby = self.standby(n)?;
+                standby.start()?;
+                Ok(standby)
+            })
+            .collect()
     }
 
     /// Gives up this process's lease. The cluster stops when no other

@@ -2,6 +2,7 @@
 //! database comes from (DATABASE_URL or the private cluster).
 
 pub mod cluster;
+pub mod replicas;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -55,6 +56,9 @@ pub fn pool(options: PgConnectOptions, max_connections: u32) -> PgPool {
 /// that cluster, which stops only when no other Newsdesk process uses it.
 pub struct Database {
     pub options: PgConnectOptions,
+    /// The streaming replicas to read public pages from: those of
+    /// NEWSDESK_REPLICA_URLS, or the private cluster's standbys.
+    pub replicas: Vec<PgConnectOptions>,
     cluster: Option<(PrivateCluster, Lease)>,
 }
 
@@ -62,25 +66,47 @@ impl Database {
     /// Uses DATABASE_URL when set; otherwise starts the private cluster under
     /// the data folder and makes sure Newsdesk's database exists in it.
     pub async fn open(config: &Config, user: ClusterUser) -> anyhow::Result<Self> {
+        let mut replicas = config
+            .replica_urls
+            .iter()
+            .filter(|url| !url.trim().is_empty())
+            .map(|url| {
+                PgConnectOptions::from_str(url.trim())
+                    .context("NEWSDESK_REPLICA_URLS holds a URL that is not a PostgreSQL URL")
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
         if let Some(url) = &config.database_url {
             let options = PgConnectOptions::from_str(url)
                 .context("DATABASE_URL is not a valid PostgreSQL URL")?;
             return Ok(Database {
                 options,
+                replicas,
                 cluster: None,
             });
         }
         let bins = PgBinaries::find(config.pg_bin_dir.as_deref())?;
         let root = config.data_dir.join("postgres");
-        let (cluster, lease) = tokio::task::spawn_blocking(move || {
+        let standbys = if user == ClusterUser::Server {
+            config.replicas
+        } else {
+            0
+        };
+        let (cluster, lease, standbys) = tokio::task::spawn_blocking(move || {
             let cluster = PrivateCluster::new(&root, bins)?;
             let lease = cluster.attach(user)?;
-            anyhow::Ok((cluster, lease))
+            let started = cluster
+                .start_standbys(standbys)?
+                .iter()
+                .map(|standby| standby.connect_options(cluster::DATABASE))
+                .collect::<Vec<_>>();
+            anyhow::Ok((cluster, lease, started))
         })
         .await??;
+        replicas.extend(standbys);
         let admin = cluster.connect_options("postgres");
         let database = Database {
             options: cluster.connect_options(cluster::DATABASE),
+            replicas,
             cluster: Some((cluster, lease)),
         };
         create_database_if_missing(admin, cluster::DATABASE).await?;

@@ -1,11 +1,12 @@
 //! The search page (/search): filters by channel and date, newest first or
 //! by relevance, keyset pages for newest first.
 
+use crate::web::reads::ReadPool;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 
 use super::{Piece, query_words_cut, snippet};
 use crate::articles::article_url;
@@ -360,7 +361,7 @@ fn day_start(typed: &str, zone: chrono_tz::Tz, next_day: bool) -> Option<Option<
 /// GET /search?q=: newest first (keyset pages) or by relevance among the
 /// newest matches, with channel, unit and date filters.
 pub async fn search(
-    pool: web::Data<PgPool>,
+    pool: ReadPool,
     trees: web::Data<crate::site::TreeCache>,
     query: web::Query<SearchQuery>,
 ) -> std::result::Result<HttpResponse, AppError> {

@@ -4,9 +4,10 @@
 
 pub mod admin;
 
+use crate::web::reads::ReadPool;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use sqlx::{PgConnection, PgPool};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::articles::article_url;
@@ -116,7 +117,7 @@ struct TopicPage {
 
 /// GET /topics/{slug}
 pub async fn show(
-    pool: web::Data<PgPool>,
+    pool: ReadPool,
     trees: web::Data<crate::site::TreeCache>,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {

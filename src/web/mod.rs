@@ -11,6 +11,7 @@ pub mod edge;
 pub mod elder;
 pub mod head;
 pub mod health;
+pub mod reads;
 pub mod redirect;
 pub mod telemetry;
 pub mod variant;

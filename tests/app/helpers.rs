@@ -1,7 +1,11 @@
 //! The test harness: one PostgreSQL server per test run (a private cluster
 //! in a temporary folder, started through Newsdesk's own launcher, or the
 //! server of DATABASE_URL when set), one freshly migrated database per test
-//! cloned from a template, and the real app on a random port.
+//! cloned from a template, and the real app on a random port. With the
+//! private cluster, a streaming standby follows it and the app reads its
+//! public pages from the standby; commits wait until the standby has
+//! applied them (`synchronous_commit = remote_apply`), so a test that
+//! writes and then reads a page sees its write whichever server answers.
 
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -20,6 +24,7 @@ use uuid::Uuid;
 pub enum TestServer {
     Private {
         cluster: PrivateCluster,
+        standby: PrivateCluster,
         folder: PathBuf,
     },
     External {
@@ -37,6 +42,44 @@ impl TestServer {
             TestServer::Private { cluster, .. } => cluster.connect_options(database),
             TestServer::External { options } => options.clone().database(database),
         }
+    }
+
+    /// A URL of the streaming standby's copy of one database, when there is
+    /// a standby.
+    pub fn replica_url(&self, database: &str) -> Option<String> {
+        match self {
+            TestServer::Private { standby, .. } => Some(format!(
+                "postgres://{}@localhost/{database}?host={}",
+                newsdesk::db::cluster::SUPERUSER,
+                standby.socket_dir().display()
+            )),
+            TestServer::External { .. } => None,
+        }
+    }
+
+    /// A second standby that commits do not wait for, started at first
+    /// use, for the tests that pause, stop and start it (one at a time:
+    /// hold the guard).
+    pub async fn lagging_standby(
+        &self,
+    ) -> Option<(
+        &'static PrivateCluster,
+        tokio::sync::MutexGuard<'static, ()>,
+    )> {
+        static LAGGING: OnceLock<PrivateCluster> = OnceLock::new();
+        static TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let TestServer::Private { cluster, .. } = self else {
+            return None;
+        };
+        let turn = TURN.lock().await;
+        let standby = LAGGING.get_or_init(|| {
+            let mut standbys = cluster
+                .start_standbys(2)
+                .expect("cannot start the second standby");
+            standbys.pop().unwrap()
+        });
+        standby.start().expect("cannot start the second standby");
+        Some((standby, turn))
     }
 
     /// Where a proxy reaches the server.
@@ -81,16 +124,38 @@ fn start_private_cluster() -> TestServer {
     let bins = PgBinaries::find(None).expect("PostgreSQL binaries");
     let cluster =
         PrivateCluster::new(&folder.join("pg"), bins).expect("cannot prepare the test cluster");
-    cluster.start().expect("cannot start the test cluster");
     watch_for_abnormal_exit(&cluster, &folder);
+    cluster.start().expect("cannot start the test cluster");
+    let standby = cluster
+        .start_standbys(1)
+        .expect("cannot start the test cluster's standby")
+        .remove(0);
     // SAFETY: registering a plain extern "C" function with atexit has no
     // preconditions; it runs once when the test process exits.
     unsafe { libc::atexit(stop_private_cluster) };
-    TestServer::Private { cluster, folder }
+    let admin = cluster.connect_options("postgres");
+    block_on(move || async move {
+        let mut conn = PgConnection::connect_with(&admin).await.unwrap();
+        for setting in [
+            "alter system set synchronous_standby_names = 'standby_1'",
+            "alter system set synchronous_commit = remote_apply",
+            "select pg_reload_conf()",
+        ] {
+            sqlx::query(setting).execute(&mut conn).await.unwrap();
+        }
+    });
+    TestServer::Private {
+        cluster,
+        standby,
+        folder,
+    }
 }
 
 extern "C" fn stop_private_cluster() {
-    if let Some(TestServer::Private { cluster, folder }) = SERVER.get() {
+    if let Some(TestServer::Private {
+        cluster, folder, ..
+    }) = SERVER.get()
+    {
         let _ = cluster.stop();
         let _ = std::fs::remove_dir_all(folder);
     }
@@ -100,12 +165,15 @@ extern "C" fn stop_private_cluster() {
 /// aborted), a small watcher stops the cluster and removes its folder.
 fn watch_for_abnormal_exit(cluster: &PrivateCluster, folder: &std::path::Path) {
     use std::os::unix::process::CommandExt;
+    // The primary and every standby of it.
     let script = format!(
         "while kill -0 {pid} 2>/dev/null; do sleep 1; done; \
-         if [ -f '{pidfile}' ]; then kill -QUIT $(head -n 1 '{pidfile}') 2>/dev/null; sleep 2; fi; \
-         rm -rf '{folder}'",
+         for pidfile in '{primary}' '{root}'/standby-*/data/postmaster.pid; do \
+           [ -f \"$pidfile\" ] && kill -QUIT $(head -n 1 \"$pidfile\") 2>/dev/null; \
+         done; sleep 2; rm -rf '{folder}'",
         pid = std::process::id(),
-        pidfile = cluster.data_dir().join("postmaster.pid").display(),
+        primary = cluster.data_dir().join("postmaster.pid").display(),
+        root = cluster.data_dir().parent().unwrap().display(),
         folder = folder.display(),
     );
     let _ = std::process::Command::new("sh")
@@ -257,11 +325,17 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// The app with some of its configuration changed.
+/// The app with some of its configuration changed; its public pages read
+/// from the standby when there is one.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let database = TestDatabase::create().await;
     let options = database.options.clone();
-    spawn_configured(database, options, configure).await
+    let replica = server().replica_url(&database.name);
+    spawn_configured(database, options, |config| {
+        config.replica_urls = replica.into_iter().collect();
+        configure(config)
+    })
+    .await
 }
 
 /// Starts the app on `database`, connecting through `options` (which may
@@ -473,12 +547,16 @@ impl TestApp {
     /// The same client talking to a second instance of the app, on the same
     /// database and secret key (as behind a load balancer).
     pub fn second_instance(&self) -> TestApp {
+        self.second_instance_with(|_| {})
+    }
+
+    /// The same client talking to a second instance with some of its
+    /// configuration changed.
+    pub fn second_instance_with(&self, configure: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = instance_config(self.data_dir.path());
+        configure(&mut config);
         TestApp {
-            address: start_instance(
-                self.database.options.clone(),
-                self.secret.clone(),
-                &instance_config(self.data_dir.path()),
-            ),
+            address: start_instance(self.database.options.clone(), self.secret.clone(), &config),
             client: self.client.clone(),
             pool: self.pool.clone(),
             database: self.database.clone(),

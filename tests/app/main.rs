@@ -22,6 +22,7 @@ mod migrations;
 mod observability;
 mod portal;
 mod readme;
+mod replicas;
 mod scope;
 mod search;
 mod staff;

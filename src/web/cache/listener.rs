@@ -9,10 +9,14 @@ use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 
 use super::{CHANNEL, PageCache};
+use crate::db::replicas::{PRIMARY_POSITION, Replicas};
 
 /// Listens for announced changes until the pool closes. Any gap in
 /// listening drops every page, since announcements may have been missed.
-pub async fn listen(pool: PgPool, cache: Arc<PageCache>) {
+/// With replicas, each change first raises the floor to the primary's
+/// position once the change is heard (past the change's commit), so that
+/// pages rendered again are read from replicas that have replayed it.
+pub async fn listen(pool: PgPool, cache: Arc<PageCache>, replicas: Option<Arc<Replicas>>) {
     loop {
         if pool.is_closed() {
             return;
@@ -25,18 +29,39 @@ pub async fn listen(pool: PgPool, cache: Arc<PageCache>) {
                 continue;
             }
         };
+        if !heard(&mut listener, replicas.as_deref()).await {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
         cache.invalidate();
         cache.listening.store(true, Ordering::Release);
-        loop {
-            match listener.try_recv().await {
-                Ok(Some(_)) => cache.invalidate(),
-                // Reconnected at once: announcements may have been lost.
-                Ok(None) => cache.invalidate(),
-                Err(_) => break,
+        // Ok(None): reconnected at once, announcements may have been lost.
+        while listener.try_recv().await.is_ok() {
+            if !heard(&mut listener, replicas.as_deref()).await {
+                break;
             }
+            cache.invalidate();
         }
         cache.listening.store(false, Ordering::Release);
         cache.invalidate();
+    }
+}
+
+/// Raises the floor to the primary's position; false when the primary
+/// cannot say (listening starts again).
+async fn heard(listener: &mut PgListener, replicas: Option<&Replicas>) -> bool {
+    let Some(replicas) = replicas else {
+        return true;
+    };
+    match sqlx::query_scalar::<_, i64>(PRIMARY_POSITION)
+        .fetch_one(&mut *listener)
+        .await
+    {
+        Ok(position) => {
+            replicas.raise_floor(position as u64);
+            true
+        }
+        Err(_) => false,
     }
 }
 

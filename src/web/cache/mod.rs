@@ -201,7 +201,12 @@ pub async fn serve(
         "" => path.clone(),
         query => format!("{path}?{query}"),
     };
-    let storable = reading && cacheable_path(&path) && req.method() == Method::GET;
+    // A visitor who has just written, through an instance that has not
+    // heard of it yet, is answered afresh (from the primary).
+    let storable = reading
+        && cacheable_path(&path)
+        && req.method() == Method::GET
+        && !super::reads::ahead_of_instance(req.request());
     let mut stale_flight = None;
     if storable && let Some((page, fresh)) = cache.lookup(&key) {
         // A stale page is served while one request renders it again.
