@@ -15,7 +15,7 @@ RUN apt-get update \
 COPY --from=build /src/target/release/newsdesk /usr/local/bin/newsdesk
 USER newsdesk
 # A production image starts empty: no demo accounts, no passwords printed.
-# The first admin: docker compose run --rm -T newsdesk create-user --username NAME --role admin
+# The first admin: docker compose run --rm -T node1 create-user --username NAME --role admin
 ENV NEWSDESK_BIND=0.0.0.0:8080 \
     NEWSDESK_DATA_DIR=/var/lib/newsdesk \
     NEWSDESK_LOG_FORMAT=json \

@@ -79,6 +79,9 @@ where
 
 async fn serve(config: &Config) -> anyhow::Result<()> {
     let secret = SecretKey::load(config.secret_key.as_deref(), &config.data_dir)?;
+    if let Err(error) = newsdesk::web::assets::write_to(&config.data_dir) {
+        tracing::warn!(%error, "could not write the static files for a reverse proxy");
+    }
     with_database_and_replicas(config, ClusterUser::Server, |pool, replicas| async move {
         if config.demo && seed::is_empty(&pool).await? {
             let logins = seed::seed_demo(&pool).await?;

@@ -67,17 +67,34 @@ impl SecretKey {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
                 std::fs::create_dir_all(data_dir)
                     .with_context(|| format!("cannot create {}", data_dir.display()))?;
+                // Written whole beside the final name, then linked into
+                // place: nodes starting together on one shared folder agree
+                // on the first key linked, and none reads half of one.
                 let key = SecretKey::generate();
+                let partial = data_dir.join(format!(".{FILE_NAME}-{}", std::process::id()));
+                let partial = partial.with_extension(format!("{:x}", rand::random::<u64>()));
                 let mut file = std::fs::OpenOptions::new()
                     .write(true)
                     .create_new(true)
                     .mode(0o600)
-                    .open(&path)
-                    .with_context(|| format!("cannot create {}", path.display()))?;
+                    .open(&partial)
+                    .with_context(|| format!("cannot create {}", partial.display()))?;
                 file.write_all(key.as_bytes())?;
                 file.sync_all()?;
-                tracing::info!(path = %path.display(), "generated a new secret key");
-                Ok(key)
+                let linked = std::fs::hard_link(&partial, &path);
+                let _ = std::fs::remove_file(&partial);
+                match linked {
+                    Ok(()) => {
+                        tracing::info!(path = %path.display(), "generated a new secret key");
+                        Ok(key)
+                    }
+                    Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                        SecretKey::load(None, data_dir)
+                    }
+                    Err(error) => {
+                        Err(error).with_context(|| format!("cannot create {}", path.display()))
+                    }
+                }
             }
             Err(error) => Err(error).with_context(|| format!("cannot read {}", path.display())),
         }
@@ -100,6 +117,23 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         let second = SecretKey::load(None, dir.path()).unwrap();
         assert_eq!(first.as_bytes(), second.as_bytes());
+    }
+
+    #[test]
+    fn nodes_starting_together_on_one_folder_agree_on_one_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys: Vec<Vec<u8>> = std::thread::scope(|scope| {
+            let started: Vec<_> = (0..8)
+                .map(|_| scope.spawn(|| SecretKey::load(None, dir.path()).unwrap()))
+                .collect();
+            started
+                .into_iter()
+                .map(|t| t.join().unwrap().as_bytes().to_vec())
+                .collect()
+        });
+        assert!(keys.iter().all(|key| key == &keys[0]));
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "no partial key files left behind");
     }
 
     #[test]

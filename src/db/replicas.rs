@@ -119,6 +119,17 @@ impl Replicas {
         })
     }
 
+    /// Leaves replica `index` out at once, after a read from it failed as
+    /// if it were away: requests stop going to it now, not at the next
+    /// look; the watcher takes it back when it answers again.
+    pub fn leave_out(&self, index: usize) {
+        if let Some(member) = self.members.get(index)
+            && member.healthy.swap(false, Ordering::AcqRel)
+        {
+            tracing::warn!(replica = %member.name, "a read from the replica failed; left out");
+        }
+    }
+
     pub fn states(&self) -> Vec<ReplicaState> {
         self.members
             .iter()
@@ -272,5 +283,20 @@ mod tests {
         // A replica left out is not read, however far it has come.
         set(&replicas, 1, false, 500);
         assert_eq!(replicas.pick(0), None);
+    }
+
+    #[test]
+    fn a_replica_whose_read_failed_is_left_out_at_once() {
+        let replicas = two();
+        set(&replicas, 0, true, 100);
+        set(&replicas, 1, true, 100);
+        replicas.leave_out(0);
+        assert!((0..4).all(|_| replicas.pick(0) == Some(1)));
+        assert!(!replicas.states()[0].healthy);
+        replicas.leave_out(7);
+        assert!(
+            (0..4).all(|_| replicas.pick(0) == Some(1)),
+            "an unknown index changes nothing"
+        );
     }
 }

@@ -17,9 +17,9 @@ use std::ops::Deref;
 use actix_web::body::MessageBody;
 use actix_web::cookie::time;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::http::Method;
+use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
-use actix_web::{Error, FromRequest, HttpRequest, web};
+use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, web};
 use sqlx::PgPool;
 
 use crate::db::replicas::{PRIMARY_POSITION, Replicas};
@@ -34,6 +34,10 @@ pub struct ReplicaPools(pub Vec<PgPool>);
 
 /// Cookies that mark a request as staff's, read from the primary.
 pub struct PrimaryCookies(pub Vec<&'static str>);
+
+/// Which replica a request's reads went to.
+#[derive(Clone, Copy)]
+struct ReadFrom(usize);
 
 /// The pool a public page reads from, and the primary's when that is a
 /// replica's (for what a page keeps, such as computed page parts).
@@ -88,10 +92,9 @@ fn pick(req: &HttpRequest) -> Option<ReadPool> {
             return None;
         }
         let index = replicas.pick(seen(req))?;
-        req.app_data::<web::Data<ReplicaPools>>()?
-            .0
-            .get(index)
-            .cloned()
+        let pool = req.app_data::<web::Data<ReplicaPools>>()?.0.get(index)?;
+        req.extensions_mut().insert(ReadFrom(index));
+        Some(pool.clone())
     })();
     Some(match replica {
         Some(replica) => ReadPool(replica, Some(primary.clone())),
@@ -139,9 +142,19 @@ pub async fn remember_writes(
         .app_data::<web::Data<Replicas>>()
         .map(|replicas| replicas.clone().into_inner());
     let mut response = next.call(req).await?;
-    let (true, Some(replicas)) = (writing, replicas) else {
+    let Some(replicas) = replicas else {
         return Ok(response);
     };
+    if !writing {
+        // A replica that failed a read (stopping, restarting, unreachable)
+        // answers no more reads; the proxy retries this one on another node.
+        if response.status() == StatusCode::SERVICE_UNAVAILABLE
+            && let Some(&ReadFrom(index)) = response.request().extensions().get::<ReadFrom>()
+        {
+            replicas.leave_out(index);
+        }
+        return Ok(response);
+    }
     if let Some(position) = primary_position(response.request()).await {
         replicas.raise_floor(position);
         let req = response.request();
