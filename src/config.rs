@@ -38,6 +38,17 @@ pub enum Command {
         #[arg(long, default_value_t = 0)]
         comments: u64,
     },
+    /// Write one archive of the database, the photos and the secret key
+    /// into DIR (newsdesk-YYYYMMDDTHHMMSSZ.tar) while the site serves.
+    Backup {
+        /// Folder to write the archive into.
+        dir: std::path::PathBuf,
+    },
+    /// Fill an empty database and data folder from an archive of `backup`.
+    Restore {
+        /// The archive (a .tar written by `newsdesk backup`).
+        archive: std::path::PathBuf,
+    },
     /// Create a staff account; the password is read from standard input.
     CreateUser {
         /// Login name (2 to 32 letters, digits, `_`, `.` or `-`).

@@ -20,6 +20,8 @@ async fn main() -> ExitCode {
         Command::Migrate => migrate(&cli.config).await,
         Command::SeedDemo => seed_demo(&cli.config).await,
         Command::Generate { articles, comments } => generate(&cli.config, articles, comments).await,
+        Command::Backup { dir } => backup(&cli.config, &dir).await,
+        Command::Restore { archive } => restore(&cli.config, &archive).await,
         Command::CreateUser {
             username,
             role,
@@ -192,6 +194,65 @@ async fn create_user(
         newsdesk::users::cli::create_user(&pool, username, role, unit, display_name, password)
             .await?;
         println!("Created {role} {username}.");
+        Ok(())
+    })
+    .await
+}
+
+/// Opens the database as it is (no migration: a backup or a restore never
+/// changes the schema) and runs `work` with it.
+async fn with_database_as_is<F, Fut>(config: &Config, work: F) -> anyhow::Result<()>
+where
+    F: FnOnce(sqlx::PgPool, String) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    let database = Database::open(config, ClusterUser::Command).await?;
+    let pool = db::pool(database.options.clone(), 2);
+    let outcome = work(pool.clone(), database.libpq_target()).await;
+    pool.close().await;
+    database.close()?;
+    outcome
+}
+
+async fn backup(config: &Config, dir: &std::path::Path) -> anyhow::Result<()> {
+    with_database_as_is(config, |pool, dbname| async move {
+        let target = db::backup::Target {
+            dbname,
+            pool: &pool,
+            programs: config.pg_bin_dir.as_deref(),
+        };
+        let started = std::time::Instant::now();
+        let (path, manifest) = db::backup::backup(&target, &config.data_dir, dir).await?;
+        let bytes = std::fs::metadata(&path)?.len();
+        println!(
+            "Backed up {} stories and {} files (schema {}) to {} ({:.1} MB) in {:.1} s.",
+            manifest.stories,
+            manifest.files.len(),
+            manifest.schema_version,
+            path.display(),
+            bytes as f64 / 1e6,
+            started.elapsed().as_secs_f64()
+        );
+        Ok(())
+    })
+    .await
+}
+
+async fn restore(config: &Config, archive: &std::path::Path) -> anyhow::Result<()> {
+    with_database_as_is(config, |pool, dbname| async move {
+        let target = db::backup::Target {
+            dbname,
+            pool: &pool,
+            programs: config.pg_bin_dir.as_deref(),
+        };
+        let restored = db::backup::restore(&target, &config.data_dir, archive).await?;
+        println!(
+            "Restored {} stories and {} photos' files from the backup of {} (schema {}). Start the site with `newsdesk serve`.",
+            restored.manifest.stories,
+            restored.media_files,
+            restored.manifest.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            restored.manifest.schema_version
+        );
         Ok(())
     })
     .await

@@ -69,6 +69,23 @@ impl PgBinaries {
     }
 }
 
+/// A PostgreSQL client program (`pg_dump`, `pg_restore`): in `hint`, on the
+/// PATH, or in Debian's folders, newest version first (a dump must be made by
+/// a pg_dump at least as new as the server).
+pub fn find_program(hint: Option<&Path>, name: &str) -> anyhow::Result<PathBuf> {
+    let mut dirs: Vec<PathBuf> = hint.map(Path::to_path_buf).into_iter().collect();
+    dirs.extend(debian_bin_dirs());
+    if let Some(path) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&path));
+    }
+    dirs.into_iter()
+        .map(|dir| dir.join(name))
+        .find(|program| program.is_file())
+        .with_context(|| {
+            format!("{name} not found: install PostgreSQL's client programs (Debian: apt-get install postgresql-client)")
+        })
+}
+
 fn debian_bin_dirs() -> Vec<PathBuf> {
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()

@@ -1,6 +1,7 @@
 //! Database access: the connection pool, embedded migrations, and where the
 //! database comes from (DATABASE_URL or the private cluster).
 
+pub mod backup;
 pub mod cluster;
 pub mod replicas;
 
@@ -59,6 +60,8 @@ pub struct Database {
     /// The streaming replicas to read public pages from: those of
     /// NEWSDESK_REPLICA_URLS, or the private cluster's standbys.
     pub replicas: Vec<PgConnectOptions>,
+    /// DATABASE_URL as given, for PostgreSQL's own programs.
+    url: Option<String>,
     cluster: Option<(PrivateCluster, Lease)>,
 }
 
@@ -81,6 +84,7 @@ impl Database {
             return Ok(Database {
                 options,
                 replicas,
+                url: Some(url.clone()),
                 cluster: None,
             });
         }
@@ -107,10 +111,31 @@ impl Database {
         let database = Database {
             options: cluster.connect_options(cluster::DATABASE),
             replicas,
+            url: None,
             cluster: Some((cluster, lease)),
         };
         create_database_if_missing(admin, cluster::DATABASE).await?;
         Ok(database)
+    }
+
+    /// The database as `pg_dump` and `pg_restore` take it (`--dbname`): the
+    /// URL of DATABASE_URL, or a connection string for the private cluster.
+    pub fn libpq_target(&self) -> String {
+        if let Some(url) = &self.url {
+            return url.clone();
+        }
+        let quote = |value: &str| format!("'{}'", value.replace('\\', "\\\\").replace('\'', "\\'"));
+        let host = match self.options.get_socket() {
+            Some(socket) => socket.display().to_string(),
+            None => self.options.get_host().to_owned(),
+        };
+        format!(
+            "host={} port={} user={} dbname={}",
+            quote(&host),
+            self.options.get_port(),
+            quote(self.options.get_username()),
+            quote(self.options.get_database().unwrap_or(cluster::DATABASE)),
+        )
     }
 
     /// Gives up this process's use of the private cluster, stopping it when

@@ -260,6 +260,27 @@ impl TestDatabase {
         }
     }
 
+    /// A new database with nothing in it, not even the schema.
+    pub async fn empty() -> TestDatabase {
+        let name = format!("test_{}", Uuid::new_v4().simple());
+        let mut admin = PgConnection::connect_with(&server().options("postgres"))
+            .await
+            .unwrap();
+        sqlx::query(&format!(
+            "create database {} template template0 encoding 'UTF8' locale 'C.UTF-8'",
+            quote_identifier(&name)
+        ))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+        admin.close().await.unwrap();
+        TestDatabase {
+            options: server().options(&name),
+            name,
+            owned: true,
+        }
+    }
+
     /// A database on a server of the test's own, left as it is at the end.
     pub fn external(options: PgConnectOptions) -> TestDatabase {
         TestDatabase {

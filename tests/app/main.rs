@@ -7,6 +7,7 @@ mod proxy;
 mod administration;
 mod all_stories;
 mod articles;
+mod backup;
 mod cache;
 mod channels;
 mod cli;

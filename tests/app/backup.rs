@@ -1,0 +1,285 @@
+//! `newsdesk backup` and `newsdesk restore` as an operator runs them: a
+//! backup taken while the site serves, changes made after it, a restore into
+//! a new database and data folder that gives back exactly what was backed
+//! up, and the restores a careless operator or a damaged file would attempt.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use sqlx::PgPool;
+
+use crate::helpers::{TestApp, TestDatabase, spawn_app, spawn_app_on, texts};
+use crate::media::{jpeg_with_gps, upload};
+
+fn newsdesk(args: &[&str], database: &TestDatabase, data_dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+        .args(args)
+        .env("DATABASE_URL", database.url())
+        .env("NEWSDESK_DATA_DIR", data_dir)
+        .env("NEWSDESK_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Every table's rows and every sequence's position, as text.
+async fn fingerprint(pool: &PgPool) -> BTreeMap<String, String> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        "select c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
+         where n.nspname = 'public' and c.relkind in ('r', 'p') order by 1",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let mut print = BTreeMap::new();
+    for table in tables {
+        let rows: String = sqlx::query_scalar(&format!(
+            "select count(*) || ' ' || md5(coalesce(string_agg(t::text, E'\\n' order by t::text), ''))
+             from \"{table}\" t"
+        ))
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        print.insert(table, rows);
+    }
+    let sequences: Vec<(String, Option<i64>)> = sqlx::query_as(
+        "select sequencename::text, last_value from pg_sequences where schemaname = 'public'",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    for (name, value) in sequences {
+        print.insert(format!("sequence {name}"), format!("{value:?}"));
+    }
+    print
+}
+
+fn media_files(data_dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(data_dir.join("media"))
+        .map(|entries| {
+            entries
+                .map(|entry| {
+                    let entry = entry.unwrap();
+                    (
+                        entry.file_name().into_string().unwrap(),
+                        std::fs::read(entry.path()).unwrap(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn the_archive(dir: &Path) -> PathBuf {
+    let archives: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(
+        archives.len(),
+        1,
+        "one archive, no partial files: {archives:?}"
+    );
+    assert!(archives[0].extension().is_some_and(|ext| ext == "tar"));
+    archives[0].clone()
+}
+
+async fn a_living_site() -> TestApp {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    app.login_as("photographer", "correspondent").await;
+    for size in [1200, 900] {
+        let response = upload(&app, "巡检.jpg", jpeg_with_gps(size, 600)).await;
+        assert_eq!(response.status().as_u16(), 200);
+    }
+    assert!(
+        media_files(app.data_dir.path()).len() >= 6,
+        "originals and their sizes"
+    );
+    app
+}
+
+#[tokio::test]
+async fn a_restore_gives_back_exactly_what_was_backed_up_and_the_site_starts_on_it() {
+    let app = a_living_site().await;
+    std::fs::write(app.data_dir.path().join("secret_key"), "k".repeat(64)).unwrap();
+    let before = fingerprint(&app.pool).await;
+    let photos = media_files(app.data_dir.path());
+    let backups = tempfile::tempdir().unwrap();
+
+    let output = newsdesk(
+        &["backup", backups.path().to_str().unwrap()],
+        &app.database,
+        app.data_dir.path(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let archive = the_archive(backups.path());
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&archive).unwrap().permissions().mode() & 0o077,
+        0,
+        "the archive holds password hashes and the key: its owner's only"
+    );
+
+    // After the backup: a story renamed, another deleted, a photo's file lost.
+    let (number, title): (i64, String) = sqlx::query_as(
+        "select number, title from articles where status = 'published' order by number limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("update articles set title = '改过的标题' where number = $1")
+        .bind(number)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    sqlx::query("delete from articles where number = (select max(number) from articles)")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let lost = photos.keys().next().unwrap();
+    std::fs::remove_file(app.data_dir.path().join("media").join(lost)).unwrap();
+    assert_ne!(fingerprint(&app.pool).await, before);
+
+    // A new machine: an empty database, an empty data folder.
+    let database = TestDatabase::empty().await;
+    let data_dir = tempfile::tempdir().unwrap();
+    let output = newsdesk(
+        &["restore", archive.to_str().unwrap()],
+        &database,
+        data_dir.path(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let restored = PgPool::connect_with(database.options.clone())
+        .await
+        .unwrap();
+    assert_eq!(
+        fingerprint(&restored).await,
+        before,
+        "every row, every sequence"
+    );
+    assert_eq!(
+        media_files(data_dir.path()),
+        photos,
+        "every photo, to the byte"
+    );
+    assert_eq!(
+        std::fs::read(data_dir.path().join("secret_key")).unwrap(),
+        std::fs::read(app.data_dir.path().join("secret_key")).unwrap(),
+        "the key comes along: sessions and signed links stay valid"
+    );
+    restored.close().await;
+
+    // The site starts on it and shows the story as it was.
+    let options = database.options.clone();
+    let site = spawn_app_on(database, options).await;
+    let (status, page) = site.page(&format!("/articles/{number}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(texts(&page, "h1.title"), [title]);
+
+    // Restoring again over the restored site is refused, and changes nothing.
+    let before_again = fingerprint(&site.pool).await;
+    let output = newsdesk(
+        &["restore", archive.to_str().unwrap()],
+        &site.database,
+        tempfile::tempdir().unwrap().path(),
+    );
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("not empty"), "{}", stderr(&output));
+    assert_eq!(fingerprint(&site.pool).await, before_again);
+}
+
+#[tokio::test]
+async fn a_damaged_or_foreign_archive_and_a_used_data_folder_are_refused_before_anything_is_written()
+ {
+    let app = a_living_site().await;
+    let backups = tempfile::tempdir().unwrap();
+    let output = newsdesk(
+        &["backup", backups.path().to_str().unwrap()],
+        &app.database,
+        app.data_dir.path(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    let archive = the_archive(backups.path());
+    let bytes = std::fs::read(&archive).unwrap();
+
+    let nothing_written = |database: &TestDatabase, data_dir: &Path| {
+        let (database, data_dir) = (database.options.clone(), data_dir.to_owned());
+        async move {
+            let pool = PgPool::connect_with(database).await.unwrap();
+            let tables: i64 =
+                sqlx::query_scalar("select count(*) from pg_tables where schemaname = 'public'")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            pool.close().await;
+            assert_eq!(tables, 0, "the database is left empty");
+            assert!(media_files(&data_dir).is_empty(), "no photo written");
+        }
+    };
+
+    // One byte changed in a photo's data: its checksum no longer matches.
+    let mut reader = tar::Archive::new(bytes.as_slice());
+    let data = reader
+        .entries()
+        .unwrap()
+        .map(|entry| entry.unwrap())
+        .find(|entry| entry.path().unwrap().starts_with("media"))
+        .expect("a photo in the archive")
+        .raw_file_position() as usize;
+    let mut damaged = bytes.clone();
+    damaged[data + 100] ^= 0xff;
+    let damaged_path = backups.path().join("damaged.tar");
+    std::fs::write(&damaged_path, &damaged).unwrap();
+
+    // Cut short: the manifest at the end is gone.
+    let cut_path = backups.path().join("cut.tar");
+    std::fs::write(&cut_path, &bytes[..bytes.len() / 2]).unwrap();
+
+    // Not a backup at all.
+    let foreign_path = backups.path().join("foreign.tar");
+    std::fs::write(&foreign_path, b"<?xml version=\"1.0\"?><rss/>").unwrap();
+
+    for (path, expected) in [
+        (&damaged_path, "checksum"),
+        (&cut_path, ""),
+        (&foreign_path, ""),
+    ] {
+        let database = TestDatabase::empty().await;
+        let data_dir = tempfile::tempdir().unwrap();
+        let output = newsdesk(
+            &["restore", path.to_str().unwrap()],
+            &database,
+            data_dir.path(),
+        );
+        assert!(!output.status.success(), "{} was restored", path.display());
+        assert!(stderr(&output).contains(expected), "{}", stderr(&output));
+        nothing_written(&database, data_dir.path()).await;
+    }
+
+    // A data folder that already has photos: two sites are never mixed.
+    let database = TestDatabase::empty().await;
+    let data_dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(data_dir.path().join("media")).unwrap();
+    std::fs::write(data_dir.path().join("media/other-site.jpg"), b"x").unwrap();
+    let output = newsdesk(
+        &["restore", archive.to_str().unwrap()],
+        &database,
+        data_dir.path(),
+    );
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("not empty"), "{}", stderr(&output));
+    let pool = PgPool::connect_with(database.options.clone())
+        .await
+        .unwrap();
+    let tables: i64 =
+        sqlx::query_scalar("select count(*) from pg_tables where schemaname = 'public'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(tables, 0);
+}
