@@ -48,6 +48,16 @@ pub enum Command {
     Restore {
         /// The archive (a .tar written by `newsdesk backup`).
         archive: std::path::PathBuf,
+        /// Point-in-time recovery: bring the database back as it was at this
+        /// moment (RFC 3339 with its offset, e.g. 2026-12-03T10:04:00+08:00),
+        /// from the archive's base backup and the WAL archived since. Needs
+        /// the private cluster of a new data folder, and --wal.
+        #[arg(long, requires = "wal")]
+        to: Option<String>,
+        /// The WAL archive of the site being recovered
+        /// (its DATA_DIR/postgres/wal-archive).
+        #[arg(long, requires = "to")]
+        wal: Option<std::path::PathBuf>,
     },
     /// Create a staff account; the password is read from standard input.
     CreateUser {
@@ -118,6 +128,18 @@ pub struct Config {
         global = true
     )]
     pub replica_urls: Vec<String>,
+
+    /// With the private cluster: copy every finished WAL segment into
+    /// DATA_DIR/postgres/wal-archive, so that `newsdesk restore --to TIME`
+    /// can bring the database back to any moment since a backup.
+    #[arg(
+        long,
+        env = "NEWSDESK_WAL_ARCHIVE",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        global = true
+    )]
+    pub wal_archive: bool,
 
     /// With the private cluster: how many streaming standbys to run beside
     /// it (made with pg_basebackup at their first start) and read public

@@ -21,7 +21,10 @@ async fn main() -> ExitCode {
         Command::SeedDemo => seed_demo(&cli.config).await,
         Command::Generate { articles, comments } => generate(&cli.config, articles, comments).await,
         Command::Backup { dir } => backup(&cli.config, &dir).await,
-        Command::Restore { archive } => restore(&cli.config, &archive).await,
+        Command::Restore { archive, to, wal } => match (to, wal) {
+            (Some(to), Some(wal)) => recover(&cli.config, &archive, &to, &wal).await,
+            _ => restore(&cli.config, &archive).await,
+        },
         Command::CreateUser {
             username,
             role,
@@ -200,62 +203,88 @@ async fn create_user(
 }
 
 /// Opens the database as it is (no migration: a backup or a restore never
-/// changes the schema) and runs `work` with it.
-async fn with_database_as_is<F, Fut>(config: &Config, work: F) -> anyhow::Result<()>
-where
-    F: FnOnce(sqlx::PgPool, String) -> Fut,
-    Fut: Future<Output = anyhow::Result<()>>,
-{
+/// changes the schema) and runs `work` on it.
+async fn with_database_as_is<T>(
+    config: &Config,
+    work: impl AsyncFnOnce(&db::backup::Target<'_>) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
     let database = Database::open(config, ClusterUser::Command).await?;
     let pool = db::pool(database.options.clone(), 2);
-    let outcome = work(pool.clone(), database.libpq_target()).await;
+    let target = db::backup::Target {
+        dbname: database.libpq_target(),
+        pool: &pool,
+        programs: config.pg_bin_dir.as_deref(),
+        cluster: database.private_cluster(),
+    };
+    let outcome = work(&target).await;
     pool.close().await;
     database.close()?;
     outcome
 }
 
 async fn backup(config: &Config, dir: &std::path::Path) -> anyhow::Result<()> {
-    with_database_as_is(config, |pool, dbname| async move {
-        let target = db::backup::Target {
-            dbname,
-            pool: &pool,
-            programs: config.pg_bin_dir.as_deref(),
-        };
-        let started = std::time::Instant::now();
-        let (path, manifest) = db::backup::backup(&target, &config.data_dir, dir).await?;
-        let bytes = std::fs::metadata(&path)?.len();
-        println!(
-            "Backed up {} stories and {} files (schema {}) to {} ({:.1} MB) in {:.1} s.",
-            manifest.stories,
-            manifest.files.len(),
-            manifest.schema_version,
-            path.display(),
-            bytes as f64 / 1e6,
-            started.elapsed().as_secs_f64()
-        );
-        Ok(())
+    let started = std::time::Instant::now();
+    let (path, manifest) = with_database_as_is(config, async |target| {
+        db::backup::backup(target, &config.data_dir, dir).await
     })
-    .await
+    .await?;
+    let bytes = std::fs::metadata(&path)?.len();
+    println!(
+        "Backed up {} stories and {} files (schema {}{}) to {} ({:.1} MB) in {:.1} s.",
+        manifest.stories,
+        manifest.files.len(),
+        manifest.schema_version,
+        if manifest.base_backup.is_some() {
+            ", with a base backup for point-in-time recovery"
+        } else {
+            ""
+        },
+        path.display(),
+        bytes as f64 / 1e6,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 async fn restore(config: &Config, archive: &std::path::Path) -> anyhow::Result<()> {
-    with_database_as_is(config, |pool, dbname| async move {
-        let target = db::backup::Target {
-            dbname,
-            pool: &pool,
-            programs: config.pg_bin_dir.as_deref(),
-        };
-        let restored = db::backup::restore(&target, &config.data_dir, archive).await?;
-        println!(
-            "Restored {} stories and {} photos' files from the backup of {} (schema {}). Start the site with `newsdesk serve`.",
-            restored.manifest.stories,
-            restored.media_files,
-            restored.manifest.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
-            restored.manifest.schema_version
-        );
-        Ok(())
+    let restored = with_database_as_is(config, async |target| {
+        db::backup::restore(target, &config.data_dir, archive).await
     })
-    .await
+    .await?;
+    print_restored(&restored, "");
+    Ok(())
+}
+
+async fn recover(
+    config: &Config,
+    archive: &std::path::Path,
+    to: &str,
+    wal: &std::path::Path,
+) -> anyhow::Result<()> {
+    if config.database_url.is_some() {
+        anyhow::bail!(
+            "point-in-time recovery works on the private cluster; with DATABASE_URL, recover your server with its own base backups and restore_command"
+        );
+    }
+    let to = chrono::DateTime::parse_from_rfc3339(to).map_err(|_| {
+        anyhow::anyhow!("--to takes a time with its offset, e.g. 2026-12-03T10:04:00+08:00")
+    })?;
+    let bins = db::cluster::PgBinaries::find(config.pg_bin_dir.as_deref())?;
+    let cluster = db::cluster::PrivateCluster::new(&config.data_dir.join("postgres"), bins)?
+        .with_wal_archive(config.wal_archive)?;
+    let restored = db::backup::recover(cluster, &config.data_dir, archive, to, wal).await?;
+    print_restored(&restored, &format!(", recovered to {}", to.to_rfc3339()));
+    Ok(())
+}
+
+fn print_restored(restored: &db::backup::Restored, how: &str) {
+    println!(
+        "Restored {} stories and {} photos' files from the backup of {} (schema {}){how}. Start the site with `newsdesk serve`.",
+        restored.manifest.stories,
+        restored.media_files,
+        restored.manifest.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
+        restored.manifest.schema_version
+    );
 }
 
 fn print_logins(logins: &[seed::DemoLogin]) {

@@ -25,12 +25,13 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
-use super::cluster::find_program;
+use super::cluster::{ClusterUser, PrivateCluster, find_program};
 
 const FORMAT: &str = "newsdesk-backup/1";
 const MANIFEST: &str = "manifest.json";
 const DUMP: &str = "database.dump";
 const SECRET: &str = "secret_key";
+const BASE: &str = "base.tar";
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Manifest {
@@ -40,6 +41,10 @@ pub struct Manifest {
     /// The newest migration applied to the database when it was dumped.
     pub schema_version: i64,
     pub stories: i64,
+    /// With the private cluster's WAL archive: the first WAL segment that a
+    /// recovery from the archive's base backup (`base.tar`) needs.
+    #[serde(default)]
+    pub base_backup: Option<String>,
     /// Every file of the archive but the manifest: name → size and digest.
     pub files: BTreeMap<String, FileEntry>,
 }
@@ -56,6 +61,9 @@ pub struct Target<'a> {
     pub dbname: String,
     pub pool: &'a PgPool,
     pub programs: Option<&'a Path>,
+    /// The private cluster, when the database is in it: its base backup
+    /// goes into the archive too when it archives WAL.
+    pub cluster: Option<&'a PrivateCluster>,
 }
 
 /// Writes an archive of the database and `data_dir`'s media into `out_dir`;
@@ -86,8 +94,11 @@ pub async fn backup(
         newsdesk_version: env!("CARGO_PKG_VERSION").to_owned(),
         schema_version,
         stories,
+        base_backup: None,
         files: BTreeMap::new(),
     };
+    let base_dir = out_dir.join(format!(".{name}.base"));
+    let cluster = target.cluster.filter(|cluster| cluster.archives_wal());
     let outcome = async {
         let pg_dump = find_program(target.programs, "pg_dump")?;
         run(tokio::process::Command::new(pg_dump)
@@ -100,9 +111,18 @@ pub async fn backup(
             .arg(&target.dbname))
         .await
         .context("pg_dump failed")?;
+        let mut manifest = manifest;
+        let base = match cluster {
+            Some(cluster) => {
+                std::fs::create_dir_all(&base_dir)?;
+                manifest.base_backup = Some(cluster.base_backup(&base_dir)?);
+                Some(base_dir.join(BASE))
+            }
+            None => None,
+        };
         let (dump, writing, data_dir) = (dump.clone(), partial.clone(), data_dir.to_owned());
         let manifest = tokio::task::spawn_blocking(move || {
-            write_archive(&writing, &dump, &data_dir, manifest)
+            write_archive(&writing, &dump, base.as_deref(), &data_dir, manifest)
         })
         .await??;
         std::fs::rename(&partial, &final_path)?;
@@ -110,8 +130,14 @@ pub async fn backup(
     }
     .await;
     let _ = std::fs::remove_file(&dump);
+    let _ = std::fs::remove_dir_all(&base_dir);
     match outcome {
-        Ok(manifest) => Ok((final_path, manifest)),
+        Ok(manifest) => {
+            if let (Some(cluster), Some(start)) = (cluster, &manifest.base_backup) {
+                cluster.trim_wal_archive(start)?;
+            }
+            Ok((final_path, manifest))
+        }
         Err(error) => {
             let _ = std::fs::remove_file(&partial);
             Err(error)
@@ -123,6 +149,7 @@ pub async fn backup(
 fn write_archive(
     partial: &Path,
     dump: &Path,
+    base: Option<&Path>,
     data_dir: &Path,
     mut manifest: Manifest,
 ) -> anyhow::Result<Manifest> {
@@ -153,7 +180,18 @@ fn write_archive(
             files.insert(name, entry_of(&bytes));
             Ok(true)
         };
-    add(&mut archive, DUMP.to_owned(), dump)?;
+    // The dump and the base backup are our own files, which nothing else
+    // changes: hashed, then streamed in (they can be many gigabytes).
+    let add_large = |archive: &mut tar::Builder<_>, name: &str, path: &Path| {
+        let mut hashing = Hashing::new(std::io::sink());
+        std::io::copy(&mut std::fs::File::open(path)?, &mut hashing)?;
+        archive.append_file(name, &mut std::fs::File::open(path)?)?;
+        anyhow::Ok((name.to_owned(), hashing.entry()))
+    };
+    let mut large = vec![add_large(&mut archive, DUMP, dump)?];
+    if let Some(base) = base {
+        large.push(add_large(&mut archive, BASE, base)?);
+    }
     add(&mut archive, SECRET.to_owned(), &data_dir.join(SECRET))?;
     let media = data_dir.join("media");
     let mut names: Vec<String> = match std::fs::read_dir(&media) {
@@ -172,6 +210,7 @@ fn write_archive(
     for name in names {
         add(&mut archive, format!("media/{name}"), &media.join(&name))?;
     }
+    files.extend(large);
     manifest.files = files;
     let json = serde_json::to_vec_pretty(&manifest)?;
     let mut header = tar::Header::new_gnu();
@@ -250,6 +289,16 @@ async fn restore_from(
         .arg(staging.join(DUMP)))
     .await
     .context("pg_restore failed; the database is as it was")?;
+    let media_files = place_files(staging, data_dir)?;
+    Ok(Restored {
+        manifest,
+        media_files,
+    })
+}
+
+/// Moves the staged photos and key into the data folder; returns how many
+/// media files there are.
+fn place_files(staging: &Path, data_dir: &Path) -> anyhow::Result<usize> {
     let media = data_dir.join("media");
     let staged_media = staging.join("media");
     std::fs::create_dir_all(&staged_media)?;
@@ -262,9 +311,122 @@ async fn restore_from(
     if staging.join(SECRET).is_file() && !secret.exists() {
         std::fs::rename(staging.join(SECRET), &secret)?;
     }
+    Ok(media_files)
+}
+
+/// Point-in-time recovery into a new data folder with its own private
+/// cluster: the archive's base backup, then the WAL archived since, replayed
+/// up to `to`. Everything written after `to` is left out. The photos are the
+/// archive's.
+pub async fn recover(
+    cluster: PrivateCluster,
+    data_dir: &Path,
+    archive: &Path,
+    to: chrono::DateTime<chrono::FixedOffset>,
+    wal: &Path,
+) -> anyhow::Result<Restored> {
+    let media = data_dir.join("media");
+    if std::fs::read_dir(&media).is_ok_and(|mut entries| entries.next().is_some()) {
+        bail!(
+            "{} is not empty: recover into a new data folder",
+            media.display()
+        );
+    }
+    let has_wal = std::fs::read_dir(wal)
+        .with_context(|| format!("cannot read the WAL archive {}", wal.display()))?
+        .next()
+        .is_some();
+    if !has_wal {
+        bail!("the WAL archive {} is empty", wal.display());
+    }
+    let staging = data_dir.join(format!(".restore-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    std::fs::create_dir_all(&staging)?;
+    let outcome = recover_from(&cluster, data_dir, archive, to, wal, &staging).await;
+    let _ = std::fs::remove_dir_all(&staging);
+    outcome
+}
+
+async fn recover_from(
+    cluster: &PrivateCluster,
+    data_dir: &Path,
+    archive: &Path,
+    to: chrono::DateTime<chrono::FixedOffset>,
+    wal: &Path,
+    staging: &Path,
+) -> anyhow::Result<Restored> {
+    let manifest = {
+        let (archive, staging) = (archive.to_owned(), staging.to_owned());
+        tokio::task::spawn_blocking(move || unpack_checked(&archive, &staging)).await??
+    };
+    if manifest.base_backup.is_none() {
+        bail!(
+            "this archive has no base backup (it was made with DATABASE_URL or without the WAL archive): restore it without --to"
+        );
+    }
+    if to < manifest.created_at {
+        bail!(
+            "the archive was made at {}: recover to a later time, or from an older archive",
+            manifest.created_at.format("%Y-%m-%d %H:%M:%S UTC")
+        );
+    }
+    let wal = std::path::absolute(wal)?;
+    cluster.prepare_recovery(&staging.join(BASE), &wal, &to.to_rfc3339())?;
+    let lease = cluster.attach(ClusterUser::Command).map_err(|error| {
+        let log = cluster.log_tail();
+        cluster.discard_data();
+        error.context(format!(
+            "PostgreSQL could not recover the base backup: {log}"
+        ))
+    })?;
+    let outcome = async {
+        let mut conn = None;
+        // Replaying up to the target, then promoting: the database takes
+        // writes again once it is no longer in recovery.
+        for _ in 0..6000 {
+            if let Ok(mut c) = <sqlx::PgConnection as sqlx::Connection>::connect_with(
+                &cluster.connect_options(super::cluster::DATABASE),
+            )
+            .await
+                && let Ok(false) = sqlx::query_scalar::<_, bool>("select pg_is_in_recovery()")
+                    .fetch_one(&mut c)
+                    .await
+            {
+                conn = Some(c);
+                break;
+            }
+            if !cluster.is_running() {
+                bail!(
+                    "PostgreSQL stopped while recovering: {}",
+                    cluster.log_tail()
+                );
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let mut conn = conn.context("recovery did not finish within ten minutes")?;
+        for setting in [
+            "restore_command",
+            "recovery_target_time",
+            "recovery_target_action",
+        ] {
+            sqlx::query(&format!("alter system reset {setting}"))
+                .execute(&mut conn)
+                .await?;
+        }
+        sqlx::query("select pg_reload_conf()")
+            .execute(&mut conn)
+            .await?;
+        sqlx::Connection::close(conn).await?;
+        place_files(staging, data_dir)
+    }
+    .await;
+    cluster.detach(lease)?;
+    if outcome.is_err() {
+        cluster.discard_data();
+    }
     Ok(Restored {
         manifest,
-        media_files,
+        media_files: outcome?,
     })
 }
 
@@ -285,26 +447,29 @@ fn unpack_checked(archive: &Path, staging: &Path) -> anyhow::Result<Manifest> {
         let name = entry.path()?.to_string_lossy().into_owned();
         let allowed = name == MANIFEST
             || name == DUMP
+            || name == BASE
             || name == SECRET
             || name.strip_prefix("media/").is_some_and(is_media_name);
         if !allowed || entry.header().entry_type() != tar::EntryType::Regular {
             bail!("the archive holds {name:?}, which no Newsdesk backup has");
         }
-        let mut bytes = Vec::new();
-        entry
-            .read_to_end(&mut bytes)
-            .context("the archive is damaged")?;
         if name == MANIFEST {
+            let mut bytes = Vec::new();
+            entry
+                .read_to_end(&mut bytes)
+                .context("the archive is damaged")?;
             manifest = Some(serde_json::from_slice(&bytes).context("the manifest is damaged")?);
             continue;
         }
-        let mut out = std::fs::OpenOptions::new()
+        let out = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
             .open(staging.join(&name))?;
-        out.write_all(&bytes)?;
-        found.insert(name, entry_of(&bytes));
+        let mut hashing = Hashing::new(std::io::BufWriter::new(out));
+        std::io::copy(&mut entry, &mut hashing).context("the archive is damaged")?;
+        hashing.inner.flush()?;
+        found.insert(name, hashing.entry());
     }
     let manifest =
         manifest.context("the archive has no manifest: not a Newsdesk backup, or cut short")?;
@@ -340,6 +505,43 @@ fn is_media_name(name: &str) -> bool {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+}
+
+/// A writer that hashes and counts what goes through it.
+struct Hashing<W> {
+    inner: W,
+    digest: Sha256,
+    bytes: u64,
+}
+
+impl<W: Write> Hashing<W> {
+    fn new(inner: W) -> Self {
+        Hashing {
+            inner,
+            digest: Sha256::new(),
+            bytes: 0,
+        }
+    }
+
+    fn entry(&self) -> FileEntry {
+        FileEntry {
+            bytes: self.bytes,
+            sha256: hex::encode(self.digest.clone().finalize()),
+        }
+    }
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = self.inner.write(buf)?;
+        self.digest.update(&buf[..written]);
+        self.bytes += written as u64;
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 fn entry_of(bytes: &[u8]) -> FileEntry {

@@ -110,6 +110,9 @@ pub struct PrivateCluster {
     primary: Option<PathBuf>,
     /// The unprivileged account the cluster runs as when Newsdesk is root.
     run_as: Option<User>,
+    /// Whether the primary copies every finished WAL segment into
+    /// `wal-archive/`, for point-in-time recovery.
+    archive_wal: bool,
 }
 
 impl PrivateCluster {
@@ -131,6 +134,7 @@ impl PrivateCluster {
             root,
             run_as,
             primary: None,
+            archive_wal: false,
         };
         let socket = cluster.socket_dir().join(".s.PGSQL.5432");
         if socket.as_os_str().len() > MAX_SOCKET_PATH {
@@ -159,6 +163,7 @@ impl PrivateCluster {
             root: self.root.join(format!("standby-{n}")),
             run_as: self.run_as.clone(),
             primary: Some(self.socket_dir()),
+            archive_wal: false,
         };
         standby.prepare_folders()?;
         Ok(standby)
@@ -174,9 +179,149 @@ impl PrivateCluster {
                     root,
                     run_as: self.run_as.clone(),
                     primary: Some(self.socket_dir()),
+                    archive_wal: false,
                 })
             })
             .collect()
+    }
+
+    /// Archives every finished WAL segment into [`Self::wal_archive_dir`]
+    /// (from the next start of the server), so that a base backup and the
+    /// archive bring the database back to any moment since the backup.
+    pub fn with_wal_archive(mut self, archive: bool) -> anyhow::Result<Self> {
+        self.archive_wal = archive && self.primary.is_none();
+        if self.archive_wal {
+            self.prepare_folders()?;
+        }
+        Ok(self)
+    }
+
+    pub fn archives_wal(&self) -> bool {
+        self.archive_wal
+    }
+
+    /// Where finished WAL segments are copied, beside the data folder.
+    pub fn wal_archive_dir(&self) -> PathBuf {
+        self.root.join("wal-archive")
+    }
+
+    /// Where PostgreSQL's programs are.
+    pub fn bin_dir(&self) -> Option<&Path> {
+        self.bins.pg_ctl.parent()
+    }
+
+    /// Takes a base backup of the running cluster into `dir` (`base.tar`,
+    /// with the WAL that makes it consistent); returns the name of the
+    /// first WAL segment a recovery from it needs.
+    pub fn base_backup(&self, dir: &Path) -> anyhow::Result<String> {
+        let output = Command::new(&self.bins.pg_basebackup)
+            .arg("-h")
+            .arg(self.socket_dir())
+            .args(["-U", SUPERUSER, "-D"])
+            .arg(dir)
+            .args(["-F", "t", "-X", "fetch", "-c", "fast", "--no-manifest"])
+            .output()
+            .context("cannot run pg_basebackup")?;
+        check(output, "pg_basebackup")?;
+        let mut archive = tar::Archive::new(std::fs::File::open(dir.join("base.tar"))?);
+        for entry in archive.entries()? {
+            let mut entry = entry?;
+            if entry.path()?.as_os_str() == "backup_label" {
+                let mut label = String::new();
+                std::io::Read::read_to_string(&mut entry, &mut label)?;
+                // START WAL LOCATION: 0/2000028 (file 000000010000000000000002)
+                return label
+                    .lines()
+                    .find_map(|line| line.strip_prefix("START WAL LOCATION:"))
+                    .and_then(|rest| rest.split("(file ").nth(1))
+                    .map(|file| file.trim_end_matches(')').trim().to_owned())
+                    .context("the base backup's label names no WAL segment");
+            }
+        }
+        bail!("the base backup has no backup_label")
+    }
+
+    /// Removes archived WAL older than the base backup before the one that
+    /// starts at `start`: the archive then holds what a recovery from either
+    /// of the last two backups needs, and no more.
+    pub fn trim_wal_archive(&self, start: &str) -> anyhow::Result<()> {
+        let record = self.root.join("wal-archive.backups");
+        let previous = std::fs::read_to_string(&record)
+            .ok()
+            .and_then(|text| text.lines().last().map(str::to_owned));
+        std::fs::write(&record, format!("{start}\n"))?;
+        let Some(previous) = previous else {
+            return Ok(());
+        };
+        let cleanup = self.bins.pg_ctl.with_file_name("pg_archivecleanup");
+        let output = self
+            .command(&cleanup)
+            .arg(self.wal_archive_dir())
+            .arg(&previous)
+            .output()
+            .context("cannot run pg_archivecleanup")?;
+        check(output, "pg_archivecleanup")
+    }
+
+    /// Makes this cluster's (empty) data folder from a base backup, to be
+    /// recovered at its next start: WAL replayed from `wal` up to `to` (a
+    /// time PostgreSQL reads, with its offset), then promoted.
+    pub fn prepare_recovery(&self, base_tar: &Path, wal: &Path, to: &str) -> anyhow::Result<()> {
+        let data = self.data_dir();
+        if std::fs::read_dir(&data).is_ok_and(|mut entries| entries.next().is_some()) {
+            bail!(
+                "{} is not empty: recover into a new data folder",
+                data.display()
+            );
+        }
+        for path in [wal, base_tar] {
+            if path.to_string_lossy().contains('\'') {
+                bail!(
+                    "the path may not contain a single quote: {}",
+                    path.display()
+                );
+            }
+        }
+        std::fs::create_dir_all(&data)?;
+        let outcome = (|| {
+            tar::Archive::new(std::fs::File::open(base_tar)?).unpack(&data)?;
+            std::fs::write(data.join("recovery.signal"), "")?;
+            let mut conf = std::fs::OpenOptions::new()
+                .append(true)
+                .open(data.join("postgresql.auto.conf"))?;
+            std::io::Write::write_all(
+                &mut conf,
+                format!(
+                    "restore_command = 'cp {}/%f %p'\nrecovery_target_time = '{to}'\n\
+                     recovery_target_action = 'promote'\n",
+                    wal.display()
+                )
+                .as_bytes(),
+            )?;
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700))?;
+            if let Some(user) = &self.run_as {
+                chown_all(&data, user.uid, user.gid)?;
+            }
+            anyhow::Ok(())
+        })();
+        if outcome.is_err() {
+            let _ = std::fs::remove_dir_all(&data);
+        }
+        outcome
+    }
+
+    /// Forgets a data folder that could not be recovered, so that another
+    /// attempt starts from nothing.
+    pub fn discard_data(&self) {
+        let _ = std::fs::remove_dir_all(self.data_dir());
+    }
+
+    /// The last lines of PostgreSQL's log, for an error message.
+    pub fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.root.join("postgres.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(5)..].join("\n")
     }
 
     /// The cluster's data folder (PGDATA).
@@ -191,7 +336,11 @@ impl PrivateCluster {
 
     fn prepare_folders(&self) -> anyhow::Result<()> {
         use std::os::unix::fs::PermissionsExt;
-        for dir in [self.root.clone(), self.socket_dir()] {
+        let mut dirs = vec![self.root.clone(), self.socket_dir()];
+        if self.archive_wal {
+            dirs.push(self.wal_archive_dir());
+        }
+        for dir in dirs {
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
             std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
@@ -303,6 +452,17 @@ impl PrivateCluster {
              -c max_wal_size=4GB -c wal_keep_size=256MB",
             self.socket_dir().display()
         );
+        // Every finished segment is copied to the archive (never over one
+        // there already), and a segment is finished at least every minute
+        // of writing, so a recovery can reach a minute ago.
+        if self.archive_wal {
+            let archive = self.wal_archive_dir();
+            options.push_str(&format!(
+                " -c archive_mode=on -c archive_timeout=60 \
+                 -c archive_command='test ! -f {0}/%f && cp %p {0}/%f'",
+                archive.display()
+            ));
+        }
         // Statement statistics, for finding slow or repeated queries
         // (`create extension pg_stat_statements` in a database to read them).
         if self.bins.stat_statements {
@@ -526,6 +686,16 @@ impl Lease {
 fn chown(path: &Path, uid: Uid, gid: Gid) -> anyhow::Result<()> {
     std::os::unix::fs::chown(path, Some(uid.as_raw()), Some(gid.as_raw()))
         .with_context(|| format!("cannot hand {} to the postgres user", path.display()))
+}
+
+fn chown_all(path: &Path, uid: Uid, gid: Gid) -> anyhow::Result<()> {
+    chown(path, uid, gid)?;
+    if path.is_dir() && !path.is_symlink() {
+        for entry in std::fs::read_dir(path)? {
+            chown_all(&entry?.path(), uid, gid)?;
+        }
+    }
+    Ok(())
 }
 
 fn check(output: Output, what: &str) -> anyhow::Result<()> {

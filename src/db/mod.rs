@@ -95,8 +95,9 @@ impl Database {
         } else {
             0
         };
+        let wal_archive = config.wal_archive;
         let (cluster, lease, standbys) = tokio::task::spawn_blocking(move || {
-            let cluster = PrivateCluster::new(&root, bins)?;
+            let cluster = PrivateCluster::new(&root, bins)?.with_wal_archive(wal_archive)?;
             let lease = cluster.attach(user)?;
             let started = cluster
                 .start_standbys(standbys)?
@@ -116,6 +117,11 @@ impl Database {
         };
         create_database_if_missing(admin, cluster::DATABASE).await?;
         Ok(database)
+    }
+
+    /// The private cluster behind the database, when there is one.
+    pub fn private_cluster(&self) -> Option<&PrivateCluster> {
+        self.cluster.as_ref().map(|(cluster, _)| cluster)
     }
 
     /// The database as `pg_dump` and `pg_restore` take it (`--dbname`): the

@@ -283,3 +283,152 @@ async fn a_damaged_or_foreign_archive_and_a_used_data_folder_are_refused_before_
             .unwrap();
     assert_eq!(tables, 0);
 }
+
+fn run_ok(data_dir: &Path, args: &[&str]) -> String {
+    let output = crate::cli::run_command(data_dir, args, "");
+    assert!(output.status.success(), "{args:?}: {}", stderr(&output));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+async fn title_of(pool: &PgPool, number: i64) -> Option<String> {
+    sqlx::query_scalar("select title from articles where number = $1")
+        .bind(number)
+        .fetch_optional(pool)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_private_cluster_recovers_to_a_moment_before_an_accident() {
+    use crate::cli::{data_folder, free_port, private_database, start_newsdesk, stop};
+    let (folder, site) = data_folder();
+    let backups = folder.path().join("backups");
+
+    // A site with the demo newsroom, backed up while it serves.
+    let port = free_port();
+    let server = start_newsdesk(&site, port, &folder.path().join("site.log"));
+    crate::cli::wait_until_healthy(port).await;
+    let said = run_ok(&site, &["backup", backups.to_str().unwrap()]);
+    assert!(said.contains("point-in-time recovery"), "{said}");
+    let archive = the_archive(&backups);
+
+    // After the backup: a correction everyone wants to keep, then, a
+    // moment later, the accident: a story deleted, another defaced.
+    let pool = PgPool::connect_with(private_database(&site)).await.unwrap();
+    let numbers: Vec<i64> = sqlx::query_scalar(
+        "select number from articles where status = 'published' order by number limit 2",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let (kept, deleted) = (numbers[0], numbers[1]);
+    sqlx::query("update articles set title = '更正后的标题' where number = $1")
+        .bind(kept)
+        .execute(&pool)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let moment: chrono::DateTime<chrono::Utc> = sqlx::query_scalar("select now()")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    sqlx::query("delete from articles where number = $1")
+        .bind(deleted)
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("update articles set title = '被误改的标题' where number = $1")
+        .bind(kept)
+        .execute(&pool)
+        .await
+        .unwrap();
+    // What a minute's archive_timeout does: the segment holding the
+    // accident is finished and archived.
+    let segment: String = sqlx::query_scalar("select pg_walfile_name(pg_switch_wal())")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        let archived: Option<String> =
+            sqlx::query_scalar("select last_archived_wal from pg_stat_archiver")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        if archived.is_some_and(|archived| archived >= segment) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    pool.close().await;
+    stop(server);
+
+    let wal = site.join("postgres/wal-archive");
+    let recovered = folder.path().join("recovered");
+    let to = moment.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap());
+
+    // A time before the archive was made, or one without its offset, is
+    // refused, and leaves no database behind.
+    for bad in ["2020-01-01T00:00:00+08:00", "2026-12-03 10:04"] {
+        let output = crate::cli::run_command(
+            &recovered,
+            &[
+                "restore",
+                archive.to_str().unwrap(),
+                "--to",
+                bad,
+                "--wal",
+                wal.to_str().unwrap(),
+            ],
+            "",
+        );
+        assert!(!output.status.success(), "{bad} was taken");
+        let message = stderr(&output);
+        assert!(
+            message.contains("later time") || message.contains("offset"),
+            "{message}"
+        );
+        assert!(!recovered.join("postgres/data/PG_VERSION").exists());
+    }
+
+    let said = run_ok(
+        &recovered,
+        &[
+            "restore",
+            archive.to_str().unwrap(),
+            "--to",
+            &to.to_rfc3339(),
+            "--wal",
+            wal.to_str().unwrap(),
+        ],
+    );
+    assert!(said.contains("recovered to"), "{said}");
+
+    // The site starts on it: the correction is there, the accident is not,
+    // and the database takes writes again.
+    let port = free_port();
+    let server = start_newsdesk(&recovered, port, &folder.path().join("recovered.log"));
+    crate::cli::wait_until_healthy(port).await;
+    let pool = PgPool::connect_with(private_database(&recovered))
+        .await
+        .unwrap();
+    assert_eq!(title_of(&pool, kept).await.as_deref(), Some("更正后的标题"));
+    assert!(
+        title_of(&pool, deleted).await.is_some(),
+        "the deleted story is back"
+    );
+    let in_recovery: bool = sqlx::query_scalar("select pg_is_in_recovery()")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(!in_recovery, "promoted: a primary again");
+    let page = reqwest::get(format!("http://127.0.0.1:{port}/articles/{kept}"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("更正后的标题"));
+    pool.close().await;
+    stop(server);
+}

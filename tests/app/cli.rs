@@ -9,7 +9,7 @@ use std::time::Duration;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -19,7 +19,7 @@ fn free_port() -> u16 {
 
 /// A running `newsdesk`; if the test fails half-way, dropping it stops the
 /// process (and so its PostgreSQL), so nothing is left running.
-struct Running(Option<Child>);
+pub(crate) struct Running(Option<Child>);
 
 impl Running {
     fn pid(&self) -> Pid {
@@ -43,7 +43,7 @@ impl Drop for Running {
     }
 }
 
-fn start_newsdesk(data_dir: &Path, port: u16, log: &Path) -> Running {
+pub(crate) fn start_newsdesk(data_dir: &Path, port: u16, log: &Path) -> Running {
     let child = Command::new(env!("CARGO_BIN_EXE_newsdesk"))
         .env_remove("DATABASE_URL")
         .env_remove("NEWSDESK_SECRET_KEY")
@@ -57,7 +57,7 @@ fn start_newsdesk(data_dir: &Path, port: u16, log: &Path) -> Running {
     Running(Some(child))
 }
 
-async fn wait_until_healthy(port: u16) {
+pub(crate) async fn wait_until_healthy(port: u16) {
     for _ in 0..300 {
         if let Ok(response) = reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await
             && response.status() == 200
@@ -69,7 +69,7 @@ async fn wait_until_healthy(port: u16) {
     panic!("newsdesk did not become healthy within a minute");
 }
 
-fn stop(mut running: Running) {
+pub(crate) fn stop(mut running: Running) {
     let mut child = running.0.take().expect("running");
     // A second SIGTERM during a shutdown already under way changes nothing.
     let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
@@ -171,7 +171,7 @@ async fn serve_runs_its_own_postgres_seeds_the_demo_and_stops_it_on_sigterm() {
 }
 
 /// A data folder the `postgres` user can reach, in a temporary folder.
-fn data_folder() -> (tempfile::TempDir, std::path::PathBuf) {
+pub(crate) fn data_folder() -> (tempfile::TempDir, std::path::PathBuf) {
     let folder = tempfile::tempdir().unwrap();
     std::fs::set_permissions(folder.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let data_dir = folder.path().join("var");
@@ -179,7 +179,7 @@ fn data_folder() -> (tempfile::TempDir, std::path::PathBuf) {
 }
 
 /// `newsdesk ARGS` on `data_dir` with `input` on its standard input.
-fn run_command(data_dir: &Path, args: &[&str], input: &str) -> std::process::Output {
+pub(crate) fn run_command(data_dir: &Path, args: &[&str], input: &str) -> std::process::Output {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_newsdesk"))
         .args(args)
@@ -201,7 +201,7 @@ fn run_command(data_dir: &Path, args: &[&str], input: &str) -> std::process::Out
 }
 
 /// Newsdesk's database in the private cluster under `data_dir`.
-fn private_database(data_dir: &Path) -> sqlx::postgres::PgConnectOptions {
+pub(crate) fn private_database(data_dir: &Path) -> sqlx::postgres::PgConnectOptions {
     sqlx::postgres::PgConnectOptions::new()
         .socket(data_dir.join("postgres/run"))
         .username(newsdesk::db::cluster::SUPERUSER)
@@ -548,7 +548,14 @@ async fn generate_fills_a_new_database_that_the_site_serves() {
 #[test]
 fn the_benchmark_script_is_valid_shell() {
     let root = env!("CARGO_MANIFEST_DIR");
-    for script in ["bench/run.sh", "bench/soak.sh", "fuzz/run.sh"] {
+    for script in [
+        "bench/run.sh",
+        "bench/soak.sh",
+        "bench/cluster.sh",
+        "fuzz/run.sh",
+        "deploy/postgres/replica.sh",
+        "deploy/postgres/primary-init.sh",
+    ] {
         let status = Command::new("bash")
             .args(["-n", &format!("{root}/{script}")])
             .status()

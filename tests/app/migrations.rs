@@ -208,3 +208,128 @@ async fn stage_lists_and_comment_states_decode_to_their_types_and_unknown_ones_a
         .await;
     assert!(unknown.is_err(), "{unknown:?}");
 }
+
+/// A rolling upgrade: the next release's migration runs while nodes of this
+/// release still serve. Migrations only expand (a column, a table), so this
+/// release must keep working on the expanded schema: no query of it may
+/// depend on a table's exact columns or their order.
+#[tokio::test]
+async fn a_node_of_the_previous_release_keeps_serving_on_the_next_releases_schema() {
+    let app =
+        crate::helpers::spawn_app_with(|config| config.test_captcha = Some("TEST".into())).await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let tables: Vec<String> = sqlx::query_scalar(
+        "select tablename::text from pg_tables where schemaname = 'public'
+         and tablename <> '_sqlx_migrations' order by 1",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert!(tables.len() > 20);
+    for table in &tables {
+        sqlx::query(&format!(
+            "alter table \"{table}\" add column next_release_note text not null default ''"
+        ))
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    }
+    sqlx::query("create table next_release_things (id bigint primary key)")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    let number: i64 = sqlx::query_scalar(
+        "select number from articles where status = 'published' order by number limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    for path in [
+        "/".to_string(),
+        format!("/articles/{number}"),
+        "/channels/dianwang".to_string(),
+        "/search?q=%E7%94%B5%E7%BD%91".to_string(),
+        "/feed.xml".to_string(),
+        "/sitemap.xml".to_string(),
+    ] {
+        assert_eq!(app.get(&path).await.status().as_u16(), 200, "{path}");
+    }
+
+    // A reader's comment, with the captcha the page gives.
+    let (_, page) = app.page(&format!("/articles/{number}")).await;
+    let captcha = crate::helpers::attrs(&page, "#comment-form input[name=captcha_id]", "value");
+    let csrf = crate::helpers::attrs(&page, "#comment-form input[name=csrf_token]", "value");
+    let response = app
+        .client
+        .post(app.url(&format!("/articles/{number}/comments")))
+        .form(&[
+            ("csrf_token", csrf[0].as_str()),
+            ("captcha_id", captcha[0].as_str()),
+            ("captcha_answer", "TEST"),
+            ("anonymous", "on"),
+            ("body", "升级期间的评论"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 303, "the comment is taken");
+
+    // Staff: the queue, a new story written and submitted, its review.
+    app.login_as("upgrade-chief", "chief_editor").await;
+    for path in [
+        "/admin",
+        "/admin/articles",
+        "/admin/comments",
+        "/admin/stats",
+    ] {
+        assert_eq!(app.get(path).await.status().as_u16(), 200, "{path}");
+    }
+    let channel: uuid::Uuid = sqlx::query_scalar("select id from channels where slug = 'dianwang'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let unit: uuid::Uuid = sqlx::query_scalar("select id from units where parent_id is null")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let (channel, unit) = (channel.to_string(), unit.to_string());
+    let response = app
+        .post(
+            "/admin/articles/new",
+            &[
+                ("title", "升级期间写的稿件"),
+                ("kicker", ""),
+                ("body", "<p>正文</p>"),
+                ("channel_id", &channel),
+                ("unit_id", &unit),
+                ("author_byline", "本报记者 张三"),
+                ("correspondents", ""),
+                ("source", ""),
+                ("tags", "升级"),
+                ("action", "submit"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 303, "the story is saved");
+    let id = crate::helpers::location(&response);
+    let id = id
+        .trim_start_matches("/admin/articles/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        app.get(&format!("/admin/articles/{id}"))
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
+    let saved: i64 =
+        sqlx::query_scalar("select count(*) from articles where title = '升级期间写的稿件'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(saved, 1);
+}
