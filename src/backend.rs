@@ -82,7 +82,7 @@ pub async fn error_pages(
     let inside = req.path().starts_with("/admin/") || req.path() == "/admin";
     let response = next.call(req).await?.map_into_left_body();
     if !inside {
-        return Ok(response);
+        return with_filing(response).await;
     }
     let shown = response
         .response()
@@ -101,6 +101,52 @@ pub async fn error_pages(
         }
         None => Ok(response),
     }
+}
+
+/// A public error page (a missing story, a refused form) carries the
+/// footer's filing lines as every page of the site does.
+async fn with_filing<B: MessageBody + 'static>(
+    response: ServiceResponse<EitherBody<B>>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    let shown = response
+        .response()
+        .extensions()
+        .get::<ErrorShown>()
+        .is_some();
+    if !shown || !response.status().is_client_error() {
+        return Ok(response);
+    }
+    let http = response.request().clone();
+    let Some(filing) = filing_of(&http)
+        .await
+        .filter(|html| !html.trim().is_empty())
+    else {
+        return Ok(response);
+    };
+    let (_, answer) = response.into_parts();
+    let mut page = HttpResponse::build(answer.status());
+    for (name, value) in answer.headers() {
+        if name != actix_web::http::header::CONTENT_LENGTH {
+            page.append_header((name.clone(), value.clone()));
+        }
+    }
+    let body = actix_web::body::to_bytes(answer.into_body())
+        .await
+        .map_err(|_| actix_web::error::ErrorInternalServerError("error page"))?;
+    let html = String::from_utf8_lossy(&body).replacen(
+        "</main>",
+        &format!("</main>\n<footer class=\"error-foot\">{filing}</footer>"),
+        1,
+    );
+    Ok(ServiceResponse::new(http, page.body(html)).map_into_right_body())
+}
+
+async fn filing_of(req: &HttpRequest) -> Option<String> {
+    let trees = req.app_data::<web::Data<crate::site::TreeCache>>()?;
+    let pool = req.app_data::<web::Data<PgPool>>()?;
+    let mut conn = pool.acquire().await.ok()?;
+    let trees = trees.current(&mut conn).await.ok()?;
+    Some(crate::layout::Filing::html(&trees.settings))
 }
 
 /// The error page in the backend's layout, when the visitor is signed in.

@@ -22,7 +22,33 @@ pub struct PublicLayout {
     pub description: String,
 }
 
+/// The footer's filing lines (主办单位, ICP 备案号, 公安机关备案号), on every
+/// public page and on the site's error pages.
+#[derive(askama::Template)]
+#[template(path = "_partials/filing.html")]
+pub struct Filing<'a> {
+    pub settings: &'a SiteSettings,
+    pub emblem: String,
+}
+
+impl Filing<'_> {
+    pub fn html(settings: &SiteSettings) -> String {
+        use askama::Template;
+        Filing {
+            settings,
+            emblem: assets::asset_url("img/police-filing.svg"),
+        }
+        .render()
+        .unwrap_or_default()
+    }
+}
+
 impl PublicLayout {
+    /// The footer's filing lines.
+    pub fn filing(&self) -> String {
+        Filing::html(&self.settings)
+    }
+
     /// Loads the layout data: one small query for the structure's version.
     pub async fn load(
         conn: &mut PgConnection,

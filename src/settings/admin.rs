@@ -45,6 +45,12 @@ pub struct SettingsForm {
     #[serde(default)]
     smtp_from: String,
     #[serde(default)]
+    icp_number: String,
+    #[serde(default)]
+    police_number: String,
+    #[serde(default)]
+    sponsor: String,
+    #[serde(default)]
     version: String,
 }
 
@@ -63,6 +69,9 @@ impl SettingsForm {
             smtp_host: settings.smtp_host.clone(),
             smtp_port: settings.smtp_port.to_string(),
             smtp_from: settings.smtp_from.clone(),
+            icp_number: settings.icp_number.clone(),
+            police_number: settings.police_number.clone(),
+            sponsor: settings.sponsor.clone(),
             version,
         }
     }
@@ -96,8 +105,46 @@ impl SettingsForm {
                     )
                 })
         };
+        let icp_number = self.icp_number.trim();
+        if !icp_number.is_empty() && !super::is_icp_number(icp_number) {
+            return Err(
+                "ICP 备案号格式不正确，应如“京ICP备12345678号”或“京ICP备12345678号-1”。".into(),
+            );
+        }
+        let police_number = self.police_number.trim();
+        if !police_number.is_empty() && super::police_code(police_number).is_none() {
+            return Err("公安机关备案号格式不正确，应如“京公网安备 11010502030143号”。".into());
+        }
+        let sponsor = self.sponsor.trim();
+        if sponsor.chars().count() > 60 {
+            return Err("主办单位一行不超过 60 个字。".into());
+        }
+        let site_url = self.site_url.trim().trim_end_matches('/');
+        if !(site_url.is_empty()
+            || site_url.starts_with("https://")
+            || site_url.starts_with("http://"))
+        {
+            return Err("网站地址应以 https:// 或 http:// 开头。".into());
+        }
+        let smtp_from = self.smtp_from.trim();
+        if !self.smtp_host.trim().is_empty() && !smtp_from.contains('@') {
+            return Err("填写 SMTP 服务器时，发件地址应为有效的邮件地址。".into());
+        }
         Ok(vec![
             ("site_name", site_name.to_owned()),
+            ("icp_number", icp_number.to_owned()),
+            ("police_number", police_number.to_owned()),
+            ("sponsor", sponsor.to_owned()),
+            ("site_url", site_url.to_owned()),
+            ("smtp_host", self.smtp_host.trim().to_owned()),
+            (
+                "smtp_port",
+                match self.smtp_port.trim() {
+                    "" => "25".to_owned(),
+                    port => number(port, 1..=65535, "SMTP 端口")?,
+                },
+            ),
+            ("smtp_from", smtp_from.to_owned()),
             ("copyright", self.copyright.trim().to_owned()),
             ("time_zone", time_zone.name().to_owned()),
             ("cookie_secure", self.cookie_secure.is_some().to_string()),

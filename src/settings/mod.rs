@@ -26,6 +26,14 @@ pub struct SiteSettings {
     pub smtp_host: String,
     pub smtp_port: i64,
     pub smtp_from: String,
+    /// ICP 备案号 (京ICP备12345678号-1), shown at the bottom of every public
+    /// page and linked to the MIIT filing site; none while empty.
+    pub icp_number: String,
+    /// 公安机关备案号 (京公网安备 11010502030143号), shown beside it with
+    /// its emblem and linked to its record.
+    pub police_number: String,
+    /// The 主办单位 line of the footer (主办：国家电网有限公司).
+    pub sponsor: String,
 }
 
 impl Default for SiteSettings {
@@ -43,6 +51,9 @@ impl Default for SiteSettings {
             smtp_host: String::new(),
             smtp_port: 25,
             smtp_from: String::new(),
+            icp_number: String::new(),
+            police_number: String::new(),
+            sponsor: String::new(),
         }
     }
 }
@@ -72,10 +83,18 @@ impl SiteSettings {
                 "smtp_host" => settings.smtp_host = value,
                 "smtp_port" => parse_into(&value, &mut settings.smtp_port),
                 "smtp_from" => settings.smtp_from = value,
+                "icp_number" => settings.icp_number = value,
+                "police_number" => settings.police_number = value,
+                "sponsor" => settings.sponsor = value,
                 _ => {}
             }
         }
         settings
+    }
+
+    /// The record code of the 公安机关备案号, for its link.
+    pub fn police_code(&self) -> Option<&str> {
+        police_code(&self.police_number)
     }
 
     /// A moment as shown on pages: `2021-07-14 14:26:54` in the site's zone.
@@ -144,5 +163,90 @@ mod tests {
         let settings =
             SiteSettings::from_rows([("time_zone".to_string(), "Mars/Olympus".to_string())]);
         assert_eq!(settings.time_zone, chrono_tz::Asia::Shanghai);
+    }
+}
+
+fn is_han(c: char) -> bool {
+    ('\u{4e00}'..='\u{9fff}').contains(&c)
+}
+
+/// Whether `number` is written as an ICP 备案号 is: the province's one
+/// character, `ICP备`, the digits, `号`, and the site's `-N` when it has one
+/// (京ICP备12345678号-1).
+pub fn is_icp_number(number: &str) -> bool {
+    let mut chars = number.chars();
+    let Some(province) = chars.next() else {
+        return false;
+    };
+    let Some(rest) = chars.as_str().strip_prefix("ICP备") else {
+        return false;
+    };
+    let digits = rest.chars().take_while(char::is_ascii_digit).count();
+    let Some(rest) = rest[digits..].strip_prefix('号') else {
+        return false;
+    };
+    is_han(province)
+        && (4..=12).contains(&digits)
+        && (rest.is_empty()
+            || rest.strip_prefix('-').is_some_and(|site| {
+                (1..=4).contains(&site.len()) && site.chars().all(|c| c.is_ascii_digit())
+            }))
+}
+
+/// The record code of a 公安机关备案号 written as the filing site gives it
+/// (京公网安备 11010502030143号, the space optional), or `None`.
+pub fn police_code(number: &str) -> Option<&str> {
+    let mut chars = number.chars();
+    let province = chars.next()?;
+    let rest = chars.as_str().strip_prefix("公网安备")?.trim_start();
+    let code = rest.strip_suffix('号')?;
+    (is_han(province)
+        && (10..=16).contains(&code.len())
+        && code.chars().all(|c| c.is_ascii_digit()))
+    .then_some(code)
+}
+
+#[cfg(test)]
+mod filing_tests {
+    use super::*;
+
+    #[test]
+    fn filing_numbers_are_read_as_the_filing_sites_write_them() {
+        for good in [
+            "京ICP备12345678号",
+            "京ICP备12345678号-1",
+            "沪ICP备2021012345号-12",
+        ] {
+            assert!(is_icp_number(good), "{good}");
+        }
+        for bad in [
+            "",
+            "ICP备12345678号",
+            "京ICP12345678号",
+            "京ICP备号",
+            "京ICP备12345678",
+            "京ICP备12345678号-",
+            "京ICP备12345678号-12345",
+            "<b>京ICP备12345678号</b>",
+        ] {
+            assert!(!is_icp_number(bad), "{bad}");
+        }
+        assert_eq!(
+            police_code("京公网安备 11010502030143号"),
+            Some("11010502030143")
+        );
+        assert_eq!(
+            police_code("京公网安备11010502030143号"),
+            Some("11010502030143")
+        );
+        for bad in [
+            "",
+            "京公网安备 110105号",
+            "公网安备 11010502030143号",
+            "京公网安备 11010502030143",
+            "京公网安备 1101050203014a号",
+        ] {
+            assert_eq!(police_code(bad), None, "{bad}");
+        }
     }
 }

@@ -150,11 +150,26 @@ async fn conversions_for(req: &HttpRequest) -> Arc<Conversions> {
     }
 }
 
+/// Marks a part of a page that stays as written in the Traditional twin
+/// (filing numbers are registered in Simplified characters, to the letter).
+pub const KEEP_START: &str = "<!--keep-->";
+pub const KEEP_END: &str = "<!--/keep-->";
+
 /// Converts a rendered Simplified page into its Traditional twin.
 pub fn to_traditional(html: &str, conversions: &Conversions) -> String {
-    let converted = conversions
-        .s2t(html)
-        .replacen("lang=\"zh-CN\"", "lang=\"zh-Hant\"", 1);
+    let mut converted = String::with_capacity(html.len() + html.len() / 8);
+    let mut rest = html;
+    while let Some(start) = rest.find(KEEP_START) {
+        converted.push_str(&conversions.s2t(&rest[..start]));
+        let kept = &rest[start..];
+        let end = kept
+            .find(KEEP_END)
+            .map_or(kept.len(), |end| end + KEEP_END.len());
+        converted.push_str(&kept[..end]);
+        rest = &kept[end..];
+    }
+    converted.push_str(&conversions.s2t(rest));
+    let converted = converted.replacen("lang=\"zh-CN\"", "lang=\"zh-Hant\"", 1);
     let linked = converted
         .replace("href=\"/", &format!("href=\"{PREFIX}/"))
         .replace("action=\"/search", &format!("action=\"{PREFIX}/search"));

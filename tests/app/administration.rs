@@ -434,3 +434,114 @@ async fn tree_row_changes_refuse_unknown_verbs_missing_rows_and_other_roles() {
     .unwrap();
     assert!(active && still_there);
 }
+
+#[tokio::test]
+async fn filing_numbers_are_shown_as_registered_at_the_foot_of_every_public_page() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    app.login_as("boss", "admin").await;
+    let (_, form) = app.page("/admin/settings").await;
+    let version = attrs(&form, "input[name=version]", "value").pop().unwrap();
+    let fields = |icp: &'static str| {
+        vec![
+            ("site_name", "电网新闻网"),
+            ("copyright", "版权所有"),
+            ("time_zone", "Asia/Shanghai"),
+            ("session_idle_minutes", "30"),
+            ("session_absolute_hours", "12"),
+            ("upload_max_mb", "10"),
+            ("sponsor", "主办：国家电网有限公司"),
+            ("icp_number", icp),
+            ("police_number", "京公网安备 11010502030143号"),
+            ("smtp_host", "smtp.example.com"),
+            ("smtp_port", "587"),
+            ("smtp_from", "新闻网 <news@example.com>"),
+        ]
+    };
+
+    let mut bad = fields("京ICP12345678号");
+    bad.push(("version", &version));
+    let (status, html) = app.post_page("/admin/settings", &bad).await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        texts(&html, ".alert.error"),
+        ["ICP 备案号格式不正确，应如“京ICP备12345678号”或“京ICP备12345678号-1”。"]
+    );
+    assert_eq!(
+        attrs(&html, "input[name=police_number]", "value"),
+        ["京公网安备 11010502030143号"],
+        "the input is kept"
+    );
+    let stored: i64 = sqlx::query_scalar(
+        "select count(*) from settings where key in ('icp_number', 'police_number', 'sponsor')",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(stored, 0, "nothing saved");
+
+    let mut good = fields("京ICP备12345678号-1");
+    good.push(("version", &version));
+    assert_eq!(
+        app.post("/admin/settings", &good).await.status().as_u16(),
+        303
+    );
+    let smtp: String = sqlx::query_scalar("select value from settings where key = 'smtp_host'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        smtp, "smtp.example.com",
+        "the mail settings of the form are saved too"
+    );
+
+    let number: i64 =
+        sqlx::query_scalar("select min(number) from articles where status = 'published'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    let unit: uuid::Uuid = sqlx::query_scalar("select id from units where parent_id is null")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let reader = app.other_client();
+    let pages = [
+        "/".to_string(),
+        format!("/articles/{number}"),
+        "/channels/dianwang".into(),
+        "/search?q=%E7%94%B5%E7%BD%91".into(),
+        format!("/units/{unit}"),
+        "/agreement".into(),
+        "/privacy".into(),
+        "/login".into(),
+        "/register".into(),
+        "/no-such-page".into(),
+    ];
+    for plain in &pages {
+        for path in [plain.clone(), format!("/zh-hant{plain}")] {
+            let (status, html) = reader.page(&path).await;
+            assert!(
+                status == 200 || path.ends_with("no-such-page"),
+                "{path}: {status}"
+            );
+            assert_eq!(
+                texts(&html, "footer .filing a"),
+                ["京ICP备12345678号-1", "京公网安备 11010502030143号"],
+                "{path}: the numbers as registered, in either script"
+            );
+            assert_eq!(
+                attrs(&html, "footer .filing a", "href"),
+                [
+                    "https://beian.miit.gov.cn/",
+                    "https://beian.mps.gov.cn/#/query/webSearch?code=11010502030143"
+                ],
+                "{path}"
+            );
+            assert!(
+                attrs(&html, "footer .filing img", "src")[0].starts_with("/static/"),
+                "{path}: the emblem"
+            );
+            assert_eq!(texts(&html, "footer .sponsor").len(), 1, "{path}");
+        }
+    }
+}
