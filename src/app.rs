@@ -363,6 +363,7 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/login", web::post().to(auth::login::login))
         .route("/admin/logout", web::post().to(auth::login::logout))
         .route("/admin/audit", web::get().to(audit::admin::list))
+        .route("/admin/audit/export", web::get().to(audit::admin::export))
         .route("/admin/account", web::get().to(users::account::profile))
         .route(
             "/admin/account",

@@ -59,6 +59,11 @@ pub enum Command {
         #[arg(long, requires = "to")]
         wal: Option<std::path::PathBuf>,
     },
+    /// Check or trim the audit log.
+    Audit {
+        #[command(subcommand)]
+        action: AuditCommand,
+    },
     /// Create a staff account; the password is read from standard input.
     CreateUser {
         /// Login name (2 to 32 letters, digits, `_`, `.` or `-`).
@@ -73,6 +78,19 @@ pub enum Command {
         /// Name shown in the backend and in bylines (default: the username).
         #[arg(long)]
         display_name: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum AuditCommand {
+    /// Recompute the audit log's chain and report the first record that
+    /// was changed, removed or slipped in (exit status 1 when one was).
+    Verify,
+    /// Remove the records older than --keep-days (at least 180), oldest
+    /// first; the purge is recorded.
+    Purge {
+        #[arg(long, default_value_t = 180)]
+        keep_days: i64,
     },
 }
 

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use newsdesk::app::Application;
-use newsdesk::config::{Cli, Command, Config};
+use newsdesk::config::{AuditCommand, Cli, Command, Config};
 use newsdesk::db::cluster::ClusterUser;
 use newsdesk::db::{self, Database};
 use newsdesk::secret::SecretKey;
@@ -25,6 +25,7 @@ async fn main() -> ExitCode {
             (Some(to), Some(wal)) => recover(&cli.config, &archive, &to, &wal).await,
             _ => restore(&cli.config, &archive).await,
         },
+        Command::Audit { action } => audit(&cli.config, action).await,
         Command::CreateUser {
             username,
             role,
@@ -285,6 +286,40 @@ fn print_restored(restored: &db::backup::Restored, how: &str) {
         restored.manifest.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
         restored.manifest.schema_version
     );
+}
+
+async fn audit(config: &Config, action: AuditCommand) -> anyhow::Result<()> {
+    with_database(config, ClusterUser::Command, |pool| async move {
+        match action {
+            AuditCommand::Verify => {
+                let report = newsdesk::audit::verify(&pool).await?;
+                match report.problem {
+                    None => {
+                        println!(
+                            "The audit log is whole: {} records, every link checked.",
+                            report.records
+                        );
+                        Ok(())
+                    }
+                    Some(problem) => anyhow::bail!(
+                        "the audit log was tampered with: {problem} ({} records checked before it)",
+                        report.records
+                    ),
+                }
+            }
+            AuditCommand::Purge { keep_days } => {
+                let actor =
+                    newsdesk::audit::Actor::anonymous("newsdesk audit purge", "命令行".into());
+                let removed = newsdesk::audit::purge(&pool, keep_days, &actor).await?;
+                println!(
+                    "Removed {removed} audit records older than {} days.",
+                    keep_days.max(newsdesk::audit::MIN_KEEP_DAYS)
+                );
+                Ok(())
+            }
+        }
+    })
+    .await
 }
 
 fn print_logins(logins: &[seed::DemoLogin]) {

@@ -1,6 +1,9 @@
 //! The audit log: every admin action and every login success and failure,
-//! with who, what, on what, from where and when. Written inside the
-//! transaction of the action it records, so the two stand or fall together.
+//! with who, what, on what, from where, when and with what result. Written
+//! inside the transaction of the action it records, so the two stand or fall
+//! together. The database keeps it append-only and chained (migration
+//! 0045): [`verify`] recomputes the chain and finds any record changed,
+//! removed or slipped in; [`purge`] removes only what is past retention.
 
 pub mod admin;
 
@@ -66,7 +69,24 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("conversion.change", "修改繁体转换"),
     ("conversion.remove", "删除繁体转换"),
     ("quota.set", "设置年度任务"),
+    ("audit.export", "导出审计日志"),
+    ("audit.purge", "清理过期审计记录"),
 ];
+
+/// Actions whose record says that something was refused.
+const FAILURES: &[&str] = &["login.failure", "login.locked", "login.locked.summary"];
+
+/// The result written with an action: `success` or `failure`.
+pub fn result_of(action: &str) -> &'static str {
+    if FAILURES.contains(&action) {
+        "failure"
+    } else {
+        "success"
+    }
+}
+
+/// How long records are kept at least (网络安全法 art. 21: six months).
+pub const MIN_KEEP_DAYS: i64 = 180;
 
 pub fn action_label(action: &str) -> &str {
     ACTIONS
@@ -87,16 +107,178 @@ pub async fn record(
         "unknown audit action {action}"
     );
     sqlx::query!(
-        "insert into audit_log (actor_id, actor_name, action, target, detail, client_ip)
-         values ($1, $2, $3, $4, $5, $6)",
+        "insert into audit_log (actor_id, actor_name, action, target, detail, client_ip, result)
+         values ($1, $2, $3, $4, $5, $6, $7)",
         actor.id as Option<UserId>,
         &actor.name,
         action,
         target,
         detail,
         &actor.client_ip,
+        result_of(action),
     )
     .execute(conn)
     .await?;
     Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct ChainedRecord {
+    seq: i64,
+    at: chrono::DateTime<chrono::Utc>,
+    actor_id: Option<uuid::Uuid>,
+    actor_name: String,
+    action: String,
+    target: String,
+    detail: String,
+    client_ip: String,
+    result: String,
+    prev_hash: Vec<u8>,
+    hash: Vec<u8>,
+}
+
+impl ChainedRecord {
+    /// The record's hash, computed here as migration 0045's
+    /// `audit_record_text` writes its fields, independently of the database.
+    fn computed_hash(&self) -> Vec<u8> {
+        use sha2::Digest;
+        let text = [
+            self.seq.to_string(),
+            self.at.timestamp_micros().to_string(),
+            self.actor_id.map(|id| id.to_string()).unwrap_or_default(),
+            hex::encode(&self.actor_name),
+            hex::encode(&self.action),
+            hex::encode(&self.target),
+            hex::encode(&self.detail),
+            hex::encode(&self.client_ip),
+            self.result.clone(),
+            hex::encode(&self.prev_hash),
+        ]
+        .join("|");
+        sha2::Sha256::digest(text.as_bytes()).to_vec()
+    }
+}
+
+/// What `verify` found.
+#[derive(Debug)]
+pub struct Verification {
+    pub records: u64,
+    /// The first break in the chain, in words; none when it is whole.
+    pub problem: Option<String>,
+}
+
+/// Walks the whole chain in order and checks every link: each record's
+/// place follows the one before, it names that record's hash, and its own
+/// hash is what its fields give.
+pub async fn verify(pool: &sqlx::PgPool) -> sqlx::Result<Verification> {
+    use futures_util::TryStreamExt;
+    let (last_seq, last_hash, purged_seq, purged_hash): (i64, Vec<u8>, i64, Vec<u8>) =
+        sqlx::query_as("select last_seq, last_hash, purged_seq, purged_hash from audit_chain")
+            .fetch_one(pool)
+            .await?;
+    let mut rows = sqlx::query_as::<_, ChainedRecord>(
+        "select seq, at, actor_id, actor_name, action, target, detail, client_ip, result,
+                prev_hash, hash
+         from audit_log order by seq",
+    )
+    .fetch(pool);
+    let (mut expected_seq, mut expected_prev) = (purged_seq + 1, purged_hash);
+    let mut records = 0;
+    let broken = |records, problem: String| Verification {
+        records,
+        problem: Some(problem),
+    };
+    while let Some(record) = rows.try_next().await? {
+        if record.seq != expected_seq {
+            return Ok(broken(
+                records,
+                format!("records {expected_seq} to {} are missing", record.seq - 1),
+            ));
+        }
+        if record.prev_hash != expected_prev {
+            return Ok(broken(
+                records,
+                format!(
+                    "record {} does not follow record {}",
+                    record.seq,
+                    record.seq - 1
+                ),
+            ));
+        }
+        let computed = record.computed_hash();
+        if computed != record.hash {
+            return Ok(broken(
+                records,
+                format!("record {} was changed after it was written", record.seq),
+            ));
+        }
+        records += 1;
+        expected_seq += 1;
+        expected_prev = computed;
+    }
+    if expected_seq - 1 != last_seq || (last_seq > purged_seq && expected_prev != last_hash) {
+        return Ok(broken(
+            records,
+            format!(
+                "the chain ends at record {} but {last_seq} were written",
+                expected_seq - 1
+            ),
+        ));
+    }
+    Ok(Verification {
+        records,
+        problem: None,
+    })
+}
+
+/// Removes the oldest records, those older than `keep_days` (never fewer
+/// than [`MIN_KEEP_DAYS`]), and only as a prefix of the chain, so that what
+/// stays is whole from its anchor. The purge is itself recorded. Returns how
+/// many records it removed.
+pub async fn purge(pool: &sqlx::PgPool, keep_days: i64, actor: &Actor) -> sqlx::Result<u64> {
+    let keep_days = keep_days.max(MIN_KEEP_DAYS);
+    let mut tx = pool.begin().await?;
+    sqlx::query("select 1 from audit_chain for update")
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("set local newsdesk.audit_purge = 'on'")
+        .execute(&mut *tx)
+        .await?;
+    // The last record of the oldest run that is all past retention.
+    let through: Option<(i64, Vec<u8>)> = sqlx::query_as(
+        "select seq, hash from audit_log
+         where seq < coalesce((select min(seq) from audit_log
+                               where at >= now() - make_interval(days => $1::int)),
+                              (select last_seq + 1 from audit_chain))
+         order by seq desc limit 1",
+    )
+    .bind(keep_days as i32)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((seq, hash)) = through else {
+        return Ok(0);
+    };
+    let removed = sqlx::query("delete from audit_log where seq <= $1")
+        .bind(seq)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    sqlx::query("update audit_chain set purged_seq = $1, purged_hash = $2")
+        .bind(seq)
+        .bind(&hash)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("reset newsdesk.audit_purge")
+        .execute(&mut *tx)
+        .await?;
+    record(
+        &mut tx,
+        actor,
+        "audit.purge",
+        "审计日志",
+        &format!("删除 {removed} 条超过 {keep_days} 天的记录（至第 {seq} 条）"),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(removed)
 }

@@ -545,3 +545,187 @@ async fn filing_numbers_are_shown_as_registered_at_the_foot_of_every_public_page
         }
     }
 }
+
+fn audit_command(app: &TestApp, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_newsdesk"))
+        .arg("audit")
+        .args(args)
+        .env("DATABASE_URL", app.database.url())
+        .env("NEWSDESK_DATA_DIR", app.data_dir.path())
+        .env("NEWSDESK_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+/// Changes the log behind the application's back, as someone with the
+/// database's superuser could.
+async fn tamper(app: &TestApp, statement: &str) {
+    let mut tx = app.pool.begin().await.unwrap();
+    for sql in [
+        "alter table audit_log disable trigger audit_log_append_only",
+        statement,
+        "alter table audit_log enable trigger audit_log_append_only",
+    ] {
+        sqlx::query(sql).execute(&mut *tx).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_audit_log_is_append_only_chained_and_its_tampering_found() {
+    let app = spawn_app().await;
+    app.ensure_root_unit().await;
+    let editor_password = app.create_staff("editor", "editor").await;
+    app.login("editor", "wrong-password-1").await;
+    app.login_as("boss", "admin").await;
+
+    let (_, html) = app.page("/admin/audit?action=login.failure").await;
+    assert_eq!(texts(&html, "table.audit td.failed"), ["失败"]);
+
+    let output = audit_command(&app, &["verify"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let records: i64 = sqlx::query_scalar("select count(*) from audit_log")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains(&format!("{records} records")),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+
+    // Nothing in the database lets a record be changed or removed.
+    for statement in [
+        "update audit_log set detail = '改过' where seq = 1",
+        "delete from audit_log where seq = 1",
+        "truncate audit_log",
+    ] {
+        let refused = sqlx::query(statement).execute(&app.pool).await;
+        assert!(refused.is_err(), "{statement} went through");
+    }
+    let mut tx = app.pool.begin().await.unwrap();
+    sqlx::query("set local newsdesk.audit_purge = 'on'")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let refused = sqlx::query("delete from audit_log where seq = 1")
+        .execute(&mut *tx)
+        .await;
+    assert!(
+        refused.is_err(),
+        "the purge's flag does not reach a young record"
+    );
+    drop(tx);
+
+    // The export for the assessor: every record, its result and hash; the
+    // export itself is recorded.
+    let response = app.get("/admin/audit/export?format=csv").await;
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    let csv = response.text().await.unwrap();
+    assert!(csv.starts_with(
+        "\u{feff}\"序号\",\"时间\",\"操作人\",\"客户端地址\",\"事件类型\",\"对象\",\"结果\""
+    ));
+    assert!(csv.contains("\"登录失败\"") && csv.contains("\"失败\""));
+    assert_eq!(
+        csv.lines().count() as i64,
+        records + 1,
+        "a heading and every record"
+    );
+    let xlsx = app
+        .get("/admin/audit/export?format=xlsx")
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert!(xlsx.starts_with(b"PK"), "an Excel workbook");
+    assert_eq!(
+        app.get("/admin/audit/export?format=pdf")
+            .await
+            .status()
+            .as_u16(),
+        400
+    );
+    let exports: i64 =
+        sqlx::query_scalar("select count(*) from audit_log where action = 'audit.export'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(exports, 2);
+    // Someone who may not read the log may not export it.
+    let editor = app.other_client();
+    editor.login("editor", &editor_password).await;
+    assert_ne!(
+        editor.get("/admin/audit/export").await.status().as_u16(),
+        200
+    );
+
+    // A record changed behind the application's back is found...
+    tamper(&app, "update audit_log set detail = '改过' where seq = 2").await;
+    let output = audit_command(&app, &["verify"]);
+    assert!(!output.status.success());
+    let said = String::from_utf8_lossy(&output.stderr);
+    assert!(said.contains("record 2 was changed"), "{said}");
+
+    // ... and so is one removed, even with the hashes rewritten after it.
+    let app = spawn_app().await;
+    app.login_as("boss", "admin").await;
+    app.login("nobody", "x").await;
+    app.login("nobody", "y").await;
+    tamper(&app, "delete from audit_log where seq = 2").await;
+    let said = String::from_utf8_lossy(&audit_command(&app, &["verify"]).stderr).into_owned();
+    assert!(said.contains("records 2 to 2 are missing"), "{said}");
+}
+
+#[tokio::test]
+async fn the_purge_removes_only_the_oldest_records_past_six_months() {
+    let app = spawn_app().await;
+    for days in [400, 300, 200, 100] {
+        sqlx::query(
+            "insert into audit_log (at, actor_name, action, target, detail, client_ip)
+             values (now() - make_interval(days => $1), '旧账号', 'user.update', '旧记录', '', '10.0.0.1')",
+        )
+        .bind(days)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    }
+    app.login_as("boss", "admin").await;
+
+    // Asked to keep ten days, it keeps 180 at least.
+    let output = audit_command(&app, &["purge", "--keep-days", "10"]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("Removed 3"));
+    let oldest: i32 =
+        sqlx::query_scalar("select extract(day from now() - min(at))::int from audit_log")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(oldest, 100);
+    let purges: i64 =
+        sqlx::query_scalar("select count(*) from audit_log where action = 'audit.purge'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(purges, 1, "the purge is recorded");
+    let output = audit_command(&app, &["verify"]);
+    assert!(
+        output.status.success(),
+        "what stays is whole from its anchor: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Nothing more is old enough.
+    let output = audit_command(&app, &["purge"]);
+    assert!(String::from_utf8_lossy(&output.stdout).contains("Removed 0"));
+}
