@@ -366,6 +366,18 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/audit/export", web::get().to(audit::admin::export))
         .route("/admin/account", web::get().to(users::account::profile))
         .route(
+            "/admin/account/sessions",
+            web::get().to(users::account::sessions),
+        )
+        .route(
+            "/admin/account/sessions/end-others",
+            web::post().to(users::account::end_other_sessions),
+        )
+        .route(
+            "/admin/account/sessions/{id}/end",
+            web::post().to(users::account::end_session),
+        )
+        .route(
             "/admin/account",
             web::post().to(users::account::update_profile),
         )

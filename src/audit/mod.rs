@@ -36,6 +36,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("login.locked", "登录被锁定"),
     ("login.locked.summary", "锁定期间被拒的登录"),
     ("logout", "退出登录"),
+    ("session.end", "结束会话"),
     ("password.change", "修改密码"),
     ("profile.update", "修改个人资料"),
     ("user.create", "创建用户"),

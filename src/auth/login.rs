@@ -219,17 +219,26 @@ pub async fn login(
     let token = session::start(&mut tx, account.id, &ip, user_agent).await?;
     throttle::record_success(&mut tx, &attempt).await?;
     sqlx::query!(
-        "update users set last_login_at = now() where id = $1",
-        account.id as UserId
+        "update users set previous_login_at = last_login_at, previous_login_ip = last_login_ip,
+                          last_login_at = now(), last_login_ip = $2
+         where id = $1",
+        account.id as UserId,
+        &ip,
     )
     .execute(&mut *tx)
     .await?;
+    let ended = session::enforce_limit(&mut tx, account.id).await?;
     let actor = Actor {
         id: Some(account.id),
         name: account.username.clone(),
         client_ip: ip,
     };
-    audit::record(&mut tx, &actor, "login.success", &account.username, "").await?;
+    let detail = if ended > 0 {
+        format!("超出会话数上限，结束了最早的 {ended} 个会话")
+    } else {
+        String::new()
+    };
+    audit::record(&mut tx, &actor, "login.success", &account.username, &detail).await?;
     tx.commit().await?;
 
     let destination = if account.must_change_password {

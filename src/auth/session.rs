@@ -93,10 +93,12 @@ async fn lookup(conn: &mut PgConnection, token_hash: &[u8]) -> sqlx::Result<Opti
                     s.last_seen_at
              from sessions s join users u on u.id = s.user_id
              where s.token_hash = $1 and u.active
-               and s.last_seen_at > now() - make_interval(mins =>
-                   coalesce((select value::int from settings where key = 'session_idle_minutes'), 30))
-               and s.created_at > now() - make_interval(hours =>
-                   coalesce((select value::int from settings where key = 'session_absolute_hours'), 12))
+               and s.last_seen_at > now() - make_interval(mins => coalesce(
+                   (select nullif(value, '')::int from settings where key = 'session_idle_minutes.' || u.role),
+                   (select value::int from settings where key = 'session_idle_minutes'), 30))
+               and s.created_at > now() - make_interval(hours => coalesce(
+                   (select nullif(value, '')::int from settings where key = 'session_absolute_hours.' || u.role),
+                   (select value::int from settings where key = 'session_absolute_hours'), 12))
          ), touched as (
              update sessions set last_seen_at = now()
              where token_hash = $1
@@ -198,6 +200,28 @@ pub async fn start(
         .execute(&mut *conn)
         .await?;
     Ok(token)
+}
+
+/// Ends the user's oldest sessions beyond the limit of their role
+/// (`session_limit.ROLE`, else `session_limit`; none while 0 or unset), the
+/// one just opened always kept. Returns how many it ended.
+pub async fn enforce_limit(conn: &mut PgConnection, user_id: UserId) -> sqlx::Result<u64> {
+    let ended = sqlx::query(
+        "with rule as (
+             select coalesce(
+                 (select nullif(value, '')::int from settings
+                  where key = 'session_limit.' || (select role from users where id = $1)),
+                 (select nullif(value, '')::int from settings where key = 'session_limit'), 0) as most
+         )
+         delete from sessions where user_id = $1 and (select most from rule) > 0
+           and id not in (select id from sessions where user_id = $1
+                          order by created_at desc, id desc
+                          limit (select most from rule))",
+    )
+    .bind(user_id)
+    .execute(conn)
+    .await?;
+    Ok(ended.rows_affected())
 }
 
 pub async fn end(conn: &mut PgConnection, token_hash: &[u8]) -> sqlx::Result<()> {

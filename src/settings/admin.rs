@@ -52,6 +52,16 @@ pub struct SettingsForm {
     sponsor: String,
     #[serde(default)]
     version: String,
+    /// The per-role session rules and the site's session limit, by key.
+    #[serde(flatten)]
+    rules: std::collections::BTreeMap<String, String>,
+}
+
+/// One role's line of session rules on the settings page.
+pub struct RoleRules {
+    pub label: &'static str,
+    /// (input name, value, what it is) for idle, absolute and limit.
+    pub fields: Vec<(String, String, &'static str)>,
 }
 
 impl SettingsForm {
@@ -73,11 +83,12 @@ impl SettingsForm {
             police_number: settings.police_number.clone(),
             sponsor: settings.sponsor.clone(),
             version,
+            rules: settings.session_rules.clone(),
         }
     }
 
     /// The stored key/value pairs, or the first problem in Chinese.
-    fn parse(&self) -> Result<Vec<(&'static str, String)>, String> {
+    fn parse(&self) -> Result<Vec<(String, String)>, String> {
         let site_name = self.site_name.trim();
         if site_name.is_empty() || site_name.chars().count() > 40 {
             return Err("网站名称不能为空，且不超过 40 个字。".into());
@@ -130,7 +141,22 @@ impl SettingsForm {
         if !self.smtp_host.trim().is_empty() && !smtp_from.contains('@') {
             return Err("填写 SMTP 服务器时，发件地址应为有效的邮件地址。".into());
         }
-        Ok(vec![
+        let mut rules = Vec::new();
+        let keys = std::iter::once(("session_limit".to_owned(), &super::SESSION_RULES[2])).chain(
+            crate::roles::Role::ALL.into_iter().flat_map(|role| {
+                super::SESSION_RULES
+                    .iter()
+                    .map(move |rule| (format!("{}.{}", rule.0, role.as_str()), rule))
+            }),
+        );
+        for (key, (_, what, low, high)) in keys {
+            let typed = self.rules.get(&key).map_or("", |value| value.trim());
+            if !typed.is_empty() {
+                number(typed, *low..=*high, what)?;
+            }
+            rules.push((key, typed.to_owned()));
+        }
+        let values = vec![
             ("site_name", site_name.to_owned()),
             ("icp_number", icp_number.to_owned()),
             ("police_number", police_number.to_owned()),
@@ -168,7 +194,41 @@ impl SettingsForm {
                 "anonymous_comments",
                 self.anonymous_comments.is_some().to_string(),
             ),
-        ])
+        ];
+        let mut values: Vec<(String, String)> = values
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value))
+            .collect();
+        values.extend(rules);
+        Ok(values)
+    }
+
+    /// The session rules' lines of the form: the site's limit, then one
+    /// line per role.
+    fn role_rules(&self) -> Vec<RoleRules> {
+        let value = |key: &str| self.rules.get(key).cloned().unwrap_or_default();
+        let mut lines = vec![RoleRules {
+            label: "全站",
+            fields: vec![(
+                "session_limit".to_owned(),
+                value("session_limit"),
+                super::SESSION_RULES[2].1,
+            )],
+        }];
+        lines.extend(crate::roles::Role::ALL.into_iter().map(|role| {
+            RoleRules {
+                label: role.label(),
+                fields: super::SESSION_RULES
+                    .iter()
+                    .map(|(rule, what, ..)| {
+                        let key = format!("{rule}.{}", role.as_str());
+                        let typed = value(&key);
+                        (key, typed, *what)
+                    })
+                    .collect(),
+            }
+        }));
+        lines
     }
 }
 

@@ -34,6 +34,10 @@ pub struct SiteSettings {
     pub police_number: String,
     /// The 主办单位 line of the footer (主办：国家电网有限公司).
     pub sponsor: String,
+    /// Sessions per role (`session_idle_minutes.ROLE`,
+    /// `session_absolute_hours.ROLE`, `session_limit.ROLE`) and the site's
+    /// session limit (`session_limit`), as stored: empty for the default.
+    pub session_rules: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for SiteSettings {
@@ -54,6 +58,7 @@ impl Default for SiteSettings {
             icp_number: String::new(),
             police_number: String::new(),
             sponsor: String::new(),
+            session_rules: Default::default(),
         }
     }
 }
@@ -86,6 +91,9 @@ impl SiteSettings {
                 "icp_number" => settings.icp_number = value,
                 "police_number" => settings.police_number = value,
                 "sponsor" => settings.sponsor = value,
+                key if is_session_rule(key) => {
+                    settings.session_rules.insert(key.to_owned(), value);
+                }
                 _ => {}
             }
         }
@@ -164,6 +172,23 @@ mod tests {
             SiteSettings::from_rows([("time_zone".to_string(), "Mars/Olympus".to_string())]);
         assert_eq!(settings.time_zone, chrono_tz::Asia::Shanghai);
     }
+}
+
+/// The session rules a role may have, with their ranges: a rule left
+/// empty falls back to the site's.
+pub const SESSION_RULES: [(&str, &str, i64, i64); 3] = [
+    ("session_idle_minutes", "空闲超时（分钟）", 5, 1440),
+    ("session_absolute_hours", "会话最长时间（小时）", 1, 168),
+    ("session_limit", "同时在线会话数（0 为不限）", 0, 20),
+];
+
+fn is_session_rule(key: &str) -> bool {
+    key == "session_limit"
+        || SESSION_RULES.iter().any(|(rule, ..)| {
+            key.strip_prefix(rule)
+                .and_then(|role| role.strip_prefix('.'))
+                .is_some_and(|role| crate::roles::Role::parse(role).is_some())
+        })
 }
 
 fn is_han(c: char) -> bool {

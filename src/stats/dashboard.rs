@@ -172,6 +172,8 @@ pub struct Desk {
 struct Dashboard {
     layout: AdminLayout,
     display_name: String,
+    /// 上次登录: the time and address of the login before this one.
+    last_login: Option<String>,
     todo: Todo,
     /// The writer's month so far, for staff who write.
     month: Option<MonthTotals>,
@@ -207,6 +209,21 @@ pub async fn dashboard(
         first: today.with_day(1).unwrap_or(today),
         last: today,
     };
+    let previous: Option<(chrono::DateTime<chrono::Utc>, String)> = sqlx::query_as(
+        "select previous_login_at, previous_login_ip from users
+         where id = $1 and previous_login_at is not null",
+    )
+    .bind(staff.id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let last_login = previous.map(|(at, ip)| {
+        let from = if ip.is_empty() {
+            String::new()
+        } else {
+            format!("，地址 {ip}")
+        };
+        format!("上次登录：{}{from}", layout.settings.format_minute(at))
+    });
     let (returned, drafts): (i64, i64) = sqlx::query_as(
         "select count(*) filter (where status = 'returned'),
                 count(*) filter (where status = 'draft')
@@ -293,6 +310,7 @@ pub async fn dashboard(
     page(&Dashboard {
         layout,
         display_name: staff.display_name,
+        last_login,
         todo,
         month,
         year,

@@ -17,7 +17,7 @@ use crate::ids::UserId;
 use crate::layout::AdminLayout;
 use crate::web::csrf::CsrfToken;
 use crate::web::redirect::see_other;
-use crate::web::render;
+use crate::web::{page, render};
 
 #[derive(Template)]
 #[template(path = "admin/account/profile.html")]
@@ -209,4 +209,137 @@ pub async fn change_password(
     audit::record(&mut tx, &actor, "password.change", &staff.username, "").await?;
     tx.commit().await?;
     Ok(see_other("/admin/account?done=password"))
+}
+
+/// A session as read: id, started, last seen, address, browser, token hash.
+#[derive(sqlx::FromRow)]
+struct SessionRow(
+    i64,
+    chrono::DateTime<chrono::Utc>,
+    chrono::DateTime<chrono::Utc>,
+    String,
+    String,
+    Vec<u8>,
+);
+
+/// One of the staff member's own sessions, as the sessions page lists it.
+pub struct SessionLine {
+    pub id: i64,
+    pub started: String,
+    pub seen: String,
+    pub client_ip: String,
+    pub user_agent: String,
+    pub current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/account/sessions.html")]
+struct SessionsPage {
+    layout: AdminLayout,
+    sessions: Vec<SessionLine>,
+    notice: Option<String>,
+}
+
+/// GET /admin/account/sessions: where the staff member is signed in now.
+pub async fn sessions(
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
+    query: web::Query<Done>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::UseBackend)?;
+    let layout = AdminLayout::load(&mut conn, &staff, &csrf, "登录会话", "/admin/account").await?;
+    let rows: Vec<SessionRow> = sqlx::query_as(
+        "select id, created_at, last_seen_at, client_ip, user_agent, token_hash
+             from sessions where user_id = $1 order by last_seen_at desc, id desc",
+    )
+    .bind(staff.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let sessions = rows
+        .into_iter()
+        .map(
+            |SessionRow(id, started, seen, client_ip, user_agent, token_hash)| SessionLine {
+                id,
+                started: layout.settings.format_minute(started),
+                seen: layout.settings.format_minute(seen),
+                client_ip,
+                user_agent,
+                current: token_hash == staff.token_hash,
+            },
+        )
+        .collect();
+    let notice = match query.done.as_deref() {
+        Some("one") => Some("该会话已结束。".to_string()),
+        Some("others") => Some("其他会话均已结束。".to_string()),
+        _ => None,
+    };
+    page(&SessionsPage {
+        layout,
+        sessions,
+        notice,
+    })
+}
+
+/// POST /admin/account/sessions/{id}/end: ends one of one's own sessions
+/// (another's number is not found).
+pub async fn end_session(
+    Backend {
+        staff, mut conn, ..
+    }: Backend,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::UseBackend)?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let ended: Option<(String, bool)> = sqlx::query_as(
+        "delete from sessions where id = $1 and user_id = $2
+         returning client_ip, token_hash = $3",
+    )
+    .bind(id.into_inner())
+    .bind(staff.id)
+    .bind(&staff.token_hash)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (client_ip, current) = ended.ok_or(AppError::NotFound)?;
+    audit::record(
+        &mut tx,
+        &staff.actor(),
+        "session.end",
+        &staff.username,
+        &format!("结束了来自 {client_ip} 的会话"),
+    )
+    .await?;
+    tx.commit().await?;
+    if current {
+        return Ok(see_other("/admin/login"));
+    }
+    Ok(see_other("/admin/account/sessions?done=one"))
+}
+
+/// POST /admin/account/sessions/end-others: every session but this one.
+pub async fn end_other_sessions(
+    Backend {
+        staff, mut conn, ..
+    }: Backend,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::UseBackend)?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let ended = sqlx::query("delete from sessions where user_id = $1 and token_hash <> $2")
+        .bind(staff.id)
+        .bind(&staff.token_hash)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    audit::record(
+        &mut tx,
+        &staff.actor(),
+        "session.end",
+        &staff.username,
+        &format!("结束了其他 {ended} 个会话"),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(see_other("/admin/account/sessions?done=others"))
 }

@@ -572,3 +572,153 @@ async fn a_login_flood_from_many_addresses_does_not_stall_the_pages() {
         assert!(matches!(status, 401 | 429), "{status}");
     }
 }
+
+/// The staff page `path` as `client` sees it: 200, or where it is sent.
+async fn reach(client: &crate::helpers::TestApp, path: &str) -> String {
+    let response = client.get(path).await;
+    match response.status().as_u16() {
+        200 => "200".into(),
+        _ => location(&response),
+    }
+}
+
+#[tokio::test]
+async fn staff_see_their_last_login_and_their_sessions_and_end_them() {
+    let app = spawn_app().await;
+    app.ensure_root_unit().await;
+    let password = app.create_staff("wang", "editor").await;
+    let laptop = app.other_client();
+    assert_eq!(laptop.login("wang", &password).await.status().as_u16(), 303);
+    let (_, first) = laptop.page("/admin").await;
+    assert_eq!(texts(&first, ".last-login"), ["这是您第一次登录。"]);
+
+    let phone = app.other_client();
+    assert_eq!(phone.login("wang", &password).await.status().as_u16(), 303);
+    let (_, second) = phone.page("/admin").await;
+    let notice = texts(&second, ".last-login").join("");
+    assert!(
+        notice.starts_with("上次登录：") && notice.contains("地址 127.0.0.1"),
+        "{notice}"
+    );
+
+    let (_, listed) = phone.page("/admin/account/sessions").await;
+    assert_eq!(texts(&listed, "table.sessions tbody tr").len(), 2);
+    assert_eq!(texts(&listed, "tr.current .badge"), ["当前会话"]);
+    let ids: Vec<i64> = sqlx::query_scalar(
+        "select s.id from sessions s join users u on u.id = s.user_id
+         where u.username = 'wang' order by s.created_at",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+
+    // Someone else's session is not theirs to end.
+    let stranger = app.other_client();
+    stranger.login_as("li", "editor").await;
+    let response = stranger
+        .post(&format!("/admin/account/sessions/{}/end", ids[0]), &[])
+        .await;
+    assert_eq!(response.status().as_u16(), 404);
+    assert_eq!(
+        reach(&laptop, "/admin").await,
+        "200",
+        "the laptop is still signed in"
+    );
+
+    // The phone ends the laptop's session: the laptop is signed out.
+    let response = phone
+        .post(&format!("/admin/account/sessions/{}/end", ids[0]), &[])
+        .await;
+    assert_eq!(location(&response), "/admin/account/sessions?done=one");
+    assert!(reach(&laptop, "/admin").await.starts_with("/admin/login"));
+    assert_eq!(reach(&phone, "/admin").await, "200");
+    let recorded: i64 = sqlx::query_scalar(
+        "select count(*) from audit_log where action = 'session.end' and actor_name = 'wang'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(recorded, 1);
+
+    // Ending every other session keeps this one.
+    let tablet = app.other_client();
+    tablet.login("wang", &password).await;
+    phone.post("/admin/account/sessions/end-others", &[]).await;
+    assert!(reach(&tablet, "/admin").await.starts_with("/admin/login"));
+    assert_eq!(reach(&phone, "/admin").await, "200");
+}
+
+#[tokio::test]
+async fn session_rules_per_role_limit_sessions_and_time_them_out() {
+    let app = spawn_app().await;
+    app.login_as("boss", "admin").await;
+    let (_, form) = app.page("/admin/settings").await;
+    let version = crate::helpers::attrs(&form, "input[name=version]", "value")
+        .pop()
+        .unwrap();
+    let fields = |limit: &'static str| {
+        vec![
+            ("site_name", "电网新闻网"),
+            ("time_zone", "Asia/Shanghai"),
+            ("session_idle_minutes", "30"),
+            ("session_absolute_hours", "12"),
+            ("upload_max_mb", "10"),
+            ("session_limit.editor", limit),
+            ("session_idle_minutes.editor", "5"),
+        ]
+    };
+    let mut bad = fields("99");
+    bad.push(("version", &version));
+    let (status, html) = app.post_page("/admin/settings", &bad).await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        texts(&html, ".alert.error"),
+        ["同时在线会话数（0 为不限）应为 0 到 20 之间的整数。"]
+    );
+    assert_eq!(
+        crate::helpers::attrs(&html, "input[name='session_limit.editor']", "value"),
+        ["99"],
+        "the input is kept"
+    );
+    let mut good = fields("1");
+    good.push(("version", &version));
+    assert_eq!(
+        app.post("/admin/settings", &good).await.status().as_u16(),
+        303
+    );
+
+    // One session at a time for editors: a new login ends the older one.
+    let password = app.create_staff("zhao", "editor").await;
+    let first = app.other_client();
+    first.login("zhao", &password).await;
+    let second = app.other_client();
+    second.login("zhao", &password).await;
+    assert!(reach(&first, "/admin").await.starts_with("/admin/login"));
+    assert_eq!(reach(&second, "/admin").await, "200");
+    let detail: String = sqlx::query_scalar(
+        "select detail from audit_log where action = 'login.success' and actor_name = 'zhao'
+         order by seq desc limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert!(detail.contains("结束了最早的 1 个会话"), "{detail}");
+    // Chief editors keep the site's rule: no limit.
+    let chief_password = app.create_staff("qian", "chief_editor").await;
+    let desk = app.other_client();
+    desk.login("qian", &chief_password).await;
+    let home = app.other_client();
+    home.login("qian", &chief_password).await;
+    assert_eq!(reach(&desk, "/admin").await, "200");
+
+    // Six idle minutes end an editor's session, not a chief editor's.
+    sqlx::query(
+        "update sessions set last_seen_at = now() - interval '6 minutes'
+         where user_id in (select id from users where username in ('zhao', 'qian'))",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert!(reach(&second, "/admin").await.starts_with("/admin/login"));
+    assert_eq!(reach(&home, "/admin").await, "200");
+}
