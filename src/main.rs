@@ -119,6 +119,10 @@ async fn serve(config: &Config) -> anyhow::Result<()> {
             pool.clone(),
             std::time::Duration::from_secs(300),
         ));
+        tokio::spawn(newsdesk::users::db::run_dormant_sweeper(
+            pool.clone(),
+            std::time::Duration::from_secs(3600),
+        ));
         tokio::spawn(newsdesk::notifications::mail::run_mailer(
             pool.clone(),
             std::time::Duration::from_secs(30),

@@ -87,6 +87,8 @@ struct Account {
     password_hash: String,
     active: bool,
     must_change_password: bool,
+    /// Past the account's end date (set by an admin).
+    expired: bool,
 }
 
 pub async fn login(
@@ -162,7 +164,14 @@ pub async fn login(
     }
 
     let account: Option<Account> = sqlx::query_as(
-        "select id, username, password_hash, active, must_change_password
+        "select id, username, password_hash, active,
+                must_change_password or coalesce(
+                    (select nullif(value, '')::int from settings where key = 'password_expiry_days'),
+                    90) between 1 and 36500
+                  and password_changed_at < now() - make_interval(days => coalesce(
+                    (select nullif(value, '')::int from settings where key = 'password_expiry_days'),
+                    90)) as must_change_password,
+                coalesce(expires_at <= now(), false) as expired
          from users where lower(username) = lower($1)",
     )
     .bind(&username)
@@ -204,6 +213,22 @@ pub async fn login(
             .await;
         }
     };
+
+    if account.expired {
+        // Said only to whoever knows the password.
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        audit::record(
+            &mut tx,
+            &Actor::anonymous(&username, ip.clone()),
+            "login.failure",
+            &account.username,
+            "账号已过期",
+        )
+        .await?;
+        tx.commit().await?;
+        let message = "账号已过期，请联系管理员。".to_owned();
+        return refuse(&mut conn, StatusCode::FORBIDDEN, message, false).await;
+    }
 
     let user_agent = req
         .headers()

@@ -78,13 +78,79 @@ pub async fn bounded<T: Send + 'static>(
         .map_err(|error| CheckError::Failed(error.into()))
 }
 
-/// A random password that is easy to read out (no 0/O, 1/l/I).
+/// A random password that is easy to read out (no 0/O, 1/l/I), with a
+/// lowercase letter, an uppercase letter and a digit at least, so that it
+/// meets a policy of three character classes.
 pub fn generate(length: usize) -> String {
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rng();
-    (0..length)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect()
+    loop {
+        let password: String = (0..length)
+            .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+            .collect();
+        if length < 3 || classes(&password) >= 3 {
+            return password;
+        }
+    }
+}
+
+/// How many of the four classes a password's characters come from:
+/// lowercase letters, uppercase letters, digits, anything else (symbols,
+/// Chinese characters).
+pub fn classes(password: &str) -> usize {
+    let has = |test: fn(&char) -> bool| password.chars().any(|c| test(&c));
+    [
+        has(|c| c.is_ascii_lowercase()),
+        has(|c| c.is_ascii_uppercase()),
+        has(|c| c.is_ascii_digit()),
+        has(|c| !c.is_ascii_alphanumeric()),
+    ]
+    .into_iter()
+    .filter(|&present| present)
+    .count()
+}
+
+/// What the security administrator asks of staff passwords (site settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    pub min_length: usize,
+    /// Character classes a password must mix (0 to 4).
+    pub classes: usize,
+}
+
+impl Policy {
+    /// The policy the site's settings hold.
+    pub fn of(settings: &crate::settings::SiteSettings) -> Self {
+        Policy {
+            min_length: settings.password_min_length.clamp(8, 64) as usize,
+            classes: settings.password_classes.clamp(0, 4) as usize,
+        }
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            min_length: MIN_LENGTH,
+            classes: 3,
+        }
+    }
+}
+
+/// Checks a staff member's new password: the base policy with the site's
+/// length, then its character classes.
+pub fn check_staff_policy(password: &str, username: &str, policy: &Policy) -> Result<(), String> {
+    if password.chars().count() < policy.min_length {
+        return Err(format!("密码至少需要 {} 个字符。", policy.min_length));
+    }
+    check_policy(password, username).map_err(str::to_owned)?;
+    if classes(password) < policy.classes {
+        return Err(format!(
+            "密码需包含小写字母、大写字母、数字、其他符号中的至少 {} 种。",
+            policy.classes
+        ));
+    }
+    Ok(())
 }
 
 pub const MIN_LENGTH: usize = 10;
@@ -159,9 +225,31 @@ mod tests {
 
     #[test]
     fn generated_passwords_pass_the_policy() {
-        for _ in 0..20 {
-            assert!(check_policy(&generate(14), "admin").is_ok());
+        for _ in 0..200 {
+            let password = generate(14);
+            assert!(check_policy(&password, "admin").is_ok());
+            assert!(check_staff_policy(&password, "admin", &Policy::default()).is_ok());
         }
+    }
+
+    #[test]
+    fn the_staff_policy_counts_length_and_character_classes() {
+        let policy = Policy {
+            min_length: 12,
+            classes: 3,
+        };
+        assert_eq!(
+            check_staff_policy("Tq7-lamp-h", "editor", &policy),
+            Err("密码至少需要 12 个字符。".to_owned())
+        );
+        assert_eq!(
+            check_staff_policy("lamphorsestation", "editor", &policy),
+            Err("密码需包含小写字母、大写字母、数字、其他符号中的至少 3 种。".to_owned())
+        );
+        assert!(check_staff_policy("Tq7-lamp-horse", "editor", &policy).is_ok());
+        assert!(check_staff_policy("晨光里的变电站2024abc", "editor", &policy).is_ok());
+        assert_eq!(classes("abcABC123!"), 4);
+        assert_eq!(classes("变电站"), 1);
     }
 
     #[test]

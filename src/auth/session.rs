@@ -89,10 +89,17 @@ async fn lookup(conn: &mut PgConnection, token_hash: &[u8]) -> sqlx::Result<Opti
     // every backend page shows in its header.
     sqlx::query_as(
         "with live as (
-             select u.id, u.username, u.display_name, u.role, u.unit_id, u.must_change_password,
+             select u.id, u.username, u.display_name, u.role, u.unit_id,
+                    u.must_change_password or coalesce(
+                        (select nullif(value, '')::int from settings where key = 'password_expiry_days'),
+                        90) between 1 and 36500
+                      and u.password_changed_at < now() - make_interval(days => coalesce(
+                        (select nullif(value, '')::int from settings where key = 'password_expiry_days'),
+                        90)) as must_change_password,
                     s.last_seen_at
              from sessions s join users u on u.id = s.user_id
              where s.token_hash = $1 and u.active
+               and (u.expires_at is null or u.expires_at > now())
                and s.last_seen_at > now() - make_interval(mins => coalesce(
                    (select nullif(value, '')::int from settings where key = 'session_idle_minutes.' || u.role),
                    (select value::int from settings where key = 'session_idle_minutes'), 30))

@@ -51,6 +51,16 @@ pub struct SettingsForm {
     #[serde(default)]
     sponsor: String,
     #[serde(default)]
+    password_min_length: String,
+    #[serde(default)]
+    password_classes: String,
+    #[serde(default)]
+    password_expiry_days: String,
+    #[serde(default)]
+    password_history: String,
+    #[serde(default)]
+    dormant_days: String,
+    #[serde(default)]
     version: String,
     /// The per-role session rules and the site's session limit, by key.
     #[serde(flatten)]
@@ -82,6 +92,11 @@ impl SettingsForm {
             icp_number: settings.icp_number.clone(),
             police_number: settings.police_number.clone(),
             sponsor: settings.sponsor.clone(),
+            password_min_length: settings.password_min_length.to_string(),
+            password_classes: settings.password_classes.to_string(),
+            password_expiry_days: settings.password_expiry_days.to_string(),
+            password_history: settings.password_history.to_string(),
+            dormant_days: settings.dormant_days.to_string(),
             version,
             rules: settings.session_rules.clone(),
         }
@@ -156,6 +171,34 @@ impl SettingsForm {
             }
             rules.push((key, typed.to_owned()));
         }
+        // A form from before the policy fields keeps the stored policy's
+        // defaults rather than failing.
+        let policy_number = |value: &str, default: i64, range, what| match value.trim() {
+            "" => Ok(default.to_string()),
+            typed => number(typed, range, what),
+        };
+        let policy = [
+            (
+                "password_min_length",
+                policy_number(&self.password_min_length, 10, 8..=64, "密码最短长度")?,
+            ),
+            (
+                "password_classes",
+                policy_number(&self.password_classes, 3, 0..=4, "密码字符种类")?,
+            ),
+            (
+                "password_expiry_days",
+                policy_number(&self.password_expiry_days, 90, 0..=3650, "密码有效期（天）")?,
+            ),
+            (
+                "password_history",
+                policy_number(&self.password_history, 5, 0..=24, "不得重复的历史密码数")?,
+            ),
+            (
+                "dormant_days",
+                policy_number(&self.dormant_days, 90, 0..=3650, "长期未登录停用（天）")?,
+            ),
+        ];
         let values = vec![
             ("site_name", site_name.to_owned()),
             ("icp_number", icp_number.to_owned()),
@@ -199,6 +242,7 @@ impl SettingsForm {
             .into_iter()
             .map(|(key, value)| (key.to_owned(), value))
             .collect();
+        values.extend(policy.map(|(key, value)| (key.to_owned(), value)));
         values.extend(rules);
         Ok(values)
     }

@@ -38,6 +38,17 @@ pub struct SiteSettings {
     /// `session_absolute_hours.ROLE`, `session_limit.ROLE`) and the site's
     /// session limit (`session_limit`), as stored: empty for the default.
     pub session_rules: std::collections::BTreeMap<String, String>,
+    /// Staff passwords: the shortest allowed, and how many character classes
+    /// they mix.
+    pub password_min_length: i64,
+    pub password_classes: i64,
+    /// Days a staff password lasts before it must be changed (0: for ever).
+    pub password_expiry_days: i64,
+    /// How many earlier passwords a new one may not repeat.
+    pub password_history: i64,
+    /// Days without a login after which a staff account (not an admin's) is
+    /// disabled (0: never).
+    pub dormant_days: i64,
 }
 
 impl Default for SiteSettings {
@@ -59,6 +70,11 @@ impl Default for SiteSettings {
             police_number: String::new(),
             sponsor: String::new(),
             session_rules: Default::default(),
+            password_min_length: 10,
+            password_classes: 3,
+            password_expiry_days: 90,
+            password_history: 5,
+            dormant_days: 90,
         }
     }
 }
@@ -91,6 +107,11 @@ impl SiteSettings {
                 "icp_number" => settings.icp_number = value,
                 "police_number" => settings.police_number = value,
                 "sponsor" => settings.sponsor = value,
+                "password_min_length" => parse_into(&value, &mut settings.password_min_length),
+                "password_classes" => parse_into(&value, &mut settings.password_classes),
+                "password_expiry_days" => parse_into(&value, &mut settings.password_expiry_days),
+                "password_history" => parse_into(&value, &mut settings.password_history),
+                "dormant_days" => parse_into(&value, &mut settings.dormant_days),
                 key if is_session_rule(key) => {
                     settings.session_rules.insert(key.to_owned(), value);
                 }

@@ -121,6 +121,8 @@ pub async fn update_profile(
 struct PasswordPage {
     layout: AdminLayout,
     forced: bool,
+    /// What a new password must be, as the site's policy says.
+    rule: String,
     error: Option<FormError>,
 }
 
@@ -131,9 +133,28 @@ async fn password_page(
     status: StatusCode,
     error: Option<FormError>,
 ) -> Result<HttpResponse, AppError> {
+    let layout = AdminLayout::load(conn, staff, csrf, "修改密码", "/admin/account").await?;
+    let settings = &layout.settings;
+    let policy = password::Policy::of(settings);
+    let mut rule = format!("至少 {} 个字符", policy.min_length);
+    if policy.classes > 0 {
+        rule.push_str(&format!(
+            "，包含小写字母、大写字母、数字、其他符号中的至少 {} 种",
+            policy.classes
+        ));
+    }
+    rule.push_str("；不能包含用户名，不能使用常见密码");
+    if settings.password_history > 0 {
+        rule.push_str(&format!(
+            "，不能与最近 {} 次使用过的密码相同",
+            settings.password_history
+        ));
+    }
+    rule.push('。');
     let page = PasswordPage {
-        layout: AdminLayout::load(conn, staff, csrf, "修改密码", "/admin/account").await?,
+        layout,
         forced: staff.must_change_password,
+        rule,
         error,
     };
     render(status, &page)
@@ -186,9 +207,39 @@ pub async fn change_password(
     } else if form.new_password == form.current_password {
         Some(("new_password", "新密码不能与当前密码相同。"))
     } else {
-        password::check_policy(&form.new_password, &staff.username)
-            .err()
-            .map(|message| ("new_password", message))
+        None
+    };
+    let settings = crate::settings::db::load(&mut conn).await?;
+    let problem: Option<(&'static str, String)> = match problem {
+        Some((field, message)) => Some((field, message.to_owned())),
+        None => password::check_staff_policy(
+            &form.new_password,
+            &staff.username,
+            &password::Policy::of(&settings),
+        )
+        .err()
+        .map(|message| ("new_password", message)),
+    };
+    // Not one of the last few passwords (the current one included).
+    let problem = match problem {
+        Some(problem) => Some(problem),
+        None => {
+            let recent =
+                db::recent_passwords(&mut conn, staff.id, settings.password_history).await?;
+            let typed = form.new_password.clone();
+            let reused =
+                password::bounded(move || recent.iter().any(|hash| password::verify(&typed, hash)))
+                    .await?;
+            reused.then(|| {
+                (
+                    "new_password",
+                    format!(
+                        "新密码不能与最近 {} 次使用过的密码相同。",
+                        settings.password_history
+                    ),
+                )
+            })
+        }
     };
     if let Some((field, message)) = problem {
         let refusal = FormError::field(field, message);

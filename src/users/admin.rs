@@ -147,6 +147,9 @@ pub struct UserForm {
     unit_id: String,
     #[serde(default)]
     email: String,
+    /// 账号有效期至: the account's last day (YYYY-MM-DD), or empty.
+    #[serde(default)]
+    expires_on: String,
     #[serde(default)]
     version: String,
 }
@@ -199,6 +202,13 @@ struct Fields {
     role: Role,
     unit_id: UnitId,
     email: String,
+    expires_on: Option<chrono::NaiveDate>,
+}
+
+/// The last day of an account that ends at `at` (the start of the next day).
+fn expiry_day(at: chrono::DateTime<chrono::Utc>, zone: chrono_tz::Tz) -> chrono::NaiveDate {
+    let local = (at - chrono::Duration::seconds(1)).with_timezone(&zone);
+    local.date_naive()
 }
 
 /// The fields, and the username when the account is new (`creating`).
@@ -221,6 +231,15 @@ fn parse_fields(form: &UserForm, creating: bool) -> Result<(String, Fields), For
             .map_err(|_| "请选择所属单位。"),
     );
     let email = checks.check("email", parse_email(&form.email));
+    let expires_on = checks.check(
+        "expires_on",
+        match form.expires_on.trim() {
+            "" => Ok(None),
+            typed => chrono::NaiveDate::parse_from_str(typed, "%Y-%m-%d")
+                .map(Some)
+                .map_err(|_| "日期格式应为 2026-12-31。"),
+        },
+    );
     checks.finish()?;
     let (Some(role), Some(unit_id)) = (role, unit_id) else {
         return Err(FormError::whole("请选择角色和所属单位。"));
@@ -232,6 +251,7 @@ fn parse_fields(form: &UserForm, creating: bool) -> Result<(String, Fields), For
             role,
             unit_id,
             email,
+            expires_on,
         },
     ))
 }
@@ -315,6 +335,7 @@ pub async fn create(
             role,
             unit_id,
             email,
+            expires_on,
         },
     ) = match parsed {
         Ok(parsed) => parsed,
@@ -378,13 +399,18 @@ pub async fn create(
         )
         .await;
     }
+    if let Ok(id) = inserted {
+        let zone = crate::settings::db::load(&mut tx).await?.time_zone;
+        db::set_expiry(&mut tx, id, expires_on, zone).await?;
+    }
     let actor = staff.actor();
+    let until = expires_on.map_or(String::new(), |day| format!("；有效期至 {day}"));
     audit::record(
         &mut tx,
         &actor,
         "user.create",
         &username,
-        &format!("角色：{}", role.label()),
+        &format!("角色：{}{until}", role.label()),
     )
     .await?;
     tx.commit().await?;
@@ -409,12 +435,17 @@ pub async fn edit(
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageUsers)?;
     let user = db::by_id(&mut conn, *id).await?.ok_or(AppError::NotFound)?;
+    let zone = crate::settings::db::load(&mut conn).await?.time_zone;
     let form = UserForm {
         username: user.username.clone(),
         display_name: user.display_name.clone(),
         role: user.role.as_str().to_owned(),
         unit_id: user.unit_id.to_string(),
         email: user.email.clone(),
+        expires_on: user
+            .expires_at
+            .map(|at| expiry_day(at, zone).to_string())
+            .unwrap_or_default(),
         version: user.version.to_string(),
     };
     form_page(
@@ -460,6 +491,7 @@ pub async fn update(
         role,
         unit_id,
         email,
+        expires_on,
     } = match parse_fields(&form, false) {
         Ok((_, fields)) => fields,
         Err(refusal) => return refuse(&mut conn, refusal).await,
@@ -500,6 +532,18 @@ pub async fn update(
     }
     if unit_id != user.unit_id {
         changes.push("所属单位已变更".to_string());
+    }
+    let settings = crate::settings::db::load(&mut tx).await?;
+    let before = user.expires_at.map(|at| expiry_day(at, settings.time_zone));
+    if before != expires_on {
+        db::set_expiry(&mut tx, user.id, expires_on, settings.time_zone).await?;
+        let shown =
+            |day: Option<chrono::NaiveDate>| day.map_or("不限".to_owned(), |d| d.to_string());
+        changes.push(format!(
+            "有效期至：{} → {}",
+            shown(before),
+            shown(expires_on)
+        ));
     }
     let actor = staff.actor();
     audit::record(

@@ -24,7 +24,9 @@ pub async fn create_user(
         Role::parse(role).context("--role must be admin, chief_editor, editor or correspondent")?;
     let display_name =
         parse_display_name(display_name.unwrap_or(&username)).map_err(anyhow::Error::msg)?;
-    password::check_policy(password, &username).map_err(anyhow::Error::msg)?;
+    let settings = crate::settings::db::load(&mut *pool.acquire().await?).await?;
+    password::check_staff_policy(password, &username, &password::Policy::of(&settings))
+        .map_err(anyhow::Error::msg)?;
     let typed = password.to_owned();
     let hash = tokio::task::spawn_blocking(move || password::hash(&typed)).await??;
     let mut tx = pool.begin().await?;

@@ -21,11 +21,13 @@ pub struct UserRow {
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub last_login_at: Option<DateTime<Utc>>,
+    /// When the account ends (an admin's choice); none: it does not.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 const USER_COLUMNS: &str =
     "u.id, u.username, u.display_name, u.role, u.unit_id, n.name as unit_name, u.email,
-     u.active, u.must_change_password, u.version, u.created_at, u.last_login_at";
+     u.active, u.must_change_password, u.version, u.created_at, u.last_login_at, u.expires_at";
 
 /// Filters of the user list; empty means any.
 #[derive(Debug, Default)]
@@ -114,14 +116,123 @@ pub async fn set_password(
     hash: &str,
     must_change: bool,
 ) -> sqlx::Result<()> {
+    // The password replaced joins the account's history.
     sqlx::query!(
-        "update users set password_hash = $2, must_change_password = $3, version = version + 1 where id = $1",
+        "insert into password_history (user_id, password_hash)
+         select id, password_hash from users where id = $1",
+        id as UserId,
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
+        "update users set password_hash = $2, must_change_password = $3, password_changed_at = now(),
+                          version = version + 1
+         where id = $1",
         id as UserId,
         hash,
         must_change,
     )
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// The hashes of the account's current password and of the `count` - 1
+/// before it: a new password may match none of them.
+pub async fn recent_passwords(
+    conn: &mut PgConnection,
+    id: UserId,
+    count: i64,
+) -> sqlx::Result<Vec<String>> {
+    if count <= 0 {
+        return Ok(Vec::new());
+    }
+    sqlx::query_scalar!(
+        r#"select password_hash as "hash!" from (
+               (select password_hash, 0 as age from users where id = $1)
+               union all
+               (select password_hash, row_number() over (order by id desc) as age
+                from password_history where user_id = $1 order by id desc limit $2)
+           ) recent order by age limit $3"#,
+        id as UserId,
+        (count - 1).max(0),
+        count,
+    )
+    .fetch_all(conn)
+    .await
+}
+
+/// Disables the staff accounts (admins' excepted) without a login for
+/// `days` days, ends their sessions and records each; returns their names.
+pub async fn disable_dormant(conn: &mut PgConnection, days: i64) -> sqlx::Result<Vec<String>> {
+    if days <= 0 {
+        return Ok(Vec::new());
+    }
+    let disabled: Vec<(UserId, String)> = sqlx::query_as(
+        "update users set active = false, disabled_reason = 'dormant', version = version + 1
+         where active and role <> 'admin'
+           and coalesce(last_login_at, created_at) < now() - make_interval(days => $1::int)
+         returning id, username",
+    )
+    .bind(days as i32)
+    .fetch_all(&mut *conn)
+    .await?;
+    for (id, username) in &disabled {
+        crate::auth::session::end_all_for(conn, *id).await?;
+        crate::audit::record(
+            conn,
+            &crate::audit::Actor::anonymous("系统", String::new()),
+            "user.disable",
+            username,
+            &format!("超过 {days} 天未登录，自动停用"),
+        )
+        .await?;
+    }
+    Ok(disabled.into_iter().map(|(_, name)| name).collect())
+}
+
+/// Runs the dormant-account check every `every` until the process ends.
+pub async fn run_dormant_sweeper(pool: sqlx::PgPool, every: std::time::Duration) {
+    loop {
+        let swept: sqlx::Result<Vec<String>> = async {
+            let mut tx = pool.begin().await?;
+            let days = crate::settings::db::load(&mut tx).await?.dormant_days;
+            let disabled = disable_dormant(&mut tx, days).await?;
+            tx.commit().await?;
+            Ok(disabled)
+        }
+        .await;
+        match swept {
+            Ok(disabled) if !disabled.is_empty() => {
+                tracing::info!(accounts = ?disabled, "disabled dormant staff accounts")
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "could not check for dormant accounts"),
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// Sets when the account ends: the end of `last_day` in `zone`, or never.
+pub async fn set_expiry(
+    conn: &mut PgConnection,
+    id: UserId,
+    last_day: Option<chrono::NaiveDate>,
+    zone: chrono_tz::Tz,
+) -> sqlx::Result<()> {
+    use chrono::TimeZone;
+    let ends = last_day
+        .and_then(|day| day.succ_opt())
+        .and_then(|next| {
+            zone.from_local_datetime(&next.and_hms_opt(0, 0, 0)?)
+                .earliest()
+        })
+        .map(|at| at.with_timezone(&Utc));
+    sqlx::query("update users set expires_at = $2 where id = $1")
+        .bind(id)
+        .bind(ends)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

@@ -722,3 +722,146 @@ async fn session_rules_per_role_limit_sessions_and_time_them_out() {
     assert!(reach(&second, "/admin").await.starts_with("/admin/login"));
     assert_eq!(reach(&home, "/admin").await, "200");
 }
+
+async fn change_password(
+    client: &crate::helpers::TestApp,
+    current: &str,
+    new: &str,
+) -> (u16, Vec<String>) {
+    let (status, html) = client
+        .post_page(
+            "/admin/account/password",
+            &[
+                ("current_password", current),
+                ("new_password", new),
+                ("confirm_password", new),
+            ],
+        )
+        .await;
+    (status, texts(&html, ".field-error, .alert.error"))
+}
+
+#[tokio::test]
+async fn the_password_policy_asks_for_classes_refuses_old_passwords_and_expires_them() {
+    let app = spawn_app().await;
+    app.ensure_root_unit().await;
+    let first = app.create_staff("sun", "editor").await;
+    let client = app.other_client();
+    assert_eq!(client.login("sun", &first).await.status().as_u16(), 303);
+
+    // Three classes of characters by default.
+    let (status, said) = change_password(&client, &first, "lamphorsestation").await;
+    assert_eq!(status, 422);
+    assert!(said.iter().any(|s| s.contains("至少 3 种")), "{said:?}");
+    let (status, _) = change_password(&client, &first, "Second-pass-2").await;
+    assert_eq!(status, 303);
+    let (status, _) = change_password(&client, "Second-pass-2", "Third-pass-3").await;
+    assert_eq!(status, 303);
+    // Back to the one before: one of the last five.
+    let (status, said) = change_password(&client, "Third-pass-3", "Second-pass-2").await;
+    assert_eq!(status, 422);
+    assert!(said.iter().any(|s| s.contains("最近 5 次")), "{said:?}");
+    let kept: i64 = sqlx::query_scalar(
+        "select count(*) from password_history h join users u on u.id = h.user_id
+         where u.username = 'sun'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(kept, 2, "the two replaced passwords, as hashes");
+
+    // A password older than the policy's 90 days must be changed first.
+    sqlx::query(
+        "update users set password_changed_at = now() - interval '91 days' where username = 'sun'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        reach(&client, "/admin/articles").await,
+        "/admin/account/password"
+    );
+    let (status, page) = client.page("/admin/account/password").await;
+    assert_eq!(status, 200);
+    assert!(texts(&page, ".alert.warning")[0].contains("超过有效期"));
+    let (status, _) = change_password(&client, "Third-pass-3", "Fourth-pass-4").await;
+    assert_eq!(status, 303);
+    assert_eq!(reach(&client, "/admin/articles").await, "200");
+}
+
+#[tokio::test]
+async fn an_expired_account_is_refused_and_dormant_ones_are_disabled_and_recorded() {
+    let app = spawn_app().await;
+    app.ensure_root_unit().await;
+    let password = app.create_staff("temp", "correspondent").await;
+    let client = app.other_client();
+    assert_eq!(client.login("temp", &password).await.status().as_u16(), 303);
+    sqlx::query("update users set expires_at = now() - interval '1 hour' where username = 'temp'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    assert!(
+        reach(&client, "/admin").await.starts_with("/admin/login"),
+        "its session ends"
+    );
+    let again = app.other_client();
+    let (status, html) = again
+        .post_page(
+            "/admin/login",
+            &[("username", "temp"), ("password", &password)],
+        )
+        .await;
+    assert_eq!(status, 403);
+    assert_eq!(texts(&html, ".alert.error"), ["账号已过期，请联系管理员。"]);
+    // A wrong password learns nothing of the account's end.
+    let (status, html) = again
+        .post_page(
+            "/admin/login",
+            &[("username", "temp"), ("password", "Wrong-pass-1")],
+        )
+        .await;
+    assert_eq!(status, 401);
+    assert!(!texts(&html, ".alert.error").join("").contains("过期"));
+
+    // Dormant: no login for 90 days disables a staff account, not an admin's.
+    app.create_staff("sleeper", "editor").await;
+    app.create_staff("quiet-admin", "admin").await;
+    app.create_staff("recent", "editor").await;
+    sqlx::query(
+        "update users set last_login_at = now() - interval '100 days'
+         where username in ('sleeper', 'quiet-admin')",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "update users set last_login_at = now() - interval '10 days' where username = 'recent'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let mut conn = app.pool.acquire().await.unwrap();
+    let disabled = newsdesk::users::db::disable_dormant(&mut conn, 90)
+        .await
+        .unwrap();
+    assert_eq!(disabled, ["sleeper"]);
+    let active: Vec<String> = sqlx::query_scalar(
+        "select username from users where active and username in ('sleeper', 'quiet-admin', 'recent')
+         order by username",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(active, ["quiet-admin", "recent"]);
+    let recorded: String = sqlx::query_scalar(
+        "select detail from audit_log where action = 'user.disable' and target = 'sleeper'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(recorded, "超过 90 天未登录，自动停用");
+    let none = newsdesk::users::db::disable_dormant(&mut conn, 0)
+        .await
+        .unwrap();
+    assert!(none.is_empty(), "0 days: never");
+}

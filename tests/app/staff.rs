@@ -85,8 +85,8 @@ async fn an_admin_creates_a_user_who_must_change_the_one_time_password() {
             "/admin/account/password",
             &[
                 ("current_password", &password),
-                ("new_password", "春风又绿江南岸2026"),
-                ("confirm_password", "春风又绿江南岸2026"),
+                ("new_password", "春风又绿江南岸-Jiangnan2026"),
+                ("confirm_password", "春风又绿江南岸-Jiangnan2026"),
             ],
         )
         .await;
@@ -95,7 +95,7 @@ async fn an_admin_creates_a_user_who_must_change_the_one_time_password() {
     assert_eq!(
         writer
             .other_client()
-            .login("lisi", "春风又绿江南岸2026")
+            .login("lisi", "春风又绿江南岸-Jiangnan2026")
             .await
             .status()
             .as_u16(),
@@ -422,7 +422,7 @@ async fn the_create_user_command_reads_the_password_from_standard_input() {
     };
     let output = run(
         &["--username", "first", "--role", "admin"],
-        "晨光里的变电站2024",
+        "晨光里的变电站-Dawn2024",
     );
     assert!(
         output.status.success(),
@@ -440,7 +440,7 @@ async fn the_create_user_command_reads_the_password_from_standard_input() {
             "--display-name",
             "王五",
         ],
-        "晨光里的变电站2024",
+        "晨光里的变电站-Dawn2024",
     );
     assert!(
         output.status.success(),
@@ -470,12 +470,12 @@ async fn the_create_user_command_reads_the_password_from_standard_input() {
     );
     let output = run(
         &["--username", "x2", "--role", "writer"],
-        "晨光里的变电站2024",
+        "晨光里的变电站-Dawn2024",
     );
     assert!(!output.status.success());
 
     assert_eq!(
-        app.login("first", "晨光里的变电站2024")
+        app.login("first", "晨光里的变电站-Dawn2024")
             .await
             .status()
             .as_u16(),
@@ -511,4 +511,80 @@ async fn a_staff_email_address_is_checked_and_kept() {
         .await
         .unwrap();
     assert_eq!(email, "editor@example.com");
+}
+
+#[tokio::test]
+async fn an_admin_gives_an_account_its_last_day() {
+    let app = spawn_app().await;
+    app.login_as("admin", "admin").await;
+    let unit = root_unit(&app).await;
+    let fields = |until: &'static str| {
+        vec![
+            ("username", "intern"),
+            ("display_name", "实习生"),
+            ("role", "correspondent"),
+            ("unit_id", unit.as_str()),
+            ("expires_on", until),
+        ]
+    };
+    let (status, html) = app.post_page("/admin/users/new", &fields("明年")).await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        attrs(&html, "input[name=expires_on]", "value"),
+        ["明年"],
+        "the input is kept"
+    );
+    let created: i64 = sqlx::query_scalar("select count(*) from users where username = 'intern'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(created, 0);
+
+    let (status, _) = app
+        .post_page("/admin/users/new", &fields("2030-06-30"))
+        .await;
+    assert_eq!(status, 200);
+    // The end of that day in the site's zone (Asia/Shanghai).
+    let ends: String = sqlx::query_scalar(
+        "select to_char(expires_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD HH24:MI')
+         from users where username = 'intern'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(ends, "2030-07-01 00:00");
+    let id = user_id(&app, "intern").await;
+    let (_, form) = app.page(&format!("/admin/users/{id}/edit")).await;
+    assert_eq!(
+        attrs(&form, "input[name=expires_on]", "value"),
+        ["2030-06-30"]
+    );
+
+    // Edited to end sooner, then never: each change recorded.
+    let version = attrs(&form, "input[name=version]", "value").pop().unwrap();
+    let edit = |until: &'static str, version: String| {
+        vec![
+            ("display_name", "实习生".to_owned()),
+            ("role", "correspondent".to_owned()),
+            ("unit_id", unit.clone()),
+            ("expires_on", until.to_owned()),
+            ("version", version),
+        ]
+    };
+    let fields = edit("2029-01-31", version);
+    let borrowed: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    assert_eq!(
+        app.post(&format!("/admin/users/{id}/edit"), &borrowed)
+            .await
+            .status()
+            .as_u16(),
+        303
+    );
+    let detail: String = sqlx::query_scalar(
+        "select detail from audit_log where action = 'user.update' and target = 'intern'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(detail, "有效期至：2030-06-30 → 2029-01-31");
 }
