@@ -361,6 +361,14 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin", web::get().to(stats::dashboard::dashboard))
         .route("/admin/login", web::get().to(auth::login::login_form))
         .route("/admin/login", web::post().to(auth::login::login))
+        .route(
+            "/admin/login/2fa",
+            web::get().to(auth::login::second_factor_form),
+        )
+        .route(
+            "/admin/login/2fa",
+            web::post().to(auth::login::second_factor),
+        )
         .route("/admin/logout", web::post().to(auth::login::logout))
         .route("/admin/audit", web::get().to(audit::admin::list))
         .route("/admin/audit/export", web::get().to(audit::admin::export))
@@ -368,6 +376,18 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/admin/account/sessions",
             web::get().to(users::account::sessions),
+        )
+        .route(
+            "/admin/account/2fa",
+            web::get().to(users::account::two_factor),
+        )
+        .route(
+            "/admin/account/2fa/enable",
+            web::post().to(users::account::enable_two_factor),
+        )
+        .route(
+            "/admin/account/2fa/{action}",
+            web::post().to(users::account::manage_two_factor),
         )
         .route(
             "/admin/account/sessions/end-others",

@@ -25,6 +25,9 @@ pub enum AppError {
     Unauthenticated(Option<String>),
     #[error("the password must be changed first")]
     PasswordChangeRequired,
+    /// The role must log in with two factors, and this account has none yet.
+    #[error("two-factor login must be turned on first")]
+    SecondFactorRequired,
     /// A reader page asked for without a reader session.
     #[error("reader login required")]
     ReaderLoginRequired,
@@ -310,6 +313,9 @@ impl AppError {
             AppError::PasswordChangeRequired => {
                 ("请先修改密码", "您的密码已被重置，请先设置新密码。")
             }
+            AppError::SecondFactorRequired => {
+                ("请先开启两步验证", "您的角色须使用两步验证登录，请先开启。")
+            }
             AppError::BadRequest => ("请求有误", "提交的内容格式不正确，请返回上一页重试。"),
             AppError::ForbiddenCharacters => (
                 "请求有误",
@@ -337,6 +343,7 @@ impl ResponseError for AppError {
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::Unauthenticated(_)
             | AppError::PasswordChangeRequired
+            | AppError::SecondFactorRequired
             | AppError::ReaderLoginRequired => StatusCode::SEE_OTHER,
             AppError::BadRequest | AppError::ForbiddenCharacters => StatusCode::BAD_REQUEST,
             AppError::Busy => StatusCode::TOO_MANY_REQUESTS,
@@ -355,6 +362,7 @@ impl ResponseError for AppError {
                 serde_urlencoded::to_string([("next", next)]).unwrap_or_default()
             )),
             AppError::PasswordChangeRequired => Some("/admin/account/password".to_owned()),
+            AppError::SecondFactorRequired => Some("/admin/account/2fa".to_owned()),
             AppError::ReaderLoginRequired => Some("/login?next=/account".to_owned()),
             _ => None,
         };

@@ -89,6 +89,8 @@ struct Account {
     must_change_password: bool,
     /// Past the account's end date (set by an admin).
     expired: bool,
+    /// The account logs in with a second factor.
+    two_factor: bool,
 }
 
 pub async fn login(
@@ -171,7 +173,8 @@ pub async fn login(
                   and password_changed_at < now() - make_interval(days => coalesce(
                     (select nullif(value, '')::int from settings where key = 'password_expiry_days'),
                     90)) as must_change_password,
-                coalesce(expires_at <= now(), false) as expired
+                coalesce(expires_at <= now(), false) as expired,
+                totp_enabled_at is not null as two_factor
          from users where lower(username) = lower($1)",
     )
     .bind(&username)
@@ -241,29 +244,26 @@ pub async fn login(
     if let Some(previous) = cookies::read(&req, session::COOKIE) {
         session::end(&mut tx, &session::hash_token(&previous)).await?;
     }
+    if account.two_factor {
+        // The password is right; the session opens nothing until the code.
+        let token = session::start_pending(&mut tx, account.id, &ip, user_agent).await?;
+        tx.commit().await?;
+        let next = safe_next(&form.next).unwrap_or_default();
+        let to = if next.is_empty() {
+            "/admin/login/2fa".to_owned()
+        } else {
+            format!(
+                "/admin/login/2fa?{}",
+                serde_urlencoded::to_string([("next", next.as_str())]).unwrap_or_default()
+            )
+        };
+        return Ok(HttpResponse::SeeOther()
+            .insert_header((LOCATION, to))
+            .cookie(session::cookie(token, secure))
+            .finish());
+    }
     let token = session::start(&mut tx, account.id, &ip, user_agent).await?;
-    throttle::record_success(&mut tx, &attempt).await?;
-    sqlx::query!(
-        "update users set previous_login_at = last_login_at, previous_login_ip = last_login_ip,
-                          last_login_at = now(), last_login_ip = $2
-         where id = $1",
-        account.id as UserId,
-        &ip,
-    )
-    .execute(&mut *tx)
-    .await?;
-    let ended = session::enforce_limit(&mut tx, account.id).await?;
-    let actor = Actor {
-        id: Some(account.id),
-        name: account.username.clone(),
-        client_ip: ip,
-    };
-    let detail = if ended > 0 {
-        format!("超出会话数上限，结束了最早的 {ended} 个会话")
-    } else {
-        String::new()
-    };
-    audit::record(&mut tx, &actor, "login.success", &account.username, &detail).await?;
+    finish_login(&mut tx, account.id, &account.username, &attempt, ip, "").await?;
     tx.commit().await?;
 
     let destination = if account.must_change_password {
@@ -274,6 +274,160 @@ pub async fn login(
     Ok(HttpResponse::SeeOther()
         .insert_header((LOCATION, destination))
         .cookie(session::cookie(token, secure))
+        .cookie(csrf::cookie(csrf::new_seed(), secure))
+        .finish())
+}
+
+/// What every login that opens a session does: clears the failures, keeps
+/// the previous login for the notice, holds the role's session limit and
+/// records the login (`how`: how it was proved, when it says more).
+async fn finish_login(
+    tx: &mut sqlx::PgConnection,
+    id: UserId,
+    username: &str,
+    attempt: &throttle::Attempt,
+    ip: String,
+    how: &str,
+) -> Result<(), AppError> {
+    throttle::record_success(tx, attempt).await?;
+    sqlx::query!(
+        "update users set previous_login_at = last_login_at, previous_login_ip = last_login_ip,
+                          last_login_at = now(), last_login_ip = $2
+         where id = $1",
+        id as UserId,
+        &ip,
+    )
+    .execute(&mut *tx)
+    .await?;
+    let ended = session::enforce_limit(tx, id).await?;
+    let actor = Actor {
+        id: Some(id),
+        name: username.to_owned(),
+        client_ip: ip,
+    };
+    let mut detail = how.to_owned();
+    if ended > 0 {
+        if !detail.is_empty() {
+            detail.push('；');
+        }
+        detail.push_str(&format!("超出会话数上限，结束了最早的 {ended} 个会话"));
+    }
+    audit::record(tx, &actor, "login.success", username, &detail).await?;
+    Ok(())
+}
+
+#[derive(Template)]
+#[template(path = "admin/auth/second_factor.html")]
+struct SecondFactorPage {
+    layout: AdminLayout,
+    next: String,
+    error: Option<FormError>,
+}
+
+#[derive(Deserialize)]
+pub struct SecondFactorQuery {
+    #[serde(default)]
+    next: String,
+}
+
+/// GET /admin/login/2fa: the code of a login past its password.
+pub async fn second_factor_form(
+    req: HttpRequest,
+    pool: web::Data<PgPool>,
+    csrf: CsrfToken,
+    query: web::Query<SecondFactorQuery>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = pool.acquire().await?;
+    let pending = match cookies::read(&req, session::COOKIE) {
+        Some(token) => session::pending(&mut conn, &session::hash_token(&token)).await?,
+        None => None,
+    };
+    if pending.is_none() {
+        return Ok(see_other("/admin/login"));
+    }
+    page(&SecondFactorPage {
+        layout: AdminLayout::anonymous(&mut conn, &csrf, "两步验证").await?,
+        next: safe_next(&query.next).unwrap_or_default(),
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct SecondFactorForm {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// POST /admin/login/2fa: a code from the authenticator (or a recovery
+/// code) opens the session; five wrong ones end the login.
+pub async fn second_factor(
+    req: HttpRequest,
+    pool: web::Data<PgPool>,
+    state: web::Data<AppState>,
+    csrf: CsrfToken,
+    form: web::Form<SecondFactorForm>,
+) -> Result<HttpResponse, AppError> {
+    let mut conn = pool.acquire().await?;
+    let Some(token) = cookies::read(&req, session::COOKIE) else {
+        return Ok(see_other("/admin/login"));
+    };
+    let token_hash = session::hash_token(&token);
+    let Some((user, username, _)) = session::pending(&mut conn, &token_hash).await? else {
+        return Ok(see_other("/admin/login"));
+    };
+    let ip = client_ip(&req, &state.trusted_proxies);
+    let secure = cookies::secure(&req, settings::db::load(&mut conn).await?.cookie_secure);
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let proof = super::two_factor::prove(&mut tx, user, &form.code).await?;
+    let Some(proof) = proof else {
+        let failures = session::count_second_factor_failure(&mut tx, &token_hash).await?;
+        audit::record(
+            &mut tx,
+            &Actor::anonymous(&username, ip.clone()),
+            "login.failure",
+            &username,
+            "动态口令错误",
+        )
+        .await?;
+        if failures >= super::two_factor::MAX_FAILURES {
+            session::end(&mut tx, &token_hash).await?;
+            tx.commit().await?;
+            return Ok(see_other("/admin/login?second_factor=ended"));
+        }
+        tx.commit().await?;
+        let page_data = SecondFactorPage {
+            layout: AdminLayout::anonymous(&mut conn, &csrf, "两步验证").await?,
+            next: safe_next(&form.next).unwrap_or_default(),
+            error: Some(FormError::field(
+                "code",
+                "动态口令不正确或已使用过，请输入验证器上显示的新口令。",
+            )),
+        };
+        return render(StatusCode::UNAUTHORIZED, &page_data);
+    };
+    // The pending session ends and a new one opens: a new id once proved.
+    session::end(&mut tx, &token_hash).await?;
+    let user_agent = req
+        .headers()
+        .get(USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    let fresh = session::start(&mut tx, user, &ip, user_agent).await?;
+    let attempt = throttle::Attempt::new("account", &username, &ip);
+    let how = match proof {
+        super::two_factor::Proof::Code => "两步验证：动态口令",
+        super::two_factor::Proof::RecoveryCode => "两步验证：恢复码",
+    };
+    finish_login(&mut tx, user, &username, &attempt, ip, how).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((
+            LOCATION,
+            safe_next(&form.next).unwrap_or_else(|| "/admin".to_owned()),
+        ))
+        .cookie(session::cookie(fresh, secure))
         .cookie(csrf::cookie(csrf::new_seed(), secure))
         .finish())
 }

@@ -5,6 +5,7 @@ pub mod login;
 pub mod password;
 pub mod session;
 pub mod throttle;
+pub mod two_factor;
 
 pub use session::Staff;
 

@@ -25,6 +25,15 @@ pub const COOKIE: &str = "nd_session";
 /// Paths a staff member who must change the password may still reach.
 const PASSWORD_CHANGE_PATHS: &[&str] = &["/admin/account/password", "/admin/logout"];
 
+/// Paths a staff member whose role requires two factors may reach before
+/// turning them on.
+const SECOND_FACTOR_PATHS: &[&str] = &[
+    "/admin/account/2fa",
+    "/admin/account/2fa/enable",
+    "/admin/account/password",
+    "/admin/logout",
+];
+
 /// The signed-in staff member of a request.
 #[derive(Debug, Clone)]
 pub struct Staff {
@@ -78,6 +87,7 @@ struct SessionRow {
     role: Role,
     unit_id: UnitId,
     must_change_password: bool,
+    needs_second_factor: bool,
     unread_notifications: i64,
 }
 
@@ -96,9 +106,12 @@ async fn lookup(conn: &mut PgConnection, token_hash: &[u8]) -> sqlx::Result<Opti
                       and u.password_changed_at < now() - make_interval(days => coalesce(
                         (select nullif(value, '')::int from settings where key = 'password_expiry_days'),
                         90)) as must_change_password,
+                    u.totp_enabled_at is null and u.role = any(string_to_array(coalesce(
+                        (select value from settings where key = 'two_factor_roles'), ''), ','))
+                      as needs_second_factor,
                     s.last_seen_at
              from sessions s join users u on u.id = s.user_id
-             where s.token_hash = $1 and u.active
+             where s.token_hash = $1 and u.active and not s.second_factor_pending
                and (u.expires_at is null or u.expires_at > now())
                and s.last_seen_at > now() - make_interval(mins => coalesce(
                    (select nullif(value, '')::int from settings where key = 'session_idle_minutes.' || u.role),
@@ -112,6 +125,7 @@ async fn lookup(conn: &mut PgConnection, token_hash: &[u8]) -> sqlx::Result<Opti
                and exists (select 1 from live where last_seen_at < now() - interval '1 minute')
          )
          select id, username, display_name, role, unit_id, must_change_password,
+                needs_second_factor,
                 (select count(*) from notifications n
                  where n.user_id = live.id and n.read_at is null) as unread_notifications
          from live",
@@ -145,6 +159,9 @@ impl FromRequest for Staff {
             let role = row.role;
             if row.must_change_password && !PASSWORD_CHANGE_PATHS.contains(&path.as_str()) {
                 return Err(AppError::PasswordChangeRequired);
+            }
+            if row.needs_second_factor && !SECOND_FACTOR_PATHS.contains(&path.as_str()) {
+                return Err(AppError::SecondFactorRequired);
             }
             Ok(Staff {
                 id: row.id,
@@ -207,6 +224,53 @@ pub async fn start(
         .execute(&mut *conn)
         .await?;
     Ok(token)
+}
+
+/// A login past its password, waiting for the second factor: opens no
+/// page, and lasts five minutes.
+pub async fn start_pending(
+    conn: &mut PgConnection,
+    user_id: UserId,
+    client_ip: &str,
+    user_agent: &str,
+) -> sqlx::Result<String> {
+    let token = start(conn, user_id, client_ip, user_agent).await?;
+    sqlx::query("update sessions set second_factor_pending = true where token_hash = $1")
+        .bind(hash_token(&token))
+        .execute(conn)
+        .await?;
+    Ok(token)
+}
+
+/// The pending login of `token_hash`: its account and the wrong codes so far.
+pub async fn pending(
+    conn: &mut PgConnection,
+    token_hash: &[u8],
+) -> sqlx::Result<Option<(UserId, String, i32)>> {
+    sqlx::query_as(
+        "select u.id, u.username, s.second_factor_failures
+         from sessions s join users u on u.id = s.user_id
+         where s.token_hash = $1 and s.second_factor_pending and u.active
+           and s.created_at > now() - interval '5 minutes'",
+    )
+    .bind(token_hash)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Counts a wrong code of a pending login; returns how many there were.
+pub async fn count_second_factor_failure(
+    conn: &mut PgConnection,
+    token_hash: &[u8],
+) -> sqlx::Result<i32> {
+    sqlx::query_scalar(
+        "update sessions set second_factor_failures = second_factor_failures + 1
+         where token_hash = $1 returning second_factor_failures",
+    )
+    .bind(token_hash)
+    .fetch_optional(conn)
+    .await
+    .map(|failures| failures.unwrap_or(i32::MAX))
 }
 
 /// Ends the user's oldest sessions beyond the limit of their role

@@ -98,7 +98,18 @@ impl SettingsForm {
             password_history: settings.password_history.to_string(),
             dormant_days: settings.dormant_days.to_string(),
             version,
-            rules: settings.session_rules.clone(),
+            rules: settings
+                .session_rules
+                .clone()
+                .into_iter()
+                .chain(
+                    settings
+                        .two_factor_roles
+                        .split(',')
+                        .filter(|role| crate::roles::Role::parse(role).is_some())
+                        .map(|role| (format!("two_factor.{role}"), "on".to_owned())),
+                )
+                .collect(),
         }
     }
 
@@ -243,8 +254,26 @@ impl SettingsForm {
             .map(|(key, value)| (key.to_owned(), value))
             .collect();
         values.extend(policy.map(|(key, value)| (key.to_owned(), value)));
+        let two_factor: Vec<&str> = crate::roles::Role::ALL
+            .into_iter()
+            .map(|role| role.as_str())
+            .filter(|role| self.rules.contains_key(&format!("two_factor.{role}")))
+            .collect();
+        values.push(("two_factor_roles".to_owned(), two_factor.join(",")));
         values.extend(rules);
         Ok(values)
+    }
+
+    /// The roles with their two-factor box: (name, label, checked).
+    fn two_factor_roles(&self) -> Vec<(String, &'static str, bool)> {
+        crate::roles::Role::ALL
+            .into_iter()
+            .map(|role| {
+                let name = format!("two_factor.{}", role.as_str());
+                let checked = self.rules.contains_key(&name);
+                (name, role.label(), checked)
+            })
+            .collect()
     }
 
     /// The session rules' lines of the form: the site's limit, then one

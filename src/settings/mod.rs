@@ -49,6 +49,8 @@ pub struct SiteSettings {
     /// Days without a login after which a staff account (not an admin's) is
     /// disabled (0: never).
     pub dormant_days: i64,
+    /// The roles that must log in with two factors, comma-separated.
+    pub two_factor_roles: String,
 }
 
 impl Default for SiteSettings {
@@ -75,6 +77,7 @@ impl Default for SiteSettings {
             password_expiry_days: 90,
             password_history: 5,
             dormant_days: 90,
+            two_factor_roles: "admin,chief_editor".into(),
         }
     }
 }
@@ -112,6 +115,7 @@ impl SiteSettings {
                 "password_expiry_days" => parse_into(&value, &mut settings.password_expiry_days),
                 "password_history" => parse_into(&value, &mut settings.password_history),
                 "dormant_days" => parse_into(&value, &mut settings.dormant_days),
+                "two_factor_roles" => settings.two_factor_roles = value,
                 key if is_session_rule(key) => {
                     settings.session_rules.insert(key.to_owned(), value);
                 }

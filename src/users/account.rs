@@ -394,3 +394,280 @@ pub async fn end_other_sessions(
     tx.commit().await?;
     Ok(see_other("/admin/account/sessions?done=others"))
 }
+
+#[derive(Template)]
+#[template(path = "admin/account/two_factor.html")]
+struct TwoFactorPage {
+    layout: AdminLayout,
+    /// When it was turned on; none while off.
+    enabled: Option<String>,
+    /// While off: the secret to enrol, typed or scanned.
+    secret: String,
+    qr: Option<String>,
+    /// Recovery codes made just now, shown this once.
+    codes: Vec<String>,
+    /// Recovery codes not used yet.
+    unused: i64,
+    /// The staff member's role must log in with two factors.
+    required: bool,
+    notice: Option<String>,
+    error: Option<FormError>,
+}
+
+async fn two_factor_page(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    csrf: &CsrfToken,
+    status: StatusCode,
+    codes: Vec<String>,
+    notice: Option<String>,
+    error: Option<FormError>,
+) -> Result<HttpResponse, AppError> {
+    use crate::auth::two_factor;
+    let layout = AdminLayout::load(conn, staff, csrf, "两步验证", "/admin/account").await?;
+    let (enabled_at, unused): (Option<chrono::DateTime<chrono::Utc>>, i64) = sqlx::query_as(
+        "select totp_enabled_at,
+                (select count(*) from recovery_codes where user_id = $1 and used_at is null)
+         from users where id = $1",
+    )
+    .bind(staff.id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let (secret, qr) = match enabled_at {
+        Some(_) => (String::new(), None),
+        None => {
+            // The secret being enrolled stays with this session until proved.
+            let stored: Option<Vec<u8>> =
+                sqlx::query_scalar("select totp_enrolment from sessions where token_hash = $1")
+                    .bind(&staff.token_hash)
+                    .fetch_one(&mut *conn)
+                    .await?;
+            let secret = match stored {
+                Some(secret) => secret,
+                None => {
+                    let secret = two_factor::new_secret();
+                    sqlx::query("update sessions set totp_enrolment = $2 where token_hash = $1")
+                        .bind(&staff.token_hash)
+                        .bind(&secret)
+                        .execute(&mut *conn)
+                        .await?;
+                    secret
+                }
+            };
+            two_factor::enrolment(&secret, &staff.username, &layout.settings.site_name)
+        }
+    };
+    render(
+        status,
+        &TwoFactorPage {
+            enabled: enabled_at.map(|at| layout.settings.format_minute(at)),
+            secret,
+            qr,
+            codes,
+            unused,
+            required: layout
+                .settings
+                .two_factor_roles
+                .split(',')
+                .any(|role| role == staff.role.as_str()),
+            notice,
+            error,
+            layout,
+        },
+    )
+}
+
+/// GET /admin/account/2fa: turn two-factor login on, or manage it.
+pub async fn two_factor(
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
+    query: web::Query<Done>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::UseBackend)?;
+    let notice = (query.done.as_deref() == Some("off")).then(|| "两步验证已关闭。".to_string());
+    two_factor_page(
+        &mut conn,
+        &staff,
+        &csrf,
+        StatusCode::OK,
+        Vec::new(),
+        notice,
+        None,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    #[serde(default)]
+    code: String,
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs())
+}
+
+/// POST /admin/account/2fa/enable: a code from the secret being enrolled
+/// turns it on and makes the recovery codes, shown once.
+pub async fn enable_two_factor(
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
+    form: web::Form<CodeForm>,
+) -> Result<HttpResponse, AppError> {
+    use crate::auth::two_factor;
+    staff.require(Permission::UseBackend)?;
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let enrolling: Option<Vec<u8>> = sqlx::query_scalar(
+        "select s.totp_enrolment from sessions s join users u on u.id = s.user_id
+         where s.token_hash = $1 and u.totp_enabled_at is null for update of s",
+    )
+    .bind(&staff.token_hash)
+    .fetch_optional(&mut *tx)
+    .await?
+    .flatten();
+    let step = enrolling
+        .as_ref()
+        .and_then(|secret| two_factor::matching_step(secret, &form.code, 0, unix_now()));
+    let (Some(secret), Some(step)) = (enrolling, step) else {
+        drop(tx);
+        let refusal = FormError::field(
+            "code",
+            "动态口令不正确，请核对手机时间后输入验证器上的新口令。",
+        );
+        return two_factor_page(
+            &mut conn,
+            &staff,
+            &csrf,
+            refusal.status,
+            Vec::new(),
+            None,
+            Some(refusal),
+        )
+        .await;
+    };
+    sqlx::query(
+        "update users set totp_secret = $2, totp_enabled_at = now(), totp_last_step = $3
+         where id = $1",
+    )
+    .bind(staff.id)
+    .bind(&secret)
+    .bind(step)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("update sessions set totp_enrolment = null where user_id = $1")
+        .bind(staff.id)
+        .execute(&mut *tx)
+        .await?;
+    let codes = two_factor::new_recovery_codes(&mut tx, staff.id).await?;
+    audit::record(
+        &mut tx,
+        &staff.actor(),
+        "two_factor.enable",
+        &staff.username,
+        "",
+    )
+    .await?;
+    tx.commit().await?;
+    let notice = Some(
+        "两步验证已开启。请把下面的恢复码抄写或打印后妥善保管，它们只显示这一次。".to_string(),
+    );
+    two_factor_page(
+        &mut conn,
+        &staff,
+        &csrf,
+        StatusCode::OK,
+        codes,
+        notice,
+        None,
+    )
+    .await
+}
+
+/// POST /admin/account/2fa/{disable|recovery}: with a current code, turns
+/// two-factor login off, or makes new recovery codes (the old ones stop).
+pub async fn manage_two_factor(
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
+    action: web::Path<String>,
+    form: web::Form<CodeForm>,
+) -> Result<HttpResponse, AppError> {
+    use crate::auth::two_factor;
+    staff.require(Permission::UseBackend)?;
+    let action = action.into_inner();
+    if action != "disable" && action != "recovery" {
+        return Err(AppError::NotFound);
+    }
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    if two_factor::prove(&mut tx, staff.id, &form.code)
+        .await?
+        .is_none()
+    {
+        drop(tx);
+        let refusal = FormError::field("code", "动态口令不正确或已使用过。");
+        return two_factor_page(
+            &mut conn,
+            &staff,
+            &csrf,
+            refusal.status,
+            Vec::new(),
+            None,
+            Some(refusal),
+        )
+        .await;
+    }
+    if action == "disable" {
+        sqlx::query(
+            "update users set totp_secret = null, totp_enabled_at = null, totp_last_step = 0
+             where id = $1",
+        )
+        .bind(staff.id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("delete from recovery_codes where user_id = $1")
+            .bind(staff.id)
+            .execute(&mut *tx)
+            .await?;
+        audit::record(
+            &mut tx,
+            &staff.actor(),
+            "two_factor.disable",
+            &staff.username,
+            "",
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(see_other("/admin/account/2fa?done=off"));
+    }
+    let codes = two_factor::new_recovery_codes(&mut tx, staff.id).await?;
+    audit::record(
+        &mut tx,
+        &staff.actor(),
+        "two_factor.recovery",
+        &staff.username,
+        "",
+    )
+    .await?;
+    tx.commit().await?;
+    let notice = Some("已生成新的恢复码，原有恢复码全部作废。新的恢复码只显示这一次。".to_string());
+    two_factor_page(
+        &mut conn,
+        &staff,
+        &csrf,
+        StatusCode::OK,
+        codes,
+        notice,
+        None,
+    )
+    .await
+}

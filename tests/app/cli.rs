@@ -645,13 +645,7 @@ async fn a_server_killed_mid_save_leaves_nothing_half_written_and_comes_back() {
         .unwrap();
     let created = run_command(
         &data_dir,
-        &[
-            "create-user",
-            "--username",
-            "kill_test",
-            "--role",
-            "chief_editor",
-        ],
+        &["create-user", "--username", "kill_test", "--role", "editor"],
         "a long enough password 42\n",
     );
     assert!(created.status.success());

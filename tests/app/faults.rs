@@ -42,6 +42,7 @@ impl OwnCluster {
             .await
             .unwrap();
         newsdesk::db::MIGRATOR.run(&mut conn).await.unwrap();
+        crate::helpers::as_tests_log_in(&mut conn).await;
         conn.close().await.unwrap();
         OwnCluster {
             cluster,

@@ -865,3 +865,149 @@ async fn an_expired_account_is_refused_and_dormant_ones_are_disabled_and_recorde
         .unwrap();
     assert!(none.is_empty(), "0 days: never");
 }
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Waits out the last seconds of a step, so that a code computed here is
+/// still of the step the server sees.
+async fn settle_step() {
+    let into = unix_now() % 30;
+    if into >= 26 {
+        tokio::time::sleep(std::time::Duration::from_secs(31 - into)).await;
+    }
+}
+
+async fn second_step(client: &crate::helpers::TestApp, code: &str) -> reqwest::Response {
+    client.post("/admin/login/2fa", &[("code", code)]).await
+}
+
+#[tokio::test]
+async fn the_product_asks_admins_and_chief_editors_for_two_factors() {
+    let database = crate::helpers::TestDatabase::empty().await;
+    let pool = sqlx::PgPool::connect_with(database.options.clone())
+        .await
+        .unwrap();
+    newsdesk::db::migrate(&pool).await.unwrap();
+    let roles: String =
+        sqlx::query_scalar("select value from settings where key = 'two_factor_roles'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(roles, "admin,chief_editor");
+    pool.close().await;
+
+    let app = spawn_app().await;
+    sqlx::query("update settings set value = 'admin,chief_editor' where key = 'two_factor_roles'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let chief = app.other_client();
+    chief.login_as("zhu", "chief_editor").await;
+    assert_eq!(reach(&chief, "/admin/articles").await, "/admin/account/2fa");
+    assert_eq!(reach(&chief, "/admin/account/2fa").await, "200");
+    let editor = app.other_client();
+    editor.login_as("bian", "editor").await;
+    assert_eq!(reach(&editor, "/admin/articles").await, "200");
+}
+
+#[tokio::test]
+async fn two_factor_login_with_real_codes_refuses_replays_and_takes_recovery_codes_once() {
+    use newsdesk::auth::two_factor::code_at;
+    let app = spawn_app().await;
+    app.ensure_root_unit().await;
+    let password = app.create_staff("ma", "chief_editor").await;
+    let client = app.other_client();
+    client.login("ma", &password).await;
+
+    // Enrolment: the secret is shown as text and as a QR code.
+    let (_, page) = client.page("/admin/account/2fa").await;
+    let shown = texts(&page, "code.secret").pop().unwrap();
+    let secret = totp_rs::Secret::Encoded(shown).to_bytes().unwrap();
+    assert!(crate::helpers::attrs(&page, "img.qr", "src")[0].starts_with("data:image/png;base64,"));
+    let (status, _) = client
+        .post_page("/admin/account/2fa/enable", &[("code", "000000")])
+        .await;
+    assert_eq!(status, 422);
+    settle_step().await;
+    let (status, page) = client
+        .post_page(
+            "/admin/account/2fa/enable",
+            &[("code", &code_at(&secret, unix_now()))],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let recovery = texts(&page, ".recovery-codes code");
+    assert_eq!(recovery.len(), 10);
+
+    // The password alone now opens nothing.
+    client.post("/admin/logout", &[]).await;
+    let response = client.login("ma", &password).await;
+    assert_eq!(location(&response), "/admin/login/2fa");
+    assert!(reach(&client, "/admin").await.starts_with("/admin/login"));
+    let response = second_step(&client, "123456").await;
+    assert_eq!(response.status().as_u16(), 401);
+
+    // A code one step old passes (a slow phone clock) once the enrolment's
+    // own step is behind us (as a minute later).
+    sqlx::query("update users set totp_last_step = totp_last_step - 2 where username = 'ma'")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    settle_step().await;
+    let late = code_at(&secret, unix_now() - 30);
+    let response = second_step(&client, &late).await;
+    assert_eq!(location(&response), "/admin");
+    assert_eq!(reach(&client, "/admin").await, "200");
+    let how: String = sqlx::query_scalar(
+        "select detail from audit_log where action = 'login.success' and actor_name = 'ma'
+         order by seq desc limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(how, "两步验证：动态口令");
+
+    // ... but never twice, even from another browser that has the password.
+    let thief = app.other_client();
+    thief.login("ma", &password).await;
+    assert_eq!(second_step(&thief, &late).await.status().as_u16(), 401);
+    assert!(reach(&thief, "/admin").await.starts_with("/admin/login"));
+    // A recovery code opens once.
+    let response = second_step(&thief, &recovery[0]).await;
+    assert_eq!(location(&response), "/admin");
+    let again = app.other_client();
+    again.login("ma", &password).await;
+    assert_eq!(
+        second_step(&again, &recovery[0]).await.status().as_u16(),
+        401
+    );
+
+    // Five wrong codes end the pending login.
+    for _ in 0..5 {
+        second_step(&again, "999999").await;
+    }
+    settle_step().await;
+    let response = second_step(&again, &code_at(&secret, unix_now() + 30)).await;
+    assert!(
+        location(&response).starts_with("/admin/login"),
+        "the login must start again"
+    );
+    assert!(reach(&again, "/admin").await.starts_with("/admin/login"));
+
+    // Turning it off takes a current code.
+    let (status, _) = client
+        .post_page("/admin/account/2fa/disable", &[("code", "111111")])
+        .await;
+    assert_eq!(status, 422);
+    let response = client
+        .post("/admin/account/2fa/disable", &[("code", &recovery[1])])
+        .await;
+    assert_eq!(location(&response), "/admin/account/2fa?done=off");
+    let fresh = app.other_client();
+    assert_eq!(location(&fresh.login("ma", &password).await), "/admin");
+}
