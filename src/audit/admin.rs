@@ -34,6 +34,21 @@ pub struct AuditQuery {
     format: String,
 }
 
+impl AuditQuery {
+    /// The filters as a query string, for the next page's link and the
+    /// export's record.
+    fn filters_as_query(&self) -> String {
+        serde_urlencoded::to_string([
+            ("action", self.action.as_str()),
+            ("actor", self.actor.as_str()),
+            ("target", self.target.as_str()),
+            ("from", self.from.as_str()),
+            ("to", self.to.as_str()),
+        ])
+        .unwrap_or_default()
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct EntryRow {
     id: i64,
@@ -174,14 +189,7 @@ pub async fn list(
     let rows = records(&mut conn, &filters, query.before, PAGE_SIZE + 1).await?;
     let next_page = (rows.len() as i64 > PAGE_SIZE).then(|| {
         let last = rows[PAGE_SIZE as usize - 1].id;
-        let filters = serde_urlencoded::to_string([
-            ("action", query.action.as_str()),
-            ("actor", query.actor.as_str()),
-            ("target", query.target.as_str()),
-            ("from", query.from.as_str()),
-            ("to", query.to.as_str()),
-        ])
-        .unwrap_or_default();
+        let filters = query.filters_as_query();
         format!("/admin/audit?{filters}&before={last}")
     });
     let entries = rows
@@ -264,14 +272,7 @@ pub async fn export(
             .collect(),
     };
     let actor = staff.actor();
-    let detail = serde_urlencoded::to_string([
-        ("action", query.action.as_str()),
-        ("actor", query.actor.as_str()),
-        ("target", query.target.as_str()),
-        ("from", query.from.as_str()),
-        ("to", query.to.as_str()),
-    ])
-    .unwrap_or_default();
+    let detail = query.filters_as_query();
     super::record(
         &mut conn,
         &actor,

@@ -166,13 +166,7 @@ pub async fn login(
     }
 
     let account: Option<Account> = sqlx::query_as(
-        "select id, username, password_hash, active,
-                must_change_password or coalesce(
-                    (select nullif(value, '')::int from settings where key = 'password_expiry_days'),
-                    90) between 1 and 36500
-                  and password_changed_at < now() - make_interval(days => coalesce(
-                    (select nullif(value, '')::int from settings where key = 'password_expiry_days'),
-                    90)) as must_change_password,
+        "select id, username, password_hash, active, must_change_password,
                 coalesce(expires_at <= now(), false) as expired,
                 totp_enabled_at is not null as two_factor
          from users where lower(username) = lower($1)",
@@ -382,6 +376,10 @@ pub async fn second_factor(
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let proof = super::two_factor::prove(&mut tx, user, &form.code).await?;
     let Some(proof) = proof else {
+        // Counted as a login failure too: whoever has the password cannot
+        // start login after login to keep guessing codes.
+        throttle::record_failure(&mut tx, &throttle::Attempt::new("account", &username, &ip))
+            .await?;
         let failures = session::count_second_factor_failure(&mut tx, &token_hash).await?;
         audit::record(
             &mut tx,

@@ -98,19 +98,22 @@ async fn lookup(conn: &mut PgConnection, token_hash: &[u8]) -> sqlx::Result<Opti
     // one runs before each of them. It also counts the unread notifications
     // every backend page shows in its header.
     sqlx::query_as(
-        "with live as (
+        "with rules as (
+             select coalesce((select nullif(value, '')::int from settings
+                              where key = 'password_expiry_days'), 90) as expiry_days,
+                    string_to_array(coalesce((select value from settings
+                                              where key = 'two_factor_roles'), ''), ',')
+                      as two_factor_roles
+         ), live as (
              select u.id, u.username, u.display_name, u.role, u.unit_id,
-                    u.must_change_password or coalesce(
-                        (select nullif(value, '')::int from settings where key = 'password_expiry_days'),
-                        90) between 1 and 36500
-                      and u.password_changed_at < now() - make_interval(days => coalesce(
-                        (select nullif(value, '')::int from settings where key = 'password_expiry_days'),
-                        90)) as must_change_password,
-                    u.totp_enabled_at is null and u.role = any(string_to_array(coalesce(
-                        (select value from settings where key = 'two_factor_roles'), ''), ','))
+                    u.must_change_password
+                      or (rules.expiry_days > 0 and u.password_changed_at
+                          < now() - make_interval(days => rules.expiry_days))
+                      as must_change_password,
+                    u.totp_enabled_at is null and u.role = any(rules.two_factor_roles)
                       as needs_second_factor,
                     s.last_seen_at
-             from sessions s join users u on u.id = s.user_id
+             from rules, sessions s join users u on u.id = s.user_id
              where s.token_hash = $1 and u.active and not s.second_factor_pending
                and (u.expires_at is null or u.expires_at > now())
                and s.last_seen_at > now() - make_interval(mins => coalesce(

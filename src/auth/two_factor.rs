@@ -75,7 +75,8 @@ pub fn matching_step(secret: &[u8], typed: &str, last_step: i64, now: u64) -> Op
         .map(|step| step as i64)
 }
 
-fn now() -> u64 {
+/// The Unix time, in seconds.
+pub fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |since| since.as_secs())

@@ -477,6 +477,26 @@ async fn two_factor_page(
     )
 }
 
+/// The two-factor page again, with `message` beside the code field.
+async fn refuse_code(
+    conn: &mut PgConnection,
+    staff: &Staff,
+    csrf: &CsrfToken,
+    message: &str,
+) -> Result<HttpResponse, AppError> {
+    let refusal = FormError::field("code", message.to_owned());
+    two_factor_page(
+        conn,
+        staff,
+        csrf,
+        refusal.status,
+        Vec::new(),
+        None,
+        Some(refusal),
+    )
+    .await
+}
+
 /// GET /admin/account/2fa: turn two-factor login on, or manage it.
 pub async fn two_factor(
     Backend {
@@ -506,12 +526,6 @@ pub struct CodeForm {
     code: String,
 }
 
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs())
-}
-
 /// POST /admin/account/2fa/enable: a code from the secret being enrolled
 /// turns it on and makes the recovery codes, shown once.
 pub async fn enable_two_factor(
@@ -535,23 +549,11 @@ pub async fn enable_two_factor(
     .flatten();
     let step = enrolling
         .as_ref()
-        .and_then(|secret| two_factor::matching_step(secret, &form.code, 0, unix_now()));
+        .and_then(|secret| two_factor::matching_step(secret, &form.code, 0, two_factor::now()));
     let (Some(secret), Some(step)) = (enrolling, step) else {
         drop(tx);
-        let refusal = FormError::field(
-            "code",
-            "动态口令不正确，请核对手机时间后输入验证器上的新口令。",
-        );
-        return two_factor_page(
-            &mut conn,
-            &staff,
-            &csrf,
-            refusal.status,
-            Vec::new(),
-            None,
-            Some(refusal),
-        )
-        .await;
+        let message = "动态口令不正确，请核对手机时间后输入验证器上的新口令。";
+        return refuse_code(&mut conn, &staff, &csrf, message).await;
     };
     sqlx::query(
         "update users set totp_secret = $2, totp_enabled_at = now(), totp_last_step = $3
@@ -614,17 +616,7 @@ pub async fn manage_two_factor(
         .is_none()
     {
         drop(tx);
-        let refusal = FormError::field("code", "动态口令不正确或已使用过。");
-        return two_factor_page(
-            &mut conn,
-            &staff,
-            &csrf,
-            refusal.status,
-            Vec::new(),
-            None,
-            Some(refusal),
-        )
-        .await;
+        return refuse_code(&mut conn, &staff, &csrf, "动态口令不正确或已使用过。").await;
     }
     if action == "disable" {
         sqlx::query(

@@ -88,6 +88,17 @@ fn the_archive(dir: &Path) -> PathBuf {
     archives[0].clone()
 }
 
+/// `newsdesk backup DIR` of the app's site; the archive it wrote.
+fn back_up(app: &TestApp, dir: &Path) -> PathBuf {
+    let output = newsdesk(
+        &["backup", dir.to_str().unwrap()],
+        &app.database,
+        app.data_dir.path(),
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    the_archive(dir)
+}
+
 async fn a_living_site() -> TestApp {
     let app = spawn_app().await;
     newsdesk::seed::seed_demo(&app.pool).await.unwrap();
@@ -111,13 +122,7 @@ async fn a_restore_gives_back_exactly_what_was_backed_up_and_the_site_starts_on_
     let photos = media_files(app.data_dir.path());
     let backups = tempfile::tempdir().unwrap();
 
-    let output = newsdesk(
-        &["backup", backups.path().to_str().unwrap()],
-        &app.database,
-        app.data_dir.path(),
-    );
-    assert!(output.status.success(), "{}", stderr(&output));
-    let archive = the_archive(backups.path());
+    let archive = back_up(&app, backups.path());
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(
         std::fs::metadata(&archive).unwrap().permissions().mode() & 0o077,
@@ -198,13 +203,7 @@ async fn a_damaged_or_foreign_archive_and_a_used_data_folder_are_refused_before_
  {
     let app = a_living_site().await;
     let backups = tempfile::tempdir().unwrap();
-    let output = newsdesk(
-        &["backup", backups.path().to_str().unwrap()],
-        &app.database,
-        app.data_dir.path(),
-    );
-    assert!(output.status.success(), "{}", stderr(&output));
-    let archive = the_archive(backups.path());
+    let archive = back_up(&app, backups.path());
     let bytes = std::fs::read(&archive).unwrap();
 
     let nothing_written = |database: &TestDatabase, data_dir: &Path| {

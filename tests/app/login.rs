@@ -998,6 +998,18 @@ async fn two_factor_login_with_real_codes_refuses_replays_and_takes_recovery_cod
         "the login must start again"
     );
     assert!(reach(&again, "/admin").await.starts_with("/admin/login"));
+    // Nor can the password start login after login to keep guessing: the
+    // wrong codes count as failed logins.
+    let response = again.login("ma", &password).await;
+    assert_eq!(
+        response.status().as_u16(),
+        429,
+        "the guessing is slowed down"
+    );
+    sqlx::query("delete from login_throttle")
+        .execute(&app.pool)
+        .await
+        .unwrap();
 
     // Turning it off takes a current code.
     let (status, _) = client
