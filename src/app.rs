@@ -522,6 +522,11 @@ fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/admin/settings", web::get().to(settings::admin::edit))
         .route("/admin/settings", web::post().to(settings::admin::update))
+        .route("/admin/security", web::get().to(settings::security::edit))
+        .route(
+            "/admin/security",
+            web::post().to(settings::security::update),
+        )
         .route(
             "/admin/settings/conversions",
             web::get().to(settings::admin::conversions),

@@ -64,12 +64,18 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditCommand,
     },
+    /// Turn 三员分立 on or off (off only here, never on a web page).
+    Duties {
+        #[command(subcommand)]
+        action: DutiesCommand,
+    },
     /// Create a staff account; the password is read from standard input.
     CreateUser {
         /// Login name (2 to 32 letters, digits, `_`, `.` or `-`).
         #[arg(long)]
         username: String,
-        /// admin, chief_editor, editor or correspondent.
+        /// admin, system_admin, security_admin, audit_admin, chief_editor,
+        /// editor or correspondent.
         #[arg(long)]
         role: String,
         /// Name of the unit the user belongs to (default: the root unit).
@@ -92,6 +98,15 @@ pub enum AuditCommand {
         #[arg(long, default_value_t = 180)]
         keep_days: i64,
     },
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum DutiesCommand {
+    /// Split administration among the system, security and audit admins
+    /// (each needs an active account first); the admin's sessions end.
+    Separate,
+    /// Give administration back to the single admin.
+    Single,
 }
 
 #[derive(Debug, Clone, Parser)]

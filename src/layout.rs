@@ -117,21 +117,22 @@ pub struct AdminNavItem {
 /// The backend's side navigation, filtered by what the role may use.
 const ADMIN_NAV: &[(&str, &str, Permission)] = &[
     ("工作台", "/admin", Permission::UseBackend),
-    ("稿件", "/admin/articles", Permission::UseBackend),
-    ("全部稿件", "/admin/articles/all", Permission::UseBackend),
+    ("稿件", "/admin/articles", Permission::ReadArticles),
+    ("全部稿件", "/admin/articles/all", Permission::ReadArticles),
     ("图片库", "/admin/media", Permission::WriteArticles),
     ("专题", "/admin/topics", Permission::PublishArticles),
     ("评论审核", "/admin/comments", Permission::ModerateComments),
     ("稿件统计", "/admin/stats", Permission::ViewStatistics),
     ("用户管理", "/admin/users", Permission::ManageUsers),
-    ("登录锁定", "/admin/users/locks", Permission::ManageUsers),
+    ("登录锁定", "/admin/users/locks", Permission::ManageSecurity),
     ("单位管理", "/admin/units", Permission::ManageUnits),
     ("栏目管理", "/admin/channels", Permission::ManageChannels),
     ("站点设置", "/admin/settings", Permission::ManageSettings),
+    ("安全策略", "/admin/security", Permission::ManageSecurity),
     (
         "敏感词",
         "/admin/sensitive-words",
-        Permission::ManageSettings,
+        Permission::ManageSecurity,
     ),
     (
         "繁体转换",

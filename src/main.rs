@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use newsdesk::app::Application;
-use newsdesk::config::{AuditCommand, Cli, Command, Config};
+use newsdesk::config::{AuditCommand, Cli, Command, Config, DutiesCommand};
 use newsdesk::db::cluster::ClusterUser;
 use newsdesk::db::{self, Database};
 use newsdesk::secret::SecretKey;
@@ -26,6 +26,7 @@ async fn main() -> ExitCode {
             _ => restore(&cli.config, &archive).await,
         },
         Command::Audit { action } => audit(&cli.config, action).await,
+        Command::Duties { action } => duties(&cli.config, action).await,
         Command::CreateUser {
             username,
             role,
@@ -322,6 +323,36 @@ async fn audit(config: &Config, action: AuditCommand) -> anyhow::Result<()> {
                 Ok(())
             }
         }
+    })
+    .await
+}
+
+async fn duties(config: &Config, action: DutiesCommand) -> anyhow::Result<()> {
+    use newsdesk::auth::duties;
+    with_database(config, ClusterUser::Command, |pool| async move {
+        let actor = newsdesk::audit::Actor::anonymous("newsdesk duties", "命令行".into());
+        let mut tx = pool.begin().await?;
+        match action {
+            DutiesCommand::Separate => {
+                if let Err(missing) = duties::separate(&mut tx, &actor).await? {
+                    let roles: Vec<&str> = missing.iter().map(|role| role.as_str()).collect();
+                    anyhow::bail!(
+                        "each of the three needs an active account first: create one with `newsdesk create-user --role {}`",
+                        roles.join("` / `--role ")
+                    );
+                }
+                tx.commit().await?;
+                println!(
+                    "三员分立 is on: the system, security and audit admins each hold one duty; the admin account no longer opens the backend."
+                );
+            }
+            DutiesCommand::Single => {
+                duties::single(&mut tx, &actor).await?;
+                tx.commit().await?;
+                println!("三员分立 is off: the admin account administers the site alone again.");
+            }
+        }
+        Ok(())
     })
     .await
 }

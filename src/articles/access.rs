@@ -20,9 +20,9 @@ pub async fn in_scope(
     unit_id: UnitId,
 ) -> sqlx::Result<bool> {
     match staff.role {
-        Role::ChiefEditor | Role::Admin => Ok(true),
+        Role::ChiefEditor | Role::Admin | Role::SystemAdmin => Ok(true),
         Role::Editor => is_self_or_descendant(conn, Tree::Units, staff.unit_id, unit_id).await,
-        Role::Correspondent => Ok(false),
+        Role::Correspondent | Role::SecurityAdmin | Role::AuditAdmin => Ok(false),
     }
 }
 
@@ -35,7 +35,9 @@ pub async fn scope_units(
     staff: &Staff,
 ) -> sqlx::Result<Option<Vec<UnitId>>> {
     match staff.role {
-        Role::ChiefEditor | Role::Admin => Ok(None),
+        Role::ChiefEditor | Role::Admin | Role::SystemAdmin => Ok(None),
+        // Their duties are outside the newsroom's stories.
+        Role::SecurityAdmin | Role::AuditAdmin => Ok(Some(Vec::new())),
         Role::Editor | Role::Correspondent => sqlx::query_scalar(
             "with recursive below as (
                  select id from units where id = $1
@@ -62,6 +64,7 @@ pub async fn may_file_into(
         Role::Editor | Role::Correspondent => {
             is_self_or_descendant(conn, Tree::Units, staff.unit_id, unit_id).await
         }
+        Role::SystemAdmin | Role::SecurityAdmin | Role::AuditAdmin => Ok(false),
     }
 }
 

@@ -268,7 +268,10 @@ impl AllPage {
 /// for editors; everything for chief editors and admins.
 fn push_scope(sql: &mut QueryBuilder<'_, Postgres>, staff: &Staff, trees: &Trees) {
     match staff.role {
-        Role::ChiefEditor | Role::Admin => {}
+        Role::ChiefEditor | Role::Admin | Role::SystemAdmin => {}
+        Role::SecurityAdmin | Role::AuditAdmin => {
+            sql.push(" and false");
+        }
         Role::Editor => {
             let units: Vec<UnitId> = subtree(&trees.units, staff.unit_id)
                 .iter()
@@ -467,7 +470,7 @@ pub async fn list(
     query: web::Query<AllQuery>,
     done: web::Query<DoneQuery>,
 ) -> Result<HttpResponse, AppError> {
-    backend.require(Permission::UseBackend)?;
+    backend.require(Permission::ReadArticles)?;
     let notice = done.done.as_deref().and_then(|done| {
         let count = done.strip_prefix("bulk-")?;
         Some(format!("已处理 {count} 篇稿件。"))

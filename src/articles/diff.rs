@@ -134,7 +134,7 @@ pub async fn compare(
     id: web::Path<ArticleId>,
     query: web::Query<DiffQuery>,
 ) -> Result<HttpResponse, AppError> {
-    staff.require(Permission::UseBackend)?;
+    staff.require(Permission::ReadArticles)?;
     let article = store::record(&mut conn, *id)
         .await?
         .ok_or(AppError::NotFound)?;

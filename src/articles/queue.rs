@@ -323,7 +323,7 @@ pub async fn list(
     csrf: CsrfToken,
     query: web::Query<QueueQuery>,
 ) -> Result<HttpResponse, AppError> {
-    staff.require(Permission::UseBackend)?;
+    staff.require(Permission::ReadArticles)?;
     let query = query.into_inner();
     let mut conn = pool.acquire().await?;
     let layout = AdminLayout::load(&mut conn, &staff, &csrf, "稿件", "/admin/articles").await?;

@@ -283,7 +283,7 @@ pub async fn show(
     id: web::Path<ArticleId>,
     query: web::Query<ShowQuery>,
 ) -> Result<HttpResponse, AppError> {
-    staff.require(Permission::UseBackend)?;
+    staff.require(Permission::ReadArticles)?;
     let feedback = Feedback {
         notice: notice_text(query.done.as_deref()),
         saved: matches!(
@@ -318,7 +318,7 @@ pub async fn revision(
     }: Backend,
     path: web::Path<(ArticleId, i32)>,
 ) -> Result<HttpResponse, AppError> {
-    staff.require(Permission::UseBackend)?;
+    staff.require(Permission::ReadArticles)?;
     let (id, version) = path.into_inner();
     let article = store::record(&mut conn, id)
         .await?

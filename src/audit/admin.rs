@@ -187,6 +187,12 @@ pub async fn list(
         );
     };
     let rows = records(&mut conn, &filters, query.before, PAGE_SIZE + 1).await?;
+    // Whoever reads the log leaves a record in it, the auditor included.
+    let shown = match query.before {
+        Some(before) => format!("筛选：{}，自第 {before} 条起", query.filters_as_query()),
+        None => format!("筛选：{}", query.filters_as_query()),
+    };
+    super::record(&mut conn, &staff.actor(), "audit.view", "审计日志", &shown).await?;
     let next_page = (rows.len() as i64 > PAGE_SIZE).then(|| {
         let last = rows[PAGE_SIZE as usize - 1].id;
         let filters = query.filters_as_query();

@@ -62,6 +62,9 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("topic.create", "创建专题"),
     ("topic.update", "修改专题"),
     ("settings.update", "修改站点设置"),
+    ("security.update", "修改安全策略"),
+    ("duties.separate", "启用三员分立"),
+    ("duties.single", "停用三员分立"),
     ("comment.approve", "通过评论"),
     ("comment.reject", "拒绝评论"),
     ("comment.spam", "标为垃圾评论"),
@@ -73,6 +76,7 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("conversion.change", "修改繁体转换"),
     ("conversion.remove", "删除繁体转换"),
     ("quota.set", "设置年度任务"),
+    ("audit.view", "查阅审计日志"),
     ("audit.export", "导出审计日志"),
     ("audit.purge", "清理过期审计记录"),
 ];

@@ -91,6 +91,8 @@ struct Account {
     expired: bool,
     /// The account logs in with a second factor.
     two_factor: bool,
+    /// The single admin's account, on a site that has turned to 三员分立.
+    superseded: bool,
 }
 
 pub async fn login(
@@ -168,7 +170,9 @@ pub async fn login(
     let account: Option<Account> = sqlx::query_as(
         "select id, username, password_hash, active, must_change_password,
                 coalesce(expires_at <= now(), false) as expired,
-                totp_enabled_at is not null as two_factor
+                totp_enabled_at is not null as two_factor,
+                role = 'admin' and exists (select 1 from settings
+                    where key = 'separation_of_duties' and value = 'true') as superseded
          from users where lower(username) = lower($1)",
     )
     .bind(&username)
@@ -211,7 +215,17 @@ pub async fn login(
         }
     };
 
-    if account.expired {
+    let barred = if account.expired {
+        Some(("账号已过期", "账号已过期，请联系管理员。"))
+    } else if account.superseded {
+        Some((
+            "已启用三员分立",
+            "本站已启用三员分立，管理员账号不再使用，请以系统管理员、安全管理员或审计管理员账号登录。",
+        ))
+    } else {
+        None
+    };
+    if let Some((reason, message)) = barred {
         // Said only to whoever knows the password.
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         audit::record(
@@ -219,12 +233,11 @@ pub async fn login(
             &Actor::anonymous(&username, ip.clone()),
             "login.failure",
             &account.username,
-            "账号已过期",
+            reason,
         )
         .await?;
         tx.commit().await?;
-        let message = "账号已过期，请联系管理员。".to_owned();
-        return refuse(&mut conn, StatusCode::FORBIDDEN, message, false).await;
+        return refuse(&mut conn, StatusCode::FORBIDDEN, message.to_owned(), false).await;
     }
 
     let user_agent = req

@@ -103,7 +103,9 @@ async fn lookup(conn: &mut PgConnection, token_hash: &[u8]) -> sqlx::Result<Opti
                               where key = 'password_expiry_days'), 90) as expiry_days,
                     string_to_array(coalesce((select value from settings
                                               where key = 'two_factor_roles'), ''), ',')
-                      as two_factor_roles
+                      as two_factor_roles,
+                    coalesce((select value from settings
+                              where key = 'separation_of_duties'), '') = 'true' as separated
          ), live as (
              select u.id, u.username, u.display_name, u.role, u.unit_id,
                     u.must_change_password
@@ -116,6 +118,7 @@ async fn lookup(conn: &mut PgConnection, token_hash: &[u8]) -> sqlx::Result<Opti
              from rules, sessions s join users u on u.id = s.user_id
              where s.token_hash = $1 and u.active and not s.second_factor_pending
                and (u.expires_at is null or u.expires_at > now())
+               and not (rules.separated and u.role = 'admin')
                and s.last_seen_at > now() - make_interval(mins => coalesce(
                    (select nullif(value, '')::int from settings where key = 'session_idle_minutes.' || u.role),
                    (select value::int from settings where key = 'session_idle_minutes'), 30))

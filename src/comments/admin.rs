@@ -442,7 +442,7 @@ pub async fn words(
     staff: Staff,
     csrf: CsrfToken,
 ) -> Result<HttpResponse, AppError> {
-    staff.require(Permission::ManageSettings)?;
+    staff.require(Permission::ManageSecurity)?;
     let mut conn = pool.acquire().await?;
     words_page(
         &mut conn,
@@ -472,7 +472,7 @@ pub async fn change_words(
     csrf: CsrfToken,
     form: web::Form<WordsForm>,
 ) -> Result<HttpResponse, AppError> {
-    staff.require(Permission::ManageSettings)?;
+    staff.require(Permission::ManageSecurity)?;
     let form = form.into_inner();
     let actor = staff.actor();
     let mut tx = pool.begin().await?;

@@ -69,7 +69,11 @@ const CHANNELS: &[(&str, &str, Option<&str>, &[&str])] = &[
 
 /// Staff as (username, display name, role, unit).
 const STAFF: &[(&str, &str, Role, &str)] = &[
-    ("admin", "系统管理员", Role::Admin, "国家电网"),
+    ("admin", "网站管理员", Role::Admin, "国家电网"),
+    // The three of 三员分立, ready for the switch on the security page.
+    ("xitong", "周系统", Role::SystemAdmin, "国家电网"),
+    ("anquan", "吴安全", Role::SecurityAdmin, "国家电网"),
+    ("shenji", "郑审计", Role::AuditAdmin, "国家电网"),
     ("zongbian", "刘总编", Role::ChiefEditor, "国家电网"),
     ("bianji", "陈编辑", Role::Editor, "国家电网"),
     (

@@ -1,6 +1,7 @@
-//! The site settings page for admins. Every change is audited with the old
-//! and new values; a concurrent change by another admin is detected and the
-//! form comes back with the input kept.
+//! The site settings page for admins (the security policy has its own,
+//! `security`). Every change is audited with the old and new values; a
+//! concurrent change by another admin is detected and the form comes back
+//! with the input kept.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -29,10 +30,6 @@ pub struct SettingsForm {
     #[serde(default)]
     cookie_secure: Option<String>,
     #[serde(default)]
-    session_idle_minutes: String,
-    #[serde(default)]
-    session_absolute_hours: String,
-    #[serde(default)]
     upload_max_mb: String,
     #[serde(default)]
     anonymous_comments: Option<String>,
@@ -51,27 +48,46 @@ pub struct SettingsForm {
     #[serde(default)]
     sponsor: String,
     #[serde(default)]
-    password_min_length: String,
-    #[serde(default)]
-    password_classes: String,
-    #[serde(default)]
-    password_expiry_days: String,
-    #[serde(default)]
-    password_history: String,
-    #[serde(default)]
-    dormant_days: String,
-    #[serde(default)]
     version: String,
-    /// The per-role session rules and the site's session limit, by key.
-    #[serde(flatten)]
-    rules: std::collections::BTreeMap<String, String>,
 }
 
-/// One role's line of session rules on the settings page.
-pub struct RoleRules {
-    pub label: &'static str,
-    /// (input name, value, what it is) for idle, absolute and limit.
-    pub fields: Vec<(String, String, &'static str)>,
+/// The keys the site settings page owns.
+const SITE_KEYS: [&str; 13] = [
+    "site_name",
+    "icp_number",
+    "police_number",
+    "sponsor",
+    "site_url",
+    "smtp_host",
+    "smtp_port",
+    "smtp_from",
+    "copyright",
+    "time_zone",
+    "cookie_secure",
+    "upload_max_mb",
+    "anonymous_comments",
+];
+
+/// A whole number typed into a settings form, within `range`, or what is
+/// wrong with it in Chinese.
+pub(super) fn number(
+    value: &str,
+    range: std::ops::RangeInclusive<i64>,
+    what: &str,
+) -> Result<String, String> {
+    value
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .map(|n| n.to_string())
+        .ok_or_else(|| {
+            format!(
+                "{what}应为 {} 到 {} 之间的整数。",
+                range.start(),
+                range.end()
+            )
+        })
 }
 
 impl SettingsForm {
@@ -81,8 +97,6 @@ impl SettingsForm {
             copyright: settings.copyright.clone(),
             time_zone: settings.time_zone.name().to_owned(),
             cookie_secure: settings.cookie_secure.then(|| "on".into()),
-            session_idle_minutes: settings.session_idle_minutes.to_string(),
-            session_absolute_hours: settings.session_absolute_hours.to_string(),
             upload_max_mb: settings.upload_max_mb.to_string(),
             anonymous_comments: settings.anonymous_comments.then(|| "on".into()),
             site_url: settings.site_url.clone(),
@@ -92,24 +106,7 @@ impl SettingsForm {
             icp_number: settings.icp_number.clone(),
             police_number: settings.police_number.clone(),
             sponsor: settings.sponsor.clone(),
-            password_min_length: settings.password_min_length.to_string(),
-            password_classes: settings.password_classes.to_string(),
-            password_expiry_days: settings.password_expiry_days.to_string(),
-            password_history: settings.password_history.to_string(),
-            dormant_days: settings.dormant_days.to_string(),
             version,
-            rules: settings
-                .session_rules
-                .clone()
-                .into_iter()
-                .chain(
-                    settings
-                        .two_factor_roles
-                        .split(',')
-                        .filter(|role| crate::roles::Role::parse(role).is_some())
-                        .map(|role| (format!("two_factor.{role}"), "on".to_owned())),
-                )
-                .collect(),
         }
     }
 
@@ -127,21 +124,6 @@ impl SettingsForm {
             .trim()
             .parse()
             .map_err(|_| "时区无效，请填写如 Asia/Shanghai 的时区名称。".to_string())?;
-        let number = |value: &str, range: std::ops::RangeInclusive<i64>, what: &str| {
-            value
-                .trim()
-                .parse::<i64>()
-                .ok()
-                .filter(|n| range.contains(n))
-                .map(|n| n.to_string())
-                .ok_or_else(|| {
-                    format!(
-                        "{what}应为 {} 到 {} 之间的整数。",
-                        range.start(),
-                        range.end()
-                    )
-                })
-        };
         let icp_number = self.icp_number.trim();
         if !icp_number.is_empty() && !super::is_icp_number(icp_number) {
             return Err(
@@ -167,141 +149,29 @@ impl SettingsForm {
         if !self.smtp_host.trim().is_empty() && !smtp_from.contains('@') {
             return Err("填写 SMTP 服务器时，发件地址应为有效的邮件地址。".into());
         }
-        let mut rules = Vec::new();
-        let keys = std::iter::once(("session_limit".to_owned(), &super::SESSION_RULES[2])).chain(
-            crate::roles::Role::ALL.into_iter().flat_map(|role| {
-                super::SESSION_RULES
-                    .iter()
-                    .map(move |rule| (format!("{}.{}", rule.0, role.as_str()), rule))
-            }),
-        );
-        for (key, (_, what, low, high)) in keys {
-            let typed = self.rules.get(&key).map_or("", |value| value.trim());
-            if !typed.is_empty() {
-                number(typed, *low..=*high, what)?;
-            }
-            rules.push((key, typed.to_owned()));
-        }
-        // A form from before the policy fields keeps the stored policy's
-        // defaults rather than failing.
-        let policy_number = |value: &str, default: i64, range, what| match value.trim() {
-            "" => Ok(default.to_string()),
-            typed => number(typed, range, what),
-        };
-        let policy = [
-            (
-                "password_min_length",
-                policy_number(&self.password_min_length, 10, 8..=64, "密码最短长度")?,
-            ),
-            (
-                "password_classes",
-                policy_number(&self.password_classes, 3, 0..=4, "密码字符种类")?,
-            ),
-            (
-                "password_expiry_days",
-                policy_number(&self.password_expiry_days, 90, 0..=3650, "密码有效期（天）")?,
-            ),
-            (
-                "password_history",
-                policy_number(&self.password_history, 5, 0..=24, "不得重复的历史密码数")?,
-            ),
-            (
-                "dormant_days",
-                policy_number(&self.dormant_days, 90, 0..=3650, "长期未登录停用（天）")?,
-            ),
+        let values = [
+            site_name.to_owned(),
+            icp_number.to_owned(),
+            police_number.to_owned(),
+            sponsor.to_owned(),
+            site_url.to_owned(),
+            self.smtp_host.trim().to_owned(),
+            match self.smtp_port.trim() {
+                "" => "25".to_owned(),
+                port => number(port, 1..=65535, "SMTP 端口")?,
+            },
+            smtp_from.to_owned(),
+            self.copyright.trim().to_owned(),
+            time_zone.name().to_owned(),
+            self.cookie_secure.is_some().to_string(),
+            number(&self.upload_max_mb, 1..=100, "上传大小上限（MB）")?,
+            self.anonymous_comments.is_some().to_string(),
         ];
-        let values = vec![
-            ("site_name", site_name.to_owned()),
-            ("icp_number", icp_number.to_owned()),
-            ("police_number", police_number.to_owned()),
-            ("sponsor", sponsor.to_owned()),
-            ("site_url", site_url.to_owned()),
-            ("smtp_host", self.smtp_host.trim().to_owned()),
-            (
-                "smtp_port",
-                match self.smtp_port.trim() {
-                    "" => "25".to_owned(),
-                    port => number(port, 1..=65535, "SMTP 端口")?,
-                },
-            ),
-            ("smtp_from", smtp_from.to_owned()),
-            ("copyright", self.copyright.trim().to_owned()),
-            ("time_zone", time_zone.name().to_owned()),
-            ("cookie_secure", self.cookie_secure.is_some().to_string()),
-            (
-                "session_idle_minutes",
-                number(&self.session_idle_minutes, 5..=1440, "空闲超时（分钟）")?,
-            ),
-            (
-                "session_absolute_hours",
-                number(
-                    &self.session_absolute_hours,
-                    1..=168,
-                    "会话最长时间（小时）",
-                )?,
-            ),
-            (
-                "upload_max_mb",
-                number(&self.upload_max_mb, 1..=100, "上传大小上限（MB）")?,
-            ),
-            (
-                "anonymous_comments",
-                self.anonymous_comments.is_some().to_string(),
-            ),
-        ];
-        let mut values: Vec<(String, String)> = values
-            .into_iter()
-            .map(|(key, value)| (key.to_owned(), value))
-            .collect();
-        values.extend(policy.map(|(key, value)| (key.to_owned(), value)));
-        let two_factor: Vec<&str> = crate::roles::Role::ALL
-            .into_iter()
-            .map(|role| role.as_str())
-            .filter(|role| self.rules.contains_key(&format!("two_factor.{role}")))
-            .collect();
-        values.push(("two_factor_roles".to_owned(), two_factor.join(",")));
-        values.extend(rules);
-        Ok(values)
-    }
-
-    /// The roles with their two-factor box: (name, label, checked).
-    fn two_factor_roles(&self) -> Vec<(String, &'static str, bool)> {
-        crate::roles::Role::ALL
-            .into_iter()
-            .map(|role| {
-                let name = format!("two_factor.{}", role.as_str());
-                let checked = self.rules.contains_key(&name);
-                (name, role.label(), checked)
-            })
-            .collect()
-    }
-
-    /// The session rules' lines of the form: the site's limit, then one
-    /// line per role.
-    fn role_rules(&self) -> Vec<RoleRules> {
-        let value = |key: &str| self.rules.get(key).cloned().unwrap_or_default();
-        let mut lines = vec![RoleRules {
-            label: "全站",
-            fields: vec![(
-                "session_limit".to_owned(),
-                value("session_limit"),
-                super::SESSION_RULES[2].1,
-            )],
-        }];
-        lines.extend(crate::roles::Role::ALL.into_iter().map(|role| {
-            RoleRules {
-                label: role.label(),
-                fields: super::SESSION_RULES
-                    .iter()
-                    .map(|(rule, what, ..)| {
-                        let key = format!("{rule}.{}", role.as_str());
-                        let typed = value(&key);
-                        (key, typed, *what)
-                    })
-                    .collect(),
-            }
-        }));
-        lines
+        Ok(SITE_KEYS
+            .iter()
+            .map(|key| key.to_string())
+            .zip(values)
+            .collect())
     }
 }
 
@@ -314,76 +184,43 @@ struct SettingsPage {
     notice: Option<String>,
 }
 
-/// A fingerprint of the stored settings, for optimistic locking.
-const VERSION_SQL: &str = "select coalesce(max(updated_at)::text, '') from settings";
-
-#[derive(Deserialize)]
-pub struct Notice {
-    saved: Option<String>,
+/// A fingerprint of the stored values of `keys`, for optimistic locking:
+/// a page's form is stale once one of its own keys changed.
+pub(super) async fn version_of(
+    conn: &mut sqlx::PgConnection,
+    keys: &[String],
+) -> sqlx::Result<String> {
+    sqlx::query_scalar(
+        "select coalesce(max(updated_at)::text, '') from settings where key = any($1)",
+    )
+    .bind(keys)
+    .fetch_one(conn)
+    .await
 }
 
-pub async fn edit(
-    Backend {
-        staff,
-        csrf,
-        mut conn,
-    }: Backend,
-    notice: web::Query<Notice>,
-) -> Result<HttpResponse, AppError> {
-    staff.require(Permission::ManageSettings)?;
-    let layout = AdminLayout::load(&mut conn, &staff, &csrf, "站点设置", "/admin/settings").await?;
-    let version: String = sqlx::query_scalar(VERSION_SQL)
-        .fetch_one(&mut *conn)
-        .await?;
-    page(&SettingsPage {
-        form: SettingsForm::from_settings(&layout.settings, version),
-        layout,
-        error: None,
-        notice: notice.saved.as_ref().map(|_| "设置已保存。".into()),
-    })
-}
-
-pub async fn update(
-    Backend {
-        staff,
-        csrf,
-        mut conn,
-    }: Backend,
-    form: web::Form<SettingsForm>,
-) -> Result<HttpResponse, AppError> {
-    staff.require(Permission::ManageSettings)?;
-    let form = form.into_inner();
-    let show_form = async |conn: &mut sqlx::PgConnection, status: StatusCode, message: String| {
-        let page_data = SettingsPage {
-            layout: AdminLayout::load(conn, &staff, &csrf, "站点设置", "/admin/settings").await?,
-            form: form.clone(),
-            error: Some(message.into()),
-            notice: None,
-        };
-        render(status, &page_data)
-    };
-    let values = match form.parse() {
-        Ok(values) => values,
-        Err(message) => {
-            return show_form(&mut conn, StatusCode::UNPROCESSABLE_ENTITY, message).await;
-        }
-    };
-
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+/// Stores `values` in `tx` unless one of `keys` changed since the form's
+/// `version` was read (then `false`, nothing written); the changes are
+/// recorded as `action`, old and new values side by side.
+pub(super) async fn store(
+    tx: &mut sqlx::PgConnection,
+    actor: &audit::Actor,
+    keys: &[String],
+    version: &str,
+    values: &[(String, String)],
+    action: &str,
+    object: &str,
+) -> sqlx::Result<bool> {
     sqlx::query!("lock table settings in share row exclusive mode")
         .execute(&mut *tx)
         .await?;
-    let version: String = sqlx::query_scalar(VERSION_SQL).fetch_one(&mut *tx).await?;
-    if version != form.version {
-        drop(tx);
-        let message = "设置已被其他管理员修改，请核对后重新保存。".to_string();
-        return show_form(&mut conn, StatusCode::CONFLICT, message).await;
+    if version_of(tx, keys).await? != version {
+        return Ok(false);
     }
     let current: Vec<(String, String)> = sqlx::query_as("select key, value from settings")
         .fetch_all(&mut *tx)
         .await?;
     let mut changes = Vec::new();
-    for (key, value) in &values {
+    for (key, value) in values {
         let old = current
             .iter()
             .find(|(k, _)| k == key)
@@ -402,15 +239,81 @@ pub async fn update(
         changes.push(format!("{key}: {} → {value}", old.unwrap_or("")));
     }
     if !changes.is_empty() {
-        let actor = staff.actor();
-        audit::record(
-            &mut tx,
-            &actor,
-            "settings.update",
-            "站点设置",
-            &changes.join("；"),
-        )
-        .await?;
+        audit::record(tx, actor, action, object, &changes.join("；")).await?;
+    }
+    Ok(true)
+}
+
+/// The refusal of a form read before another admin's save.
+pub(super) const CHANGED_MEANWHILE: &str = "设置已被其他管理员修改，请核对后重新保存。";
+
+#[derive(Deserialize)]
+pub struct Notice {
+    saved: Option<String>,
+}
+
+impl Notice {
+    pub(super) fn text(&self) -> Option<String> {
+        self.saved.as_ref().map(|_| "设置已保存。".into())
+    }
+}
+
+fn site_keys() -> Vec<String> {
+    SITE_KEYS.iter().map(|key| key.to_string()).collect()
+}
+
+pub async fn edit(
+    mut backend: Backend,
+    notice: web::Query<Notice>,
+) -> Result<HttpResponse, AppError> {
+    backend.require(Permission::ManageSettings)?;
+    let layout = backend.layout("站点设置", "/admin/settings").await?;
+    let version = version_of(&mut backend.conn, &site_keys()).await?;
+    page(&SettingsPage {
+        form: SettingsForm::from_settings(&layout.settings, version),
+        layout,
+        error: None,
+        notice: notice.text(),
+    })
+}
+
+pub async fn update(
+    mut backend: Backend,
+    form: web::Form<SettingsForm>,
+) -> Result<HttpResponse, AppError> {
+    backend.require(Permission::ManageSettings)?;
+    let form = form.into_inner();
+    let refuse = async |backend: &mut Backend, status: StatusCode, message: String| {
+        let page_data = SettingsPage {
+            layout: backend.layout("站点设置", "/admin/settings").await?,
+            form: form.clone(),
+            error: Some(message.into()),
+            notice: None,
+        };
+        render(status, &page_data)
+    };
+    let values = match form.parse() {
+        Ok(values) => values,
+        Err(message) => {
+            return refuse(&mut backend, StatusCode::UNPROCESSABLE_ENTITY, message).await;
+        }
+    };
+    let actor = backend.staff.actor();
+    let mut tx = sqlx::Connection::begin(&mut *backend.conn).await?;
+    let keys = site_keys();
+    if !store(
+        &mut tx,
+        &actor,
+        &keys,
+        &form.version,
+        &values,
+        "settings.update",
+        "站点设置",
+    )
+    .await?
+    {
+        drop(tx);
+        return refuse(&mut backend, StatusCode::CONFLICT, CHANGED_MEANWHILE.into()).await;
     }
     tx.commit().await?;
     Ok(see_other("/admin/settings?saved=1"))

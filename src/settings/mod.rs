@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod db;
+pub mod security;
 
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use chrono_tz::Tz;
@@ -51,6 +52,9 @@ pub struct SiteSettings {
     pub dormant_days: i64,
     /// The roles that must log in with two factors, comma-separated.
     pub two_factor_roles: String,
+    /// 三员分立: the system, security and audit admins each hold one duty
+    /// and the single admin's account opens nothing.
+    pub separation_of_duties: bool,
 }
 
 impl Default for SiteSettings {
@@ -77,7 +81,8 @@ impl Default for SiteSettings {
             password_expiry_days: 90,
             password_history: 5,
             dormant_days: 90,
-            two_factor_roles: "admin,chief_editor".into(),
+            two_factor_roles: "admin,system_admin,security_admin,audit_admin,chief_editor".into(),
+            separation_of_duties: false,
         }
     }
 }
@@ -116,6 +121,7 @@ impl SiteSettings {
                 "password_history" => parse_into(&value, &mut settings.password_history),
                 "dormant_days" => parse_into(&value, &mut settings.dormant_days),
                 "two_factor_roles" => settings.two_factor_roles = value,
+                "separation_of_duties" => settings.separation_of_duties = value == "true",
                 key if is_session_rule(key) => {
                     settings.session_rules.insert(key.to_owned(), value);
                 }

@@ -11,7 +11,7 @@ use super::db::{self, NewUser, UserFilter, UserRow};
 use super::{parse_display_name, parse_email, parse_username};
 use crate::audit;
 use crate::auth::password;
-use crate::auth::{Permission, Staff, session, throttle};
+use crate::auth::{Permission, Staff, duties, session, throttle};
 use crate::backend::Backend;
 use crate::error::{AppError, Checks, FormError, Refused, unique_as_field};
 use crate::ids::{UnitId, UserId};
@@ -31,6 +31,9 @@ pub struct UserLine {
     pub role_label: &'static str,
     pub created: String,
     pub last_login: String,
+    /// The page may edit, disable and reset the account (not one of the
+    /// three's under 三员分立).
+    pub manageable: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -52,7 +55,7 @@ pub struct ListQuery {
 struct ListPage {
     layout: AdminLayout,
     query: ListQuery,
-    roles: [Role; 4],
+    roles: [Role; 7],
     units: Vec<UnitNode>,
     users: Vec<UserLine>,
     next_page: Option<String>,
@@ -115,6 +118,7 @@ pub async fn list(
         .take(PAGE_SIZE as usize)
         .map(|row| UserLine {
             role_label: row.role.label(),
+            manageable: duties::may_manage(layout.settings.separation_of_duties, row.role),
             created: layout.settings.format_date(row.created_at),
             last_login: row
                 .last_login_at
@@ -161,7 +165,8 @@ struct FormPage {
     /// The account being edited; none when creating.
     user: Option<UserRow>,
     form: UserForm,
-    roles: [Role; 4],
+    /// The roles the page may give.
+    roles: Vec<Role>,
     units: Vec<UnitNode>,
     error: Option<FormError>,
 }
@@ -185,11 +190,12 @@ async fn form_page(
         .into_iter()
         .filter(|unit| unit.active)
         .collect();
+    let layout = AdminLayout::load(conn, staff, csrf, title, "/admin/users").await?;
     let page = FormPage {
-        layout: AdminLayout::load(conn, staff, csrf, title, "/admin/users").await?,
+        roles: duties::assignable(layout.settings.separation_of_duties),
+        layout,
         user,
         form,
-        roles: Role::ALL,
         units,
         error,
     };
@@ -212,7 +218,31 @@ fn expiry_day(at: chrono::DateTime<chrono::Utc>, zone: chrono_tz::Tz) -> chrono:
 }
 
 /// The fields, and the username when the account is new (`creating`).
-fn parse_fields(form: &UserForm, creating: bool) -> Result<(String, Fields), FormError> {
+/// The refusal of a web change to one of the three's accounts under
+/// 三员分立.
+const SEPARATED_ADMINS: &str = "本站已启用三员分立：系统管理员、安全管理员和审计管理员的账号只能在服务器上用 newsdesk 命令设立和管理。";
+
+/// Refuses (403) a change to `user` that the accounts pages may not make.
+fn guard(separated: bool, user: &UserRow) -> Result<(), AppError> {
+    if duties::may_manage(separated, user.role) {
+        Ok(())
+    } else {
+        Err(AppError::Form(
+            FormError::whole(SEPARATED_ADMINS).with_status(StatusCode::FORBIDDEN),
+        ))
+    }
+}
+
+async fn separated(conn: &mut PgConnection) -> sqlx::Result<bool> {
+    Ok(crate::settings::db::load(conn).await?.separation_of_duties)
+}
+
+/// `assignable`: the roles the page may give.
+fn parse_fields(
+    form: &UserForm,
+    creating: bool,
+    assignable: &[Role],
+) -> Result<(String, Fields), FormError> {
     let mut checks = Checks::default();
     let username = match creating {
         true => checks.check("username", parse_username(&form.username)),
@@ -221,7 +251,11 @@ fn parse_fields(form: &UserForm, creating: bool) -> Result<(String, Fields), For
     let display_name = checks.check("display_name", parse_display_name(&form.display_name));
     let role = checks.check(
         "role",
-        Role::parse(&form.role).map(Some).ok_or("请选择角色。"),
+        match Role::parse(&form.role) {
+            Some(role) if assignable.contains(&role) => Ok(Some(role)),
+            Some(_) => Err(SEPARATED_ADMINS),
+            None => Err("请选择角色。"),
+        },
     );
     let unit_id = checks.check(
         "unit_id",
@@ -327,7 +361,8 @@ pub async fn create(
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageUsers)?;
     let form = form.into_inner();
-    let parsed = parse_fields(&form, true);
+    let assignable = duties::assignable(separated(&mut conn).await?);
+    let parsed = parse_fields(&form, true, &assignable);
     let (
         username,
         Fields {
@@ -435,7 +470,9 @@ pub async fn edit(
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageUsers)?;
     let user = db::by_id(&mut conn, *id).await?.ok_or(AppError::NotFound)?;
-    let zone = crate::settings::db::load(&mut conn).await?.time_zone;
+    let settings = crate::settings::db::load(&mut conn).await?;
+    guard(settings.separation_of_duties, &user)?;
+    let zone = settings.time_zone;
     let form = UserForm {
         username: user.username.clone(),
         display_name: user.display_name.clone(),
@@ -472,6 +509,9 @@ pub async fn update(
     staff.require(Permission::ManageUsers)?;
     let form = form.into_inner();
     let user = db::by_id(&mut conn, *id).await?.ok_or(AppError::NotFound)?;
+    let separated = separated(&mut conn).await?;
+    guard(separated, &user)?;
+    let assignable = duties::assignable(separated);
     let refuse = async |conn: &mut PgConnection, refusal: FormError| {
         let mut shown = form.clone();
         shown.username = user.username.clone();
@@ -492,17 +532,23 @@ pub async fn update(
         unit_id,
         email,
         expires_on,
-    } = match parse_fields(&form, false) {
+    } = match parse_fields(&form, false, &assignable) {
         Ok((_, fields)) => fields,
         Err(refusal) => return refuse(&mut conn, refusal).await,
     };
+    if user.id == staff.id && role != user.role {
+        let refusal = FormError::field("role", "不能更改自己的角色。");
+        return refuse(&mut conn, refusal).await;
+    }
     if unit_id != user.unit_id && !units::db::is_active(&mut conn, unit_id).await? {
         let refusal = FormError::field("unit_id", "所属单位不存在或已停用。");
         return refuse(&mut conn, refusal).await;
     }
     let version: i32 = form.version.parse().map_err(|_| AppError::BadRequest)?;
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    if user.role == Role::Admin
+    // Under 三员分立 the admin's account is retired: its role may go.
+    if !separated
+        && user.role == Role::Admin
         && role != Role::Admin
         && db::is_last_active_admin(&mut tx, user.id).await?
     {
@@ -576,8 +622,11 @@ pub async fn set_active(
     };
     staff.require(Permission::ManageUsers)?;
     let user = db::by_id(&mut conn, id).await?.ok_or(AppError::NotFound)?;
+    let separated = separated(&mut conn).await?;
+    guard(separated, &user)?;
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     if !active
+        && !separated
         && user.role == Role::Admin
         && user.active
         && db::is_last_active_admin(&mut tx, user.id).await?
@@ -634,6 +683,7 @@ pub async fn reset_password(
 ) -> Result<HttpResponse, AppError> {
     staff.require(Permission::ManageUsers)?;
     let user = db::by_id(&mut conn, *id).await?.ok_or(AppError::NotFound)?;
+    guard(separated(&mut conn).await?, &user)?;
     let (password, hash) = one_time_password().await?;
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     db::set_password(&mut tx, user.id, &hash, true).await?;

@@ -21,7 +21,7 @@ pub async fn create_user(
 ) -> anyhow::Result<()> {
     let username = parse_username(username).map_err(anyhow::Error::msg)?;
     let role =
-        Role::parse(role).context("--role must be admin, chief_editor, editor or correspondent")?;
+        Role::parse(role).context("--role must be admin, system_admin, security_admin, audit_admin, chief_editor, editor or correspondent")?;
     let display_name =
         parse_display_name(display_name.unwrap_or(&username)).map_err(anyhow::Error::msg)?;
     let settings = crate::settings::db::load(&mut *pool.acquire().await?).await?;

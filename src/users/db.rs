@@ -162,7 +162,7 @@ pub async fn recent_passwords(
     .await
 }
 
-/// Disables the staff accounts (admins' excepted) without a login for
+/// Disables the staff accounts (administrators' excepted) without a login for
 /// `days` days, ends their sessions and records each; returns their names.
 pub async fn disable_dormant(conn: &mut PgConnection, days: i64) -> sqlx::Result<Vec<String>> {
     if days <= 0 {
@@ -170,7 +170,8 @@ pub async fn disable_dormant(conn: &mut PgConnection, days: i64) -> sqlx::Result
     }
     let disabled: Vec<(UserId, String)> = sqlx::query_as(
         "update users set active = false, disabled_reason = 'dormant', version = version + 1
-         where active and role <> 'admin'
+         where active
+           and role not in ('admin', 'system_admin', 'security_admin', 'audit_admin')
            and coalesce(last_login_at, created_at) < now() - make_interval(days => $1::int)
          returning id, username",
     )

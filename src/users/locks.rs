@@ -44,7 +44,7 @@ pub async fn locks(
     }: Backend,
     query: web::Query<LocksQuery>,
 ) -> Result<HttpResponse, AppError> {
-    staff.require(Permission::ManageUsers)?;
+    staff.require(Permission::ManageSecurity)?;
     let layout =
         AdminLayout::load(&mut conn, &staff, &csrf, "登录锁定", "/admin/users/locks").await?;
     let locks = throttle::current_locks(&mut conn)
@@ -93,7 +93,7 @@ pub async fn clear_lock(
     staff: Staff,
     form: web::Form<ClearForm>,
 ) -> Result<HttpResponse, AppError> {
-    staff.require(Permission::ManageUsers)?;
+    staff.require(Permission::ManageSecurity)?;
     let mut tx = pool.begin().await?;
     if throttle::clear(&mut tx, &form.key).await? {
         let actor = staff.actor();

@@ -202,11 +202,13 @@ async fn the_audit_log_is_filtered_by_action_and_actor() {
     );
 
     let (_, html) = app.page("/admin/audit?actor=boss").await;
-    assert_eq!(
-        texts(&html, "table.audit tbody tr").len(),
-        1,
-        "boss's login"
+    let rows = texts(&html, "table.audit tbody tr");
+    assert_eq!(rows.len(), 2, "boss's login and his reading of the log");
+    assert!(
+        rows[0].contains("查阅审计日志") && rows[0].contains("action=login.failure"),
+        "{rows:?}"
     );
+    assert!(rows[1].contains("登录成功"), "{rows:?}");
     let (status, html) = app.page("/admin/audit?from=yesterday").await;
     assert_eq!(status, 422);
     assert_eq!(texts(&html, ".alert.error"), ["日期格式应为 2024-01-31。"]);
@@ -214,27 +216,55 @@ async fn the_audit_log_is_filtered_by_action_and_actor() {
 
 /// Every class of protected route, with the roles allowed on it.
 const ROUTES: &[(&str, &[&str])] = &[
+    ("/admin", ALL_ROLES),
+    ("/admin/account", ALL_ROLES),
+    ("/admin/notifications", ALL_ROLES),
     (
-        "/admin",
-        &["admin", "chief_editor", "editor", "correspondent"],
-    ),
-    (
-        "/admin/account",
-        &["admin", "chief_editor", "editor", "correspondent"],
+        "/admin/articles",
+        &[
+            "admin",
+            "system_admin",
+            "chief_editor",
+            "editor",
+            "correspondent",
+        ],
     ),
     (
         "/admin/articles/all",
-        &["admin", "chief_editor", "editor", "correspondent"],
+        &[
+            "admin",
+            "system_admin",
+            "chief_editor",
+            "editor",
+            "correspondent",
+        ],
     ),
     ("/admin/comments", &["admin", "chief_editor", "editor"]),
-    ("/admin/sensitive-words", &["admin"]),
-    ("/admin/users", &["admin"]),
-    ("/admin/users/new", &["admin"]),
-    ("/admin/users/locks", &["admin"]),
-    ("/admin/units", &["admin"]),
-    ("/admin/channels", &["admin"]),
-    ("/admin/settings", &["admin"]),
-    ("/admin/audit", &["admin"]),
+    (
+        "/admin/stats",
+        &["admin", "system_admin", "chief_editor", "editor"],
+    ),
+    ("/admin/sensitive-words", &["admin", "security_admin"]),
+    ("/admin/users", &["admin", "system_admin"]),
+    ("/admin/users/new", &["admin", "system_admin"]),
+    ("/admin/users/locks", &["admin", "security_admin"]),
+    ("/admin/units", &["admin", "system_admin"]),
+    ("/admin/channels", &["admin", "system_admin"]),
+    ("/admin/settings", &["admin", "system_admin"]),
+    ("/admin/settings/conversions", &["admin", "system_admin"]),
+    ("/admin/security", &["admin", "security_admin"]),
+    ("/admin/audit", &["admin", "audit_admin"]),
+    ("/admin/audit/export", &["admin", "audit_admin"]),
+];
+
+const ALL_ROLES: &[&str] = &[
+    "admin",
+    "system_admin",
+    "security_admin",
+    "audit_admin",
+    "chief_editor",
+    "editor",
+    "correspondent",
 ];
 
 #[tokio::test]
@@ -244,16 +274,26 @@ async fn each_role_reaches_exactly_its_routes() {
         let to = location(&app.get(path).await);
         assert!(to.starts_with("/admin/login"), "anonymous on {path}: {to}");
     }
-    for role in ["admin", "chief_editor", "editor", "correspondent"] {
+    for role in ALL_ROLES {
         let client = app.other_client();
         client.login_as(&format!("user_{role}"), role).await;
         for (path, allowed) in ROUTES {
-            let (status, html) = client.page(path).await;
-            if allowed.contains(&role) {
+            let response = client.get(path).await;
+            let status = response.status().as_u16();
+            if allowed.contains(role) {
                 assert_eq!(status, 200, "{role} on {path}");
             } else {
                 assert_eq!(status, 403, "{role} on {path}");
+                let html = scraper::Html::parse_document(&response.text().await.unwrap());
                 assert_eq!(texts(&html, "h1"), ["无权访问"]);
+            }
+        }
+        // The side navigation offers exactly the reachable pages.
+        let (_, dashboard) = client.page("/admin").await;
+        let offered = crate::helpers::attrs(&dashboard, ".admin-nav a", "href");
+        for (path, allowed) in ROUTES {
+            if offered.iter().any(|href| href == path) {
+                assert!(allowed.contains(role), "{role} is offered {path}");
             }
         }
     }
@@ -295,8 +335,16 @@ async fn state_changes_are_refused_to_roles_without_the_permission() {
             vec![("name", "新栏目"), ("slug", "xin"), ("stage1", "editor")],
         ),
         ("/admin/settings".into(), vec![("site_name", "x")]),
+        (
+            "/admin/security".into(),
+            vec![
+                ("session_idle_minutes", "5"),
+                ("session_absolute_hours", "1"),
+            ],
+        ),
+        ("/admin/sensitive-words".into(), vec![("add", "坏词")]),
     ];
-    for role in ["chief_editor", "editor", "correspondent"] {
+    for role in ["chief_editor", "editor", "correspondent", "audit_admin"] {
         let client = app.other_client();
         client.login_as(&format!("user_{role}"), role).await;
         for (path, fields) in &posts {

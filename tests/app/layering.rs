@@ -68,6 +68,7 @@ const FLOORS: &[(&str, &[&str])] = &[
         &[
             "audit::admin",
             "settings::admin",
+            "settings::security",
             "auth::login",
             "units::admin",
             "channels::admin",

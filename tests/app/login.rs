@@ -652,7 +652,7 @@ async fn staff_see_their_last_login_and_their_sessions_and_end_them() {
 async fn session_rules_per_role_limit_sessions_and_time_them_out() {
     let app = spawn_app().await;
     app.login_as("boss", "admin").await;
-    let (_, form) = app.page("/admin/settings").await;
+    let (_, form) = app.page("/admin/security").await;
     let version = crate::helpers::attrs(&form, "input[name=version]", "value")
         .pop()
         .unwrap();
@@ -669,7 +669,7 @@ async fn session_rules_per_role_limit_sessions_and_time_them_out() {
     };
     let mut bad = fields("99");
     bad.push(("version", &version));
-    let (status, html) = app.post_page("/admin/settings", &bad).await;
+    let (status, html) = app.post_page("/admin/security", &bad).await;
     assert_eq!(status, 422);
     assert_eq!(
         texts(&html, ".alert.error"),
@@ -683,7 +683,7 @@ async fn session_rules_per_role_limit_sessions_and_time_them_out() {
     let mut good = fields("1");
     good.push(("version", &version));
     assert_eq!(
-        app.post("/admin/settings", &good).await.status().as_u16(),
+        app.post("/admin/security", &good).await.status().as_u16(),
         303
     );
 
@@ -898,7 +898,10 @@ async fn the_product_asks_admins_and_chief_editors_for_two_factors() {
             .fetch_one(&pool)
             .await
             .unwrap();
-    assert_eq!(roles, "admin,chief_editor");
+    assert_eq!(
+        roles,
+        "admin,chief_editor,system_admin,security_admin,audit_admin"
+    );
     pool.close().await;
 
     let app = spawn_app().await;

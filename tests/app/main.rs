@@ -12,6 +12,7 @@ mod cache;
 mod channels;
 mod cli;
 mod comments;
+mod duties;
 mod edge;
 mod faults;
 mod health;

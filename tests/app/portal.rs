@@ -50,7 +50,7 @@ async fn the_footer_shows_the_copyright_setting() {
 async fn demo_content_makes_a_living_site() {
     let app = spawn_app().await;
     let logins = newsdesk::seed::seed_demo(&app.pool).await.unwrap();
-    assert_eq!(logins.len(), 6);
+    assert_eq!(logins.len(), 9);
 
     let (status, home) = app.page("/").await;
     assert_eq!(status, 200);

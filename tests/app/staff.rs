@@ -2,7 +2,7 @@
 
 use crate::helpers::{TestApp, attrs, location, spawn_app, texts};
 
-async fn user_id(app: &TestApp, username: &str) -> String {
+pub(crate) async fn user_id(app: &TestApp, username: &str) -> String {
     let id: uuid::Uuid =
         sqlx::query_scalar("select id from users where lower(username) = lower($1)")
             .bind(username)
@@ -12,7 +12,7 @@ async fn user_id(app: &TestApp, username: &str) -> String {
     id.to_string()
 }
 
-async fn root_unit(app: &TestApp) -> String {
+pub(crate) async fn root_unit(app: &TestApp) -> String {
     let id: uuid::Uuid = sqlx::query_scalar("select id from units where parent_id is null")
         .fetch_one(&app.pool)
         .await
