@@ -269,9 +269,11 @@ async fn the_last_active_admin_can_be_neither_disabled_nor_demoted() {
             .unwrap();
     assert_eq!((role.as_str(), active), ("admin", true));
 
-    // With a second admin, the first may step down.
-    app.create_staff("admin2", "admin").await;
-    let response = app
+    // With a second admin, the first may be stepped down (by the other:
+    // no one changes their own role).
+    let other = app.other_client();
+    other.login_as("admin2", "admin").await;
+    let response = other
         .post(
             &format!("/admin/users/{id}/edit"),
             &[
