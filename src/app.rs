@@ -76,6 +76,24 @@ impl Application {
             register_replica_metrics(&metrics, replicas.clone())?;
             tokio::spawn(replicas.clone().watch(pool.clone()));
         }
+        let engine: crate::search::engine::Shared = if config.search_index {
+            match crate::search::engine::Engine::open(&config.data_dir.join("search")) {
+                Ok(engine) => {
+                    metrics
+                        .registry
+                        .register(Box::new(engine.searches.clone()))?;
+                    tokio::spawn(engine.clone().run(pool.clone(), Duration::from_millis(100)));
+                    Some(engine)
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "no search index: searches read the database");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let engine = web::Data::new(engine);
         let cache = Arc::new(PageCache::new(config.page_cache_mb * 1024 * 1024));
         tokio::spawn(cache::listen(pool.clone(), cache.clone(), replicas.clone()));
         let views = web::Data::new(ViewCounter::default());
@@ -175,6 +193,7 @@ impl Application {
                 .app_data(conversions.clone())
                 .app_data(trees.clone())
                 .app_data(rankings.clone())
+                .app_data(engine.clone())
                 .app_data(
                     web::QueryConfig::default().error_handler(|_, _| AppError::NotFound.into()),
                 )

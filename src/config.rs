@@ -235,6 +235,11 @@ pub struct Config {
     )]
     pub page_cache_mb: usize,
 
+    /// Keep a search index in DATA_DIR/search (shared by the nodes on one
+    /// folder) and answer searches from it whenever it is current.
+    #[arg(long, env = "NEWSDESK_SEARCH_INDEX", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub search_index: bool,
+
     /// Seconds between writes of the view counts counted in memory.
     #[arg(
         long,

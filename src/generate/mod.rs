@@ -218,6 +218,14 @@ pub async fn generate(
     )
     .execute(&mut *conn)
     .await?;
+    // Nor the search feed: every node's search index is built again.
+    sqlx::query(
+        "insert into search_feed_trimmed (xid) values (pg_current_xact_id())
+         on conflict (only_row) do update
+             set xid = greatest(search_feed_trimmed.xid, excluded.xid)",
+    )
+    .execute(&mut *conn)
+    .await?;
     // Who passed the stories still waiting, from their review histories.
     sqlx::query!(
         "update articles set passed_by = review_round_passers(id)

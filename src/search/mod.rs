@@ -4,6 +4,7 @@
 //! Simplified first, as jieba's dictionary is Simplified), are cut the same
 //! way; snippets are made here. The search page is in `page`.
 
+pub mod engine;
 pub mod page;
 
 use std::sync::LazyLock;
@@ -107,15 +108,20 @@ pub fn tsquery(words: &[String], typed: &str, conversions: &Conversions) -> Stri
         .map(|word| format!("'{word}'"))
         .collect::<Vec<_>>()
         .join(" & ");
-    let run: String = conversions.t2s(typed.trim()).to_lowercase();
-    let whole = words.len() > 1
-        && (2..=8).contains(&run.chars().count())
-        && run.chars().all(char::is_alphanumeric);
-    if whole {
-        format!("({all}) | '{run}'")
-    } else {
-        all
+    match whole_run(words, typed, conversions) {
+        Some(run) => format!("({all}) | '{run}'"),
+        None => all,
     }
+}
+
+/// The query typed as one run of letters (a name such as 王晓峰) that
+/// jieba cuts into pieces, which a search also finds whole.
+pub fn whole_run(words: &[String], typed: &str, conversions: &Conversions) -> Option<String> {
+    let run: String = conversions.t2s(typed.trim()).to_lowercase();
+    (words.len() > 1
+        && (2..=8).contains(&run.chars().count())
+        && run.chars().all(char::is_alphanumeric))
+    .then_some(run)
 }
 
 /// (Re)computes the search vector of one story: the title weighs most,

@@ -275,6 +275,138 @@ struct Hit {
     published_at: DateTime<Utc>,
 }
 
+/// A search answered by the database alone (the index not current): the
+/// page's stories in order, one more than a page when another follows,
+/// and what the page says of their count.
+async fn scan(
+    conn: &mut PgConnection,
+    tsquery: &str,
+    terms: &[String],
+    filters: &Filters,
+    bound: Option<(DateTime<Utc>, i64)>,
+    relevance: bool,
+    page: i64,
+) -> sqlx::Result<(Vec<Hit>, String)> {
+    let mut tx = sqlx::Connection::begin_with(
+        &mut *conn,
+        "begin; set local jit = off; set local plan_cache_mode = force_custom_plan",
+    )
+    .await?;
+    let survey = survey(&mut tx, tsquery, filters).await?;
+    let upper = match bound {
+        Some((at, _)) => Some(filters.to.map_or(at, |to| to.min(at))),
+        None => filters.to,
+    };
+    // What the search read: its matches in the window (all of them
+    // without one), and the window's start.
+    let matched: i64;
+    let read_since: Option<DateTime<Utc>>;
+    // The page's stories as keys, in order (one more than a page, to
+    // know whether another follows).
+    let ids: Vec<ArticleId> = if relevance {
+        // The newest RANKED matches, ranked: the window must hold them.
+        let mut tries = 0;
+        let ranked: Vec<(ArticleId, i64)> = loop {
+            let since = window_start(&survey, filters.from, upper, RANKED, tries);
+            let ranked: Vec<(ArticleId, i64)> = sqlx::query_as_with(
+                &format!(
+                    "select c.id, c.matched from (
+                         select a.article_id as id, a.number, a.title, a.summary,
+                                a.published_at, count(*) over () as matched
+                         from search_index a where {MATCHES}
+                           and ($7::timestamptz is null or a.published_at >= $7)
+                         order by a.published_at desc, a.number desc limit {RANKED}) c
+                     order by (select count(*) from unnest($6::text[]) w
+                               where position(w in lower(c.title)) > 0) * 3
+                            + (select count(*) from unnest($6::text[]) w
+                               where position(w in lower(c.summary)) > 0) desc,
+                              c.published_at desc, c.number desc"
+                ),
+                matching(tsquery, filters),
+            )
+            .bind(terms)
+            .bind(since)
+            .fetch_all(&mut *tx)
+            .await?;
+            if since.is_none() || ranked.len() as i64 >= RANKED {
+                read_since = since;
+                break ranked;
+            }
+            tries += 1;
+        };
+        matched = ranked.first().map_or(0, |(_, matched)| *matched);
+        ranked
+            .into_iter()
+            .map(|(id, _)| id)
+            .skip(((page - 1) * PAGE_SIZE) as usize)
+            .take(PAGE_SIZE as usize + 1)
+            .collect()
+    } else {
+        let mut tries = 0;
+        let newest: Vec<(ArticleId, i64)> = loop {
+            let since = window_start(&survey, filters.from, upper, PAGE_SIZE + 1, tries);
+            // In a window, the keyset bounds what is read; without
+            // one every match is read anyway, and counted, and the
+            // keyset picks the page from them.
+            let newest: Vec<(ArticleId, i64)> = sqlx::query_as_with(
+                &format!(
+                    "select m.article_id, m.matched from (
+                         select a.article_id, a.number, a.published_at,
+                                count(*) over () as matched
+                         from search_index a
+                         where {MATCHES}
+                           and ($9::timestamptz is null or a.published_at >= $9)
+                           and ($6::timestamptz is null or $9::timestamptz is null
+                                or (a.published_at, a.number) < ($6, $7))) m
+                     where $6::timestamptz is null or $9::timestamptz is not null
+                           or (m.published_at, m.number) < ($6, $7)
+                     order by m.published_at desc, m.number desc limit $8"
+                ),
+                matching(tsquery, filters),
+            )
+            .bind(bound.map(|(at, _)| at))
+            .bind(bound.map(|(_, number)| number))
+            .bind(PAGE_SIZE + 1)
+            .bind(since)
+            .fetch_all(&mut *tx)
+            .await?;
+            if since.is_none() || newest.len() as i64 > PAGE_SIZE {
+                read_since = since;
+                break newest;
+            }
+            tries += 1;
+        };
+        matched = newest.first().map_or(0, |(_, matched)| *matched);
+        newest.into_iter().map(|(id, _)| id).collect()
+    };
+    // The page's stories themselves, by their keys, in that order.
+    sqlx::query!("set local enable_indexscan = on")
+        .execute(&mut *tx)
+        .await?;
+    let mut rows: Vec<(ArticleId, Hit)> = sqlx::query_as::<_, RankedHit>(
+        "select id, number, title, body_text, published_at from articles where id = any($1)",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .map(|row| (row.id, row.hit))
+    .collect();
+    rows.sort_by_key(|(id, _)| ids.iter().position(|wanted| wanted == id));
+    let hits: Vec<Hit> = rows.into_iter().map(|(_, hit)| hit).collect();
+    let count = match (survey.count, read_since) {
+        (Some(count), _) => count,
+        (None, None) => Count::Exact(matched),
+        (None, Some(since)) => Count::About(extrapolated(&survey, filters, matched, since, upper)),
+    };
+    let found = match count {
+        Count::Exact(n) => format!("找到 {n} 条结果"),
+        Count::About(n) => format!("找到约 {n} 条结果"),
+    };
+    tx.commit().await?;
+    Ok((hits, found))
+}
+
 /// A choice in one of the filter lists.
 pub struct Choice {
     pub value: String,
@@ -363,6 +495,7 @@ fn day_start(typed: &str, zone: chrono_tz::Tz, next_day: bool) -> Option<Option<
 pub async fn search(
     pool: ReadPool,
     trees: web::Data<crate::site::TreeCache>,
+    engine: web::Data<super::engine::Shared>,
     query: web::Query<SearchQuery>,
 ) -> std::result::Result<HttpResponse, AppError> {
     let query = query.into_inner();
@@ -469,126 +602,53 @@ pub async fn search(
             }
             None => None,
         };
-        let mut tx = sqlx::Connection::begin_with(
-            &mut *conn,
-            "begin; set local jit = off; set local plan_cache_mode = force_custom_plan",
-        )
-        .await?;
-        let survey = survey(&mut tx, &tsquery, &filters).await?;
         let page = i64::from(page_asked);
-        let upper = match bound {
-            Some((at, _)) => Some(filters.to.map_or(at, |to| to.min(at))),
-            None => filters.to,
+        let indexed = match engine.get_ref() {
+            Some(engine) if engine.is_current(&mut conn).await? => Some(engine),
+            _ => None,
         };
-        // What the search read: its matches in the window (all of them
-        // without one), and the window's start.
-        let matched: i64;
-        let read_since: Option<DateTime<Utc>>;
-        // The page's stories as keys, in order (one more than a page, to
-        // know whether another follows).
-        let ids: Vec<ArticleId> = if relevance {
-            // The newest RANKED matches, ranked: the window must hold them.
-            let mut tries = 0;
-            let ranked: Vec<(ArticleId, i64)> = loop {
-                let since = window_start(&survey, filters.from, upper, RANKED, tries);
-                let ranked: Vec<(ArticleId, i64)> = sqlx::query_as_with(
-                    &format!(
-                        "select c.id, c.matched from (
-                             select a.article_id as id, a.number, a.title, a.summary,
-                                    a.published_at, count(*) over () as matched
-                             from search_index a where {MATCHES}
-                               and ($7::timestamptz is null or a.published_at >= $7)
-                             order by a.published_at desc, a.number desc limit {RANKED}) c
-                         order by (select count(*) from unnest($6::text[]) w
-                                   where position(w in lower(c.title)) > 0) * 3
-                                + (select count(*) from unnest($6::text[]) w
-                                   where position(w in lower(c.summary)) > 0) desc,
-                                  c.published_at desc, c.number desc"
-                    ),
-                    matching(&tsquery, &filters),
-                )
-                .bind(&terms)
-                .bind(since)
-                .fetch_all(&mut *tx)
-                .await?;
-                if since.is_none() || ranked.len() as i64 >= RANKED {
-                    read_since = since;
-                    break ranked;
-                }
-                tries += 1;
-            };
-            matched = ranked.first().map_or(0, |(_, matched)| *matched);
-            ranked
-                .into_iter()
-                .map(|(id, _)| id)
-                .skip(((page - 1) * PAGE_SIZE) as usize)
-                .take(PAGE_SIZE as usize + 1)
-                .collect()
-        } else {
-            let mut tries = 0;
-            let newest: Vec<(ArticleId, i64)> = loop {
-                let since = window_start(&survey, filters.from, upper, PAGE_SIZE + 1, tries);
-                // In a window, the keyset bounds what is read; without
-                // one every match is read anyway, and counted, and the
-                // keyset picks the page from them.
-                let newest: Vec<(ArticleId, i64)> = sqlx::query_as_with(
-                    &format!(
-                        "select m.article_id, m.matched from (
-                             select a.article_id, a.number, a.published_at,
-                                    count(*) over () as matched
-                             from search_index a
-                             where {MATCHES}
-                               and ($9::timestamptz is null or a.published_at >= $9)
-                               and ($6::timestamptz is null or $9::timestamptz is null
-                                    or (a.published_at, a.number) < ($6, $7))) m
-                         where $6::timestamptz is null or $9::timestamptz is not null
-                               or (m.published_at, m.number) < ($6, $7)
-                         order by m.published_at desc, m.number desc limit $8"
-                    ),
-                    matching(&tsquery, &filters),
-                )
-                .bind(bound.map(|(at, _)| at))
-                .bind(bound.map(|(_, number)| number))
-                .bind(PAGE_SIZE + 1)
-                .bind(since)
-                .fetch_all(&mut *tx)
-                .await?;
-                if since.is_none() || newest.len() as i64 > PAGE_SIZE {
-                    read_since = since;
-                    break newest;
-                }
-                tries += 1;
-            };
-            matched = newest.first().map_or(0, |(_, matched)| *matched);
-            newest.into_iter().map(|(id, _)| id).collect()
-        };
-        // The page's stories themselves, by their keys, in that order.
-        sqlx::query!("set local enable_indexscan = on")
-            .execute(&mut *tx)
+        let hits: Vec<Hit> = if let Some(engine) = indexed {
+            let whole = super::whole_run(&terms, &typed, &site.conversions);
+            let (numbers, count) = engine
+                .search(&super::engine::Search {
+                    words: &terms,
+                    whole: whole.as_deref(),
+                    channels: filters.channel.as_deref(),
+                    units: filters.unit.as_deref(),
+                    from: filters.from,
+                    to: filters.to,
+                    before: bound,
+                    relevance,
+                    offset: if relevance {
+                        ((page - 1) * PAGE_SIZE) as usize
+                    } else {
+                        0
+                    },
+                    limit: PAGE_SIZE as usize + 1,
+                })
+                .map_err(AppError::Internal)?;
+            engine.searches.with_label_values(&["index"]).inc();
+            found = format!("找到 {count} 条结果");
+            let mut hits: Vec<Hit> = sqlx::query_as(
+                "select number, title, body_text, published_at from articles
+                 where number = any($1) and status = 'published'",
+            )
+            .bind(&numbers)
+            .fetch_all(&mut *conn)
             .await?;
-        let mut rows: Vec<(ArticleId, Hit)> = sqlx::query_as::<_, RankedHit>(
-            "select id, number, title, body_text, published_at from articles where id = any($1)",
-        )
-        .bind(&ids)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .map(|row| (row.id, row.hit))
-        .collect();
-        rows.sort_by_key(|(id, _)| ids.iter().position(|wanted| wanted == id));
-        let hits: Vec<Hit> = rows.into_iter().map(|(_, hit)| hit).collect();
-        let count = match (survey.count, read_since) {
-            (Some(count), _) => count,
-            (None, None) => Count::Exact(matched),
-            (None, Some(since)) => {
-                Count::About(extrapolated(&survey, &filters, matched, since, upper))
+            hits.sort_by_key(|hit| numbers.iter().position(|number| *number == hit.number));
+            hits
+        } else {
+            if let Some(engine) = engine.get_ref() {
+                engine.searches.with_label_values(&["database"]).inc();
             }
+            let (hits, said) = scan(
+                &mut conn, &tsquery, &terms, &filters, bound, relevance, page,
+            )
+            .await?;
+            found = said;
+            hits
         };
-        found = match count {
-            Count::Exact(n) => format!("找到 {n} 条结果"),
-            Count::About(n) => format!("找到约 {n} 条结果"),
-        };
-        tx.commit().await?;
         if hits.len() as i64 > PAGE_SIZE {
             let mut params = vec![
                 ("q", typed.clone()),

@@ -28,6 +28,33 @@ async fn scanned(pool: &sqlx::PgPool, tsquery: &str, extra: &str) -> Vec<i64> {
     numbers
 }
 
+/// Searches answered by the search index so far, from `/metrics`.
+async fn indexed_searches(app: &crate::helpers::TestApp) -> u64 {
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    metrics
+        .lines()
+        .find(|line| line.starts_with("newsdesk_searches_total{by=\"index\"}"))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Waits until the search index has every change and answers `path`
+/// (asked each time with a new query string, so the page cache, which
+/// keeps a page from its second request on, does not answer instead).
+async fn index_current(app: &crate::helpers::TestApp, path: &str) {
+    for attempt in 0..200 {
+        let before = indexed_searches(app).await;
+        let (status, _) = app.page(&format!("{path}&attempt={attempt}")).await;
+        assert_eq!(status, 200, "{path}");
+        if indexed_searches(app).await > before {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the search index never caught up");
+}
+
 /// Every result of a search, page after page, as a reader follows 下一页;
 /// and what the first page said it found.
 async fn walked(app: &crate::helpers::TestApp, path: &str) -> (Vec<i64>, String) {
@@ -126,9 +153,28 @@ async fn every_story_a_scan_finds_is_on_the_pages_of_its_search() {
     .await
     .unwrap();
     let mut some_walked_far = false;
-    for (path, tsquery, extra) in &cases {
+    // Every case walked twice: answered by the database, then by the
+    // search index once it has caught up.
+    let cases: Vec<(String, String, String, bool)> = cases
+        .into_iter()
+        .flat_map(|(path, tsquery, extra)| {
+            [
+                (path.clone(), tsquery.clone(), extra.clone(), false),
+                (path, tsquery, extra, true),
+            ]
+        })
+        .collect();
+    let database_only = app.second_instance_with(|config| config.search_index = false);
+    for (path, tsquery, extra, indexed) in &cases {
+        let app = if *indexed {
+            index_current(&app, path).await;
+            &app
+        } else {
+            &database_only
+        };
         let expected = scanned(&app.pool, tsquery, extra).await;
-        let (found, said) = walked(&app, path).await;
+        let before = indexed_searches(app).await;
+        let (found, said) = walked(app, path).await;
         assert!(!expected.is_empty(), "{path}: the scan finds nothing");
         if found != expected {
             let first = found.iter().zip(&expected).position(|(a, b)| a != b);
@@ -156,7 +202,7 @@ async fn every_story_a_scan_finds_is_on_the_pages_of_its_search() {
             assert_eq!(shown, expected.len() as i64, "{path}: {said}");
         }
         // By relevance: the newest matches, each once, whatever their rank.
-        let (ranked, _) = walked(&app, &format!("{path}&order=relevance")).await;
+        let (ranked, _) = walked(app, &format!("{path}&order=relevance")).await;
         let mut sorted = ranked.clone();
         sorted.sort_unstable();
         sorted.dedup();
@@ -164,6 +210,12 @@ async fn every_story_a_scan_finds_is_on_the_pages_of_its_search() {
         let mut newest: Vec<i64> = expected.iter().take(300).copied().collect();
         newest.sort_unstable();
         assert_eq!(sorted, newest, "{path}: relevance ranks the newest matches");
+        if *indexed {
+            assert!(
+                indexed_searches(app).await > before,
+                "{path}: the index answered"
+            );
+        }
     }
     assert!(some_walked_far, "a frequent word spans many pages");
 }
@@ -299,4 +351,75 @@ async fn the_search_rows_follow_every_change_to_a_story() {
         texts(&html, ".search-results .story-title a"),
         ["导入的稿件"]
     );
+}
+
+#[tokio::test]
+async fn the_search_index_answers_once_current_and_follows_every_change() {
+    let app = spawn_app().await;
+    newsdesk::generate::generate(&app.pool, 60, 0, |_| {})
+        .await
+        .unwrap();
+    // A second node on the same data folder reads the index the first keeps.
+    let other = app.second_instance();
+    let numbers = |html: &scraper::Html| -> Vec<i64> {
+        attrs(html, ".search-results .story-title a", "href")
+            .iter()
+            .map(|href| href.trim_start_matches("/articles/").parse().unwrap())
+            .collect()
+    };
+    let story: i64 = sqlx::query_scalar(
+        "select number from articles where status = 'published' order by number limit 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    // A word no other story has, given to the story's title.
+    let set_title = |title: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query(
+                "update articles set title = $1,
+                     search_vector = setweight(to_tsvector('simple', $2), 'A') where number = $3",
+            )
+            .bind(title)
+            .bind(newsdesk::search::words(title).join(" "))
+            .bind(story)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+    };
+    set_title("独一无二的琥珀标题").await;
+    for node in [&app, &other] {
+        index_current(node, "/search?q=琥珀").await;
+        let (_, html) = node.page("/search?q=琥珀").await;
+        assert_eq!(numbers(&html), [story]);
+        assert_eq!(texts(&html, ".found"), ["找到 1 条结果"]);
+    }
+    // Changed: found by its new words only, on both nodes.
+    set_title("另一个翡翠标题").await;
+    for node in [&app, &other] {
+        index_current(node, "/search?q=翡翠").await;
+        let (_, html) = node.page("/search?q=翡翠").await;
+        assert_eq!(numbers(&html), [story]);
+        let (_, html) = node.page("/search?q=琥珀").await;
+        assert!(numbers(&html).is_empty(), "the old title is gone");
+    }
+    // Unpublished: gone from the index; a search right after the change
+    // never shows it, whoever answers.
+    sqlx::query("update articles set status = 'unpublished' where number = $1")
+        .bind(story)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (_, html) = app.page("/search?q=翡翠").await;
+    assert!(numbers(&html).is_empty(), "not shown right after");
+    index_current(&app, "/search?q=翡翠").await;
+    let (_, html) = app.page("/search?q=翡翠").await;
+    assert!(numbers(&html).is_empty());
+    let kept: i64 = sqlx::query_scalar("select count(*) from search_feed")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(kept >= 3, "each change is in the feed: {kept}");
 }

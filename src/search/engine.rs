@@ -1,0 +1,625 @@
+//! The search index each node keeps on disk (tantivy), so that a search
+//! costs a lookup in posting lists rather than a database scan of every
+//! match. PostgreSQL stays the truth: the index is built from
+//! `search_index` (its words are the stored search vectors, cut once by
+//! jieba when the story was saved, so the index finds exactly what the
+//! database's own search finds) and follows `search_feed` (migration 0050).
+//!
+//! A search uses the index only when the index has applied every change the
+//! search's own snapshot of the database can see; else it is answered from
+//! the database as before (`page`). So a story published a moment ago is
+//! never missing from a search, and a node whose index is behind, being
+//! built or broken still answers.
+//!
+//! Nodes sharing one data folder share one index: the process that holds
+//! the index's writer lock keeps it, the others read it and take the lock
+//! over when that process stops.
+
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery};
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
+};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use crate::ids::{ArticleId, ChannelId, UnitId};
+
+/// The index's fields.
+#[derive(Clone, Copy)]
+struct Fields {
+    id: Field,
+    number: Field,
+    /// Publication time in microseconds: with the number, the order of
+    /// newest-first pages and their keyset, as in the database.
+    published: Field,
+    channel: Field,
+    unit: Field,
+    title: Field,
+    body: Field,
+    names: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let words = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer("whitespace")
+            .set_index_option(IndexRecordOption::WithFreqs),
+    );
+    let fields = Fields {
+        id: builder.add_text_field("id", STRING),
+        number: builder.add_u64_field("number", FAST | INDEXED),
+        published: builder.add_i64_field("published", FAST | INDEXED),
+        channel: builder.add_text_field("channel", STRING),
+        unit: builder.add_text_field("unit", STRING),
+        title: builder.add_text_field("title", words.clone()),
+        body: builder.add_text_field("body", words.clone()),
+        names: builder.add_text_field("names", words),
+    };
+    (builder.build(), fields)
+}
+
+/// A moment as the index keeps it.
+fn micros(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+/// The index, with whether this process keeps it.
+pub struct Engine {
+    folder: PathBuf,
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    writer: std::sync::Mutex<Option<IndexWriter<TantivyDocument>>>,
+    /// Every change of a transaction below this xid is applied (-1: the
+    /// index is not built yet).
+    checkpoint: AtomicI64,
+    /// `newsdesk_searches_total{by="index"|"database"}`: how searches were
+    /// answered.
+    pub searches: prometheus::IntCounterVec,
+}
+
+/// The handle handlers get: none when the index could not be opened.
+pub type Shared = Option<Arc<Engine>>;
+
+/// What the payload of each commit says: the checkpoint reached.
+fn payload(checkpoint: i64) -> String {
+    format!("{{\"checkpoint\":{checkpoint}}}")
+}
+
+fn checkpoint_of(payload: Option<&str>) -> i64 {
+    payload
+        .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
+        .and_then(|value| value["checkpoint"].as_i64())
+        .unwrap_or(-1)
+}
+
+impl Engine {
+    /// Opens (or creates) the index in `folder`; an index of another
+    /// schema, or one that cannot be read, is set aside and made anew.
+    pub fn open(folder: &Path) -> anyhow::Result<Arc<Engine>> {
+        std::fs::create_dir_all(folder)?;
+        let (schema, fields) = schema();
+        let index = match open_or_create(folder, schema.clone()) {
+            Ok(index) => index,
+            Err(error) => {
+                tracing::warn!(%error, folder = %folder.display(), "search index unreadable: building it again");
+                std::fs::remove_dir_all(folder)?;
+                std::fs::create_dir_all(folder)?;
+                open_or_create(folder, schema)?
+            }
+        };
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        let engine = Arc::new(Engine {
+            folder: folder.to_owned(),
+            index,
+            reader,
+            fields,
+            writer: std::sync::Mutex::new(None),
+            checkpoint: AtomicI64::new(-1),
+            searches: prometheus::IntCounterVec::new(
+                prometheus::Opts::new(
+                    "newsdesk_searches_total",
+                    "Searches, by whether the search index or the database answered",
+                ),
+                &["by"],
+            )?,
+        });
+        engine.refresh()?;
+        Ok(engine)
+    }
+
+    /// Reads the index as last committed, by this process or another.
+    fn refresh(&self) -> anyhow::Result<()> {
+        // The checkpoint first, then the segments: what is searched is at
+        // least as new as the checkpoint says.
+        let checkpoint = checkpoint_of(self.index.load_metas()?.payload.as_deref());
+        self.reader.reload()?;
+        self.checkpoint.store(checkpoint, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Takes the writer lock when no other process holds it.
+    fn try_write(&self) -> bool {
+        let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        if writer.is_some() {
+            return true;
+        }
+        match self.index.writer_with_num_threads(1, 64 * 1024 * 1024) {
+            Ok(taken) => {
+                *writer = Some(taken);
+                true
+            }
+            Err(tantivy::TantivyError::LockFailure(..)) => false,
+            Err(error) => {
+                tracing::warn!(%error, "search index writer");
+                false
+            }
+        }
+    }
+
+    /// Whether the index has applied every change `conn`'s snapshot sees.
+    pub async fn is_current(&self, conn: &mut PgConnection) -> sqlx::Result<bool> {
+        let checkpoint = self.checkpoint.load(Ordering::SeqCst);
+        if checkpoint < 0 {
+            return Ok(false);
+        }
+        let behind: bool = sqlx::query_scalar(
+            "select exists (select 1 from search_feed where xid >= $1::bigint::text::xid8)
+                 or coalesce((select xid >= $1::bigint::text::xid8 from search_feed_trimmed), false)",
+        )
+        .bind(checkpoint)
+        .fetch_one(conn)
+        .await?;
+        Ok(!behind)
+    }
+
+    /// Keeps the index: built when it has never been, then each change of
+    /// the feed applied, every `pause`; a process that cannot take the
+    /// writer reads what the one that can commits.
+    pub async fn run(self: Arc<Engine>, pool: PgPool, pause: Duration) {
+        let mut last_trim = std::time::Instant::now() - Duration::from_secs(3600);
+        loop {
+            let outcome = async {
+                if !self.try_write() {
+                    let engine = self.clone();
+                    return tokio::task::spawn_blocking(move || engine.refresh()).await?;
+                }
+                let checkpoint = self.checkpoint.load(Ordering::SeqCst);
+                if checkpoint < 0 {
+                    self.clone().build(&pool).await?;
+                } else {
+                    self.clone().apply(&pool, checkpoint).await?;
+                }
+                if last_trim.elapsed() > Duration::from_secs(3600) {
+                    trim(&pool).await?;
+                    last_trim = std::time::Instant::now();
+                }
+                anyhow::Ok(())
+            }
+            .await;
+            if let Err(error) = outcome {
+                tracing::warn!(%error, "search index not kept up to date");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            tokio::time::sleep(pause).await;
+        }
+    }
+
+    /// Builds the index anew from `search_index`, as one snapshot: the
+    /// changes that snapshot may have missed are applied after.
+    async fn build(self: Arc<Engine>, pool: &PgPool) -> anyhow::Result<()> {
+        let started = std::time::Instant::now();
+        let mut tx = pool.begin().await?;
+        sqlx::query("set transaction isolation level repeatable read read only")
+            .execute(&mut *tx)
+            .await?;
+        let checkpoint: i64 =
+            sqlx::query_scalar("select pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+                .fetch_one(&mut *tx)
+                .await?;
+        {
+            let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(writer) = writer.as_ref() {
+                writer.delete_all_documents()?;
+            }
+        }
+        let mut rows = sqlx::query_as::<_, Row>(ROW_SQL_ALL).fetch(&mut *tx);
+        let mut batch = Vec::with_capacity(1000);
+        let mut added = 0usize;
+        use futures_util::TryStreamExt;
+        while let Some(row) = rows.try_next().await? {
+            batch.push(row);
+            if batch.len() == 1000 {
+                added += batch.len();
+                self.add(std::mem::take(&mut batch))?;
+            }
+        }
+        added += batch.len();
+        self.add(batch)?;
+        drop(rows);
+        tx.commit().await?;
+        self.clone().commit(checkpoint).await?;
+        tracing::info!(
+            stories = added,
+            seconds = started.elapsed().as_secs_f64(),
+            "search index built"
+        );
+        Ok(())
+    }
+
+    /// Applies the changes of the transactions that finished since
+    /// `checkpoint`.
+    async fn apply(self: Arc<Engine>, pool: &PgPool, checkpoint: i64) -> anyhow::Result<()> {
+        let mut tx = pool.begin().await?;
+        let (horizon, trimmed): (i64, Option<i64>) = sqlx::query_as(
+            "select pg_snapshot_xmin(pg_current_snapshot())::text::bigint,
+                    (select xid::text::bigint from search_feed_trimmed)",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if trimmed.is_some_and(|trimmed| checkpoint <= trimmed) {
+            drop(tx);
+            return self.build(pool).await;
+        }
+        if horizon <= checkpoint {
+            return Ok(());
+        }
+        let changed: Vec<ArticleId> = sqlx::query_scalar(
+            "select distinct article_id from search_feed
+             where xid >= $1::bigint::text::xid8 and xid < $2::bigint::text::xid8",
+        )
+        .bind(checkpoint)
+        .bind(horizon)
+        .fetch_all(&mut *tx)
+        .await?;
+        if changed.is_empty() {
+            drop(tx);
+            // Nothing to write: the checkpoint moves without a commit of
+            // the index (the next commit records it).
+            self.checkpoint.store(horizon, Ordering::SeqCst);
+            return Ok(());
+        }
+        let rows = sqlx::query_as::<_, Row>(ROW_SQL_SOME)
+            .bind(&changed)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        {
+            let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+            let writer = writer
+                .as_ref()
+                .ok_or_else(|| anyhow::anyhow!("no writer"))?;
+            for id in &changed {
+                writer.delete_term(Term::from_field_text(self.fields.id, &id.to_string()));
+            }
+        }
+        self.add(rows)?;
+        self.commit(horizon).await
+    }
+
+    fn add(&self, rows: Vec<Row>) -> anyhow::Result<()> {
+        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let writer = writer
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("no writer"))?;
+        for row in rows {
+            writer.add_document(self.document(&row))?;
+        }
+        Ok(())
+    }
+
+    async fn commit(self: Arc<Engine>, checkpoint: i64) -> anyhow::Result<()> {
+        tokio::task::spawn_blocking(move || {
+            {
+                let mut writer = self.writer.lock().unwrap_or_else(|e| e.into_inner());
+                let writer = writer
+                    .as_mut()
+                    .ok_or_else(|| anyhow::anyhow!("no writer"))?;
+                let mut prepared = writer.prepare_commit()?;
+                prepared.set_payload(&payload(checkpoint));
+                prepared.commit()?;
+            }
+            self.reader.reload()?;
+            self.checkpoint.store(checkpoint, Ordering::SeqCst);
+            anyhow::Ok(())
+        })
+        .await?
+    }
+
+    fn document(&self, row: &Row) -> TantivyDocument {
+        let f = self.fields;
+        let mut doc = TantivyDocument::default();
+        doc.add_text(f.id, row.article_id.to_string());
+        doc.add_u64(f.number, row.number.max(0) as u64);
+        doc.add_i64(f.published, micros(row.published_at));
+        doc.add_text(f.channel, row.channel_id.to_string());
+        doc.add_text(f.unit, row.unit_id.to_string());
+        let [title, body, names] = weighted_words(&row.vector);
+        doc.add_text(f.title, title);
+        doc.add_text(f.body, body);
+        doc.add_text(f.names, names);
+        doc
+    }
+
+    /// One page of a search: the stories' numbers in order (one more than
+    /// `limit` when another page follows) and how many match in all.
+    pub fn search(&self, search: &Search<'_>) -> anyhow::Result<(Vec<i64>, usize)> {
+        let f = self.fields;
+        let word = |word: &str| -> Box<dyn Query> {
+            let on = |field: Field, boost: f32| -> (Occur, Box<dyn Query>) {
+                let term = TermQuery::new(
+                    Term::from_field_text(field, word),
+                    IndexRecordOption::WithFreqs,
+                );
+                (
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(term), boost)),
+                )
+            };
+            Box::new(BooleanQuery::new(vec![
+                on(f.title, 3.0),
+                on(f.body, 1.0),
+                on(f.names, 1.0),
+            ]))
+        };
+        let all: Box<dyn Query> = Box::new(BooleanQuery::new(
+            search
+                .words
+                .iter()
+                .map(|w| (Occur::Must, word(w)))
+                .collect(),
+        ));
+        let matching: Box<dyn Query> = match search.whole {
+            Some(run) => Box::new(BooleanQuery::new(vec![
+                (Occur::Should, all),
+                (Occur::Should, word(run)),
+            ])),
+            None => all,
+        };
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, matching)];
+        if let Some(channels) = search.channels {
+            let terms = channels
+                .iter()
+                .map(|id| Term::from_field_text(f.channel, &id.to_string()));
+            clauses.push((Occur::Must, Box::new(TermSetQuery::new(terms))));
+        }
+        if let Some(units) = search.units {
+            let terms = units
+                .iter()
+                .map(|id| Term::from_field_text(f.unit, &id.to_string()));
+            clauses.push((Occur::Must, Box::new(TermSetQuery::new(terms))));
+        }
+        let time = |at: DateTime<Utc>| Term::from_field_i64(f.published, micros(at));
+        if search.from.is_some() || search.to.is_some() {
+            clauses.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    search
+                        .from
+                        .map_or(Bound::Unbounded, |at| Bound::Included(time(at))),
+                    search
+                        .to
+                        .map_or(Bound::Unbounded, |at| Bound::Excluded(time(at))),
+                )),
+            ));
+        }
+        // The keyset: (published, number) below the last story shown.
+        if let Some((at, number)) = search.before {
+            let earlier = RangeQuery::new(Bound::Unbounded, Bound::Excluded(time(at)));
+            let same_moment: Box<dyn Query> = Box::new(BooleanQuery::new(vec![
+                (
+                    Occur::Must,
+                    Box::new(TermQuery::new(time(at), IndexRecordOption::Basic)),
+                ),
+                (
+                    Occur::Must,
+                    Box::new(RangeQuery::new(
+                        Bound::Unbounded,
+                        Bound::Excluded(Term::from_field_u64(f.number, number.max(0) as u64)),
+                    )),
+                ),
+            ]));
+            clauses.push((
+                Occur::Must,
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Should, Box::new(earlier)),
+                    (Occur::Should, same_moment),
+                ])),
+            ));
+        }
+        let query = BooleanQuery::new(clauses);
+        let searcher = self.reader.searcher();
+        // Newest first, as the database orders: (published, number).
+        let newest = |limit: usize| {
+            TopDocs::with_limit(limit).tweak_score(move |segment: &tantivy::SegmentReader| {
+                let fast = segment.fast_fields();
+                let published = fast.i64("published").ok();
+                let number = fast.u64("number").ok();
+                move |doc: tantivy::DocId, score: tantivy::Score| {
+                    let at = published
+                        .as_ref()
+                        .and_then(|c| c.first(doc))
+                        .unwrap_or(i64::MIN);
+                    let n = number.as_ref().and_then(|c| c.first(doc)).unwrap_or(0);
+                    Newest {
+                        at,
+                        number: n,
+                        score,
+                    }
+                }
+            })
+        };
+        let (count, mut hits) = if search.relevance {
+            // Ranked among the newest RANKED matches, as the database ranks.
+            searcher.search(&query, &(Count, newest(RANKED)))?
+        } else {
+            searcher.search(&query, &(Count, newest(search.offset + search.limit)))?
+        };
+        if search.relevance {
+            hits.sort_by(|(a, _), (b, _)| {
+                b.score
+                    .total_cmp(&a.score)
+                    .then(b.at.cmp(&a.at))
+                    .then(b.number.cmp(&a.number))
+            });
+        }
+        let numbers = hits
+            .into_iter()
+            .skip(search.offset)
+            .take(search.limit)
+            .map(|(key, _)| key.number as i64)
+            .collect();
+        Ok((numbers, count))
+    }
+
+    /// Where the index lives.
+    pub fn folder(&self) -> &Path {
+        &self.folder
+    }
+}
+
+fn open_or_create(folder: &Path, schema: Schema) -> anyhow::Result<Index> {
+    let directory = tantivy::directory::MmapDirectory::open(folder)?;
+    Ok(Index::open_or_create(directory, schema)?)
+}
+
+/// Relevance ranks at most this many matches, the newest ones.
+pub const RANKED: usize = 300;
+
+/// A match's place newest first, with its score kept for ranking.
+#[derive(Clone, Copy)]
+struct Newest {
+    at: i64,
+    number: u64,
+    score: tantivy::Score,
+}
+
+impl PartialEq for Newest {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.number) == (other.at, other.number)
+    }
+}
+
+impl PartialOrd for Newest {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some((self.at, self.number).cmp(&(other.at, other.number)))
+    }
+}
+
+/// A search as the index answers it.
+pub struct Search<'a> {
+    /// Each must occur (in the title, the body or the names)...
+    pub words: &'a [String],
+    /// ...or this one run of letters, the query typed whole.
+    pub whole: Option<&'a str>,
+    pub channels: Option<&'a [ChannelId]>,
+    pub units: Option<&'a [UnitId]>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// Newest first: after this story (its publication time and number),
+    /// the last of the page before.
+    pub before: Option<(DateTime<Utc>, i64)>,
+    pub relevance: bool,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    article_id: ArticleId,
+    number: i64,
+    published_at: DateTime<Utc>,
+    channel_id: ChannelId,
+    unit_id: UnitId,
+    vector: String,
+}
+
+const ROW_SQL_ALL: &str = "select article_id, number, published_at, channel_id, unit_id,
+        search_vector::text as vector from search_index";
+const ROW_SQL_SOME: &str = "select article_id, number, published_at, channel_id, unit_id,
+        search_vector::text as vector from search_index where article_id = any($1)";
+
+/// The words of a stored search vector (`'电网':1A,7B 'word':3`) by the
+/// field they weigh in: A the title, B (and unweighted D) the summary and
+/// body, C the names; each word once per position, as often as it occurs.
+pub fn weighted_words(vector: &str) -> [String; 3] {
+    let mut fields = [String::new(), String::new(), String::new()];
+    for entry in vector.split_whitespace() {
+        let Some(rest) = entry.strip_prefix('\'') else {
+            continue;
+        };
+        let Some((word, positions)) = rest.split_once("':") else {
+            // A lexeme stored without positions.
+            if let Some(word) = rest.strip_suffix('\'') {
+                push(&mut fields[1], word);
+            }
+            continue;
+        };
+        for position in positions.split(',') {
+            let field = match position.chars().last() {
+                Some('A') => 0,
+                Some('C') => 2,
+                _ => 1,
+            };
+            push(&mut fields[field], word);
+        }
+    }
+    fields
+}
+
+fn push(text: &mut String, word: &str) {
+    if !text.is_empty() {
+        text.push(' ');
+    }
+    text.push_str(word);
+}
+
+/// Removes the feed's rows older than a week, remembering the newest
+/// transaction removed (an index older than that is built again).
+pub async fn trim(pool: &PgPool) -> sqlx::Result<u64> {
+    let mut tx = pool.begin().await?;
+    let newest: Option<String> = sqlx::query_scalar(
+        "with gone as (delete from search_feed where at < now() - interval '7 days' returning xid)
+         select max(xid::text::bigint)::text from gone",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let mut removed = 0;
+    if let Some(newest) = newest {
+        sqlx::query(
+            "insert into search_feed_trimmed (xid) values ($1::xid8)
+             on conflict (only_row) do update set xid = greatest(search_feed_trimmed.xid, excluded.xid)",
+        )
+        .bind(&newest)
+        .execute(&mut *tx)
+        .await?;
+        removed = 1;
+    }
+    tx.commit().await?;
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_vector_gives_each_field_its_words() {
+        let [title, body, names] = weighted_words("'电网':1A,5B,6B '李明':9C 'x':3 '建设':2A");
+        assert_eq!(title, "电网 建设");
+        assert_eq!(body, "电网 电网 x");
+        assert_eq!(names, "李明");
+    }
+}
