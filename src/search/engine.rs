@@ -23,12 +23,12 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
-use tantivy::collector::{Count, TopDocs};
+use tantivy::collector::{Collector, Count, TopDocs};
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
 };
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use crate::ids::{ArticleId, ChannelId, UnitId};
 
@@ -42,9 +42,11 @@ struct Fields {
     published: Field,
     channel: Field,
     unit: Field,
+    /// Every word of the story (title, summary, body, names): what a search
+    /// matches and counts, one posting list per word.
+    all: Field,
+    /// The title's words again, which weigh more in a ranking.
     title: Field,
-    body: Field,
-    names: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -60,9 +62,8 @@ fn schema() -> (Schema, Fields) {
         published: builder.add_i64_field("published", FAST | INDEXED),
         channel: builder.add_text_field("channel", STRING),
         unit: builder.add_text_field("unit", STRING),
-        title: builder.add_text_field("title", words.clone()),
-        body: builder.add_text_field("body", words.clone()),
-        names: builder.add_text_field("names", words),
+        all: builder.add_text_field("all", words.clone()),
+        title: builder.add_text_field("title", words),
     };
     (builder.build(), fields)
 }
@@ -347,48 +348,42 @@ impl Engine {
         doc.add_text(f.channel, row.channel_id.to_string());
         doc.add_text(f.unit, row.unit_id.to_string());
         let [title, body, names] = weighted_words(&row.vector);
+        doc.add_text(f.all, [title.as_str(), &body, &names].join(" "));
         doc.add_text(f.title, title);
-        doc.add_text(f.body, body);
-        doc.add_text(f.names, names);
         doc
     }
 
     /// One page of a search: the stories' numbers in order (one more than
     /// `limit` when another page follows) and how many match in all.
+    ///
+    /// Matching and counting read one posting list per word and compute no
+    /// score; a ranking scores only the newest `RANKED` matches.
     pub fn search(&self, search: &Search<'_>) -> anyhow::Result<(Vec<i64>, usize)> {
         let f = self.fields;
-        let word = |word: &str| -> Box<dyn Query> {
-            let on = |field: Field, boost: f32| -> (Occur, Box<dyn Query>) {
-                let term = TermQuery::new(
-                    Term::from_field_text(field, word),
-                    IndexRecordOption::WithFreqs,
-                );
-                (
-                    Occur::Should,
-                    Box::new(BoostQuery::new(Box::new(term), boost)),
-                )
+        let term = |field: Field, word: &str| -> Box<dyn Query> {
+            Box::new(TermQuery::new(
+                Term::from_field_text(field, word),
+                IndexRecordOption::WithFreqs,
+            ))
+        };
+        // Each word (in the title, the body or the names), or the run typed whole.
+        let matching = |word: &dyn Fn(&str) -> Box<dyn Query>| -> Box<dyn Query> {
+            let all: Box<dyn Query> = match search.words {
+                [one] => word(one),
+                words => Box::new(BooleanQuery::new(
+                    words.iter().map(|w| (Occur::Must, word(w))).collect(),
+                )),
             };
-            Box::new(BooleanQuery::new(vec![
-                on(f.title, 3.0),
-                on(f.body, 1.0),
-                on(f.names, 1.0),
-            ]))
+            match search.whole {
+                Some(run) => Box::new(BooleanQuery::new(vec![
+                    (Occur::Should, all),
+                    (Occur::Should, word(run)),
+                ])),
+                None => all,
+            }
         };
-        let all: Box<dyn Query> = Box::new(BooleanQuery::new(
-            search
-                .words
-                .iter()
-                .map(|w| (Occur::Must, word(w)))
-                .collect(),
-        ));
-        let matching: Box<dyn Query> = match search.whole {
-            Some(run) => Box::new(BooleanQuery::new(vec![
-                (Occur::Should, all),
-                (Occur::Should, word(run)),
-            ])),
-            None => all,
-        };
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, matching)];
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
+            vec![(Occur::Must, matching(&|w| term(f.all, w)))];
         if let Some(channels) = search.channels {
             let terms = channels
                 .iter()
@@ -441,45 +436,51 @@ impl Engine {
         }
         let query = BooleanQuery::new(clauses);
         let searcher = self.reader.searcher();
-        // Newest first, as the database orders: (published, number).
-        let newest = |limit: usize| {
-            TopDocs::with_limit(limit).tweak_score(move |segment: &tantivy::SegmentReader| {
-                let fast = segment.fast_fields();
-                let published = fast.i64("published").ok();
-                let number = fast.u64("number").ok();
-                move |doc: tantivy::DocId, score: tantivy::Score| {
-                    let at = published
-                        .as_ref()
-                        .and_then(|c| c.first(doc))
-                        .unwrap_or(i64::MIN);
-                    let n = number.as_ref().and_then(|c| c.first(doc)).unwrap_or(0);
-                    Newest {
-                        at,
-                        number: n,
-                        score,
-                    }
-                }
-            })
-        };
-        let (count, mut hits) = if search.relevance {
-            // Ranked among the newest RANKED matches, as the database ranks.
-            searcher.search(&query, &(Count, newest(RANKED)))?
+        let wanted = if search.relevance {
+            RANKED
         } else {
-            searcher.search(&query, &(Count, newest(search.offset + search.limit)))?
+            search.offset + search.limit
         };
-        if search.relevance {
-            hits.sort_by(|(a, _), (b, _)| {
+        let (count, newest) = searcher.search(&query, &(Count, newest(wanted)))?;
+        let numbers: Vec<u64> = if search.relevance && newest.len() > 1 {
+            // Ranked among the newest matches, as the database ranks: the
+            // title's words weigh more.
+            let candidates = TermSetQuery::new(
+                newest
+                    .iter()
+                    .map(|(key, _)| Term::from_field_u64(f.number, key.number)),
+            );
+            let scored = BooleanQuery::new(vec![
+                (
+                    Occur::Must,
+                    matching(&|w| {
+                        Box::new(BooleanQuery::new(vec![
+                            (Occur::Should, term(f.all, w)),
+                            (
+                                Occur::Should,
+                                Box::new(BoostQuery::new(term(f.title, w), 2.0)),
+                            ),
+                        ]))
+                    }),
+                ),
+                (Occur::Must, Box::new(candidates)),
+            ]);
+            let mut ranked = searcher.search(&scored, &scored_newest(RANKED))?;
+            ranked.sort_by(|(a, _), (b, _)| {
                 b.score
                     .total_cmp(&a.score)
                     .then(b.at.cmp(&a.at))
                     .then(b.number.cmp(&a.number))
             });
-        }
-        let numbers = hits
+            ranked.into_iter().map(|(key, _)| key.number).collect()
+        } else {
+            newest.into_iter().map(|(key, _)| key.number).collect()
+        };
+        let numbers = numbers
             .into_iter()
             .skip(search.offset)
             .take(search.limit)
-            .map(|(key, _)| key.number as i64)
+            .map(|number| number as i64)
             .collect();
         Ok((numbers, count))
     }
@@ -493,6 +494,40 @@ impl Engine {
 fn open_or_create(folder: &Path, schema: Schema) -> anyhow::Result<Index> {
     let directory = tantivy::directory::MmapDirectory::open(folder)?;
     Ok(Index::open_or_create(directory, schema)?)
+}
+
+/// The `limit` newest matches, as the database orders them: by
+/// (published, number), read from the fast fields; no score computed.
+fn newest(limit: usize) -> impl Collector<Fruit = Vec<(Newest, DocAddress)>> {
+    TopDocs::with_limit(limit.max(1)).custom_score(|segment: &tantivy::SegmentReader| {
+        let key = keys(segment);
+        move |doc: tantivy::DocId| key(doc, 0.0)
+    })
+}
+
+/// The `limit` best-scored matches, each with its place newest first.
+fn scored_newest(limit: usize) -> impl Collector<Fruit = Vec<(Newest, DocAddress)>> {
+    TopDocs::with_limit(limit.max(1)).tweak_score(|segment: &tantivy::SegmentReader| {
+        let key = keys(segment);
+        move |doc: tantivy::DocId, score: tantivy::Score| key(doc, score)
+    })
+}
+
+/// A segment's reader of each document's (published, number).
+fn keys(
+    segment: &tantivy::SegmentReader,
+) -> impl Fn(tantivy::DocId, tantivy::Score) -> Newest + use<> {
+    let fast = segment.fast_fields();
+    let published = fast.i64("published").ok();
+    let number = fast.u64("number").ok();
+    move |doc, score| Newest {
+        at: published
+            .as_ref()
+            .and_then(|c| c.first(doc))
+            .unwrap_or(i64::MIN),
+        number: number.as_ref().and_then(|c| c.first(doc)).unwrap_or(0),
+        score,
+    }
 }
 
 /// Relevance ranks at most this many matches, the newest ones.

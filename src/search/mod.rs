@@ -301,6 +301,13 @@ fn snippet_start(chars: &[char], first: usize) -> usize {
     first
 }
 
+/// Whether `text`, lowercased, starts with `word` (lowercasing only as
+/// much of `text` as the comparison reads).
+fn starts_lowercased(text: &str, word: &str) -> bool {
+    let mut lowered = text.chars().flat_map(char::to_lowercase);
+    word.chars().all(|wanted| lowered.next() == Some(wanted))
+}
+
 /// About 90 characters of `text` around the first searched word, with every
 /// searched word marked, starting at a clause or a word.
 pub fn snippet(text: &str, words: &[String]) -> Vec<Piece> {
@@ -322,7 +329,7 @@ pub fn snippet(text: &str, words: &[String]) -> Vec<Piece> {
     let mut rest = window.as_str();
     'outer: while !rest.is_empty() {
         for word in words {
-            if rest.to_lowercase().starts_with(word.as_str()) {
+            if starts_lowercased(rest, word) {
                 let length = rest
                     .chars()
                     .take(word.chars().count())
