@@ -23,13 +23,14 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
-use tantivy::collector::{Collector, Count, TopDocs};
+use tantivy::collector::{Collector, TopDocs};
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
+use super::Count;
 use crate::ids::{ArticleId, ChannelId, UnitId};
 
 /// The index's fields.
@@ -47,6 +48,9 @@ struct Fields {
     all: Field,
     /// The title's words again, which weigh more in a ranking.
     title: Field,
+    /// The day (UTC) of publication: the short posting lists in which a
+    /// frequent word's newest matches are found, and a count's sample.
+    day: Field,
 }
 
 fn schema() -> (Schema, Fields) {
@@ -64,6 +68,7 @@ fn schema() -> (Schema, Fields) {
         unit: builder.add_text_field("unit", STRING),
         all: builder.add_text_field("all", words.clone()),
         title: builder.add_text_field("title", words),
+        day: builder.add_i64_field("day", INDEXED),
     };
     (builder.build(), fields)
 }
@@ -71,6 +76,11 @@ fn schema() -> (Schema, Fields) {
 /// A moment as the index keeps it.
 fn micros(at: DateTime<Utc>) -> i64 {
     at.timestamp_micros()
+}
+
+/// The day a moment falls in, counted from 1970-01-01 (UTC).
+fn day_of(micros: i64) -> i64 {
+    micros.div_euclid(86_400_000_000)
 }
 
 /// The index, with whether this process keeps it.
@@ -345,6 +355,7 @@ impl Engine {
         doc.add_text(f.id, row.article_id.to_string());
         doc.add_u64(f.number, row.number.max(0) as u64);
         doc.add_i64(f.published, micros(row.published_at));
+        doc.add_i64(f.day, day_of(micros(row.published_at)));
         doc.add_text(f.channel, row.channel_id.to_string());
         doc.add_text(f.unit, row.unit_id.to_string());
         let [title, body, names] = weighted_words(&row.vector);
@@ -357,8 +368,15 @@ impl Engine {
     /// `limit` when another page follows) and how many match in all.
     ///
     /// Matching and counting read one posting list per word and compute no
-    /// score; a ranking scores only the newest `RANKED` matches.
-    pub fn search(&self, search: &Search<'_>) -> anyhow::Result<(Vec<i64>, usize)> {
+    /// score; a ranking scores only the newest `RANKED` matches. A search
+    /// expected to match many stories finds its newest matches among the
+    /// last days' stories and estimates its count from a sample of days
+    /// (`Plan`), so a frequent word costs about what a rare one does.
+    pub fn search(&self, search: &Search<'_>) -> anyhow::Result<(Vec<i64>, Count)> {
+        self.search_with(search, Plan::DEFAULT)
+    }
+
+    fn search_with(&self, search: &Search<'_>, plan: Plan) -> anyhow::Result<(Vec<i64>, Count)> {
         let f = self.fields;
         let term = |field: Field, word: &str| -> Box<dyn Query> {
             Box::new(TermQuery::new(
@@ -410,6 +428,13 @@ impl Engine {
                 )),
             ));
         }
+        // What is counted: every match, whichever page is shown.
+        let counted = BooleanQuery::new(
+            clauses
+                .iter()
+                .map(|(occur, query)| (*occur, query.box_clone()))
+                .collect(),
+        );
         // The keyset: (published, number) below the last story shown.
         if let Some((at, number)) = search.before {
             let earlier = RangeQuery::new(Bound::Unbounded, Bound::Excluded(time(at)));
@@ -441,7 +466,29 @@ impl Engine {
         } else {
             search.offset + search.limit
         };
-        let (count, newest) = searcher.search(&query, &(Count, newest(wanted)))?;
+        let Some(days) = Days::of(&searcher, search)? else {
+            return Ok((Vec::new(), Count::Exact(0)));
+        };
+        let expected = self.expected(&searcher, search, &days)?;
+        let walked = match expected >= plan.walk_from {
+            true => self.walk(&searcher, &query, wanted, expected, &days)?,
+            false => None,
+        };
+        let newest = match walked {
+            Some(walked) => walked,
+            None => searcher.search(&query, &newest(wanted))?,
+        };
+        let simple = search.words.len() == 1
+            && search.whole.is_none()
+            && search.channels.is_none()
+            && search.units.is_none()
+            && search.from.is_none()
+            && search.to.is_none();
+        let count = if simple || expected < plan.estimate_from {
+            Count::Exact(counted.count(&searcher)? as i64)
+        } else {
+            self.sampled(&searcher, &counted, expected, &days, plan)?
+        };
         let numbers: Vec<u64> = if search.relevance && newest.len() > 1 {
             // Ranked among the newest matches, as the database ranks: the
             // title's words weigh more.
@@ -483,6 +530,130 @@ impl Engine {
             .map(|number| number as i64)
             .collect();
         Ok((numbers, count))
+    }
+
+    /// How many stories a search is expected to match, from the posting
+    /// lists' lengths alone: its rarest word's (or the run's), times the
+    /// share of stories its channels, units and dates hold.
+    fn expected(
+        &self,
+        searcher: &tantivy::Searcher,
+        search: &Search<'_>,
+        days: &Days,
+    ) -> anyhow::Result<f64> {
+        let f = self.fields;
+        let stories = searcher.num_docs() as f64;
+        let freq = |term: Term| searcher.doc_freq(&term).map(|n| n as f64);
+        let mut words = f64::MAX;
+        for word in search.words {
+            words = words.min(freq(Term::from_field_text(f.all, word))?);
+        }
+        if search.words.is_empty() {
+            words = 0.0;
+        }
+        if let Some(run) = search.whole {
+            words += freq(Term::from_field_text(f.all, run))?;
+        }
+        let mut share = days.share();
+        for (field, ids) in [
+            (
+                f.channel,
+                search
+                    .channels
+                    .map(|c| c.iter().map(|id| id.to_string()).collect::<Vec<_>>()),
+            ),
+            (
+                f.unit,
+                search
+                    .units
+                    .map(|u| u.iter().map(|id| id.to_string()).collect()),
+            ),
+        ] {
+            if let Some(ids) = ids {
+                let mut held = 0.0;
+                for id in &ids {
+                    held += freq(Term::from_field_text(field, id))?;
+                }
+                share *= (held / stories.max(1.0)).min(1.0);
+            }
+        }
+        Ok(words.min(stories) * share)
+    }
+
+    /// The `wanted` newest matches of `query`, read from the stories of
+    /// the last days of its range, the span widened fourfold until it holds
+    /// them; `None` when three spans did not (the matches are fewer than
+    /// expected: reading them all is then the cheaper way).
+    fn walk(
+        &self,
+        searcher: &tantivy::Searcher,
+        query: &BooleanQuery,
+        wanted: usize,
+        expected: f64,
+        days: &Days,
+    ) -> anyhow::Result<Option<Vec<(Newest, DocAddress)>>> {
+        let per_day = expected / days.range() as f64;
+        // Twice the days that should hold the matches wanted.
+        let mut span =
+            ((2.0 * wanted as f64 / per_day.max(f64::MIN_POSITIVE)).ceil() as i64).max(1);
+        let mut found: Vec<(Newest, DocAddress)> = Vec::new();
+        let mut last = days.newest_shown;
+        for _ in 0..3 {
+            let first = (last - span + 1).max(days.oldest);
+            let in_span = BooleanQuery::new(vec![
+                (Occur::Must, Box::new(query.clone())),
+                (Occur::Must, Box::new(self.days(first, last))),
+            ]);
+            found.extend(searcher.search(&in_span, &newest(wanted - found.len()))?);
+            if found.len() >= wanted || first <= days.oldest {
+                return Ok(Some(found));
+            }
+            last = first - 1;
+            span *= 4;
+        }
+        Ok(None)
+    }
+
+    /// The count of `counted` estimated from its matches on the last days
+    /// of its range (as many days as should hold `plan.sample` matches),
+    /// scaled by the stories of the whole range; counted after all when the
+    /// sample holds too few to scale.
+    fn sampled(
+        &self,
+        searcher: &tantivy::Searcher,
+        counted: &BooleanQuery,
+        expected: f64,
+        days: &Days,
+        plan: Plan,
+    ) -> anyhow::Result<Count> {
+        let stories = searcher.num_docs() as f64 * days.share();
+        let wanted = plan.sample * stories / expected.max(1.0);
+        let mut held = 0.0;
+        let mut first = days.newest + 1;
+        while first > days.oldest && held < wanted {
+            first -= 1;
+            held += searcher.doc_freq(&Term::from_field_i64(self.fields.day, first))? as f64;
+        }
+        let in_sample = BooleanQuery::new(vec![
+            (Occur::Must, Box::new(counted.clone())),
+            (Occur::Must, Box::new(self.days(first, days.newest))),
+        ])
+        .count(searcher)? as i64;
+        if first <= days.oldest {
+            return Ok(Count::Exact(in_sample));
+        }
+        if (in_sample as f64) < plan.sample / 10.0 {
+            return Ok(Count::Exact(counted.count(searcher)? as i64));
+        }
+        let estimate = in_sample as f64 * stories / held.max(1.0);
+        Ok(Count::About(
+            crate::search::rounded(estimate).max(in_sample),
+        ))
+    }
+
+    /// The stories published on the days `first` to `last`.
+    fn days(&self, first: i64, last: i64) -> TermSetQuery {
+        TermSetQuery::new((first..=last).map(|day| Term::from_field_i64(self.fields.day, day)))
     }
 
     /// Where the index lives.
@@ -530,6 +701,88 @@ fn keys(
     }
 }
 
+/// Where a search changes how it reads the index.
+#[derive(Clone, Copy)]
+struct Plan {
+    /// Matches expected from which the newest are looked for day by day.
+    walk_from: f64,
+    /// Matches expected from which the count is estimated from a sample.
+    estimate_from: f64,
+    /// Matches a count's sample is sized to hold.
+    sample: f64,
+}
+
+impl Plan {
+    /// Reading every match costs about a tenth of a microsecond each: up to
+    /// ten thousand it is cheaper than a walk's few queries, and a count of
+    /// fifty thousand costs a few milliseconds.
+    const DEFAULT: Plan = Plan {
+        walk_from: 10_000.0,
+        estimate_from: 50_000.0,
+        sample: 2_000.0,
+    };
+}
+
+/// The days a search reads, as days of publication (`day_of`).
+struct Days {
+    /// The index's first and last days.
+    first: i64,
+    last: i64,
+    /// The search's range within them.
+    oldest: i64,
+    newest: i64,
+    /// The last day a page's stories can be on (the keyset's day).
+    newest_shown: i64,
+}
+
+impl Days {
+    /// The days of `search` in the index; `None` when none of its range
+    /// holds a story.
+    fn of(searcher: &tantivy::Searcher, search: &Search<'_>) -> anyhow::Result<Option<Days>> {
+        let mut span: Option<(i64, i64)> = None;
+        for segment in searcher.segment_readers() {
+            if segment.num_docs() == 0 {
+                continue;
+            }
+            let column = segment.fast_fields().i64("published")?;
+            let (first, last) = (day_of(column.min_value()), day_of(column.max_value()));
+            span = Some(span.map_or((first, last), |(a, b)| (a.min(first), b.max(last))));
+        }
+        let Some((first, last)) = span else {
+            return Ok(None);
+        };
+        let oldest = search
+            .from
+            .map_or(first, |at| day_of(micros(at)).max(first));
+        let newest = search
+            .to
+            .map_or(last, |at| day_of(micros(at) - 1).min(last));
+        if newest < oldest {
+            return Ok(None);
+        }
+        let newest_shown = search
+            .before
+            .map_or(newest, |(at, _)| day_of(micros(at)).min(newest));
+        Ok(Some(Days {
+            first,
+            last,
+            oldest,
+            newest,
+            newest_shown,
+        }))
+    }
+
+    /// How many days the search's range spans.
+    fn range(&self) -> i64 {
+        self.newest - self.oldest + 1
+    }
+
+    /// The share of the index's days the search's range spans.
+    fn share(&self) -> f64 {
+        self.range() as f64 / (self.last - self.first + 1) as f64
+    }
+}
+
 /// Relevance ranks at most this many matches, the newest ones.
 pub const RANKED: usize = 300;
 
@@ -554,6 +807,7 @@ impl PartialOrd for Newest {
 }
 
 /// A search as the index answers it.
+#[derive(Clone, Copy)]
 pub struct Search<'a> {
     /// Each must occur (in the title, the body or the names)...
     pub words: &'a [String],
@@ -656,5 +910,277 @@ mod tests {
         assert_eq!(title, "电网 建设");
         assert_eq!(body, "电网 电网 x");
         assert_eq!(names, "李明");
+    }
+
+    /// A story of the test archive, as the oracle sees it.
+    struct Story {
+        number: i64,
+        at: DateTime<Utc>,
+        channel: ChannelId,
+        unit: UnitId,
+        words: Vec<&'static str>,
+    }
+
+    /// How many in a thousand stories hold each word.
+    const WORDS: &[(&str, u64)] = &[
+        ("电网", 500),
+        ("检修", 200),
+        ("光伏", 50),
+        ("特高压", 10),
+        ("无人机", 2),
+    ];
+
+    /// An index of 24,000 stories over 400 days (with a few stories
+    /// published again, so that segments hold deleted documents), and the
+    /// stories as they stand.
+    async fn archive(folder: &Path) -> (Arc<Engine>, Vec<Story>) {
+        let engine = Engine::open(folder).unwrap();
+        assert!(engine.try_write());
+        let channels: Vec<ChannelId> = (0..5).map(|_| ChannelId::new()).collect();
+        let units: Vec<UnitId> = (0..3).map(|_| UnitId::new()).collect();
+        let start = DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut seed = 7u64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            seed >> 33
+        };
+        let mut stories = Vec::new();
+        let mut rows = Vec::new();
+        let mut ids = Vec::new();
+        for number in 1..=24_000i64 {
+            // Several stories share some moments, as the keyset allows.
+            let at = start + chrono::Duration::seconds((number / 2) * 2880);
+            let words: Vec<&str> = WORDS
+                .iter()
+                .filter(|(_, share)| next() % 1000 < *share)
+                .map(|(word, _)| *word)
+                .collect();
+            let story = Story {
+                number,
+                at,
+                channel: channels[(next() % 5) as usize],
+                unit: units[(next() % 3) as usize],
+                words,
+            };
+            let vector = std::iter::once("'新闻':1A".to_owned())
+                .chain(
+                    story
+                        .words
+                        .iter()
+                        .enumerate()
+                        .map(|(i, w)| format!("'{w}':{}B", i + 2)),
+                )
+                .collect::<Vec<_>>()
+                .join(" ");
+            let id = ArticleId::new();
+            ids.push(id);
+            rows.push(Row {
+                article_id: id,
+                number,
+                published_at: at,
+                channel_id: story.channel,
+                unit_id: story.unit,
+                vector,
+            });
+            stories.push(story);
+            if rows.len() == 4_000 {
+                engine.add(std::mem::take(&mut rows)).unwrap();
+                engine.clone().commit(number).await.unwrap();
+            }
+        }
+        // Every hundredth story's words changed: the old document deleted
+        // and the story indexed again, as a change from the feed is.
+        let changed: Vec<usize> = (0..stories.len()).step_by(100).collect();
+        for &i in &changed {
+            let writer = engine.writer.lock().unwrap();
+            writer
+                .as_ref()
+                .unwrap()
+                .delete_term(Term::from_field_text(engine.fields.id, &ids[i].to_string()));
+            drop(writer);
+            let story = &mut stories[i];
+            story.words = vec!["电网", "无人机"];
+            rows.push(Row {
+                article_id: ids[i],
+                number: story.number,
+                published_at: story.at,
+                channel_id: story.channel,
+                unit_id: story.unit,
+                vector: "'电网':2B '无人机':3B".to_owned(),
+            });
+        }
+        engine.add(rows).unwrap();
+        engine.clone().commit(1_000_000).await.unwrap();
+        (engine, stories)
+    }
+
+    /// The numbers of the stories `search` should find, newest first.
+    fn oracle(stories: &[Story], search: &Search<'_>) -> Vec<i64> {
+        let mut found: Vec<&Story> = stories
+            .iter()
+            .filter(|s| {
+                let words = search.words.iter().all(|w| s.words.contains(&w.as_str()));
+                let run = search.whole.is_some_and(|run| s.words.contains(&run));
+                (words || run)
+                    && search.channels.is_none_or(|c| c.contains(&s.channel))
+                    && search.units.is_none_or(|u| u.contains(&s.unit))
+                    && search.from.is_none_or(|from| s.at >= from)
+                    && search.to.is_none_or(|to| s.at < to)
+            })
+            .collect();
+        found.sort_by_key(|s| std::cmp::Reverse((s.at, s.number)));
+        found.into_iter().map(|s| s.number).collect()
+    }
+
+    /// Searches of every kind, frequent and rare, each walked page by page
+    /// newest first and ranked, under the plan in use and under one that
+    /// walks days and estimates counts at this small scale: every way
+    /// finds exactly the stories the oracle finds, and a count is exact or,
+    /// estimated, near the truth.
+    #[tokio::test]
+    async fn each_way_of_reading_finds_every_match_newest_first() {
+        let folder = tempfile::tempdir().unwrap();
+        let (engine, stories) = archive(folder.path()).await;
+        let small = Plan {
+            walk_from: 100.0,
+            estimate_from: 1_000.0,
+            sample: 300.0,
+        };
+        let day = |d: &str| {
+            Some(
+                DateTime::parse_from_rfc3339(&format!("{d}T00:00:00Z"))
+                    .unwrap()
+                    .with_timezone(&Utc),
+            )
+        };
+        let some_channels = [stories[0].channel, stories[1].channel];
+        let one_unit = [stories[2].unit];
+        let word = |w: &str| vec![w.to_owned()];
+        let mut estimated = 0;
+        let mut walked_far = false;
+        for (words, whole, channels, units, from, to) in [
+            (word("电网"), None, None, None, None, None),
+            (word("检修"), None, None, None, None, None),
+            (word("光伏"), None, None, None, None, None),
+            (word("无人机"), None, None, None, None, None),
+            (
+                vec!["电网".to_owned(), "检修".to_owned()],
+                None,
+                None,
+                None,
+                None,
+                None,
+            ),
+            (
+                vec!["电网".to_owned(), "特高压".to_owned()],
+                None,
+                None,
+                None,
+                None,
+                None,
+            ),
+            (
+                vec!["检修".to_owned(), "光伏".to_owned()],
+                Some("电网"),
+                None,
+                None,
+                None,
+                None,
+            ),
+            (
+                word("电网"),
+                None,
+                Some(&some_channels[..]),
+                None,
+                None,
+                None,
+            ),
+            (word("检修"), None, None, Some(&one_unit[..]), None, None),
+            (
+                word("电网"),
+                None,
+                None,
+                None,
+                day("2025-03-01"),
+                day("2025-06-01"),
+            ),
+            (
+                word("电网"),
+                None,
+                Some(&some_channels[..]),
+                None,
+                None,
+                day("2025-09-10"),
+            ),
+            (word("电网"), None, None, None, day("2026-12-01"), None),
+        ] {
+            let base = Search {
+                words: &words,
+                whole,
+                channels,
+                units,
+                from,
+                to,
+                before: None,
+                relevance: false,
+                offset: 0,
+                limit: 21,
+            };
+            let expected = oracle(&stories, &base);
+            let what = format!("{words:?} {whole:?} {channels:?} {units:?} {from:?} {to:?}");
+            for plan in [Plan::DEFAULT, small] {
+                // Newest first, by the keyset, for up to forty pages.
+                let mut shown: Vec<i64> = Vec::new();
+                let mut before = None;
+                let mut first_count = None;
+                for _ in 0..40 {
+                    let search = Search { before, ..base };
+                    let (numbers, count) = engine.search_with(&search, plan).unwrap();
+                    first_count.get_or_insert(count);
+                    let page: Vec<i64> = numbers.iter().take(20).copied().collect();
+                    shown.extend(&page);
+                    if numbers.len() <= 20 {
+                        break;
+                    }
+                    let last = stories[*page.last().unwrap() as usize - 1].at;
+                    before = Some((last, *page.last().unwrap()));
+                }
+                let far = expected.len().min(800);
+                assert_eq!(&shown[..shown.len().min(far)], &expected[..far], "{what}");
+                walked_far |= far == 800;
+                match first_count.unwrap() {
+                    Count::Exact(n) => assert_eq!(n, expected.len() as i64, "{what}"),
+                    Count::About(n) => {
+                        estimated += 1;
+                        let truth = expected.len() as f64;
+                        assert!(
+                            (truth * 0.8..=truth * 1.25).contains(&(n as f64)),
+                            "{what}: about {n} for {truth}"
+                        );
+                    }
+                }
+                // By relevance: the newest RANKED matches, each once.
+                let mut ranked = Vec::new();
+                for page in 0..(RANKED / 20) {
+                    let search = Search {
+                        relevance: true,
+                        offset: page * 20,
+                        ..base
+                    };
+                    let (numbers, _) = engine.search_with(&search, plan).unwrap();
+                    ranked.extend(numbers.into_iter().take(20));
+                }
+                ranked.sort_unstable();
+                let mut newest: Vec<i64> = expected.iter().take(RANKED).copied().collect();
+                newest.sort_unstable();
+                assert_eq!(ranked, newest, "{what}: ranked");
+            }
+        }
+        assert!(estimated >= 3, "the small plan estimates frequent counts");
+        assert!(walked_far, "a frequent word walks many pages");
     }
 }

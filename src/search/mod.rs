@@ -13,6 +13,32 @@ use jieba_rs::Jieba;
 use sqlx::{PgConnection, PgPool};
 
 use crate::ids::ArticleId;
+
+/// How many stories a search matches: counted, or estimated when counting
+/// them all would cost more than the search.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Count {
+    Exact(i64),
+    About(i64),
+}
+
+impl Count {
+    /// What the results page says of it.
+    pub fn said(self) -> String {
+        match self {
+            Count::Exact(n) => format!("找到 {n} 条结果"),
+            Count::About(n) => format!("找到约 {n} 条结果"),
+        }
+    }
+}
+
+/// An estimated count to two significant figures, as the estimate it is.
+pub fn rounded(estimate: f64) -> i64 {
+    let magnitude = 10f64
+        .powi((estimate.max(1.0)).log10().floor() as i32 - 1)
+        .max(1.0);
+    ((estimate / magnitude).round() * magnitude) as i64
+}
 use crate::web::variant::Conversions;
 
 /// Loading the dictionary takes about 0.1 s: done once.

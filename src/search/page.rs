@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use sqlx::PgConnection;
 
-use super::{Piece, query_words_cut, snippet};
+use super::{Count, Piece, query_words_cut, snippet};
 use crate::articles::article_url;
 use crate::error::{AppError, FormError};
 use crate::ids::{ArticleId, ChannelId, UnitId};
@@ -93,13 +93,6 @@ fn matching(tsquery: &str, filters: &Filters) -> sqlx::postgres::PgArguments {
         .and_then(|()| arguments.add(filters.to));
     debug_assert!(added.is_ok(), "text, uuids and times always encode");
     arguments
-}
-
-/// How many stories match: exact up to `COUNTED`, else estimated.
-#[derive(Clone, Copy)]
-enum Count {
-    Exact(i64),
-    About(i64),
 }
 
 /// What is known of a search before its stories are read: how many match
@@ -208,10 +201,7 @@ fn extrapolated(
     let window = (clamp(upper, newest) - since).num_milliseconds();
     let estimate = (matched as f64 * range.max(1) as f64 / window.max(1) as f64)
         .min(survey.stories.max(matched) as f64);
-    let magnitude = 10f64
-        .powi((estimate.max(1.0)).log10().floor() as i32 - 1)
-        .max(1.0);
-    ((estimate / magnitude).round() * magnitude) as i64
+    super::rounded(estimate)
 }
 
 /// How many times more matches than wanted a window is sized for.
@@ -399,12 +389,8 @@ async fn scan(
         (None, None) => Count::Exact(matched),
         (None, Some(since)) => Count::About(extrapolated(&survey, filters, matched, since, upper)),
     };
-    let found = match count {
-        Count::Exact(n) => format!("找到 {n} 条结果"),
-        Count::About(n) => format!("找到约 {n} 条结果"),
-    };
     tx.commit().await?;
-    Ok((hits, found))
+    Ok((hits, count.said()))
 }
 
 /// A choice in one of the filter lists.
@@ -628,7 +614,7 @@ pub async fn search(
                 })
                 .map_err(AppError::Internal)?;
             engine.searches.with_label_values(&["index"]).inc();
-            found = format!("找到 {count} 条结果");
+            found = count.said();
             let mut hits: Vec<Hit> = sqlx::query_as(
                 "select number, title, body_text, published_at from articles
                  where number = any($1) and status = 'published'",
