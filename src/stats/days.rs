@@ -15,7 +15,11 @@ const STALE: &str = "
 
 /// Rebuilds the days $1 in one statement, so that the figures, the days
 /// marked built and the markers removed all come from one snapshot: a
-/// change committed meanwhile keeps its marker.
+/// change committed meanwhile keeps its marker. A day's rows are written
+/// over where their keys remain (the statement's deletes and inserts run in
+/// no set order) and deleted where not. Readings are not marked: a flush
+/// adds them to the built days in place (migration 0051), serialised with
+/// rebuilds by the statistics lock.
 const REBUILD: &str = "
     with days as (
         select unnest($1::date[]) as d
@@ -63,7 +67,7 @@ const REBUILD: &str = "
                             and f.to_status = 'published' and (f.at, f.id) < (e.at, e.id))
           and exists (select 1 from review_events s where s.article_id = e.article_id and s.action = 'submit')
     ), readings as (
-        select v.article_id, v.day, v.views from article_views v, bounds b where v.day = any(b.days)
+        select v.article_id, v.day, v.views from article_views v where v.day in (select d from days)
     ), approved as (
         select c.article_id, (c.created_at at time zone $2)::date as day, count(*) as comments
         from comments c, bounds b
@@ -97,6 +101,11 @@ const REBUILD: &str = "
         select day, unit_id, channel_id, created_by, sum(submitted), sum(published),
                sum(returned), sum(rejected), sum(headlines), sum(views), sum(comments), sum(waiting)
         from stories group by day, unit_id, channel_id, created_by
+        on conflict (day, unit_id, channel_id, writer_id) do update set
+            submitted = excluded.submitted, published = excluded.published,
+            returned = excluded.returned, rejected = excluded.rejected,
+            headlines = excluded.headlines, views = excluded.views,
+            comments = excluded.comments, waiting = excluded.waiting
     ), by_author as (
         insert into stats_author_days (day, author_id, unit_id, channel_id, submitted, published,
                                        returned, rejected, headlines, views, comments)
@@ -105,6 +114,11 @@ const REBUILD: &str = "
         from stories s
         join (select distinct article_id, author_id from article_authors) c on c.article_id = s.article_id
         group by s.day, c.author_id, s.unit_id, s.channel_id
+        on conflict (day, author_id, unit_id, channel_id) do update set
+            submitted = excluded.submitted, published = excluded.published,
+            returned = excluded.returned, rejected = excluded.rejected,
+            headlines = excluded.headlines, views = excluded.views,
+            comments = excluded.comments
     ), built as (
         insert into stats_built_days (day, zone) select d, $2 from days
         on conflict (day) do update set zone = excluded.zone

@@ -389,6 +389,87 @@ async fn built_days_follow_every_change_they_depend_on() {
     );
 }
 
+/// Every row of the statistics tables, in order.
+async fn statistics_rows(app: &TestApp) -> Vec<String> {
+    sqlx::query_scalar(
+        "select * from (
+             select concat_ws('|', 'w', day, unit_id, channel_id, writer_id, submitted, published,
+                              returned, rejected, headlines, views, comments, waiting) from stats_days
+             union all
+             select concat_ws('|', 'a', day, author_id, unit_id, channel_id, submitted, published,
+                              returned, rejected, headlines, views, comments) from stats_author_days
+         ) r(line) order by 1",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn readings_added_in_place_equal_a_rebuild_of_the_day() {
+    let app = spawn_app().await;
+    newsroom(&app).await;
+    exec(
+        &app,
+        "insert into authors (name) values ('甲记者'), ('乙摄影');
+         insert into article_authors (article_id, position, author_id, role)
+         select a.id, p.position, w.id, p.role from articles a,
+                (values (1, '甲记者', '本报记者'), (2, '乙摄影', '摄影')) as p(position, name, role)
+         join authors w on w.name = p.name
+         where a.title in ('一号稿', '三号稿');",
+    )
+    .await;
+    app.login_as("zongbian", "chief_editor").await;
+    november_total(&app).await;
+
+    // Readings as flushes write them: added to a built day's existing
+    // rows, new rows for a story first read that day, several stories in
+    // one statement, and a day not built yet.
+    exec(
+        &app,
+        "insert into article_totals (article_id, views)
+         select id, 5 from articles where title in ('二号稿', '三号稿');
+         update article_views set views = views + 5 where day = '2026-11-03';
+         insert into article_views (article_id, day, views)
+         select id, '2026-11-04', 3 from articles where title in ('一号稿', '三号稿');
+         insert into article_views (article_id, day, views)
+         select id, '2026-11-04', 2 from articles where title = '二号稿'
+         on conflict (article_id, day) do update set views = article_views.views + excluded.views;
+         insert into article_views (article_id, day, views)
+         select id, '2030-01-01', 9 from articles where title = '一号稿';",
+    )
+    .await;
+    let dirty: i64 = sqlx::query_scalar("select count(*) from stats_dirty")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(dirty, 0, "readings mark no day for a rebuild");
+    assert_eq!(
+        november_total(&app).await,
+        line(&["合计", "2", "1", "1", "1", "1", "113", "2"])
+    );
+    let in_place = statistics_rows(&app).await;
+    assert!(
+        in_place.iter().any(|row| row.starts_with("a|2026-11-04")),
+        "credited authors' days take the readings: {in_place:?}"
+    );
+    assert!(
+        !in_place.iter().any(|row| row.contains("2030-01-01")),
+        "a day not built is left to its build"
+    );
+
+    // The same days rebuilt from the readings come out the same.
+    exec(
+        &app,
+        "insert into stats_dirty (day, xid)
+         select day, pg_current_xact_id() from stats_built_days",
+    )
+    .await;
+    november_total(&app).await;
+    let rebuilt = statistics_rows(&app).await;
+    assert_eq!(in_place, rebuilt);
+}
+
 /// Sets a unit's or a person's target through the quota form as a person
 /// would: the form as loaded, one value changed.
 async fn quota_form(app: &TestApp, unit: &str) -> Vec<(String, String)> {
