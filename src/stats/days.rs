@@ -112,7 +112,8 @@ const REBUILD: &str = "
         select s.day, c.author_id, s.unit_id, s.channel_id, sum(submitted), sum(published),
                sum(returned), sum(rejected), sum(headlines), sum(views), sum(comments)
         from stories s
-        join (select distinct article_id, author_id from article_authors) c on c.article_id = s.article_id
+        join (select distinct article_id, author_id from article_authors
+              where article_id in (select article_id from stories)) c on c.article_id = s.article_id
         group by s.day, c.author_id, s.unit_id, s.channel_id
         on conflict (day, author_id, unit_id, channel_id) do update set
             submitted = excluded.submitted, published = excluded.published,
