@@ -15,7 +15,6 @@
 //! the index's writer lock keeps it, the others read it and take the lock
 //! over when that process stops.
 
-use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -24,7 +23,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use tantivy::collector::{Collector, TopDocs};
-use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery};
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery, TermSetQuery};
 use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
 };
@@ -414,52 +413,12 @@ impl Engine {
                 .map(|id| Term::from_field_text(f.unit, &id.to_string()));
             clauses.push((Occur::Must, Box::new(TermSetQuery::new(terms))));
         }
-        let time = |at: DateTime<Utc>| Term::from_field_i64(f.published, micros(at));
-        if search.from.is_some() || search.to.is_some() {
-            clauses.push((
-                Occur::Must,
-                Box::new(RangeQuery::new(
-                    search
-                        .from
-                        .map_or(Bound::Unbounded, |at| Bound::Included(time(at))),
-                    search
-                        .to
-                        .map_or(Bound::Unbounded, |at| Bound::Excluded(time(at))),
-                )),
-            ));
-        }
-        // What is counted: every match, whichever page is shown.
-        let counted = BooleanQuery::new(
-            clauses
-                .iter()
-                .map(|(occur, query)| (*occur, query.box_clone()))
-                .collect(),
-        );
-        // The keyset: (published, number) below the last story shown.
-        if let Some((at, number)) = search.before {
-            let earlier = RangeQuery::new(Bound::Unbounded, Bound::Excluded(time(at)));
-            let same_moment: Box<dyn Query> = Box::new(BooleanQuery::new(vec![
-                (
-                    Occur::Must,
-                    Box::new(TermQuery::new(time(at), IndexRecordOption::Basic)),
-                ),
-                (
-                    Occur::Must,
-                    Box::new(RangeQuery::new(
-                        Bound::Unbounded,
-                        Bound::Excluded(Term::from_field_u64(f.number, number.max(0) as u64)),
-                    )),
-                ),
-            ]));
-            clauses.push((
-                Occur::Must,
-                Box::new(BooleanQuery::new(vec![
-                    (Occur::Should, Box::new(earlier)),
-                    (Occur::Should, same_moment),
-                ])),
-            ));
-        }
-        let query = BooleanQuery::new(clauses);
+        // What is counted: every match in the dates, whichever page is
+        // shown. The dates and the keyset are kept by the collectors, which
+        // read each match's publication time anyway (`Window`); a range of a
+        // few weeks also bounds what is read to its days' stories.
+        let counted = BooleanQuery::new(clauses);
+        let window = Window::of(search);
         let searcher = self.reader.searcher();
         let wanted = if search.relevance {
             RANKED
@@ -469,14 +428,23 @@ impl Engine {
         let Some(days) = Days::of(&searcher, search)? else {
             return Ok((Vec::new(), Count::Exact(0)));
         };
+        let dated = (search.from.is_some() || search.to.is_some()) && days.range() <= NARROW_DAYS;
+        let query = if dated {
+            BooleanQuery::new(vec![
+                (Occur::Must, Box::new(counted.clone())),
+                (Occur::Must, Box::new(self.days(days.oldest, days.newest))),
+            ])
+        } else {
+            counted.clone()
+        };
         let expected = self.expected(&searcher, search, &days)?;
         let walked = match expected >= plan.walk_from {
-            true => self.walk(&searcher, &query, wanted, expected, &days)?,
+            true => self.walk(&searcher, &counted, window, wanted, expected, &days)?,
             false => None,
         };
         let newest = match walked {
             Some(walked) => walked,
-            None => searcher.search(&query, &newest(wanted))?,
+            None => newest(&searcher, &query, wanted, window)?,
         };
         let simple = search.words.len() == 1
             && search.whole.is_none()
@@ -484,10 +452,12 @@ impl Engine {
             && search.units.is_none()
             && search.from.is_none()
             && search.to.is_none();
-        let count = if simple || expected < plan.estimate_from {
+        let count = if simple {
             Count::Exact(counted.count(&searcher)? as i64)
+        } else if expected < plan.estimate_from {
+            Count::Exact(searcher.search(&query, &window.count())? as i64)
         } else {
-            self.sampled(&searcher, &counted, expected, &days, plan)?
+            self.sampled(&searcher, &counted, window, expected, &days, plan)?
         };
         let numbers: Vec<u64> = if search.relevance && newest.len() > 1 {
             // Ranked among the newest matches, as the database ranks: the
@@ -588,6 +558,7 @@ impl Engine {
         &self,
         searcher: &tantivy::Searcher,
         query: &BooleanQuery,
+        window: Window,
         wanted: usize,
         expected: f64,
         days: &Days,
@@ -604,7 +575,7 @@ impl Engine {
                 (Occur::Must, Box::new(query.clone())),
                 (Occur::Must, Box::new(self.days(first, last))),
             ]);
-            found.extend(searcher.search(&in_span, &newest(wanted - found.len()))?);
+            found.extend(newest(searcher, &in_span, wanted - found.len(), window)?);
             if found.len() >= wanted || first <= days.oldest {
                 return Ok(Some(found));
             }
@@ -622,6 +593,7 @@ impl Engine {
         &self,
         searcher: &tantivy::Searcher,
         counted: &BooleanQuery,
+        window: Window,
         expected: f64,
         days: &Days,
         plan: Plan,
@@ -634,16 +606,18 @@ impl Engine {
             first -= 1;
             held += searcher.doc_freq(&Term::from_field_i64(self.fields.day, first))? as f64;
         }
-        let in_sample = BooleanQuery::new(vec![
+        let sample = BooleanQuery::new(vec![
             (Occur::Must, Box::new(counted.clone())),
             (Occur::Must, Box::new(self.days(first, days.newest))),
-        ])
-        .count(searcher)? as i64;
+        ]);
+        let in_sample = searcher.search(&sample, &window.count())? as i64;
         if first <= days.oldest {
             return Ok(Count::Exact(in_sample));
         }
         if (in_sample as f64) < plan.sample / 10.0 {
-            return Ok(Count::Exact(counted.count(searcher)? as i64));
+            return Ok(Count::Exact(
+                searcher.search(counted, &window.count())? as i64
+            ));
         }
         let estimate = in_sample as f64 * stories / held.max(1.0);
         Ok(Count::About(
@@ -667,13 +641,77 @@ fn open_or_create(folder: &Path, schema: Schema) -> anyhow::Result<Index> {
     Ok(Index::open_or_create(directory, schema)?)
 }
 
-/// The `limit` newest matches, as the database orders them: by
-/// (published, number), read from the fast fields; no score computed.
-fn newest(limit: usize) -> impl Collector<Fruit = Vec<(Newest, DocAddress)>> {
-    TopDocs::with_limit(limit.max(1)).custom_score(|segment: &tantivy::SegmentReader| {
-        let key = keys(segment);
-        move |doc: tantivy::DocId| key(doc, 0.0)
-    })
+/// The `limit` newest matches of `query` in `window`, as the database
+/// orders them: by (published, number), read from the fast fields; no
+/// score computed.
+fn newest(
+    searcher: &tantivy::Searcher,
+    query: &dyn Query,
+    limit: usize,
+    window: Window,
+) -> tantivy::Result<Vec<(Newest, DocAddress)>> {
+    let collector =
+        TopDocs::with_limit(limit.max(1)).custom_score(move |segment: &tantivy::SegmentReader| {
+            let key = keys(segment);
+            move |doc: tantivy::DocId| {
+                let key = key(doc, 0.0);
+                // Outside the window: below every match in it, then dropped.
+                if window.admits(key) { key } else { OUTSIDE }
+            }
+        });
+    let mut found = searcher.search(query, &collector)?;
+    found.retain(|(key, _)| key.at != OUTSIDE.at);
+    Ok(found)
+}
+
+/// The key of a match outside a search's window.
+const OUTSIDE: Newest = Newest {
+    at: i64::MIN,
+    number: 0,
+    score: 0.0,
+};
+
+/// The dates of a search and the keyset of its page, in the index's
+/// microseconds: kept by the collectors rather than by range queries,
+/// which would read every story's publication time in the index.
+#[derive(Clone, Copy)]
+struct Window {
+    /// Published at or after.
+    from: i64,
+    /// Published before.
+    to: i64,
+    /// Newest first: below this (published, number).
+    before: Option<(i64, u64)>,
+}
+
+impl Window {
+    fn of(search: &Search<'_>) -> Window {
+        Window {
+            from: search.from.map_or(i64::MIN + 1, micros),
+            to: search.to.map_or(i64::MAX, micros),
+            before: search
+                .before
+                .map(|(at, number)| (micros(at), number.max(0) as u64)),
+        }
+    }
+
+    fn admits(&self, key: Newest) -> bool {
+        key.at >= self.from
+            && key.at < self.to
+            && self
+                .before
+                .is_none_or(|before| (key.at, key.number) < before)
+    }
+
+    /// Counts the matches in the dates.
+    fn count(&self) -> impl Collector<Fruit = usize> + use<> {
+        let (from, to) = (self.from, self.to);
+        tantivy::collector::FilterCollector::new(
+            "published".to_owned(),
+            move |at: i64| at >= from && at < to,
+            tantivy::collector::Count,
+        )
+    }
 }
 
 /// The `limit` best-scored matches, each with its place newest first.
@@ -782,6 +820,9 @@ impl Days {
         self.range() as f64 / (self.last - self.first + 1) as f64
     }
 }
+
+/// A date range of at most this many days reads only its days' stories.
+const NARROW_DAYS: i64 = 62;
 
 /// Relevance ranks at most this many matches, the newest ones.
 pub const RANKED: usize = 300;
@@ -1117,6 +1158,22 @@ mod tests {
                 day("2025-09-10"),
             ),
             (word("电网"), None, None, None, day("2026-12-01"), None),
+            (
+                word("检修"),
+                None,
+                None,
+                None,
+                day("2025-04-10"),
+                day("2025-04-25"),
+            ),
+            (
+                word("电网"),
+                None,
+                Some(&some_channels[..]),
+                None,
+                day("2025-07-01"),
+                day("2025-08-20"),
+            ),
         ] {
             let base = Search {
                 words: &words,

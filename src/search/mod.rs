@@ -338,7 +338,15 @@ fn starts_lowercased(text: &str, word: &str) -> bool {
 /// searched word marked, starting at a clause or a word.
 pub fn snippet(text: &str, words: &[String]) -> Vec<Piece> {
     let chars: Vec<char> = text.chars().collect();
-    let lower: String = text.to_lowercase();
+    // A word without letter case (Chinese) is found in the text as it is;
+    // only a word with case needs the text lowercased.
+    let cased = words
+        .iter()
+        .any(|word| word.chars().any(char::is_lowercase));
+    let lower: std::borrow::Cow<str> = match cased {
+        true => text.to_lowercase().into(),
+        false => text.into(),
+    };
     let first = words
         .iter()
         .filter_map(|word| {
