@@ -442,6 +442,7 @@ impl Engine {
             true => self.walk(&searcher, &counted, window, wanted, expected, &days)?,
             false => None,
         };
+        let was_walked = walked.is_some();
         let newest = match walked {
             Some(walked) => walked,
             None => newest(&searcher, &query, wanted, window)?,
@@ -462,27 +463,36 @@ impl Engine {
         let numbers: Vec<u64> = if search.relevance && newest.len() > 1 {
             // Ranked among the newest matches, as the database ranks: the
             // title's words weigh more.
-            let candidates = TermSetQuery::new(
-                newest
-                    .iter()
-                    .map(|(key, _)| Term::from_field_u64(f.number, key.number)),
-            );
-            let scored = BooleanQuery::new(vec![
-                (
+            // The candidates are the matches from the oldest of them on: a
+            // walk found them in the last days' stories, and reads those
+            // days' again.
+            let floor = newest[newest.len() - 1].0;
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
+                Occur::Must,
+                matching(&|w| {
+                    Box::new(BooleanQuery::new(vec![
+                        (Occur::Should, term(f.all, w)),
+                        (
+                            Occur::Should,
+                            Box::new(BoostQuery::new(term(f.title, w), 2.0)),
+                        ),
+                    ]))
+                }),
+            )];
+            if was_walked {
+                clauses.push((
                     Occur::Must,
-                    matching(&|w| {
-                        Box::new(BooleanQuery::new(vec![
-                            (Occur::Should, term(f.all, w)),
-                            (
-                                Occur::Should,
-                                Box::new(BoostQuery::new(term(f.title, w), 2.0)),
-                            ),
-                        ]))
-                    }),
-                ),
-                (Occur::Must, Box::new(candidates)),
-            ]);
-            let mut ranked = searcher.search(&scored, &scored_newest(RANKED))?;
+                    Box::new(self.days(day_of(floor.at), days.newest_shown)),
+                ));
+            } else if dated {
+                clauses.push((Occur::Must, Box::new(self.days(days.oldest, days.newest))));
+            }
+            for (occur, filter) in counted.clauses().iter().skip(1) {
+                clauses.push((*occur, filter.box_clone()));
+            }
+            let scored = BooleanQuery::new(clauses);
+            let mut ranked = searcher.search(&scored, &scored_newest(RANKED, window, floor))?;
+            ranked.retain(|(key, _)| key.at != OUTSIDE.at);
             ranked.sort_by(|(a, _), (b, _)| {
                 b.score
                     .total_cmp(&a.score)
@@ -714,11 +724,23 @@ impl Window {
     }
 }
 
-/// The `limit` best-scored matches, each with its place newest first.
-fn scored_newest(limit: usize) -> impl Collector<Fruit = Vec<(Newest, DocAddress)>> {
-    TopDocs::with_limit(limit.max(1)).tweak_score(|segment: &tantivy::SegmentReader| {
+/// The `limit` newest matches in `window` from `floor` on, each with its
+/// score.
+fn scored_newest(
+    limit: usize,
+    window: Window,
+    floor: Newest,
+) -> impl Collector<Fruit = Vec<(Newest, DocAddress)>> {
+    TopDocs::with_limit(limit.max(1)).tweak_score(move |segment: &tantivy::SegmentReader| {
         let key = keys(segment);
-        move |doc: tantivy::DocId, score: tantivy::Score| key(doc, score)
+        move |doc: tantivy::DocId, score: tantivy::Score| {
+            let key = key(doc, score);
+            if window.admits(key) && (key.at, key.number) >= (floor.at, floor.number) {
+                key
+            } else {
+                OUTSIDE
+            }
+        }
     })
 }
 
