@@ -432,7 +432,7 @@ impl Engine {
         let query = if dated {
             BooleanQuery::new(vec![
                 (Occur::Must, Box::new(counted.clone())),
-                (Occur::Must, Box::new(self.days(days.oldest, days.newest))),
+                (Occur::Must, self.days(days.oldest, days.newest)),
             ])
         } else {
             counted.clone()
@@ -456,7 +456,7 @@ impl Engine {
         let count = if simple {
             Count::Exact(counted.count(&searcher)? as i64)
         } else if expected < plan.estimate_from {
-            Count::Exact(searcher.search(&query, &window.count())? as i64)
+            Count::Exact(window.count(&searcher, &query)? as i64)
         } else {
             self.sampled(&searcher, &counted, window, expected, &days, plan)?
         };
@@ -480,12 +480,9 @@ impl Engine {
                 }),
             )];
             if was_walked {
-                clauses.push((
-                    Occur::Must,
-                    Box::new(self.days(day_of(floor.at), days.newest_shown)),
-                ));
+                clauses.push((Occur::Must, self.days(day_of(floor.at), days.newest_shown)));
             } else if dated {
-                clauses.push((Occur::Must, Box::new(self.days(days.oldest, days.newest))));
+                clauses.push((Occur::Must, self.days(days.oldest, days.newest)));
             }
             for (occur, filter) in counted.clauses().iter().skip(1) {
                 clauses.push((*occur, filter.box_clone()));
@@ -583,7 +580,7 @@ impl Engine {
             let first = (last - span + 1).max(days.oldest);
             let in_span = BooleanQuery::new(vec![
                 (Occur::Must, Box::new(query.clone())),
-                (Occur::Must, Box::new(self.days(first, last))),
+                (Occur::Must, self.days(first, last)),
             ]);
             found.extend(newest(searcher, &in_span, wanted - found.len(), window)?);
             if found.len() >= wanted || first <= days.oldest {
@@ -618,16 +615,14 @@ impl Engine {
         }
         let sample = BooleanQuery::new(vec![
             (Occur::Must, Box::new(counted.clone())),
-            (Occur::Must, Box::new(self.days(first, days.newest))),
+            (Occur::Must, self.days(first, days.newest)),
         ]);
-        let in_sample = searcher.search(&sample, &window.count())? as i64;
+        let in_sample = window.count(searcher, &sample)? as i64;
         if first <= days.oldest {
             return Ok(Count::Exact(in_sample));
         }
         if (in_sample as f64) < plan.sample / 10.0 {
-            return Ok(Count::Exact(
-                searcher.search(counted, &window.count())? as i64
-            ));
+            return Ok(Count::Exact(window.count(searcher, counted)? as i64));
         }
         let estimate = in_sample as f64 * stories / held.max(1.0);
         Ok(Count::About(
@@ -635,9 +630,22 @@ impl Engine {
         ))
     }
 
-    /// The stories published on the days `first` to `last`.
-    fn days(&self, first: i64, last: i64) -> TermSetQuery {
-        TermSetQuery::new((first..=last).map(|day| Term::from_field_i64(self.fields.day, day)))
+    /// The stories published on the days `first` to `last`: a few days'
+    /// posting lists read side by side, more gathered in a set of the
+    /// index's size.
+    fn days(&self, first: i64, last: i64) -> Box<dyn Query> {
+        let term = |day| Term::from_field_i64(self.fields.day, day);
+        if last - first < 32 {
+            Box::new(BooleanQuery::union(
+                (first..=last)
+                    .map(|day| -> Box<dyn Query> {
+                        Box::new(TermQuery::new(term(day), IndexRecordOption::Basic))
+                    })
+                    .collect(),
+            ))
+        } else {
+            Box::new(TermSetQuery::new((first..=last).map(term)))
+        }
     }
 
     /// Where the index lives.
@@ -713,13 +721,20 @@ impl Window {
                 .is_none_or(|before| (key.at, key.number) < before)
     }
 
-    /// Counts the matches in the dates.
-    fn count(&self) -> impl Collector<Fruit = usize> + use<> {
+    /// How many matches of `query` are in the dates: counted by the
+    /// query alone without dates.
+    fn count(&self, searcher: &tantivy::Searcher, query: &dyn Query) -> tantivy::Result<usize> {
         let (from, to) = (self.from, self.to);
-        tantivy::collector::FilterCollector::new(
-            "published".to_owned(),
-            move |at: i64| at >= from && at < to,
-            tantivy::collector::Count,
+        if from == i64::MIN + 1 && to == i64::MAX {
+            return query.count(searcher);
+        }
+        searcher.search(
+            query,
+            &tantivy::collector::FilterCollector::new(
+                "published".to_owned(),
+                move |at: i64| at >= from && at < to,
+                tantivy::collector::Count,
+            ),
         )
     }
 }
