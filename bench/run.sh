@@ -226,6 +226,9 @@ measure "article, one story (cached)" plain.lua "$BASE/articles/$((STORIES / 2))
 # serving files can at best reach.
 mkdir -p "$WORK/nginx/html" "$WORK/nginx/logs"
 curl -fs "$BASE/articles/$((STORIES / 2))" >"$WORK/nginx/html/article.html"
+# Run as root, nginx's workers are nobody: they must be able to read it.
+chmod a+rx "$WORK" "$WORK/nginx" "$WORK/nginx/html"
+chmod a+r "$WORK/nginx/html/article.html"
 cat >"$WORK/nginx/nginx.conf" <<NGINX
 worker_processes 2;
 pid $WORK/nginx/nginx.pid;
