@@ -23,10 +23,18 @@ pub enum Count {
 }
 
 impl Count {
-    /// What the results page says of it.
+    /// What the results page says of it: an estimate of ten thousand or
+    /// more in 万, as a reader reads a large round number.
     pub fn said(self) -> String {
         match self {
             Count::Exact(n) => format!("找到 {n} 条结果"),
+            Count::About(n) if n >= 10_000 && n % 1_000 == 0 => {
+                let tenths = n / 1_000;
+                match tenths % 10 {
+                    0 => format!("找到约 {} 万条结果", tenths / 10),
+                    rest => format!("找到约 {}.{rest} 万条结果", tenths / 10),
+                }
+            }
             Count::About(n) => format!("找到约 {n} 条结果"),
         }
     }
@@ -407,6 +415,17 @@ pub fn snippet(text: &str, words: &[String]) -> Vec<Piece> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn large_estimates_are_said_in_wan() {
+        use super::Count;
+        assert_eq!(Count::Exact(123_456).said(), "找到 123456 条结果");
+        assert_eq!(Count::About(9_900).said(), "找到约 9900 条结果");
+        assert_eq!(Count::About(12_000).said(), "找到约 1.2 万条结果");
+        assert_eq!(Count::About(120_000).said(), "找到约 12 万条结果");
+        assert_eq!(Count::About(1_000_000).said(), "找到约 100 万条结果");
+        assert_eq!(Count::About(12_345).said(), "找到约 12345 条结果");
+    }
+
     use super::*;
 
     #[test]

@@ -186,12 +186,17 @@ async fn every_story_a_scan_finds_is_on_the_pages_of_its_search() {
         }
         some_walked_far |= found.len() > 100;
         // The count: exact when small, and never below what the pages show.
-        let shown: i64 = said
+        // "找到 N 条", "找到约 N 条" or, from ten thousand, "找到约 1.2 万条".
+        let figure: f64 = said
             .chars()
-            .filter(char::is_ascii_digit)
+            .filter(|c| c.is_ascii_digit() || *c == '.')
             .collect::<String>()
             .parse()
             .unwrap_or_else(|_| panic!("{path}: {said}"));
+        let shown = match said.contains('万') {
+            true => (figure * 10_000.0).round() as i64,
+            false => figure as i64,
+        };
         if said.contains('约') {
             let truth = expected.len() as f64;
             assert!(
