@@ -399,25 +399,30 @@ impl Engine {
                 None => all,
             }
         };
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> =
-            vec![(Occur::Must, matching(&|w| term(f.all, w)))];
+        // The channels and units, with the matching words or the ranking.
+        let mut filters: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         if let Some(channels) = search.channels {
             let terms = channels
                 .iter()
                 .map(|id| Term::from_field_text(f.channel, &id.to_string()));
-            clauses.push((Occur::Must, Box::new(TermSetQuery::new(terms))));
+            filters.push((Occur::Must, Box::new(TermSetQuery::new(terms))));
         }
         if let Some(units) = search.units {
             let terms = units
                 .iter()
                 .map(|id| Term::from_field_text(f.unit, &id.to_string()));
-            clauses.push((Occur::Must, Box::new(TermSetQuery::new(terms))));
+            filters.push((Occur::Must, Box::new(TermSetQuery::new(terms))));
         }
+        let with_filters = |words: Box<dyn Query>| -> Vec<(Occur, Box<dyn Query>)> {
+            std::iter::once((Occur::Must, words))
+                .chain(filters.iter().map(|(occur, q)| (*occur, q.box_clone())))
+                .collect()
+        };
         // What is counted: every match in the dates, whichever page is
         // shown. The dates and the keyset are kept by the collectors, which
         // read each match's publication time anyway (`Window`); a range of a
         // few weeks also bounds what is read to its days' stories.
-        let counted = BooleanQuery::new(clauses);
+        let counted = BooleanQuery::new(with_filters(matching(&|w| term(f.all, w))));
         let window = Window::of(search);
         let searcher = self.reader.searcher();
         let wanted = if search.relevance {
@@ -467,25 +472,19 @@ impl Engine {
             // walk found them in the last days' stories, and reads those
             // days' again.
             let floor = newest[newest.len() - 1].0;
-            let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
-                Occur::Must,
-                matching(&|w| {
-                    Box::new(BooleanQuery::new(vec![
-                        (Occur::Should, term(f.all, w)),
-                        (
-                            Occur::Should,
-                            Box::new(BoostQuery::new(term(f.title, w), 2.0)),
-                        ),
-                    ]))
-                }),
-            )];
+            let mut clauses = with_filters(matching(&|w| {
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Should, term(f.all, w)),
+                    (
+                        Occur::Should,
+                        Box::new(BoostQuery::new(term(f.title, w), 2.0)),
+                    ),
+                ]))
+            }));
             if was_walked {
                 clauses.push((Occur::Must, self.days(day_of(floor.at), days.newest_shown)));
             } else if dated {
                 clauses.push((Occur::Must, self.days(days.oldest, days.newest)));
-            }
-            for (occur, filter) in counted.clauses().iter().skip(1) {
-                clauses.push((*occur, filter.box_clone()));
             }
             let scored = BooleanQuery::new(clauses);
             let mut ranked = searcher.search(&scored, &scored_newest(RANKED, window, floor))?;
