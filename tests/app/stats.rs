@@ -470,6 +470,61 @@ async fn readings_added_in_place_equal_a_rebuild_of_the_day() {
     assert_eq!(in_place, rebuilt);
 }
 
+#[tokio::test]
+async fn readings_flushed_while_their_day_is_rebuilt_are_counted_once() {
+    let app = spawn_app().await;
+    newsroom(&app).await;
+    app.login_as("zongbian", "chief_editor").await;
+    november_total(&app).await;
+    let day = chrono::NaiveDate::from_ymd_opt(2026, 11, 3).unwrap();
+    // Flushes of four nodes at once, while the day is marked and rebuilt
+    // again and again by another.
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let pool = app.pool.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..40 {
+                sqlx::query("update article_views set views = views + 1 where day = '2026-11-03'")
+                    .execute(&pool)
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    let pool = app.pool.clone();
+    tasks.push(tokio::spawn(async move {
+        for _ in 0..40 {
+            sqlx::query(
+                "insert into stats_dirty (day, xid) values ('2026-11-03', pg_current_xact_id())
+                 on conflict do nothing",
+            )
+            .execute(&pool)
+            .await
+            .unwrap();
+            let mut conn = pool.acquire().await.unwrap();
+            newsdesk::stats::days::refresh(&mut conn, day, day, "Asia/Shanghai")
+                .await
+                .unwrap();
+        }
+    }));
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(
+        november_total(&app).await,
+        line(&["合计", "2", "1", "1", "1", "1", "260", "2"]),
+        "each of the 160 readings counted once"
+    );
+    let in_place = statistics_rows(&app).await;
+    exec(
+        &app,
+        "insert into stats_dirty (day, xid) values ('2026-11-03', pg_current_xact_id())",
+    )
+    .await;
+    november_total(&app).await;
+    assert_eq!(in_place, statistics_rows(&app).await);
+}
+
 /// Sets a unit's or a person's target through the quota form as a person
 /// would: the form as loaded, one value changed.
 async fn quota_form(app: &TestApp, unit: &str) -> Vec<(String, String)> {
