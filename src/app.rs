@@ -25,7 +25,7 @@ use crate::web::telemetry::MetricsToken;
 use crate::web::{assets, csrf, edge, head, health, reads, telemetry, variant};
 use crate::{
     audit, auth, captcha, channels, comments, media, notifications, readers, search, settings,
-    stats, topics, units, users,
+    stats, topics, units, users, webhooks,
 };
 
 /// Largest url-encoded form body (an article with a long body fits).
@@ -96,6 +96,8 @@ impl Application {
         let engine = web::Data::new(engine);
         let cache = Arc::new(PageCache::new(config.page_cache_mb * 1024 * 1024));
         tokio::spawn(cache::listen(pool.clone(), cache.clone(), replicas.clone()));
+        crate::webhooks::install_tls();
+        tokio::spawn(crate::webhooks::run(pool.clone()));
         let views = web::Data::new(ViewCounter::default());
         tokio::spawn(articles::views::run_flusher(
             pool.clone(),
@@ -148,6 +150,8 @@ impl Application {
             web::Data::from(Arc::new(SiteConversions) as Arc<dyn variant::ConversionSource>);
         let rankings = web::Data::new(articles::home::Rankings::default());
         let replicas = replicas.map(web::Data::from);
+        let origins = crate::api::Origins::parse(&config.api_origins)?;
+        let limiter = web::Data::from(crate::api::Limiter::new(config.api_rate_limit));
         let replica_connect: Vec<sqlx::postgres::PgConnectOptions> = replicas
             .iter()
             .flat_map(|replicas| replicas.options().cloned().collect::<Vec<_>>())
@@ -205,6 +209,8 @@ impl Application {
                         .limit(FORM_LIMIT)
                         .error_handler(|_, _| AppError::BadRequest.into()),
                 )
+                .app_data(limiter.clone())
+                .configure(|cfg| crate::api::routes(cfg, &origins))
                 .configure(routes)
                 .default_service(web::to(not_found))
         })
@@ -390,6 +396,25 @@ fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/admin/logout", web::post().to(auth::login::logout))
         .route("/admin/audit", web::get().to(audit::admin::list))
+        .route("/admin/webhooks", web::get().to(webhooks::admin::index))
+        .route("/admin/webhooks", web::post().to(webhooks::admin::create))
+        .route("/admin/webhooks/{id}", web::get().to(webhooks::admin::edit))
+        .route(
+            "/admin/webhooks/{id}",
+            web::post().to(webhooks::admin::update),
+        )
+        .route(
+            "/admin/webhooks/{id}/secret",
+            web::post().to(webhooks::admin::rotate_secret),
+        )
+        .route(
+            "/admin/webhooks/{id}/delete",
+            web::post().to(webhooks::admin::delete),
+        )
+        .route(
+            "/admin/webhooks/{id}/deliveries/{delivery}/retry",
+            web::post().to(webhooks::admin::retry),
+        )
         .route("/admin/audit/export", web::get().to(audit::admin::export))
         .route("/admin/account", web::get().to(users::account::profile))
         .route(

@@ -295,6 +295,28 @@ pub struct Config {
     )]
     pub metrics_token: Option<String>,
 
+    /// Origins whose pages may read the public API (`/api/v1`) from the
+    /// browser (CORS), comma-separated (`https://app.example.com`); `*`
+    /// lets every origin, none lets no other origin.
+    #[arg(
+        long,
+        env = "NEWSDESK_API_ORIGINS",
+        value_delimiter = ',',
+        default_value = "*",
+        global = true
+    )]
+    pub api_origins: Vec<String>,
+
+    /// Requests a minute one client (one address; IPv6 by its /64) may
+    /// make to the public API on each node; `0` means no limit.
+    #[arg(
+        long,
+        env = "NEWSDESK_API_RATE_LIMIT",
+        default_value_t = 600,
+        global = true
+    )]
+    pub api_rate_limit: u32,
+
     /// Seed demo content on the first start, when the database has no users.
     #[arg(long, env = "NEWSDESK_DEMO", default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub demo: bool,

@@ -139,6 +139,11 @@ const ADMIN_NAV: &[(&str, &str, Permission)] = &[
         "/admin/settings/conversions",
         Permission::ManageSettings,
     ),
+    (
+        "Webhook 推送",
+        "/admin/webhooks",
+        Permission::ManageSettings,
+    ),
     ("审计日志", "/admin/audit", Permission::ReadAuditLog),
     ("通知", "/admin/notifications", Permission::UseBackend),
     ("个人设置", "/admin/account", Permission::UseBackend),

@@ -1,5 +1,6 @@
 //! Newsdesk: the content management system of a corporate news network.
 
+pub mod api;
 pub mod app;
 pub mod articles;
 pub mod audit;
@@ -30,4 +31,5 @@ pub mod tree;
 pub mod units;
 pub mod users;
 pub mod web;
+pub mod webhooks;
 pub mod workflow;

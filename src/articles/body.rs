@@ -187,6 +187,56 @@ impl SanitizedHtml {
     }
 }
 
+/// A photo of a body, as the API lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyPhoto {
+    /// The path of the photo as the body shows it (`/media/…`).
+    pub src: String,
+    /// Its text alternative.
+    pub alt: String,
+    /// The caption below it, as text (empty without one).
+    pub caption: String,
+}
+
+impl SanitizedHtml {
+    /// The body's photos in order, each with its caption when it stands in
+    /// a figure with one. Read from the sanitiser's output, whose markup is
+    /// normalised: attributes double-quoted, `"` within them escaped.
+    pub fn photos(&self) -> Vec<BodyPhoto> {
+        let attribute = |tag: &str, name: &str| {
+            let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+            let end = tag[start..].find('"')?;
+            Some(decode_entities(&tag[start..start + end]))
+        };
+        let mut photos = Vec::new();
+        let mut rest = self.0.as_str();
+        while let Some(start) = rest.find("<img ") {
+            let Some(length) = rest[start..].find('>') else {
+                break;
+            };
+            let tag = &rest[start..start + length + 1];
+            rest = &rest[start + length + 1..];
+            let Some(src) = attribute(tag, "src") else {
+                continue;
+            };
+            let caption = rest
+                .split("</figure>")
+                .next()
+                .filter(|figure| !figure.contains("<img "))
+                .and_then(|figure| figure.split_once("<figcaption>"))
+                .and_then(|(_, caption)| caption.split_once("</figcaption>"))
+                .map(|(caption, _)| SanitizedHtml(caption.to_owned()).plain_text())
+                .unwrap_or_default();
+            photos.push(BodyPhoto {
+                src,
+                alt: attribute(tag, "alt").unwrap_or_default(),
+                caption,
+            });
+        }
+        photos
+    }
+}
+
 impl fmt::Display for SanitizedHtml {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -243,6 +293,34 @@ fn decode_entities(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn photos_are_read_with_their_captions() {
+        let body = SanitizedHtml::clean(
+            r#"<p>导语</p><figure><img src="/media/a.jpg"><figcaption>巡检人员在<strong>"雪线" &amp; 塔</strong>上</figcaption></figure><p>中段</p><img src="/media/b.jpg" alt="塔"><figure><img src="/media/c.jpg"></figure>"#,
+        );
+        let photos = body.photos();
+        assert_eq!(
+            photos,
+            vec![
+                BodyPhoto {
+                    src: "/media/a.jpg".into(),
+                    alt: "巡检人员在\"雪线\" & 塔上".into(),
+                    caption: "巡检人员在\"雪线\" & 塔上".into(),
+                },
+                BodyPhoto {
+                    src: "/media/b.jpg".into(),
+                    alt: "塔".into(),
+                    caption: String::new(),
+                },
+                BodyPhoto {
+                    src: "/media/c.jpg".into(),
+                    alt: String::new(),
+                    caption: String::new(),
+                },
+            ]
+        );
+    }
 
     /// Found by fuzz/fuzz_targets/article_form.rs: a body whose links and
     /// bold runs are so mis-nested that one pass of the sanitiser wrote a

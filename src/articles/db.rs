@@ -43,6 +43,11 @@ pub struct Listing {
     pub tag: Option<String>,
     /// Stories crediting this author.
     pub author: Option<Uuid>,
+    /// Stories of this special topic (专题).
+    pub topic: Option<Uuid>,
+    /// Published at or after `from`, before `to`.
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
 }
 
 /// Published stories of a listing, newest first, one page at a time:
@@ -76,6 +81,10 @@ pub async fn published(
                                            where aa.article_id = a.id and aa.author_id = $4))
            and ($5::bigint is null or (a.published_at, a.number) <
                 (select published_at, number from articles where number = $5))
+           and ($7::uuid is null or exists (select 1 from topic_articles ta
+                                           where ta.article_id = a.id and ta.topic_id = $7))
+           and ($8::timestamptz is null or a.published_at >= $8)
+           and ($9::timestamptz is null or a.published_at < $9)
          order by a.published_at desc, a.number desc
          limit $6"
     ))
@@ -85,6 +94,9 @@ pub async fn published(
     .bind(listing.author)
     .bind(before)
     .bind(limit)
+    .bind(listing.topic)
+    .bind(listing.from)
+    .bind(listing.to)
     .fetch_all(conn)
     .await
 }

@@ -52,7 +52,7 @@ struct Sitemap {
 }
 
 /// The site's public address: the setting, or else what the request says.
-fn base(req: &HttpRequest, configured: &str) -> String {
+pub fn base(req: &HttpRequest, configured: &str) -> String {
     if configured.is_empty() {
         let scheme = if crate::web::cookies::https(req) {
             "https"

@@ -140,6 +140,48 @@ pub async fn article_page(
     Ok(row.map(ArticlePage::from))
 }
 
+/// A published story as its page and the API show it.
+pub struct Shown {
+    pub article: PublishedArticle,
+    /// The version of the trees the page may name channels from.
+    pub structure_version: i64,
+    pub parts: PageParts,
+    pub body: SanitizedHtml,
+}
+
+/// Reads a published story, its page's parts and its body ready to show;
+/// parts missing are computed and kept on `primary` when `conn` is a
+/// replica's (a replica cannot keep them).
+pub async fn shown(
+    conn: &mut PgConnection,
+    primary: Option<&sqlx::PgPool>,
+    number: i64,
+    key: &[u8],
+) -> sqlx::Result<Option<Shown>> {
+    let Some(ArticlePage {
+        article,
+        structure_version,
+        kept,
+        read_at,
+    }) = article_page(&mut *conn, number).await?
+    else {
+        return Ok(None);
+    };
+    let (parts, body) = match (&kept, primary) {
+        (None, Some(primary)) => {
+            let mut primary = primary.acquire().await?;
+            parts_and_body(&mut primary, &article, kept, read_at, key).await?
+        }
+        _ => parts_and_body(conn, &article, kept, read_at, key).await?,
+    };
+    Ok(Some(Shown {
+        article,
+        structure_version,
+        parts,
+        body,
+    }))
+}
+
 /// Stories listed under 推荐阅读 on a story's page (the story itself left out).
 pub const RECOMMENDED: usize = 6;
 

@@ -348,22 +348,15 @@ pub async fn render_article(
     status: StatusCode,
 ) -> Result<HttpResponse, AppError> {
     let mut conn = sources.pool.acquire().await?;
-    let parts::ArticlePage {
+    let parts::Shown {
         article,
         structure_version,
-        kept,
-        read_at,
-    } = parts::article_page(&mut conn, number)
+        parts,
+        body,
+    } = parts::shown(&mut conn, sources.primary, number, sources.key)
         .await?
         .ok_or(AppError::NotFound)?;
     let trees = sources.trees.at(&mut conn, structure_version).await?;
-    let (parts, body) = match (&kept, sources.primary) {
-        (None, Some(primary)) => {
-            let mut primary = primary.acquire().await?;
-            parts::parts_and_body(&mut primary, &article, kept, read_at, sources.key).await?
-        }
-        _ => parts::parts_and_body(&mut conn, &article, kept, read_at, sources.key).await?,
-    };
     let layout = PublicLayout::with_trees(&trees);
     let breadcrumb = trees.breadcrumb(article.channel_id);
     let top = breadcrumb.first().map(|crumb| crumb.slug.clone());

@@ -26,8 +26,10 @@ pub struct Result {
     pub snippet: Vec<Piece>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
+    /// The words to search for.
     #[serde(default)]
     q: String,
     /// Newest first: the number of the last story of the previous page.
@@ -45,9 +47,10 @@ pub struct SearchQuery {
     /// A unit (with the units below it).
     #[serde(default)]
     unit: String,
-    /// Published on or after / on or before these days (site time zone).
+    /// Published on or after this day (YYYY-MM-DD, the site's time zone).
     #[serde(default)]
     from: String,
+    /// Published on or before this day.
     #[serde(default)]
     to: String,
 }
@@ -64,6 +67,7 @@ const LARGE_ARCHIVE: i64 = 100_000;
 
 /// The filters of a search, checked: a channel or a unit stands for its
 /// whole subtree, read from the trees in memory.
+#[derive(Default)]
 struct Filters {
     channel: Option<Vec<ChannelId>>,
     unit: Option<Vec<UnitId>>,
@@ -257,12 +261,13 @@ struct RankedHit {
     hit: Hit,
 }
 
+/// A story a search found.
 #[derive(sqlx::FromRow)]
-struct Hit {
-    number: i64,
-    title: String,
-    body_text: String,
-    published_at: DateTime<Utc>,
+pub struct Hit {
+    pub number: i64,
+    pub title: String,
+    pub body_text: String,
+    pub published_at: DateTime<Utc>,
 }
 
 /// A search answered by the database alone (the index not current): the
@@ -276,7 +281,7 @@ async fn scan(
     bound: Option<(DateTime<Utc>, i64)>,
     relevance: bool,
     page: i64,
-) -> sqlx::Result<(Vec<Hit>, String)> {
+) -> sqlx::Result<(Vec<Hit>, Count)> {
     let mut tx = sqlx::Connection::begin_with(
         &mut *conn,
         "begin; set local jit = off; set local plan_cache_mode = force_custom_plan",
@@ -390,7 +395,7 @@ async fn scan(
         (None, Some(since)) => Count::About(extrapolated(&survey, filters, matched, since, upper)),
     };
     tx.commit().await?;
-    Ok((hits, count.said()))
+    Ok((hits, count))
 }
 
 /// A choice in one of the filter lists.
@@ -460,7 +465,11 @@ fn choices(site: &crate::site::Trees) -> (Vec<Choice>, Vec<Choice>) {
 
 /// A day typed in a date field, as the start of that day in the site's
 /// time zone (`next_day` for the end of a range).
-fn day_start(typed: &str, zone: chrono_tz::Tz, next_day: bool) -> Option<Option<DateTime<Utc>>> {
+pub fn day_start(
+    typed: &str,
+    zone: chrono_tz::Tz,
+    next_day: bool,
+) -> Option<Option<DateTime<Utc>>> {
     let typed = typed.trim();
     if typed.is_empty() {
         return Some(None);
@@ -476,18 +485,68 @@ fn day_start(typed: &str, zone: chrono_tz::Tz, next_day: bool) -> Option<Option<
     ))
 }
 
-/// GET /search?q=: newest first (keyset pages) or by relevance among the
-/// newest matches, with channel, unit and date filters.
-pub async fn search(
-    pool: ReadPool,
-    trees: web::Data<crate::site::TreeCache>,
-    engine: web::Data<super::engine::Shared>,
-    query: web::Query<SearchQuery>,
-) -> std::result::Result<HttpResponse, AppError> {
-    let query = query.into_inner();
+/// A search as asked, checked against the site: what the page and the
+/// API look for.
+#[derive(Default)]
+pub struct Asked {
+    /// The query as searched (at most 100 characters).
+    pub typed: String,
+    terms: Vec<String>,
+    /// Said when the query was longer than is searched.
+    pub cut: Option<String>,
+    pub relevance: bool,
+    filters: Filters,
+    /// Newest first: the number of the last story of the previous page.
+    before: Option<i64>,
+    /// Relevance order: the page.
+    pub page: u32,
+    /// The filters as typed, for the next page's address.
+    pub channel: String,
+    pub unit: String,
+    pub from: String,
+    pub to: String,
+}
+
+impl Asked {
+    /// Whether there is anything to search for.
+    pub fn searched(&self) -> bool {
+        !self.terms.is_empty()
+    }
+
+    /// The query of the page after the one found, when there is one.
+    pub fn next_query(&self, found: &Found) -> Option<String> {
+        let last = found.hits.get(PAGE_SIZE as usize - 1)?;
+        if found.hits.len() as i64 <= PAGE_SIZE {
+            return None;
+        }
+        let mut params = vec![
+            ("q", self.typed.clone()),
+            ("channel", self.channel.clone()),
+            ("unit", self.unit.clone()),
+            ("from", self.from.clone()),
+            ("to", self.to.clone()),
+        ];
+        if self.relevance {
+            params.push(("order", "relevance".into()));
+            params.push(("page", (self.page + 1).to_string()));
+        } else {
+            params.push(("before", last.number.to_string()));
+        }
+        params.retain(|(_, value)| !value.is_empty());
+        Some(serde_urlencoded::to_string(&params).unwrap_or_default())
+    }
+
+    /// A found story's snippet: the passage of its body around the words.
+    pub fn snippet(&self, hit: &Hit) -> Vec<Piece> {
+        snippet(&hit.body_text, &self.terms)
+    }
+}
+
+/// Reads a search from its query against the site's trees; with a message
+/// for the reader when a filter or a page cannot be read (and the search
+/// is then not made).
+pub fn ask(query: &SearchQuery, site: &crate::site::Trees) -> (Asked, Option<String>) {
     let typed = query.q.trim().chars().take(100).collect::<String>();
-    let mut conn = pool.acquire().await?;
-    let site = trees.current(&mut conn).await?;
     let (terms, too_many_words) = query_words_cut(&typed, &site.conversions);
     // A query longer than is searched says so, rather than silently
     // leaving words out.
@@ -497,10 +556,7 @@ pub async fn search(
             super::MAX_QUERY_WORDS
         )
     });
-    let relevance = query.order == "relevance";
-    let layout = PublicLayout::with_trees(&site);
-    let (channels, units) = choices(&site);
-    let zone = layout.settings.time_zone;
+    let zone = site.settings.time_zone;
     let mut error = None;
     let channel = match query.channel.trim() {
         "" => None,
@@ -557,7 +613,7 @@ pub async fn search(
         }
     };
     let last_page = (RANKED / PAGE_SIZE) as u32;
-    let page_asked = match query.page.trim() {
+    let page = match query.page.trim() {
         "" => 1,
         page => match page.parse::<u32>() {
             Ok(page) if (1..=last_page).contains(&page) => page,
@@ -567,102 +623,135 @@ pub async fn search(
             }
         },
     };
-    let filters = Filters {
-        channel,
-        unit,
-        from,
-        to,
+    let asked = Asked {
+        typed,
+        terms,
+        cut,
+        relevance: query.order == "relevance",
+        filters: Filters {
+            channel,
+            unit,
+            from,
+            to,
+        },
+        before,
+        page,
+        channel: query.channel.trim().to_owned(),
+        unit: query.unit.trim().to_owned(),
+        from: query.from.trim().to_owned(),
+        to: query.to.trim().to_owned(),
     };
+    (asked, error)
+}
+
+/// What a search found: a page of stories in order (one more when another
+/// page follows) and how many match.
+pub struct Found {
+    pub hits: Vec<Hit>,
+    pub count: Count,
+}
+
+impl Found {
+    /// The page's stories, without the one that only tells of a next page.
+    pub fn page(&self) -> &[Hit] {
+        &self.hits[..self.hits.len().min(PAGE_SIZE as usize)]
+    }
+}
+
+/// Makes a search: from the index when it has every change, else from the
+/// database.
+pub async fn find(
+    conn: &mut PgConnection,
+    site: &crate::site::Trees,
+    engine: &super::engine::Shared,
+    asked: &Asked,
+) -> std::result::Result<Found, AppError> {
+    let (terms, typed, filters) = (&asked.terms, &asked.typed, &asked.filters);
+    let tsquery = crate::search::tsquery(terms, typed, &site.conversions);
+    // The keyset bound of a next page, read before the plan settings.
+    let bound: Option<(DateTime<Utc>, i64)> = match asked.before {
+        Some(before) => {
+            sqlx::query_as("select published_at, number from articles where number = $1")
+                .bind(before)
+                .fetch_optional(&mut *conn)
+                .await?
+        }
+        None => None,
+    };
+    let page = i64::from(asked.page);
+    let indexed = match engine {
+        Some(engine) if engine.is_current(&mut *conn).await? => Some(engine),
+        _ => None,
+    };
+    if let Some(engine) = indexed {
+        let whole = super::whole_run(terms, typed, &site.conversions);
+        let (numbers, count) = engine
+            .search(&super::engine::Search {
+                words: terms,
+                whole: whole.as_deref(),
+                channels: filters.channel.as_deref(),
+                units: filters.unit.as_deref(),
+                from: filters.from,
+                to: filters.to,
+                before: bound,
+                relevance: asked.relevance,
+                offset: if asked.relevance {
+                    ((page - 1) * PAGE_SIZE) as usize
+                } else {
+                    0
+                },
+                limit: PAGE_SIZE as usize + 1,
+            })
+            .map_err(AppError::Internal)?;
+        engine.searches.with_label_values(&["index"]).inc();
+        let mut hits: Vec<Hit> = sqlx::query_as(
+            "select number, title, body_text, published_at from articles
+             where number = any($1) and status = 'published'",
+        )
+        .bind(&numbers)
+        .fetch_all(&mut *conn)
+        .await?;
+        hits.sort_by_key(|hit| numbers.iter().position(|number| *number == hit.number));
+        return Ok(Found { hits, count });
+    }
+    if let Some(engine) = engine {
+        engine.searches.with_label_values(&["database"]).inc();
+    }
+    let (hits, count) = scan(conn, &tsquery, terms, filters, bound, asked.relevance, page).await?;
+    Ok(Found { hits, count })
+}
+
+/// GET /search?q=: newest first (keyset pages) or by relevance among the
+/// newest matches, with channel, unit and date filters.
+pub async fn search(
+    pool: ReadPool,
+    trees: web::Data<crate::site::TreeCache>,
+    engine: web::Data<super::engine::Shared>,
+    query: web::Query<SearchQuery>,
+) -> std::result::Result<HttpResponse, AppError> {
+    let query = query.into_inner();
+    let mut conn = pool.acquire().await?;
+    let site = trees.current(&mut conn).await?;
+    let (asked, error) = ask(&query, &site);
+    let layout = PublicLayout::with_trees(&site);
+    let (channels, units) = choices(&site);
     let mut results = Vec::new();
     let mut next_page = None;
     let mut found = String::new();
-    if !terms.is_empty() && error.is_none() {
-        let tsquery = crate::search::tsquery(&terms, &typed, &site.conversions);
-        // The keyset bound of a next page, read before the plan settings.
-        let bound: Option<(DateTime<Utc>, i64)> = match before {
-            Some(before) => {
-                sqlx::query_as("select published_at, number from articles where number = $1")
-                    .bind(before)
-                    .fetch_optional(&mut *conn)
-                    .await?
-            }
-            None => None,
-        };
-        let page = i64::from(page_asked);
-        let indexed = match engine.get_ref() {
-            Some(engine) if engine.is_current(&mut conn).await? => Some(engine),
-            _ => None,
-        };
-        let hits: Vec<Hit> = if let Some(engine) = indexed {
-            let whole = super::whole_run(&terms, &typed, &site.conversions);
-            let (numbers, count) = engine
-                .search(&super::engine::Search {
-                    words: &terms,
-                    whole: whole.as_deref(),
-                    channels: filters.channel.as_deref(),
-                    units: filters.unit.as_deref(),
-                    from: filters.from,
-                    to: filters.to,
-                    before: bound,
-                    relevance,
-                    offset: if relevance {
-                        ((page - 1) * PAGE_SIZE) as usize
-                    } else {
-                        0
-                    },
-                    limit: PAGE_SIZE as usize + 1,
-                })
-                .map_err(AppError::Internal)?;
-            engine.searches.with_label_values(&["index"]).inc();
-            found = count.said();
-            let mut hits: Vec<Hit> = sqlx::query_as(
-                "select number, title, body_text, published_at from articles
-                 where number = any($1) and status = 'published'",
-            )
-            .bind(&numbers)
-            .fetch_all(&mut *conn)
-            .await?;
-            hits.sort_by_key(|hit| numbers.iter().position(|number| *number == hit.number));
-            hits
-        } else {
-            if let Some(engine) = engine.get_ref() {
-                engine.searches.with_label_values(&["database"]).inc();
-            }
-            let (hits, said) = scan(
-                &mut conn, &tsquery, &terms, &filters, bound, relevance, page,
-            )
-            .await?;
-            found = said;
-            hits
-        };
-        if hits.len() as i64 > PAGE_SIZE {
-            let mut params = vec![
-                ("q", typed.clone()),
-                ("channel", query.channel.trim().to_owned()),
-                ("unit", query.unit.trim().to_owned()),
-                ("from", query.from.trim().to_owned()),
-                ("to", query.to.trim().to_owned()),
-            ];
-            if relevance {
-                params.push(("order", "relevance".into()));
-                params.push(("page", (page + 1).to_string()));
-            } else {
-                params.push(("before", hits[PAGE_SIZE as usize - 1].number.to_string()));
-            }
-            params.retain(|(_, value)| !value.is_empty());
-            next_page = Some(format!(
-                "/search?{}",
-                serde_urlencoded::to_string(&params).unwrap_or_default()
-            ));
-        }
-        results = hits
-            .into_iter()
-            .take(PAGE_SIZE as usize)
+    if asked.searched() && error.is_none() {
+        let answer = find(&mut conn, &site, engine.get_ref(), &asked).await?;
+        found = answer.count.said();
+        next_page = asked
+            .next_query(&answer)
+            .map(|query| format!("/search?{query}"));
+        results = answer
+            .page()
+            .iter()
             .map(|hit| Result {
                 url: article_url(hit.number),
                 date: layout.settings.format_date(hit.published_at),
-                snippet: snippet(&hit.body_text, &terms),
-                title: hit.title,
+                snippet: asked.snippet(hit),
+                title: hit.title.clone(),
             })
             .collect();
     }
@@ -672,23 +761,24 @@ pub async fn search(
     } else {
         actix_web::http::StatusCode::OK
     };
+    let typed = asked.typed.clone();
     crate::web::render(
         status,
         &SearchPage {
             layout: layout.titled(format!("搜索：{typed}"), description),
-            searched: !terms.is_empty() && error.is_none(),
+            searched: asked.searched() && error.is_none(),
             query: typed,
-            relevance,
-            channel: query.channel.trim().to_owned(),
-            unit: query.unit.trim().to_owned(),
-            from: query.from.trim().to_owned(),
-            to: query.to.trim().to_owned(),
+            relevance: asked.relevance,
+            channel: asked.channel,
+            unit: asked.unit,
+            from: asked.from,
+            to: asked.to,
             channels,
             units,
             found,
             results,
             next_page,
-            cut,
+            cut: asked.cut,
             error: error.map(FormError::from),
         },
     )

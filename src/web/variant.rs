@@ -49,6 +49,7 @@ fn is_traditional(target: &str) -> bool {
 pub fn untouched(path: &str) -> bool {
     [
         "/admin",
+        "/api/",
         "/static/",
         "/media/",
         "/healthz",

@@ -6,6 +6,7 @@ mod proxy;
 
 mod administration;
 mod all_stories;
+mod api;
 mod articles;
 mod backup;
 mod cache;

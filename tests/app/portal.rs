@@ -154,6 +154,16 @@ async fn stories_not_published_appear_on_no_public_surface() {
         "/sitemap.xml".to_string(),
         format!("/articles/{neighbour}"),
         "/zh-hant/".to_string(),
+        "/api/v1/stories?limit=100".to_string(),
+        format!("/api/v1/stories?channel={channel}"),
+        format!(
+            "/api/v1/stories?{}",
+            serde_urlencoded::to_string([("tag", &tag)]).unwrap()
+        ),
+        format!("/api/v1/stories?unit={unit}"),
+        format!("/api/v1/stories?author={author}"),
+        format!("/api/v1/search?q={word}"),
+        format!("/api/v1/stories/{neighbour}"),
     ];
     let shows = |body: &str| {
         body.contains(&title)
@@ -181,6 +191,11 @@ async fn stories_not_published_appear_on_no_public_surface() {
             app.page(&format!("/articles/{number}")).await.0,
             404,
             "{status}"
+        );
+        assert_eq!(
+            app.get(&format!("/api/v1/stories/{number}")).await.status(),
+            404,
+            "{status} in the API"
         );
         for path in &surfaces {
             let body = app.get(path).await.text().await.unwrap();
