@@ -30,3 +30,4 @@ mod scope;
 mod search;
 mod staff;
 mod stats;
+mod webhooks;
