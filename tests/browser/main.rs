@@ -670,6 +670,7 @@ async fn every_page_meets_wcag_2_1_aa() {
         "/login".to_string(),
         "/register".to_string(),
         "/admin/login".to_string(),
+        "/api/v1".to_string(),
     ] {
         visit(&client, &app, &path).await;
         check(&path).await;
