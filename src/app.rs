@@ -173,7 +173,8 @@ impl Application {
                     .app_data(replica_pools)
                     .app_data(primary_cookies.clone());
             }
-            app.wrap(from_fn(reads::remember_writes))
+            app.wrap(from_fn(articles::legacy::redirect))
+                .wrap(from_fn(reads::remember_writes))
                 .wrap(from_fn(variant::variants))
                 .wrap(from_fn(cache::serve))
                 .wrap(from_fn(csrf::protect))

@@ -64,6 +64,11 @@ pub enum Command {
         #[command(subcommand)]
         action: AuditCommand,
     },
+    /// Import a newsroom's archive from the CMS it leaves.
+    Import {
+        #[command(subcommand)]
+        from: ImportCommand,
+    },
     /// Turn 三员分立 on or off (off only here, never on a web page).
     Duties {
         #[command(subcommand)]
@@ -97,6 +102,40 @@ pub enum AuditCommand {
     Purge {
         #[arg(long, default_value_t = 180)]
         keep_days: i64,
+    },
+}
+
+/// What every import takes.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ImportOptions {
+    /// Report what would be imported and skipped, and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The unit the stories are filed under (default: the root unit).
+    #[arg(long)]
+    pub unit: Option<String>,
+    /// The staff account the stories are written by (default: the first
+    /// administrator).
+    #[arg(long)]
+    pub writer: Option<String>,
+}
+
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum ImportCommand {
+    /// A WordPress export (WXR, Tools → Export), read as a stream.
+    Wordpress {
+        /// The export file.
+        export: std::path::PathBuf,
+        /// The old site's wp-content/uploads folder: photos the posts show
+        /// are taken into the media library.
+        #[arg(long)]
+        uploads: Option<std::path::PathBuf>,
+        /// The old site's time zone, for times written without their GMT
+        /// value.
+        #[arg(long, default_value = "Asia/Shanghai")]
+        time_zone: String,
+        #[command(flatten)]
+        options: ImportOptions,
     },
 }
 

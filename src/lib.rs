@@ -14,6 +14,7 @@ pub mod db;
 pub mod error;
 pub mod generate;
 pub mod ids;
+pub mod import;
 pub mod layout;
 pub mod media;
 pub mod notifications;

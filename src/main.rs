@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use newsdesk::app::Application;
-use newsdesk::config::{AuditCommand, Cli, Command, Config, DutiesCommand};
+use newsdesk::config::{AuditCommand, Cli, Command, Config, DutiesCommand, ImportCommand};
 use newsdesk::db::cluster::ClusterUser;
 use newsdesk::db::{self, Database};
 use newsdesk::secret::SecretKey;
@@ -27,6 +27,7 @@ async fn main() -> ExitCode {
         },
         Command::Audit { action } => audit(&cli.config, action).await,
         Command::Duties { action } => duties(&cli.config, action).await,
+        Command::Import { from } => import(&cli.config, from).await,
         Command::CreateUser {
             username,
             role,
@@ -323,6 +324,75 @@ async fn audit(config: &Config, action: AuditCommand) -> anyhow::Result<()> {
                 Ok(())
             }
         }
+    })
+    .await
+}
+
+async fn import(config: &Config, from: ImportCommand) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use newsdesk::import::{Options, Sink, wordpress};
+    let ImportCommand::Wordpress {
+        export,
+        uploads,
+        time_zone,
+        options,
+    } = from;
+    let zone: chrono_tz::Tz = time_zone
+        .parse()
+        .map_err(|_| anyhow::anyhow!("不认识的时区：{time_zone}（例如 Asia/Shanghai）"))?;
+    let file = std::fs::File::open(&export)
+        .with_context(|| format!("打不开导出文件 {}", export.display()))?;
+    let size = file.metadata()?.len();
+    let dry_run = options.dry_run;
+    let media_dir = config.data_dir.join("media");
+    with_database(config, ClusterUser::Command, |pool| async move {
+        let mut sink = Sink::new(
+            pool,
+            Options {
+                source: "wordpress".into(),
+                dry_run,
+                unit: options.unit,
+                writer: options.writer,
+                media_dir,
+            },
+        )
+        .await?;
+        let started = std::time::Instant::now();
+        let bar =
+            indicatif::ProgressBar::new(size).with_style(indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{wide_bar}] {bytes}/{total_bytes} {msg}（剩余 {eta}）",
+            )?);
+        let read = wordpress::Read {
+            uploads: uploads.as_deref(),
+            zone,
+        };
+        wordpress::import(
+            std::io::BufReader::new(file),
+            &mut sink,
+            &read,
+            |bytes, stories| {
+                bar.set_position(bytes);
+                let seconds = started.elapsed().as_secs_f64().max(0.001);
+                bar.set_message(format!(
+                    "{stories} 篇，每秒 {:.0} 篇",
+                    stories as f64 / seconds
+                ));
+            },
+        )
+        .await?;
+        let stories = sink.stories_done();
+        let report = sink.finish().await?;
+        bar.finish_and_clear();
+        if dry_run {
+            println!("试运行，未写入任何内容。");
+        }
+        print!("{}", report.said(dry_run));
+        let seconds = started.elapsed().as_secs_f64();
+        println!(
+            "用时 {seconds:.1} 秒，{stories} 篇稿件，平均每秒 {:.0} 篇。",
+            stories as f64 / seconds.max(0.001)
+        );
+        Ok(())
     })
     .await
 }

@@ -11,6 +11,7 @@ pub mod diff;
 pub mod feeds;
 pub mod form;
 pub mod home;
+pub mod legacy;
 pub mod parts;
 pub mod public;
 pub mod queue;

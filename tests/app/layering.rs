@@ -99,8 +99,8 @@ const FLOORS: &[(&str, &[&str])] = &[
     ),
     ("the one route table and the server", &["app"]),
     (
-        "commands beside the site: the demo seed and the benchmark generator",
-        &["seed", "generate"],
+        "commands beside the site: the demo seed, the benchmark generator, the importers",
+        &["seed", "generate", "import"],
     ),
 ];
 

@@ -17,6 +17,7 @@ mod duties;
 mod edge;
 mod faults;
 mod health;
+mod import;
 mod layering;
 mod login;
 mod mail;
