@@ -380,8 +380,11 @@ async fn import(config: &Config, from: ImportCommand) -> anyhow::Result<()> {
             },
         )
         .await?;
-        let stories = sink.stories_done();
         let report = sink.finish().await?;
+        let stories = report
+            .counts
+            .get("story")
+            .map_or(0, |counts| counts.imported + counts.present);
         bar.finish_and_clear();
         if dry_run {
             println!("试运行，未写入任何内容。");

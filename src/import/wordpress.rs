@@ -537,16 +537,22 @@ async fn write_item(
             body = strip_shortcode(&body, shortcode);
         }
     }
-    let photos = match read.uploads {
-        Some(uploads) => image_sources(&body)
-            .into_iter()
-            .filter_map(|address| {
-                let file = upload_file(uploads, &address)?;
-                Some((address, file))
-            })
-            .collect(),
-        None => Vec::new(),
-    };
+    let mut photos: Vec<(String, PathBuf)> = Vec::new();
+    for address in image_sources(&body) {
+        match read
+            .uploads
+            .and_then(|uploads| upload_file(uploads, &address))
+        {
+            Some(file) => photos.push((address, file)),
+            None => {
+                // The site shows photos of its own library only: one not
+                // exported is taken out, with its caption.
+                sink.report
+                    .note("正文中的图片未在 --uploads 中找到，已去掉");
+                body = without_image(&body, &address);
+            }
+        }
+    }
     let mut old_urls = vec![format!("{}/?p={}", site.base, item.post_id)];
     if !item.link.trim().is_empty() {
         old_urls.push(item.link.trim().to_owned());
@@ -595,6 +601,30 @@ async fn write_item(
     Ok(())
 }
 
+/// The body without the image at `address`, and without the figure it
+/// stood in (its caption describes a photo no longer there).
+fn without_image(body: &str, address: &str) -> String {
+    let mut out = body.to_owned();
+    while let Some(src) = out.find(address) {
+        let Some(start) = out[..src].rfind("<img") else {
+            break;
+        };
+        let end = out[src..].find('>').map_or(out.len(), |end| src + end + 1);
+        let figure = out[..start]
+            .rfind("<figure")
+            .filter(|open| !out[*open..start].contains("</figure>"))
+            .and_then(|open| {
+                let close = out[end..].find("</figure>")? + end + "</figure>".len();
+                Some((open, close))
+            });
+        match figure {
+            Some((open, close)) => out.replace_range(open..close, ""),
+            None => out.replace_range(start..end, ""),
+        }
+    }
+    out
+}
+
 /// Removes `[name …]…[/name]` and lone `[name …]` from a body.
 fn strip_shortcode(body: &str, name: &str) -> String {
     let mut out = String::with_capacity(body.len());
@@ -634,6 +664,17 @@ mod tests {
             r#"<figure><a href="/x"><img src="b.jpg"></a><figcaption>说明</figcaption></figure>"#
         );
         assert_eq!(captions("没有图片[caption"), "没有图片[caption");
+    }
+
+    #[test]
+    fn photos_not_exported_leave_with_their_figures() {
+        assert_eq!(
+            without_image(
+                r#"<p>前</p><figure><img src="https://x/a.jpg" /><figcaption>说明</figcaption></figure><p>中<img src="https://x/a.jpg">后</p>"#,
+                "https://x/a.jpg"
+            ),
+            "<p>前</p><p>中后</p>"
+        );
     }
 
     #[test]

@@ -287,6 +287,10 @@ async fn a_wordpress_export_comes_in_whole_once_and_its_old_addresses_lead_to_it
     );
     assert!(said.contains("图片：导入 1"), "{said}");
     assert!(said.contains("page 类型的内容（页面等）不导入"), "{said}");
+    assert!(
+        said.contains("正文中的图片未在 --uploads 中找到，已去掉：1 次"),
+        "{said}"
+    );
 
     // The category tree, with a slug made for the one that has none here.
     let tree: Vec<(String, String, Option<String>)> = sqlx::query_as(
