@@ -137,6 +137,41 @@ pub enum ImportCommand {
         #[command(flatten)]
         options: ImportOptions,
     },
+    /// A DedeCMS (织梦) site, from its MySQL/MariaDB database.
+    Dedecms {
+        #[command(flatten)]
+        database: LegacyDatabase,
+        /// The tables' prefix.
+        #[arg(long, default_value = "dede_")]
+        prefix: String,
+        #[command(flatten)]
+        options: ImportOptions,
+    },
+    /// A PHPCMS v9 site, from its MySQL/MariaDB database.
+    Phpcms {
+        #[command(flatten)]
+        database: LegacyDatabase,
+        /// The tables' prefix (`v9_` or `phpcms_` as installed).
+        #[arg(long, default_value = "v9_")]
+        prefix: String,
+        #[command(flatten)]
+        options: ImportOptions,
+    },
+}
+
+/// Where a DedeCMS or PHPCMS site kept its data.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LegacyDatabase {
+    /// The old site's database (`mysql://user:password@host:3306/name`).
+    #[arg(long, env = "NEWSDESK_IMPORT_MYSQL_URL", hide_env_values = true)]
+    pub mysql_url: String,
+    /// The old site's web root (holding `uploads/`): photos the stories
+    /// show are taken into the media library.
+    #[arg(long)]
+    pub site_root: Option<std::path::PathBuf>,
+    /// The old site's time zone, for the days in its addresses.
+    #[arg(long, default_value = "Asia/Shanghai")]
+    pub time_zone: String,
 }
 
 #[derive(Debug, Clone, clap::Subcommand)]

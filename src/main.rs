@@ -328,28 +328,55 @@ async fn audit(config: &Config, action: AuditCommand) -> anyhow::Result<()> {
     .await
 }
 
+fn time_zone(name: &str) -> anyhow::Result<chrono_tz::Tz> {
+    name.parse()
+        .map_err(|_| anyhow::anyhow!("不认识的时区：{name}（例如 Asia/Shanghai）"))
+}
+
 async fn import(config: &Config, from: ImportCommand) -> anyhow::Result<()> {
     use anyhow::Context;
-    use newsdesk::import::{Options, Sink, wordpress};
-    let ImportCommand::Wordpress {
-        export,
-        uploads,
-        time_zone,
-        options,
-    } = from;
-    let zone: chrono_tz::Tz = time_zone
-        .parse()
-        .map_err(|_| anyhow::anyhow!("不认识的时区：{time_zone}（例如 Asia/Shanghai）"))?;
-    let file = std::fs::File::open(&export)
-        .with_context(|| format!("打不开导出文件 {}", export.display()))?;
-    let size = file.metadata()?.len();
+    use newsdesk::import::{Options, Sink, legacy, wordpress};
+    let options = match &from {
+        ImportCommand::Wordpress { options, .. }
+        | ImportCommand::Dedecms { options, .. }
+        | ImportCommand::Phpcms { options, .. } => options.clone(),
+    };
     let dry_run = options.dry_run;
     let media_dir = config.data_dir.join("media");
+    let source = match &from {
+        ImportCommand::Wordpress { .. } => "wordpress",
+        ImportCommand::Dedecms { .. } => "dedecms",
+        ImportCommand::Phpcms { .. } => "phpcms",
+    };
+    // The old database is reached before anything is written here.
+    let old = match &from {
+        ImportCommand::Dedecms {
+            database, prefix, ..
+        }
+        | ImportCommand::Phpcms {
+            database, prefix, ..
+        } => {
+            if !legacy::valid_prefix(prefix) {
+                anyhow::bail!("表前缀只能含字母、数字和下划线：{prefix}");
+            }
+            let options: sqlx::mysql::MySqlConnectOptions = database
+                .mysql_url
+                .parse()
+                .context("--mysql-url 不是 MySQL 地址（mysql://用户:密码@主机:3306/库名）")?;
+            let pool = sqlx::mysql::MySqlPoolOptions::new()
+                .max_connections(2)
+                .connect_with(options.charset("utf8mb4"))
+                .await
+                .context("连不上旧站的数据库")?;
+            Some(pool)
+        }
+        ImportCommand::Wordpress { .. } => None,
+    };
     with_database(config, ClusterUser::Command, |pool| async move {
         let mut sink = Sink::new(
             pool,
             Options {
-                source: "wordpress".into(),
+                source: source.into(),
                 dry_run,
                 unit: options.unit,
                 writer: options.writer,
@@ -358,38 +385,76 @@ async fn import(config: &Config, from: ImportCommand) -> anyhow::Result<()> {
         )
         .await?;
         let started = std::time::Instant::now();
-        let bar =
-            indicatif::ProgressBar::new(size).with_style(indicatif::ProgressStyle::with_template(
-                "{elapsed_precise} [{wide_bar}] {bytes}/{total_bytes} {msg}（剩余 {eta}）",
-            )?);
-        let read = wordpress::Read {
-            uploads: uploads.as_deref(),
-            zone,
+        let bar = indicatif::ProgressBar::new(0);
+        let rate = |done: u64| {
+            let seconds = started.elapsed().as_secs_f64().max(0.001);
+            format!("每秒 {:.0} 篇", done as f64 / seconds)
         };
-        wordpress::import(
-            std::io::BufReader::new(file),
-            &mut sink,
-            &read,
-            |bytes, stories| {
-                bar.set_position(bytes);
-                let seconds = started.elapsed().as_secs_f64().max(0.001);
-                bar.set_message(format!(
-                    "{stories} 篇，每秒 {:.0} 篇",
-                    stories as f64 / seconds
-                ));
-            },
-        )
-        .await?;
+        match from {
+            ImportCommand::Wordpress {
+                export,
+                uploads,
+                time_zone: zone,
+                ..
+            } => {
+                let file = std::fs::File::open(&export)
+                    .with_context(|| format!("打不开导出文件 {}", export.display()))?;
+                bar.set_length(file.metadata()?.len());
+                bar.set_style(indicatif::ProgressStyle::with_template(
+                    "{elapsed_precise} [{wide_bar}] {bytes}/{total_bytes} {msg}（剩余 {eta}）",
+                )?);
+                let read = wordpress::Read {
+                    uploads: uploads.as_deref(),
+                    zone: time_zone(&zone)?,
+                };
+                wordpress::import(
+                    std::io::BufReader::new(file),
+                    &mut sink,
+                    &read,
+                    |bytes, stories| {
+                        bar.set_position(bytes);
+                        bar.set_message(format!("{stories} 篇，{}", rate(stories as u64)));
+                    },
+                )
+                .await?;
+            }
+            ImportCommand::Dedecms {
+                database, prefix, ..
+            }
+            | ImportCommand::Phpcms {
+                database, prefix, ..
+            } => {
+                let mysql = old.expect("connected above");
+                bar.set_style(indicatif::ProgressStyle::with_template(
+                    "{elapsed_precise} [{wide_bar}] {pos}/{len} 篇 {msg}（剩余 {eta}）",
+                )?);
+                let legacy = legacy::Legacy {
+                    prefix: &prefix,
+                    site_root: database.site_root.as_deref(),
+                    zone: time_zone(&database.time_zone)?,
+                };
+                let progress = |done: u64, total: u64| {
+                    bar.set_length(total);
+                    bar.set_position(done);
+                    bar.set_message(rate(done));
+                };
+                if source == "dedecms" {
+                    legacy::dedecms(&mysql, &mut sink, &legacy, progress).await?;
+                } else {
+                    legacy::phpcms(&mysql, &mut sink, &legacy, progress).await?;
+                }
+            }
+        }
         let report = sink.finish().await?;
-        let stories = report
-            .counts
-            .get("story")
-            .map_or(0, |counts| counts.imported + counts.present);
         bar.finish_and_clear();
         if dry_run {
             println!("试运行，未写入任何内容。");
         }
         print!("{}", report.said(dry_run));
+        let stories = report
+            .counts
+            .get("story")
+            .map_or(0, |counts| counts.imported + counts.present);
         let seconds = started.elapsed().as_secs_f64();
         println!(
             "用时 {seconds:.1} 秒，{stories} 篇稿件，平均每秒 {:.0} 篇。",

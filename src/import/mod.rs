@@ -12,6 +12,7 @@
 //! stopped. With `dry_run` nothing is written and the report says what
 //! would be.
 
+pub mod legacy;
 pub mod wordpress;
 
 use std::collections::{BTreeMap, HashMap};
@@ -21,8 +22,9 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::articles::SanitizedHtml;
 use crate::articles::form::{ArticleInput, Credit};
-use crate::articles::{SanitizedHtml, legacy};
+use crate::articles::legacy::key_of_url;
 use crate::ids::{ChannelId, UnitId, UserId};
 
 /// Stories written in one transaction.
@@ -161,6 +163,40 @@ pub struct Sink {
     pub report: Report,
 }
 
+/// Imports channels, each parent before its children; one whose parent is
+/// not among them (or that stands in a loop) goes to the top.
+pub async fn write_channels(sink: &mut Sink, channels: Vec<Channel>) -> anyhow::Result<()> {
+    let known: std::collections::HashSet<String> =
+        channels.iter().map(|c| c.external_id.clone()).collect();
+    let mut written = std::collections::HashSet::new();
+    let mut left = channels;
+    while !left.is_empty() {
+        let before = left.len();
+        let mut next = Vec::new();
+        for mut channel in left {
+            match &channel.parent {
+                Some(parent) if !known.contains(parent) => channel.parent = None,
+                Some(parent) if !written.contains(parent) => {
+                    next.push(channel);
+                    continue;
+                }
+                _ => {}
+            }
+            sink.channel(&channel).await?;
+            written.insert(channel.external_id.clone());
+        }
+        if next.len() == before {
+            for mut channel in next {
+                channel.parent = None;
+                sink.channel(&channel).await?;
+            }
+            break;
+        }
+        left = next;
+    }
+    Ok(())
+}
+
 /// Marks the transaction as an import's: it queues no webhooks (the old
 /// site's past is not news to the receivers).
 async fn importing(conn: &mut PgConnection) -> sqlx::Result<()> {
@@ -277,7 +313,7 @@ impl Sink {
         to: &str,
     ) -> sqlx::Result<()> {
         for url in urls {
-            let Some(key) = legacy::key_of_url(url) else {
+            let Some(key) = key_of_url(url) else {
                 continue;
             };
             if key == "/" || key.starts_with("/admin") || key.starts_with("/api/") {

@@ -178,7 +178,7 @@ pub fn paragraphs(content: &str) -> String {
 }
 
 /// Every image address in `html` (`src="…"`).
-fn image_sources(html: &str) -> Vec<String> {
+pub(super) fn image_sources(html: &str) -> Vec<String> {
     let mut found = Vec::new();
     let mut rest = html;
     while let Some(at) = rest.find("<img") {
@@ -422,50 +422,21 @@ pub async fn import(
 /// The categories as channels, each parent before its children.
 async fn write_categories(site: &mut Site, sink: &mut Sink) -> anyhow::Result<()> {
     site.categories_written = true;
-    let mut left: Vec<&RawCategory> = site.categories.iter().collect();
-    let mut written: std::collections::HashSet<String> = Default::default();
-    while !left.is_empty() {
-        let before = left.len();
-        let mut next = Vec::new();
-        for category in left {
-            let parent = site.by_nicename.get(&category.parent).cloned();
-            let ready = parent
-                .as_ref()
-                .is_none_or(|parent| written.contains(parent));
-            if !ready {
-                next.push(category);
-                continue;
-            }
-            sink.channel(&Channel {
-                external_id: category.term_id.clone(),
-                name: category.name.clone(),
-                slug: category.nicename.clone(),
-                parent,
-                old_urls: vec![
-                    format!("{}/category/{}/", site.base, category.nicename),
-                    format!("{}/?cat={}", site.base, category.term_id),
-                ],
-            })
-            .await?;
-            written.insert(category.term_id.clone());
-        }
-        if next.len() == before {
-            // A parent that is not in the export: the rest go to the top.
-            for category in &next {
-                sink.channel(&Channel {
-                    external_id: category.term_id.clone(),
-                    name: category.name.clone(),
-                    slug: category.nicename.clone(),
-                    parent: None,
-                    old_urls: Vec::new(),
-                })
-                .await?;
-            }
-            break;
-        }
-        left = next;
-    }
-    Ok(())
+    let channels = site
+        .categories
+        .iter()
+        .map(|category| Channel {
+            external_id: category.term_id.clone(),
+            name: category.name.clone(),
+            slug: category.nicename.clone(),
+            parent: site.by_nicename.get(&category.parent).cloned(),
+            old_urls: vec![
+                format!("{}/category/{}/", site.base, category.nicename),
+                format!("{}/?cat={}", site.base, category.term_id),
+            ],
+        })
+        .collect();
+    super::write_channels(sink, channels).await
 }
 
 fn comment_of(raw: RawComment, post_id: &str, zone: chrono_tz::Tz) -> Option<Comment> {
@@ -603,7 +574,7 @@ async fn write_item(
 
 /// The body without the image at `address`, and without the figure it
 /// stood in (its caption describes a photo no longer there).
-fn without_image(body: &str, address: &str) -> String {
+pub(super) fn without_image(body: &str, address: &str) -> String {
     let mut out = body.to_owned();
     while let Some(src) = out.find(address) {
         let Some(start) = out[..src].rfind("<img") else {
