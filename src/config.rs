@@ -134,6 +134,11 @@ pub enum ImportCommand {
         /// value.
         #[arg(long, default_value = "Asia/Shanghai")]
         time_zone: String,
+        /// Make a correspondent's account (in --unit, with a password an
+        /// admin sets before first use) for each author of the export, so
+        /// that their drafts stay theirs.
+        #[arg(long)]
+        staff_accounts: bool,
         #[command(flatten)]
         options: ImportOptions,
     },

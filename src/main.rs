@@ -343,6 +343,7 @@ async fn import(config: &Config, from: ImportCommand) -> anyhow::Result<()> {
     };
     let dry_run = options.dry_run;
     let media_dir = config.data_dir.join("media");
+    let key = SecretKey::load(config.secret_key.as_deref(), &config.data_dir)?;
     let source = match &from {
         ImportCommand::Wordpress { .. } => "wordpress",
         ImportCommand::Dedecms { .. } => "dedecms",
@@ -373,6 +374,7 @@ async fn import(config: &Config, from: ImportCommand) -> anyhow::Result<()> {
         ImportCommand::Wordpress { .. } => None,
     };
     with_database(config, ClusterUser::Command, |pool| async move {
+        let parts_pool = pool.clone();
         let mut sink = Sink::new(
             pool,
             Options {
@@ -395,6 +397,7 @@ async fn import(config: &Config, from: ImportCommand) -> anyhow::Result<()> {
                 export,
                 uploads,
                 time_zone: zone,
+                staff_accounts,
                 ..
             } => {
                 let file = std::fs::File::open(&export)
@@ -405,6 +408,7 @@ async fn import(config: &Config, from: ImportCommand) -> anyhow::Result<()> {
                 )?);
                 let read = wordpress::Read {
                     uploads: uploads.as_deref(),
+                    staff_accounts,
                     zone: time_zone(&zone)?,
                 };
                 wordpress::import(
@@ -449,6 +453,12 @@ async fn import(config: &Config, from: ImportCommand) -> anyhow::Result<()> {
         bar.finish_and_clear();
         if dry_run {
             println!("试运行，未写入任何内容。");
+        } else {
+            // What the stories' pages show around them (相关阅读, 上一篇 /
+            // 下一篇), kept now rather than at each first reading.
+            let kept =
+                newsdesk::articles::parts::keep_missing_parts(&parts_pool, key.as_bytes()).await?;
+            println!("页面部件（相关阅读、上一篇 / 下一篇）：生成 {kept} 篇。");
         }
         print!("{}", report.said(dry_run));
         let stories = report

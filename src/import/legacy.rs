@@ -260,6 +260,7 @@ pub async fn dedecms(
                 views: row.try_get("click")?,
                 old_urls,
                 photos,
+                writer: None,
             })
             .await?;
             progress(read, total as u64);
@@ -286,7 +287,7 @@ pub async fn dedecms(
             let id: i64 = row.try_get("id")?;
             after = id;
             let aid: i64 = row.try_get("aid")?;
-            sink.comment(&Comment {
+            sink.comment(Comment {
                 external_id: format!("dede-feedback-{id}"),
                 story: format!("dede-arc-{aid}"),
                 parent: None,
@@ -409,6 +410,7 @@ pub async fn phpcms(
                 views: row.try_get("views")?,
                 old_urls,
                 photos,
+                writer: None,
             })
             .await?;
             progress(read, total as u64);
@@ -451,7 +453,7 @@ pub async fn phpcms(
                     .and_then(|rest| rest.split('-').nth(1))
                     .map(str::to_owned)
                     .unwrap_or_default();
-                sink.comment(&Comment {
+                sink.comment(Comment {
                     external_id: format!("phpcms-comment-{table}-{id}"),
                     story: format!("phpcms-news-{story}"),
                     parent: None,

@@ -64,6 +64,9 @@ pub struct Story {
     /// Photos the body shows, by the address in the body, with the file
     /// found for it (rewritten to the media library's address).
     pub photos: Vec<(String, PathBuf)>,
+    /// The old site's login of its writer, when it has a staff account
+    /// here (see [`Sink::staff_account`]).
+    pub writer: Option<String>,
 }
 
 /// A comment of the old site.
@@ -116,6 +119,7 @@ impl Report {
         for (kind, counts) in &self.counts {
             let name = match *kind {
                 "channel" => "栏目",
+                "account" => "作者账号",
                 "story" => "稿件",
                 "comment" => "评论",
                 "media" => "图片",
@@ -159,6 +163,9 @@ pub struct Sink {
     /// Stories by external id: (id, number).
     stories: HashMap<String, (Uuid, i64)>,
     comments: HashMap<String, Uuid>,
+    pending_comments: Vec<Comment>,
+    /// Staff accounts made for the old site's writers, by their login there.
+    writers: HashMap<String, UserId>,
     pending: Vec<Story>,
     pub report: Report,
 }
@@ -265,6 +272,8 @@ impl Sink {
             channels: HashMap::new(),
             stories: HashMap::new(),
             comments: HashMap::new(),
+            pending_comments: Vec::new(),
+            writers: HashMap::new(),
             pending: Vec::new(),
             report: Report::default(),
         })
@@ -406,6 +415,76 @@ impl Sink {
         }
         self.channel(&fallback).await?;
         Ok(self.channels[&fallback.external_id])
+    }
+
+    /// A correspondent's account of the import's unit for a writer of the
+    /// old site, so that their drafts stay theirs and their bylines lead to
+    /// them: made once (an account of that username is taken as it is),
+    /// with a password nobody knows and must change — an admin sets one
+    /// on 用户管理 before the writer logs in.
+    pub async fn staff_account(&mut self, login: &str, display_name: &str) -> anyhow::Result<()> {
+        let username: String = login
+            .trim()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+            .take(32)
+            .collect();
+        let (Ok(username), Ok(name)) = (
+            crate::users::parse_username(&username),
+            crate::users::parse_display_name(display_name.trim()),
+        ) else {
+            self.report.note("作者的登录名或姓名不能用作账号，未建账号");
+            return Ok(());
+        };
+        let mut conn = self.pool.acquire().await?;
+        let existing: Option<Uuid> = sqlx::query_scalar("select id from users where username = $1")
+            .bind(&username)
+            .fetch_optional(&mut *conn)
+            .await?;
+        if let Some(id) = existing {
+            self.writers.insert(login.to_owned(), UserId(id));
+            self.report.count("account").present += 1;
+            return Ok(());
+        }
+        self.report.count("account").imported += 1;
+        if self.options.dry_run {
+            return Ok(());
+        }
+        let secret: String = {
+            use rand::Rng;
+            rand::rng()
+                .sample_iter(rand::distr::Alphanumeric)
+                .take(40)
+                .map(char::from)
+                .collect()
+        };
+        let hash =
+            tokio::task::spawn_blocking(move || crate::auth::password::hash(&secret)).await??;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        let id = crate::users::db::insert(
+            &mut tx,
+            &crate::users::db::NewUser {
+                username: &username,
+                display_name: &name,
+                role: "correspondent",
+                unit_id: self.unit,
+                password_hash: &hash,
+                must_change_password: true,
+                email: "",
+            },
+        )
+        .await?;
+        crate::audit::record(
+            &mut tx,
+            &crate::audit::Actor::anonymous("command line", String::new()),
+            "user.create",
+            &username,
+            &format!("角色：通讯员（导入自 {}）", self.options.source),
+        )
+        .await?;
+        tx.commit().await?;
+        self.writers.insert(login.to_owned(), id);
+        Ok(())
     }
 
     /// Queues a story; written with the others of its batch.
@@ -583,7 +662,13 @@ impl Sink {
         };
         sqlx::query("savepoint story").execute(&mut *conn).await?;
         let written: anyhow::Result<(Uuid, i64)> = async {
-            let id = crate::articles::store::insert(&mut *conn, &input, self.writer.0).await?;
+            let writer = story
+                .writer
+                .as_ref()
+                .and_then(|login| self.writers.get(login))
+                .copied()
+                .unwrap_or(self.writer.0);
+            let id = crate::articles::store::insert(&mut *conn, &input, writer).await?;
             let number: i64 = sqlx::query_scalar(
                 "update articles set status = $2, published_at = $3,
                         created_at = coalesce($4, created_at)
@@ -652,27 +737,44 @@ impl Sink {
         Ok(())
     }
 
-    /// Writes the queued stories in one transaction.
+    /// Writes the queued stories, then the queued comments, in one
+    /// transaction.
     pub async fn flush(&mut self) -> anyhow::Result<()> {
-        if self.pending.is_empty() {
+        if self.pending.is_empty() && self.pending_comments.is_empty() {
             return Ok(());
         }
         let stories = std::mem::take(&mut self.pending);
+        let comments = std::mem::take(&mut self.pending_comments);
         let mut conn = self.pool.acquire().await?;
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         importing(&mut tx).await?;
         for story in stories {
             self.write_story(&mut tx, story).await?;
         }
+        for comment in &comments {
+            self.write_comment(&mut tx, comment).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
 
-    /// Imports a comment (its story and parent first).
-    pub async fn comment(&mut self, comment: &Comment) -> anyhow::Result<()> {
+    /// Queues a comment (after its story and parent); written with the
+    /// stories and comments of its batch.
+    pub async fn comment(&mut self, comment: Comment) -> anyhow::Result<()> {
+        self.pending_comments.push(comment);
+        if self.pending_comments.len() >= BATCH {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    async fn write_comment(
+        &mut self,
+        conn: &mut PgConnection,
+        comment: &Comment,
+    ) -> anyhow::Result<()> {
         let source = self.options.source.clone();
-        let mut conn = self.pool.acquire().await?;
-        if Self::mapped(&mut conn, &source, "comment", &comment.external_id)
+        if Self::mapped(conn, &source, "comment", &comment.external_id)
             .await?
             .is_some()
         {
@@ -716,13 +818,11 @@ impl Sink {
             name if name.is_empty() => crate::comments::ANONYMOUS_NAME.to_owned(),
             name => name,
         };
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        importing(&mut tx).await?;
         let parent = match parent {
             Some(parent) => {
                 sqlx::query_scalar("select coalesce(parent_id, id) from comments where id = $1")
                     .bind(parent)
-                    .fetch_optional(&mut *tx)
+                    .fetch_optional(&mut *conn)
                     .await?
             }
             None => None::<Uuid>,
@@ -745,10 +845,9 @@ impl Sink {
         .bind(body_hash)
         .bind(comment.created_at)
         .bind(self.writer.0)
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut *conn)
         .await?;
-        Self::map(&mut tx, &source, "comment", &comment.external_id, id).await?;
-        tx.commit().await?;
+        Self::map(conn, &source, "comment", &comment.external_id, id).await?;
         self.comments.insert(comment.external_id.clone(), id);
         Ok(())
     }

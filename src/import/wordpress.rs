@@ -227,6 +227,8 @@ fn upload_file(uploads: &Path, address: &str) -> Option<PathBuf> {
 /// What the reader needs besides the file.
 pub struct Read<'a> {
     pub uploads: Option<&'a Path>,
+    /// Make a correspondent's account for each author of the export.
+    pub staff_accounts: bool,
     /// The old site's time zone, for posts without a GMT time.
     pub zone: chrono_tz::Tz,
 }
@@ -277,6 +279,13 @@ pub async fn import(
                 if name == "item" {
                     if !site.categories_written {
                         write_categories(&mut site, sink).await?;
+                        if read.staff_accounts {
+                            let mut authors: Vec<_> = site.authors.iter().collect();
+                            authors.sort();
+                            for (login, name) in authors {
+                                sink.staff_account(login, name).await?;
+                            }
+                        }
                     }
                     item = Some(Item::default());
                 }
@@ -537,7 +546,9 @@ async fn write_item(
         .cloned()
         .unwrap_or_else(|| item.creator.trim().to_owned());
     let external_id = format!("wp-post-{}", item.post_id);
+    let writer = Some(item.creator.trim().to_owned()).filter(|login| !login.is_empty());
     sink.story(Story {
+        writer,
         external_id,
         title: item.title,
         summary: item.excerpt,
@@ -554,8 +565,6 @@ async fn write_item(
     })
     .await?;
     if !item.comments.is_empty() {
-        // The post's comments need it written.
-        sink.flush().await?;
         let mut comments = item.comments;
         // Parents first: WordPress numbers comments as they come.
         comments.sort_by_key(|comment| {
@@ -565,7 +574,7 @@ async fn write_item(
                 .parse::<u64>()
                 .unwrap_or(u64::MAX)
         });
-        for comment in &comments {
+        for comment in comments {
             sink.comment(comment).await?;
         }
     }

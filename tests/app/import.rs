@@ -525,3 +525,90 @@ async fn an_interrupted_import_resumes_and_a_broken_export_is_refused() {
     assert!(!missing.status.success());
     assert!(String::from_utf8_lossy(&missing.stderr).contains("打不开导出文件"));
 }
+
+#[tokio::test]
+async fn authors_get_staff_accounts_only_when_asked_and_keep_their_drafts() {
+    let app = spawn_app().await;
+    app.login_as("boss", "admin").await;
+    let dir = tempfile::tempdir().unwrap();
+    let uploads = dir.path().join("uploads");
+    std::fs::create_dir_all(&uploads).unwrap();
+    let posts = [
+        Post {
+            id: 1,
+            title: "李晓写的稿件",
+            slug: "a",
+            status: "publish",
+            post_type: "post",
+            category: Some("news"),
+            tags: &[],
+            content: "正文",
+            comments: &[],
+        },
+        Post {
+            id: 2,
+            title: "李晓的草稿",
+            slug: "b",
+            status: "draft",
+            post_type: "post",
+            category: Some("news"),
+            tags: &[],
+            content: "草稿",
+            comments: &[],
+        },
+    ];
+    let file = dir.path().join("export.xml");
+    std::fs::write(&file, export(&posts)).unwrap();
+    let said = run_import(&app, &file, &uploads, &["--dry-run", "--staff-accounts"]);
+    assert!(said.contains("作者账号：将导入 1"), "{said}");
+    assert_eq!(
+        count(&app, "select count(*) from users where username = 'lixiao'").await,
+        0
+    );
+    let said = run_import(&app, &file, &uploads, &["--staff-accounts"]);
+    assert!(said.contains("作者账号：导入 1"), "{said}");
+    let (role, name, must_change): (String, String, bool) = sqlx::query_as(
+        "select role, display_name, must_change_password from users where username = 'lixiao'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (role.as_str(), name.as_str(), must_change),
+        ("correspondent", "李晓", true)
+    );
+    let owners: Vec<(String, String)> = sqlx::query_as(
+        "select a.title, u.username from articles a join users u on u.id = a.created_by order by a.title",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        owners,
+        [
+            ("李晓写的稿件".into(), "lixiao".into()),
+            ("李晓的草稿".into(), "lixiao".into())
+        ]
+    );
+    let linked = count(
+        &app,
+        "select count(*) from article_authors aa join authors au on au.id = aa.author_id
+         join users u on u.id = au.user_id where u.username = 'lixiao'",
+    )
+    .await;
+    assert_eq!(linked, 2, "the bylines lead to the account");
+    // Nobody can log in as the new account before an admin sets a password.
+    let stranger = app.other_client();
+    for guess in ["", "lixiao", "password"] {
+        let response = stranger.login("lixiao", guess).await;
+        assert_ne!(response.status(), 303, "{guess}");
+    }
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from audit_log where action = 'user.create' and target = 'lixiao'"
+        )
+        .await,
+        1
+    );
+}
