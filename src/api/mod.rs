@@ -15,7 +15,6 @@
 pub mod docs;
 mod stories;
 
-use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
@@ -194,16 +193,12 @@ impl Limiter {
     }
 }
 
-/// The address a client is counted under: IPv4 as it is, IPv6 by its /64.
+/// The address a client is counted under (IPv6 by its /64), as logins are.
 fn client_key(req: &HttpRequest) -> String {
-    let ip = crate::web::client::client_ip(req, crate::web::client::proxies(req));
-    match ip.parse::<IpAddr>() {
-        Ok(IpAddr::V6(v6)) => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
-        _ => ip,
-    }
+    crate::auth::throttle::client_network(&crate::web::client::client_ip(
+        req,
+        crate::web::client::proxies(req),
+    ))
 }
 
 /// Refuses a client past its allowance with 429 and `Retry-After`.

@@ -24,6 +24,14 @@ pub const RATE_WINDOW_MINUTES: i32 = 10;
 
 /// A keyed hash of a client address: comments from one address can be
 /// told apart without the address being kept.
+/// A comment body's hash, whitespace folded: the same words posted again
+/// have the same hash.
+pub fn body_hash(body: &str) -> Vec<u8> {
+    use sha2::Digest;
+    let normalised: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    sha2::Sha256::digest(normalised.as_bytes()).to_vec()
+}
+
 pub fn client_hash(secret: &[u8], ip: &str) -> Vec<u8> {
     crate::secret::keyed_hash(secret, "newsdesk client address", ip.as_bytes())[..16].to_vec()
 }

@@ -4,13 +4,12 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
-use sha2::{Digest, Sha256};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::{
     ANONYMOUS_NAME, CommentForm, CommentStatus, MAX_LENGTH, RATE_LIMIT, RATE_WINDOW_MINUTES,
-    client_hash,
+    body_hash, client_hash,
 };
 use crate::articles::public::{self, ArticleQuery};
 use crate::captcha;
@@ -26,11 +25,6 @@ use crate::web::redirect::see_other;
 struct Target {
     id: ArticleId,
     comment_moderation: String,
-}
-
-fn body_hash(body: &str) -> Vec<u8> {
-    let normalised: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
-    Sha256::digest(normalised.as_bytes()).to_vec()
 }
 
 /// Who a comment is posted as.

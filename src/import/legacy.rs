@@ -76,21 +76,14 @@ fn root_file(root: &Path, address: &str) -> Option<PathBuf> {
     file.is_file().then_some(file)
 }
 
-/// The photos of a body found under the old root; the others are taken
-/// out (the site shows photos of its own library only).
+/// The photos of a body found under the old root; the others are taken out.
 fn photos_of(body: &mut String, legacy: &Legacy<'_>, sink: &mut Sink) -> Vec<(String, PathBuf)> {
-    let mut photos = Vec::new();
-    for address in super::wordpress::image_sources(body) {
-        match legacy.site_root.and_then(|root| root_file(root, &address)) {
-            Some(file) => photos.push((address, file)),
-            None => {
-                sink.report
-                    .note("正文中的图片未在 --site-root 中找到，已去掉");
-                *body = super::wordpress::without_image(body, &address);
-            }
-        }
-    }
-    photos
+    super::local_photos(
+        body,
+        |address| legacy.site_root.and_then(|root| root_file(root, address)),
+        "正文中的图片未在 --site-root 中找到，已去掉",
+        &mut sink.report,
+    )
 }
 
 fn tags_of(keywords: &str) -> Vec<String> {

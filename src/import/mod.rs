@@ -204,6 +204,73 @@ pub async fn write_channels(sink: &mut Sink, channels: Vec<Channel>) -> anyhow::
     Ok(())
 }
 
+/// Every image address in `html` (`src="…"`).
+fn image_sources(html: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut rest = html;
+    while let Some(at) = rest.find("<img") {
+        rest = &rest[at + 4..];
+        let tag_end = rest.find('>').unwrap_or(rest.len());
+        let tag = &rest[..tag_end];
+        for quote in ['"', '\''] {
+            if let Some(start) = tag.find(&format!("src={quote}")) {
+                let value = &tag[start + 5..];
+                if let Some(end) = value.find(quote) {
+                    found.push(value[..end].to_owned());
+                }
+                break;
+            }
+        }
+    }
+    found
+}
+
+/// The body without the image at `address`, and without the figure it
+/// stood in (its caption describes a photo no longer there).
+fn without_image(body: &str, address: &str) -> String {
+    let mut out = body.to_owned();
+    while let Some(src) = out.find(address) {
+        let Some(start) = out[..src].rfind("<img") else {
+            break;
+        };
+        let end = out[src..].find('>').map_or(out.len(), |end| src + end + 1);
+        let figure = out[..start]
+            .rfind("<figure")
+            .filter(|open| !out[*open..start].contains("</figure>"))
+            .and_then(|open| {
+                let close = out[end..].find("</figure>")? + end + "</figure>".len();
+                Some((open, close))
+            });
+        match figure {
+            Some((open, close)) => out.replace_range(open..close, ""),
+            None => out.replace_range(start..end, ""),
+        }
+    }
+    out
+}
+
+/// The photos of an old body that `resolve` finds a file for; the others
+/// are taken out with their figures (the site shows photos of its own
+/// library only), each counted under `note`.
+fn local_photos(
+    body: &mut String,
+    resolve: impl Fn(&str) -> Option<PathBuf>,
+    note: &str,
+    report: &mut Report,
+) -> Vec<(String, PathBuf)> {
+    let mut photos = Vec::new();
+    for address in image_sources(body) {
+        match resolve(&address) {
+            Some(file) => photos.push((address, file)),
+            None => {
+                report.note(note);
+                *body = without_image(body, &address);
+            }
+        }
+    }
+    photos
+}
+
 /// Marks the transaction as an import's: it queues no webhooks (the old
 /// site's past is not news to the receivers).
 async fn importing(conn: &mut PgConnection) -> sqlx::Result<()> {
@@ -578,9 +645,14 @@ impl Sink {
         Ok(body)
     }
 
-    async fn write_story(&mut self, conn: &mut PgConnection, story: Story) -> anyhow::Result<()> {
+    async fn write_story(
+        &mut self,
+        conn: &mut PgConnection,
+        story: Story,
+        known: Option<Uuid>,
+    ) -> anyhow::Result<()> {
         let source = self.options.source.clone();
-        if let Some(id) = Self::mapped(conn, &source, "story", &story.external_id).await? {
+        if let Some(id) = known {
             let number: Option<i64> =
                 sqlx::query_scalar("select number from articles where id = $1")
                     .bind(id)
@@ -748,11 +820,44 @@ impl Sink {
         let mut conn = self.pool.acquire().await?;
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         importing(&mut tx).await?;
+        // What the batch holds that an earlier run wrote, in one read each.
+        let known = |kind: &'static str, ids: Vec<String>| {
+            sqlx::query_as::<_, (String, Uuid)>(
+                "select external_id, local_id from import_map
+                 where source = $1 and kind = $2 and external_id = any($3)",
+            )
+            .bind(self.options.source.clone())
+            .bind(kind)
+            .bind(ids)
+        };
+        let known_stories: HashMap<String, Uuid> = known(
+            "story",
+            stories.iter().map(|s| s.external_id.clone()).collect(),
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+        let known_comments: HashMap<String, Uuid> = known(
+            "comment",
+            comments.iter().map(|c| c.external_id.clone()).collect(),
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
         for story in stories {
-            self.write_story(&mut tx, story).await?;
+            // Earlier in this run (a post twice in one export) counts too.
+            let known = known_stories
+                .get(&story.external_id)
+                .copied()
+                .or_else(|| self.stories.get(&story.external_id).map(|(id, _)| *id));
+            self.write_story(&mut tx, story, known).await?;
         }
         for comment in &comments {
-            self.write_comment(&mut tx, comment).await?;
+            let known = known_comments.contains_key(&comment.external_id)
+                || self.comments.contains_key(&comment.external_id);
+            self.write_comment(&mut tx, comment, known).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -772,12 +877,10 @@ impl Sink {
         &mut self,
         conn: &mut PgConnection,
         comment: &Comment,
+        known: bool,
     ) -> anyhow::Result<()> {
         let source = self.options.source.clone();
-        if Self::mapped(conn, &source, "comment", &comment.external_id)
-            .await?
-            .is_some()
-        {
+        if known {
             self.report.count("comment").present += 1;
             return Ok(());
         }
@@ -827,8 +930,7 @@ impl Sink {
             }
             None => None::<Uuid>,
         };
-        let normalised: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
-        let body_hash = <sha2::Sha256 as sha2::Digest>::digest(normalised.as_bytes()).to_vec();
+        let body_hash = crate::comments::body_hash(&body);
         let id: Uuid = sqlx::query_scalar(
             "insert into comments (article_id, parent_id, author_name, anonymous, body, status,
                                    client_hash, body_hash, created_at, moderated_at, moderated_by)
@@ -869,5 +971,21 @@ impl Sink {
     /// Stories written or found so far.
     pub fn stories_done(&self) -> usize {
         self.stories.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn photos_not_exported_leave_with_their_figures() {
+        assert_eq!(
+            without_image(
+                r#"<p>前</p><figure><img src="https://x/a.jpg" /><figcaption>说明</figcaption></figure><p>中<img src="https://x/a.jpg">后</p>"#,
+                "https://x/a.jpg"
+            ),
+            "<p>前</p><p>中后</p>"
+        );
     }
 }

@@ -177,27 +177,6 @@ pub fn paragraphs(content: &str) -> String {
     out
 }
 
-/// Every image address in `html` (`src="…"`).
-pub(super) fn image_sources(html: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut rest = html;
-    while let Some(at) = rest.find("<img") {
-        rest = &rest[at + 4..];
-        let tag_end = rest.find('>').unwrap_or(rest.len());
-        let tag = &rest[..tag_end];
-        for quote in ['"', '\''] {
-            if let Some(start) = tag.find(&format!("src={quote}")) {
-                let value = &tag[start + 5..];
-                if let Some(end) = value.find(quote) {
-                    found.push(value[..end].to_owned());
-                }
-                break;
-            }
-        }
-    }
-    found
-}
-
 /// The file under the uploads folder an address points to: the path after
 /// `wp-content/uploads/`, or the full size when the body shows a resized
 /// copy (`photo-300x200.jpg`) that was not exported.
@@ -517,22 +496,15 @@ async fn write_item(
             body = strip_shortcode(&body, shortcode);
         }
     }
-    let mut photos: Vec<(String, PathBuf)> = Vec::new();
-    for address in image_sources(&body) {
-        match read
-            .uploads
-            .and_then(|uploads| upload_file(uploads, &address))
-        {
-            Some(file) => photos.push((address, file)),
-            None => {
-                // The site shows photos of its own library only: one not
-                // exported is taken out, with its caption.
-                sink.report
-                    .note("正文中的图片未在 --uploads 中找到，已去掉");
-                body = without_image(&body, &address);
-            }
-        }
-    }
+    let photos = super::local_photos(
+        &mut body,
+        |address| {
+            read.uploads
+                .and_then(|uploads| upload_file(uploads, address))
+        },
+        "正文中的图片未在 --uploads 中找到，已去掉",
+        &mut sink.report,
+    );
     let mut old_urls = vec![format!("{}/?p={}", site.base, item.post_id)];
     if !item.link.trim().is_empty() {
         old_urls.push(item.link.trim().to_owned());
@@ -581,30 +553,6 @@ async fn write_item(
     Ok(())
 }
 
-/// The body without the image at `address`, and without the figure it
-/// stood in (its caption describes a photo no longer there).
-pub(super) fn without_image(body: &str, address: &str) -> String {
-    let mut out = body.to_owned();
-    while let Some(src) = out.find(address) {
-        let Some(start) = out[..src].rfind("<img") else {
-            break;
-        };
-        let end = out[src..].find('>').map_or(out.len(), |end| src + end + 1);
-        let figure = out[..start]
-            .rfind("<figure")
-            .filter(|open| !out[*open..start].contains("</figure>"))
-            .and_then(|open| {
-                let close = out[end..].find("</figure>")? + end + "</figure>".len();
-                Some((open, close))
-            });
-        match figure {
-            Some((open, close)) => out.replace_range(open..close, ""),
-            None => out.replace_range(start..end, ""),
-        }
-    }
-    out
-}
-
 /// Removes `[name …]…[/name]` and lone `[name …]` from a body.
 fn strip_shortcode(body: &str, name: &str) -> String {
     let mut out = String::with_capacity(body.len());
@@ -644,17 +592,6 @@ mod tests {
             r#"<figure><a href="/x"><img src="b.jpg"></a><figcaption>说明</figcaption></figure>"#
         );
         assert_eq!(captions("没有图片[caption"), "没有图片[caption");
-    }
-
-    #[test]
-    fn photos_not_exported_leave_with_their_figures() {
-        assert_eq!(
-            without_image(
-                r#"<p>前</p><figure><img src="https://x/a.jpg" /><figcaption>说明</figcaption></figure><p>中<img src="https://x/a.jpg">后</p>"#,
-                "https://x/a.jpg"
-            ),
-            "<p>前</p><p>中后</p>"
-        );
     }
 
     #[test]

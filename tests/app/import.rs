@@ -612,3 +612,96 @@ async fn authors_get_staff_accounts_only_when_asked_and_keep_their_drafts() {
         1
     );
 }
+
+#[tokio::test]
+async fn an_old_address_never_leads_off_the_site_and_an_export_cannot_read_files() {
+    let app = spawn_app().await;
+    app.login_as("boss", "admin").await;
+    for target in [
+        "//evil.example/x",
+        "/\\evil.example",
+        "https://evil.example/",
+    ] {
+        let refused = sqlx::query(
+            "insert into legacy_redirects (from_key, to_path, source) values ('/old', $1, 'x')",
+        )
+        .bind(target)
+        .execute(&app.pool)
+        .await;
+        assert!(refused.is_err(), "{target}");
+    }
+    // An export naming a local file as an entity gets the entity's name
+    // as text, never the file.
+    let dir = tempfile::tempdir().unwrap();
+    let uploads = dir.path().join("uploads");
+    std::fs::create_dir_all(&uploads).unwrap();
+    let secret = dir.path().join("secret.txt");
+    std::fs::write(&secret, "TOP-SECRET-CONTENT").unwrap();
+    let posts = [Post {
+        id: 1,
+        title: "实体&amp;稿件",
+        slug: "x",
+        status: "publish",
+        post_type: "post",
+        category: Some("news"),
+        tags: &[],
+        content: "正文",
+        comments: &[],
+    }];
+    let xml = export(&posts)
+        .replacen(
+            "<rss ",
+            &format!(
+                "<!DOCTYPE rss [<!ENTITY xxe SYSTEM \"file://{}\">]>\n<rss ",
+                secret.display()
+            ),
+            1,
+        )
+        .replace(
+            "<title>实体&amp;amp;稿件</title>",
+            "<title>实体&xxe;稿件</title>",
+        );
+    assert!(xml.contains("&xxe;"));
+    let file = dir.path().join("export.xml");
+    std::fs::write(&file, xml).unwrap();
+    run_import(&app, &file, &uploads, &[]);
+    let title: String = sqlx::query_scalar("select title from articles")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(title, "实体&xxe;稿件");
+    assert_eq!(
+        count(
+            &app,
+            "select count(*) from articles where body_html like '%TOP-SECRET%'"
+        )
+        .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_post_twice_in_one_export_comes_in_once() {
+    let app = spawn_app().await;
+    app.login_as("boss", "admin").await;
+    let dir = tempfile::tempdir().unwrap();
+    let uploads = dir.path().join("uploads");
+    std::fs::create_dir_all(&uploads).unwrap();
+    let post = |title| Post {
+        id: 7,
+        title,
+        slug: "twice",
+        status: "publish",
+        post_type: "post",
+        category: Some("news"),
+        tags: &[],
+        content: "正文",
+        comments: &[(1, 0, "1", "读者", "好")],
+    };
+    let file = dir.path().join("export.xml");
+    std::fs::write(&file, export(&[post("第一次"), post("第二次")])).unwrap();
+    let said = run_import(&app, &file, &uploads, &[]);
+    assert!(said.contains("稿件：导入 1，已存在（未改动） 1"), "{said}");
+    assert_eq!(count(&app, "select count(*) from articles").await, 1);
+    assert_eq!(count(&app, "select count(*) from comments").await, 1);
+}
