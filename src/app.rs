@@ -24,8 +24,8 @@ use crate::web::client::TrustedProxies;
 use crate::web::telemetry::MetricsToken;
 use crate::web::{assets, csrf, edge, head, health, reads, telemetry, variant};
 use crate::{
-    audit, auth, captcha, channels, comments, media, notifications, readers, search, settings,
-    stats, topics, units, users, webhooks,
+    audit, auth, captcha, channels, comments, desk, media, notifications, readers, search,
+    settings, stats, topics, units, users, webhooks,
 };
 
 /// Largest url-encoded form body (an article with a long body fits).
@@ -355,6 +355,14 @@ fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(comments::admin::words),
         )
         .route(
+            "/admin/proofreading",
+            web::get().to(desk::proof_admin::list),
+        )
+        .route(
+            "/admin/proofreading",
+            web::post().to(desk::proof_admin::change),
+        )
+        .route(
             "/admin/sensitive-words",
             web::post().to(comments::admin::change_words),
         )
@@ -502,6 +510,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/admin/articles/{id}/review",
             web::post().to(articles::review::review),
+        )
+        .route(
+            "/admin/articles/{id}/proofread",
+            web::post().to(articles::review::proofread),
         )
         .route(
             "/admin/articles/{id}/unpublish",

@@ -11,6 +11,7 @@ pub mod channels;
 pub mod comments;
 pub mod config;
 pub mod db;
+pub mod desk;
 pub mod error;
 pub mod generate;
 pub mod ids;

@@ -13,6 +13,7 @@ use crate::articles::parts::TitleLink;
 use crate::channels::db::ChannelNode;
 use crate::channels::{Crumb, NavChannel};
 use crate::comments::words::WordList;
+use crate::desk::proof::ProofLists;
 use crate::settings::SiteSettings;
 use crate::tree::{TreeNode, option, options, subtree_range};
 use crate::units::UnitNode;
@@ -40,6 +41,16 @@ pub struct Trees {
     pub recommended: Vec<TitleLink>,
     /// The site's own 简 → 繁 conversions (migration 0040).
     pub conversions: Arc<Conversions>,
+    /// The proofreading lists, compiled (migration 0055).
+    pub proof: Arc<ProofLists>,
+}
+
+/// The lists read with the trees at one version.
+pub struct Lists {
+    pub words: WordList,
+    pub recommended: Vec<TitleLink>,
+    pub conversions: Conversions,
+    pub proof: ProofLists,
 }
 
 impl Trees {
@@ -48,10 +59,14 @@ impl Trees {
         units: Vec<UnitNode>,
         channels: Vec<ChannelNode>,
         settings: SiteSettings,
-        words: WordList,
-        recommended: Vec<TitleLink>,
-        conversions: Conversions,
+        lists: Lists,
     ) -> Self {
+        let Lists {
+            words,
+            recommended,
+            conversions,
+            proof,
+        } = lists;
         Trees {
             unit_positions: positions(&units),
             channel_positions: positions(&channels),
@@ -70,6 +85,7 @@ impl Trees {
             words,
             recommended,
             conversions: Arc::new(conversions),
+            proof: Arc::new(proof),
         }
     }
 
@@ -146,8 +162,8 @@ fn positions<T: TreeNode>(nodes: &[T]) -> HashMap<T::Id, usize> {
 
 /// The trees as this instance last read them. Each use asks the database
 /// for the current version (one row, moved by every change to units,
-/// channels, settings, sensitive words or conversions in the same
-/// transaction, see migrations 0022, 0024, 0028 and 0040) and reads them all again only when it
+/// channels, settings, sensitive words, conversions or proofreading lists
+/// in the same transaction, see migrations 0022, 0024, 0028, 0040 and 0055) and reads them all again only when it
 /// moved; so a copy is never used once a change is committed, whichever
 /// instance or command made it.
 #[derive(Default)]
@@ -181,9 +197,16 @@ impl TreeCache {
             crate::units::db::tree(&mut *conn, false).await?,
             crate::channels::db::tree(&mut *conn, false).await?,
             crate::settings::db::load(&mut *conn).await?,
-            crate::comments::words::load(&mut *conn).await?,
-            crate::articles::parts::recommended(&mut *conn, RECOMMENDED as i64 + 1).await?,
-            crate::settings::db::conversions(&mut *conn).await?,
+            Lists {
+                words: crate::comments::words::load(&mut *conn).await?,
+                recommended: crate::articles::parts::recommended(
+                    &mut *conn,
+                    RECOMMENDED as i64 + 1,
+                )
+                .await?,
+                conversions: crate::settings::db::conversions(&mut *conn).await?,
+                proof: crate::desk::proof::load(&mut *conn).await?,
+            },
         ));
         let mut held = self.held.lock().unwrap_or_else(PoisonError::into_inner);
         if held.as_ref().is_none_or(|old| old.version <= version) {

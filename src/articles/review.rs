@@ -9,12 +9,13 @@ use sqlx::PgPool;
 
 use super::access::{self, access, in_scope};
 use super::correction;
-use super::show::{Feedback, Placement, show_page};
+use super::show::{self, Feedback, Placement, show_page};
 use super::store::{self, Event};
 use crate::auth::{Permission, Staff};
+use crate::desk::proof::ProofLists;
 use crate::error::{AppError, FormError};
 use crate::ids::{ArticleId, UserId};
-use crate::settings;
+use crate::site::TreeCache;
 use crate::web::csrf::CsrfToken;
 use crate::web::redirect::see_other;
 use crate::workflow::{self, Action, ArticleState, Status, transition};
@@ -91,15 +92,23 @@ struct Typed {
 
 /// Applies a decision by `staff`, or shows the article page again with the
 /// refusal and the typed opinion; nothing changes on a refusal.
+/// Who decides: the staff member, their form's token and the lists the
+/// story is proofread with.
+struct Decider<'a> {
+    staff: &'a Staff,
+    csrf: &'a CsrfToken,
+    proof: &'a ProofLists,
+}
+
 async fn decide(
     pool: &PgPool,
-    staff: &Staff,
-    csrf: &CsrfToken,
+    decider: Decider<'_>,
     id: ArticleId,
     name: &str,
     action: Result<Action, FormError>,
     typed: Typed,
 ) -> Result<HttpResponse, AppError> {
+    let Decider { staff, csrf, proof } = decider;
     let Typed {
         opinion,
         placement,
@@ -123,6 +132,12 @@ async fn decide(
         id: staff.id,
         role: staff.role,
         in_scope: in_scope(&mut tx, staff, record.unit_id).await?,
+    };
+    let action = match action {
+        Ok(action @ Action::Pass { .. }) => unchecked_errors(&mut tx, proof, &record)
+            .await?
+            .map_or(Ok(action), Err),
+        other => other,
     };
     let outcome = action.and_then(|action| transition(&state, actor, &action, Utc::now()));
     match outcome {
@@ -156,13 +171,115 @@ async fn decide(
                 publish_at,
                 ..Feedback::default()
             };
-            show_page(&mut conn, staff, csrf, id, status, feedback).await
+            show_page(&mut conn, staff, csrf, proof, id, status, feedback).await
         }
     }
 }
 
+/// The refusal of a pass while the story's version has suspected errors
+/// no reviewer has checked ("已核对").
+async fn unchecked_errors(
+    conn: &mut sqlx::PgConnection,
+    proof: &ProofLists,
+    record: &store::ArticleRecord,
+) -> Result<Option<FormError>, AppError> {
+    let body = super::SanitizedHtml::clean(&record.body_html);
+    let found = proof.proofread(&record.title, body.as_str()).total;
+    if found == 0
+        || show::proof_check(conn, record.id, record.version)
+            .await?
+            .is_some()
+    {
+        return Ok(None);
+    }
+    Ok(Some(
+        FormError::whole(format!(
+            "本稿有 {found} 处疑似差错尚未核对：请逐条核对（需要改的先退回或修改），再点“已核对”后通过。"
+        ))
+        .with_status(StatusCode::UNPROCESSABLE_ENTITY),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct ProofreadForm {
+    #[serde(default)]
+    version: String,
+}
+
+/// POST /admin/articles/{id}/proofread: the reviewer of the story's
+/// current stage has checked the suspected errors of the version shown
+/// and passes it as it is ("已核对"). A version saved since is refused.
+pub async fn proofread(
+    pool: web::Data<PgPool>,
+    trees: web::Data<TreeCache>,
+    staff: Staff,
+    csrf: CsrfToken,
+    id: web::Path<ArticleId>,
+    form: web::Form<ProofreadForm>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::ReviewArticles)?;
+    let mut tx = pool.begin().await?;
+    let trees = trees.current(&mut tx).await?;
+    let record = store::record_for_update(&mut tx, *id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let access = access(&mut tx, &staff, &record).await?;
+    if !access.view {
+        return Err(AppError::NotFound);
+    }
+    if !access.review {
+        return Err(AppError::Forbidden);
+    }
+    if form.version.trim() != record.version.to_string() {
+        drop(tx);
+        let mut conn = pool.acquire().await?;
+        let feedback = Feedback {
+            error: Some("稿件在您核对期间已被修改，请核对新版本的疑似差错后再点“已核对”。".into()),
+            ..Feedback::default()
+        };
+        return show_page(
+            &mut conn,
+            &staff,
+            &csrf,
+            &trees.proof,
+            record.id,
+            StatusCode::CONFLICT,
+            feedback,
+        )
+        .await;
+    }
+    let body = super::SanitizedHtml::clean(&record.body_html);
+    let hits = trees.proof.proofread(&record.title, body.as_str()).total;
+    let inserted = sqlx::query(
+        "insert into proof_checks (article_id, version, hits, checked_by, checker_name)
+         values ($1, $2, $3, $4, $5) on conflict do nothing",
+    )
+    .bind(record.id)
+    .bind(record.version)
+    .bind(i32::try_from(hits).unwrap_or(i32::MAX))
+    .bind(staff.id)
+    .bind(&staff.display_name)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if inserted > 0 {
+        let detail = format!("第 {} 版，{hits} 处疑似差错", record.version);
+        crate::audit::record(
+            &mut tx,
+            &staff.actor(),
+            "proof.checked",
+            &record.title,
+            &detail,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(see_other(&format!("/admin/articles/{id}?done=proofread")))
+}
+
 pub async fn review(
     pool: web::Data<PgPool>,
+    trees: web::Data<TreeCache>,
     staff: Staff,
     csrf: CsrfToken,
     id: web::Path<ArticleId>,
@@ -171,7 +288,8 @@ pub async fn review(
     staff.require(Permission::ReviewArticles)?;
     let form = form.into_inner();
     let mut conn = pool.acquire().await?;
-    let tz = settings::db::load(&mut conn).await?.time_zone;
+    let trees = trees.current(&mut conn).await?;
+    let tz = trees.settings.time_zone;
     drop(conn);
     let opinion = form.opinion.clone();
     let placement = form
@@ -201,7 +319,12 @@ pub async fn review(
         placement,
         publish_at: form.publish_at.clone(),
     };
-    decide(&pool, &staff, &csrf, *id, &form.decision, action, typed).await
+    let decider = Decider {
+        staff: &staff,
+        csrf: &csrf,
+        proof: &trees.proof,
+    };
+    decide(&pool, decider, *id, &form.decision, action, typed).await
 }
 
 #[derive(Deserialize)]
@@ -212,6 +335,7 @@ pub struct UnpublishForm {
 
 pub async fn unpublish(
     pool: web::Data<PgPool>,
+    trees: web::Data<TreeCache>,
     staff: Staff,
     csrf: CsrfToken,
     id: web::Path<ArticleId>,
@@ -226,7 +350,15 @@ pub async fn unpublish(
         opinion: reason,
         ..Typed::default()
     };
-    decide(&pool, &staff, &csrf, *id, "unpublish", action, typed).await
+    let mut conn = pool.acquire().await?;
+    let trees = trees.current(&mut conn).await?;
+    drop(conn);
+    let decider = Decider {
+        staff: &staff,
+        csrf: &csrf,
+        proof: &trees.proof,
+    };
+    decide(&pool, decider, *id, "unpublish", action, typed).await
 }
 
 #[derive(Deserialize)]
@@ -241,6 +373,7 @@ pub struct PlacementForm {
 /// may correct the 责编 line.
 pub async fn placement(
     pool: web::Data<PgPool>,
+    trees: web::Data<TreeCache>,
     staff: Staff,
     csrf: CsrfToken,
     id: web::Path<ArticleId>,
@@ -259,10 +392,12 @@ pub async fn placement(
             error: Some("责编不超过 100 个字。".into()),
             ..Feedback::default()
         };
+        let trees = trees.current(&mut conn).await?;
         return show_page(
             &mut conn,
             &staff,
             &csrf,
+            &trees.proof,
             *id,
             StatusCode::UNPROCESSABLE_ENTITY,
             feedback,
@@ -291,6 +426,7 @@ pub struct CorrectionReview {
 /// by the same rules as a review of a new story.
 pub async fn review_correction(
     pool: web::Data<PgPool>,
+    trees: web::Data<TreeCache>,
     staff: Staff,
     csrf: CsrfToken,
     id: web::Path<ArticleId>,
@@ -349,10 +485,12 @@ pub async fn review_correction(
                 opinion: form.opinion,
                 ..Feedback::default()
             };
+            let trees = trees.current(&mut conn).await?;
             return show_page(
                 &mut conn,
                 &staff,
                 &csrf,
+                &trees.proof,
                 record.id,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 feedback,

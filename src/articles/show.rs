@@ -14,10 +14,12 @@ use super::store::{self, ArticleRecord};
 use super::{SanitizedHtml, article_url};
 use crate::auth::{Permission, Staff};
 use crate::backend::Backend;
+use crate::desk::proof::{ProofLists, Proofread};
 use crate::error::{AppError, FormError};
 use crate::ids::ArticleId;
 use crate::layout::AdminLayout;
 use crate::roles::Role;
+use crate::site::TreeCache;
 use crate::web::csrf::CsrfToken;
 use crate::web::render;
 use crate::workflow::Status;
@@ -83,6 +85,11 @@ pub struct ShowPage {
     /// The last stage's review form carries the placement, so the
     /// separate placement form is not shown beside it.
     pub place_with_review: bool,
+    /// The proofreading lists on the title and body: the suspected errors
+    /// and both texts with them marked.
+    pub proofread: Proofread,
+    /// Who checked this version's suspected errors ("已核对"), and when.
+    pub proof_checked: Option<(String, String)>,
 }
 
 fn action_label(action: &str) -> &'static str {
@@ -120,6 +127,7 @@ fn notice_text(done: Option<&str>) -> Option<String> {
         "restored" => "已将所选版本恢复为最新版本。",
         "stale" => "恢复失败：稿件刚被他人修改，请刷新后重试。",
         "correction_open" => "这篇稿件已有一份更正在审核中，请等审核结束后再恢复旧版本。",
+        "proofread" => "已记录核对：本版的疑似差错已由您核对，可以通过。",
         _ => return None,
     };
     Some(text.into())
@@ -152,11 +160,28 @@ pub struct Feedback {
     pub saved: bool,
 }
 
-/// Renders the page with `status` and `feedback`.
+/// Who checked the suspected errors of `version` of a story, and when.
+pub async fn proof_check(
+    conn: &mut PgConnection,
+    id: ArticleId,
+    version: i32,
+) -> sqlx::Result<Option<(String, DateTime<Utc>)>> {
+    sqlx::query_as(
+        "select checker_name, checked_at from proof_checks where article_id = $1 and version = $2",
+    )
+    .bind(id)
+    .bind(version)
+    .fetch_optional(conn)
+    .await
+}
+
+/// Renders the page with `status` and `feedback`, the story proofread
+/// with `proof`.
 pub async fn show_page(
     conn: &mut PgConnection,
     staff: &Staff,
     csrf: &CsrfToken,
+    proof: &ProofLists,
     id: ArticleId,
     status: StatusCode,
     feedback: Feedback,
@@ -243,7 +268,14 @@ pub async fn show_page(
         headline: article.is_headline,
         recommended: article.is_recommended,
     });
+    let body = SanitizedHtml::clean(&article.body_html);
+    let proofread = proof.proofread(&article.title, body.as_str());
+    let proof_checked = proof_check(conn, id, article.version)
+        .await?
+        .map(|(name, at)| (name, settings.format_minute(at)));
     let page = ShowPage {
+        proofread,
+        proof_checked,
         place_with_review: can_place && last_stage && access.review,
         publish_at: feedback.publish_at,
         saved: feedback.saved,
@@ -251,7 +283,7 @@ pub async fn show_page(
             && matches!(state, Status::Draft | Status::Returned)
             && staff.can(Permission::WriteArticles),
         placement,
-        body: SanitizedHtml::clean(&article.body_html),
+        body,
         status_label: state.label(),
         stage_label,
         byline: byline(&credits),
@@ -280,6 +312,7 @@ pub async fn show(
         csrf,
         mut conn,
     }: Backend,
+    trees: web::Data<TreeCache>,
     id: web::Path<ArticleId>,
     query: web::Query<ShowQuery>,
 ) -> Result<HttpResponse, AppError> {
@@ -292,7 +325,17 @@ pub async fn show(
         ),
         ..Feedback::default()
     };
-    show_page(&mut conn, &staff, &csrf, *id, StatusCode::OK, feedback).await
+    let trees = trees.current(&mut conn).await?;
+    show_page(
+        &mut conn,
+        &staff,
+        &csrf,
+        &trees.proof,
+        *id,
+        StatusCode::OK,
+        feedback,
+    )
+    .await
 }
 
 #[derive(Template)]

@@ -40,6 +40,8 @@ pub enum Permission {
     /// sensitive words, and the switch to 三员分立.
     ManageSecurity,
     ReadAuditLog,
+    /// The contributor desk's lists: proofreading (校对) terms.
+    ManageDesk,
 }
 
 use Permission::*;
@@ -78,6 +80,7 @@ const GRANTS: &[(Permission, &[Role])] = &[
     (ManageSettings, &[Admin, SystemAdmin]),
     (ManageSecurity, &[Admin, SecurityAdmin]),
     (ReadAuditLog, &[Admin, AuditAdmin]),
+    (ManageDesk, &[Admin, SystemAdmin, ChiefEditor]),
 ];
 
 /// The administrative permissions, which 三员分立 splits.

@@ -156,6 +156,49 @@ pub async fn seed_demo(pool: &PgPool) -> anyhow::Result<Vec<DemoLogin>> {
     Ok(logins)
 }
 
+/// A few entries of each proofreading list, so that the stories in
+/// review show what the checker marks.
+async fn insert_proof_terms(conn: &mut PgConnection) -> anyhow::Result<()> {
+    let terms: &[(&str, &str, &str, &str, &str)] = &[
+        ("typo", "即然", "既然", "", ""),
+        ("typo", "按装", "安装", "", ""),
+        ("typo", "布署", "部署", "", ""),
+        (
+            "typo",
+            "截止",
+            "截至",
+            "#、目前、今年、本月、到",
+            "时间之前用“截至”",
+        ),
+        ("typo", "渡过难关", "度过难关", "", ""),
+        (
+            "name",
+            "国家电网公司",
+            "国家电网有限公司",
+            "",
+            "2017 年改制后的全称",
+        ),
+        ("name", "国网公司", "国家电网有限公司", "", "正式稿件用全称"),
+        ("leader", "张建国", "董事长、党组书记", "", "演示数据"),
+        ("expression", "电老虎", "", "", "不用贬称"),
+        ("expression", "拉闸限电", "有序用电", "", ""),
+    ];
+    for (kind, term, suggestion, followed_by, note) in terms {
+        sqlx::query(
+            "insert into proof_terms (kind, term, suggestion, followed_by, note)
+             values ($1, $2, $3, $4, $5)",
+        )
+        .bind(kind)
+        .bind(term)
+        .bind(suggestion)
+        .bind(followed_by)
+        .bind(note)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
 /// A reader, sensitive words, and comments in every state on the headline
 /// story: approved (one pinned, one with a reply), pending, held by a
 /// sensitive word, reported, rejected, spam, and deleted by its reader.
@@ -177,6 +220,7 @@ async fn insert_comments(
     sqlx::query("insert into sensitive_words (word) values ('代开发票'), ('赌博')")
         .execute(&mut *conn)
         .await?;
+    insert_proof_terms(conn).await?;
     let article: Uuid = sqlx::query_scalar(
         "select id from articles where status = 'published' and is_headline
          order by published_at desc limit 1",
@@ -397,9 +441,13 @@ async fn insert_stories(
         .await?;
     }
     for &(status, title, channel, writer, unit, note) in stories::IN_PROGRESS {
+        let body = match status {
+            "submitted" => format!("{}{}", stories::IN_PROGRESS_BODY, stories::SUBMITTED_TYPOS),
+            _ => stories::IN_PROGRESS_BODY.to_owned(),
+        };
         let form = ArticleForm {
             title: title.into(),
-            body: stories::IN_PROGRESS_BODY.into(),
+            body,
             channel_id: channels
                 .get(channel)
                 .context("unknown channel")?

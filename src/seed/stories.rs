@@ -205,3 +205,7 @@ pub const IN_PROGRESS: &[(&str, &str, &str, &str, &str, &str)] = &[
 
 pub const IN_PROGRESS_BODY: &str = "<p>这是一篇演示稿件，用来展示稿件在审核流程中的状态。</p>\
 <h2>基本情况</h2><p>通讯员提交稿件后，编辑初审、总编终审，每一步都有记录。</p>";
+
+/// What the story waiting for its first review adds, so that the review
+/// page shows the proofreading lists at work.
+pub const SUBMITTED_TYPOS: &str = "<p>截止11月底，国家电网公司系统已按装智能电表超过5亿只。</p>";

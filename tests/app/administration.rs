@@ -245,6 +245,10 @@ const ROUTES: &[(&str, &[&str])] = &[
         &["admin", "system_admin", "chief_editor", "editor"],
     ),
     ("/admin/sensitive-words", &["admin", "security_admin"]),
+    (
+        "/admin/proofreading",
+        &["admin", "system_admin", "chief_editor"],
+    ),
     ("/admin/users", &["admin", "system_admin"]),
     ("/admin/users/new", &["admin", "system_admin"]),
     ("/admin/users/locks", &["admin", "security_admin"]),

@@ -1,16 +1,7 @@
 //! Articles: the form, the review workflow over HTTP, revisions, locking,
 //! scheduling and who sees what.
 
-use crate::helpers::{TestApp, attrs, execute, location, spawn_app, texts};
-
-async fn id_of(app: &TestApp, sql: &str, key: &str) -> String {
-    let id: uuid::Uuid = sqlx::query_scalar(sql)
-        .bind(key)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    id.to_string()
-}
+use crate::helpers::{TestApp, attrs, execute, id_of, location, spawn_app, texts};
 
 async fn channel(app: &TestApp, slug: &str) -> String {
     id_of(app, "select id from channels where slug = $1", slug).await

@@ -461,6 +461,16 @@ pub fn attrs(html: &scraper::Html, selector: &str, attribute: &str) -> Vec<Strin
         .collect()
 }
 
+/// The id (as text) of the one row `sql` finds for `key`.
+pub async fn id_of(app: &TestApp, sql: &str, key: &str) -> String {
+    let id: uuid::Uuid = sqlx::query_scalar(sql)
+        .bind(key)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    id.to_string()
+}
+
 /// A form's fields, in order.
 pub type Fields<'a> = &'a [(&'a str, &'a str)];
 

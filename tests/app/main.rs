@@ -13,6 +13,7 @@ mod cache;
 mod channels;
 mod cli;
 mod comments;
+mod desk;
 mod duties;
 mod edge;
 mod faults;
