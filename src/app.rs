@@ -512,6 +512,10 @@ fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(articles::review::review),
         )
         .route(
+            "/admin/articles/{id}/sheet",
+            web::get().to(articles::show::sheet),
+        )
+        .route(
             "/admin/articles/{id}/proofread",
             web::post().to(articles::review::proofread),
         )

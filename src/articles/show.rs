@@ -400,3 +400,114 @@ pub async fn revision(
     };
     render(StatusCode::OK, &page)
 }
+
+/// One decision on the review sheet.
+pub struct SheetLine {
+    pub step: String,
+    pub who: String,
+    pub decision: &'static str,
+    pub opinion: String,
+    pub at: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/articles/sheet.html")]
+struct SheetPage {
+    layout: AdminLayout,
+    article: ArticleRecord,
+    byline: String,
+    status_label: &'static str,
+    words: usize,
+    lines: Vec<SheetLine>,
+    proof_checked: Option<(String, String)>,
+    published_at: String,
+    public_url: String,
+    printed_at: String,
+}
+
+/// GET /admin/articles/{id}/sheet: the story's review sheet (审稿单) as
+/// one printable A4 page: who wrote it, each stage's reviewer, opinion,
+/// decision and time, the proofreading check and where it was published,
+/// read from the story's own review events.
+pub async fn sheet(
+    Backend {
+        staff,
+        csrf,
+        mut conn,
+    }: Backend,
+    id: web::Path<ArticleId>,
+) -> Result<HttpResponse, AppError> {
+    staff.require(Permission::ReadArticles)?;
+    let article = store::record(&mut conn, *id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !access(&mut conn, &staff, &article).await?.view {
+        return Err(AppError::NotFound);
+    }
+    let layout = AdminLayout::load(&mut conn, &staff, &csrf, "审稿单", "/admin/articles").await?;
+    let settings = &layout.settings;
+    let events: Vec<EventRow> = sqlx::query_as(
+        "select at, actor_name, action, to_status, stage, note from review_events
+         where article_id = $1 order by id",
+    )
+    .bind(article.id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let stages = access::stages_of(&article);
+    let lines = events
+        .into_iter()
+        .filter(|event| event.action != "create")
+        .map(|event| {
+            let step = match (event.action.as_str(), event.stage) {
+                ("submit", _) => "送审".to_owned(),
+                (_, Some(stage)) => match stages.get(stage as usize) {
+                    Some(role) => format!("第 {} 审（{}）", stage + 1, role.label()),
+                    None => format!("第 {} 审", stage + 1),
+                },
+                _ => "—".to_owned(),
+            };
+            SheetLine {
+                step,
+                who: event.actor_name,
+                decision: action_label(&event.action),
+                opinion: event.note,
+                at: settings.format_minute(event.at),
+            }
+        })
+        .collect();
+    let proof_checked = proof_check(&mut conn, article.id, article.version)
+        .await?
+        .map(|(name, at)| (name, settings.format_minute(at)));
+    let credits = store::credits(&mut conn, article.id).await?;
+    let state = access::status_of(&article);
+    let published = state == Status::Published;
+    let page = SheetPage {
+        byline: byline(&credits),
+        status_label: state.label(),
+        words: SanitizedHtml::clean(&article.body_html)
+            .plain_text()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .count(),
+        lines,
+        proof_checked,
+        published_at: article
+            .published_at
+            .filter(|_| published)
+            .map(|at| settings.format_minute(at))
+            .unwrap_or_default(),
+        public_url: if published {
+            format!(
+                "{}{}",
+                settings.site_url.trim_end_matches('/'),
+                article_url(article.number)
+            )
+        } else {
+            String::new()
+        },
+        printed_at: settings.format_minute(Utc::now()),
+        article,
+        layout,
+    };
+    render(StatusCode::OK, &page)
+}

@@ -224,6 +224,52 @@ async fn suspected_errors_are_marked_and_a_pass_needs_the_check_of_that_version(
     assert_eq!(code, 303);
     assert_eq!(state(&app, &id).await.0, "published");
 
+    // The review sheet says who did what, from the story's own events.
+    let (code, sheet) = chief.page(&format!("/admin/articles/{id}/sheet")).await;
+    assert_eq!(code, 200);
+    assert_eq!(texts(&sheet, ".sheet-headline"), ["变电站按装新设备"]);
+    let steps: Vec<String> = texts(&sheet, ".sheet-steps tbody tr");
+    assert_eq!(steps.len(), 3, "{steps:?}");
+    assert!(
+        steps[0].starts_with("送审writer的姓名提交审核"),
+        "{steps:?}"
+    );
+    assert!(
+        steps[1].starts_with("第 1 审（编辑）editor_a的姓名审核通过同意。"),
+        "{steps:?}"
+    );
+    assert!(
+        steps[2].starts_with("第 2 审（总编）chief的姓名审核通过同意。"),
+        "{steps:?}"
+    );
+    let whole = texts(&sheet, ".review-sheet").join("");
+    assert!(
+        whole.contains("疑似差错已由 chief的姓名"),
+        "the check of the version published"
+    );
+    let number: i64 = sqlx::query_scalar("select number from articles where id = $1::uuid")
+        .bind(&id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(texts(&sheet, ".sheet-url")[0].ends_with(&format!("/articles/{number}")));
+    let stranger = app.other_client();
+    stranger.login_as("stranger", "correspondent").await;
+    assert_eq!(
+        stranger
+            .get(&format!("/admin/articles/{id}/sheet"))
+            .await
+            .status()
+            .as_u16(),
+        404,
+        "another correspondent's story is not theirs to see"
+    );
+    let anonymous = app.other_client();
+    assert!(
+        location(&anonymous.get(&format!("/admin/articles/{id}/sheet")).await)
+            .starts_with("/admin/login")
+    );
+
     // A story without suspected errors passes without any check.
     let clean = submit(&writer, "变电站安装新设备", "<p>已安装完毕。</p>").await;
     let (_, page) = editor.page(&format!("/admin/articles/{clean}")).await;
