@@ -362,6 +362,8 @@ fn routes(cfg: &mut web::ServiceConfig) {
             "/admin/proofreading",
             web::post().to(desk::proof_admin::change),
         )
+        .route("/admin/grades", web::get().to(desk::grades_admin::list))
+        .route("/admin/grades", web::post().to(desk::grades_admin::change))
         .route(
             "/admin/sensitive-words",
             web::post().to(comments::admin::change_words),

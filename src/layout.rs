@@ -123,6 +123,7 @@ const ADMIN_NAV: &[(&str, &str, Permission)] = &[
     ("专题", "/admin/topics", Permission::PublishArticles),
     ("评论审核", "/admin/comments", Permission::ModerateComments),
     ("校对词库", "/admin/proofreading", Permission::ManageDesk),
+    ("稿件评级", "/admin/grades", Permission::ManageDesk),
     ("稿件统计", "/admin/stats", Permission::ViewStatistics),
     ("用户管理", "/admin/users", Permission::ManageUsers),
     ("登录锁定", "/admin/users/locks", Permission::ManageSecurity),

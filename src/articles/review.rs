@@ -34,6 +34,9 @@ pub struct ReviewForm {
     placement: Option<String>,
     is_headline: Option<String>,
     is_recommended: Option<String>,
+    /// The grade (稿件评级) a chief editor gives at the last stage.
+    #[serde(default)]
+    grade: String,
 }
 
 /// Sets a story's 头条/推荐 and audits it, in the caller's transaction.
@@ -88,6 +91,9 @@ struct Typed {
     opinion: String,
     placement: Option<Placement>,
     publish_at: String,
+    /// The grade chosen, checked to be one that may be given.
+    grade: Option<i32>,
+    grade_typed: String,
 }
 
 /// Applies a decision by `staff`, or shows the article page again with the
@@ -113,6 +119,8 @@ async fn decide(
         opinion,
         placement,
         publish_at,
+        grade,
+        grade_typed,
     } = typed;
     let mut tx = pool.begin().await?;
     let record = store::record_for_update(&mut tx, id)
@@ -148,6 +156,21 @@ async fn decide(
             if let Some(placement) = placement.filter(|_| going_out) {
                 place(&mut tx, staff, id, placement, None).await?;
             }
+            if let Some(grade) =
+                grade.filter(|_| going_out && staff.can(Permission::PublishArticles))
+            {
+                let name =
+                    crate::desk::grades::give(&mut tx, id, grade, staff.id, &staff.display_name)
+                        .await?;
+                crate::audit::record(
+                    &mut tx,
+                    &staff.actor(),
+                    "article.grade",
+                    &record.title,
+                    &name,
+                )
+                .await?;
+            }
             tx.commit().await?;
             let done = match (name, outcome.status) {
                 ("unpublish", _) => "unpublished",
@@ -169,6 +192,7 @@ async fn decide(
                 opinion,
                 placement,
                 publish_at,
+                grade: grade_typed,
                 ..Feedback::default()
             };
             show_page(&mut conn, staff, csrf, proof, id, status, feedback).await
@@ -290,6 +314,15 @@ pub async fn review(
     let mut conn = pool.acquire().await?;
     let trees = trees.current(&mut conn).await?;
     let tz = trees.settings.time_zone;
+    let grade_typed = form.grade.trim().to_owned();
+    let grade = match grade_typed.parse::<i32>() {
+        _ if grade_typed.is_empty() => Ok(None),
+        Ok(grade) if crate::desk::grades::is_active(&mut conn, grade).await? => Ok(Some(grade)),
+        _ => Err(FormError::field(
+            "grade",
+            "所选评级不存在或已停用，请重新选择。",
+        )),
+    };
     drop(conn);
     let opinion = form.opinion.clone();
     let placement = form
@@ -300,6 +333,10 @@ pub async fn review(
             headline: form.is_headline.is_some(),
             recommended: form.is_recommended.is_some(),
         });
+    let (refused_grade, grade) = match grade {
+        Ok(grade) => (None, grade),
+        Err(refusal) => (Some(refusal), None),
+    };
     let action = match form.decision.as_str() {
         "pass" => parse_local(&form.publish_at, tz)
             .map(|publish_at| Action::Pass {
@@ -314,10 +351,16 @@ pub async fn review(
             "请选择审核结论：通过、退回或不予采用。",
         )),
     };
+    let action = match refused_grade {
+        Some(refusal) => Err(refusal),
+        None => action,
+    };
     let typed = Typed {
         opinion,
         placement,
         publish_at: form.publish_at.clone(),
+        grade,
+        grade_typed,
     };
     let decider = Decider {
         staff: &staff,

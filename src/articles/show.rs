@@ -14,6 +14,7 @@ use super::store::{self, ArticleRecord};
 use super::{SanitizedHtml, article_url};
 use crate::auth::{Permission, Staff};
 use crate::backend::Backend;
+use crate::desk::grades::{self, Grade};
 use crate::desk::proof::{ProofLists, Proofread};
 use crate::error::{AppError, FormError};
 use crate::ids::ArticleId;
@@ -90,6 +91,13 @@ pub struct ShowPage {
     pub proofread: Proofread,
     /// Who checked this version's suspected errors ("已核对"), and when.
     pub proof_checked: Option<(String, String)>,
+    /// The grades the last stage's review form offers (稿件评级).
+    pub grades: Vec<Grade>,
+    /// The grade chosen in that form: as typed on a refusal, else the
+    /// story's own.
+    pub grade_chosen: String,
+    /// The story's grade, who gave it and when.
+    pub grade: Option<(String, String, String)>,
 }
 
 fn action_label(action: &str) -> &'static str {
@@ -158,6 +166,8 @@ pub struct Feedback {
     pub publish_at: String,
     /// The form was just saved: its autosaved copies are done with.
     pub saved: bool,
+    /// The review form's grade as chosen, kept on a refusal.
+    pub grade: String,
 }
 
 /// Who checked the suspected errors of `version` of a story, and when.
@@ -273,10 +283,30 @@ pub async fn show_page(
     let proof_checked = proof_check(conn, id, article.version)
         .await?
         .map(|(name, at)| (name, settings.format_minute(at)));
+    let place_with_review = can_place && last_stage && access.review;
+    let graded = grades::of_article(conn, id).await?;
+    let grade_chosen = if feedback.grade.is_empty() {
+        graded
+            .as_ref()
+            .map(|given| given.grade_id.to_string())
+            .unwrap_or_default()
+    } else {
+        feedback.grade.clone()
+    };
     let page = ShowPage {
+        grades: if place_with_review {
+            grades::active(conn).await?
+        } else {
+            Vec::new()
+        },
+        grade_chosen,
+        grade: graded.map(|given| {
+            let at = settings.format_minute(given.graded_at);
+            (given.name, given.grader_name, at)
+        }),
         proofread,
         proof_checked,
-        place_with_review: can_place && last_stage && access.review,
+        place_with_review,
         publish_at: feedback.publish_at,
         saved: feedback.saved,
         can_submit: article.created_by == staff.id
@@ -420,6 +450,7 @@ struct SheetPage {
     words: usize,
     lines: Vec<SheetLine>,
     proof_checked: Option<(String, String)>,
+    grade: Option<(String, String, String)>,
     published_at: String,
     public_url: String,
     printed_at: String,
@@ -481,7 +512,14 @@ pub async fn sheet(
     let credits = store::credits(&mut conn, article.id).await?;
     let state = access::status_of(&article);
     let published = state == Status::Published;
+    let grade = grades::of_article(&mut conn, article.id)
+        .await?
+        .map(|given| {
+            let at = settings.format_minute(given.graded_at);
+            (given.name, given.grader_name, at)
+        });
     let page = SheetPage {
+        grade,
         byline: byline(&credits),
         status_label: state.label(),
         words: SanitizedHtml::clean(&article.body_html)

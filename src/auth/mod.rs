@@ -40,7 +40,7 @@ pub enum Permission {
     /// sensitive words, and the switch to 三员分立.
     ManageSecurity,
     ReadAuditLog,
-    /// The contributor desk's lists: proofreading (校对) terms.
+    /// The contributor desk's lists: proofreading (校对) terms, grades.
     ManageDesk,
 }
 

@@ -421,6 +421,16 @@ async fn insert_stories(
             .bind(story.headline)
             .execute(&mut *conn)
             .await?;
+        sqlx::query(
+            "insert into article_grades (article_id, grade_id, graded_by, grader_name)
+             select $1, id, $3, '刘总编' from grades
+             order by position offset ($2 % 3) limit 1",
+        )
+        .bind(id)
+        .bind(story.hours_ago)
+        .bind(users["zongbian"])
+        .execute(&mut *conn)
+        .await?;
         sqlx::query("insert into article_totals (article_id, views) values ($1, $2)")
             .bind(id)
             .bind(story.hours_ago * 37 % 1000 + 50)

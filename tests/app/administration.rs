@@ -249,6 +249,7 @@ const ROUTES: &[(&str, &[&str])] = &[
         "/admin/proofreading",
         &["admin", "system_admin", "chief_editor"],
     ),
+    ("/admin/grades", &["admin", "system_admin", "chief_editor"]),
     ("/admin/users", &["admin", "system_admin"]),
     ("/admin/users/new", &["admin", "system_admin"]),
     ("/admin/users/locks", &["admin", "security_admin"]),

@@ -414,3 +414,175 @@ async fn the_lists_are_kept_by_the_desk_with_bad_entries_refused() {
     );
     assert!(texts(&page, ".proof-findings li")[0].contains("应为“既然（连词）”"));
 }
+
+#[tokio::test]
+async fn a_chief_editor_grades_a_story_at_its_last_stage_from_the_desks_list() {
+    let app = spawn_app().await;
+    newsdesk::seed::seed_demo(&app.pool).await.unwrap();
+    let editor = app.other_client();
+    editor.login_as("editor_g", "editor").await;
+    assert_eq!(editor.get("/admin/grades").await.status().as_u16(), 403);
+    let refused = editor
+        .post("/admin/grades", &[("name", "特稿"), ("position", "0")])
+        .await;
+    assert_eq!(refused.status().as_u16(), 403);
+
+    let chief = app.other_client();
+    chief.login_as("chief_g", "chief_editor").await;
+    let added = chief
+        .post("/admin/grades", &[("name", "特稿"), ("position", "0")])
+        .await;
+    assert_eq!(added.status().as_u16(), 303);
+    for (fields, field, message) in [
+        (
+            &[("name", "特稿"), ("position", "1")][..],
+            "name",
+            "已有同名的评级。",
+        ),
+        (
+            &[("name", ""), ("position", "1")],
+            "name",
+            "请填写评级名称。",
+        ),
+        (
+            &[("name", "乙等"), ("position", "x")],
+            "position",
+            "排序请填写 0 到 999 的整数。",
+        ),
+    ] {
+        let (code, html) = chief.post_page("/admin/grades", fields).await;
+        assert_eq!(code, 422, "{fields:?}");
+        assert_eq!(texts(&html, &format!("#{field}-error")), [message]);
+        assert_eq!(
+            attrs(&html, "input[name=name]", "value"),
+            [fields[0].1],
+            "refilled"
+        );
+    }
+    let (_, page) = chief.page("/admin/grades").await;
+    let names: Vec<String> = texts(&page, ".grades tbody td:nth-child(2)");
+    assert_eq!(names, ["特稿", "好稿", "一类稿", "二类稿", "三类稿"]);
+
+    // The story waiting for the chief editor's last stage.
+    let id = id_of(
+        &app,
+        "select id from articles where status = $1",
+        "in_review",
+    )
+    .await;
+    let grade_id = |name: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i32>("select id from grades where name = $1")
+                .bind(name)
+                .fetch_one(&pool)
+                .await
+                .unwrap()
+                .to_string()
+        }
+    };
+    let (_, page) = chief.page(&format!("/admin/articles/{id}")).await;
+    let offered = texts(&page, "select[name=grade] option");
+    assert_eq!(
+        offered,
+        ["暂不评级", "特稿", "好稿", "一类稿", "二类稿", "三类稿"]
+    );
+
+    // A grade stopped meanwhile is refused, the choice kept, nothing out.
+    let stopped = grade_id("三类稿").await;
+    let toggled = chief.post("/admin/grades", &[("toggle", &stopped)]).await;
+    assert_eq!(toggled.status().as_u16(), 303);
+    let (code, html) = chief
+        .post_page(
+            &format!("/admin/articles/{id}/review"),
+            &[
+                ("decision", "pass"),
+                ("opinion", "同意发布。"),
+                ("placement", "1"),
+                ("grade", &stopped),
+            ],
+        )
+        .await;
+    assert_eq!(code, 422);
+    assert_eq!(
+        texts(&html, "#grade-error"),
+        ["所选评级不存在或已停用，请重新选择。"]
+    );
+    assert_eq!(texts(&html, "textarea[name=opinion]"), ["同意发布。"]);
+    let status: String = sqlx::query_scalar("select status from articles where id = $1::uuid")
+        .bind(&id)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "in_review");
+    assert_eq!(
+        count(
+            &app,
+            &format!("select count(*) from article_grades where article_id = '{id}'")
+        )
+        .await,
+        0
+    );
+
+    let good = grade_id("好稿").await;
+    let (code, _) = chief
+        .post_page(
+            &format!("/admin/articles/{id}/review"),
+            &[
+                ("decision", "pass"),
+                ("opinion", "同意发布。"),
+                ("placement", "1"),
+                ("grade", &good),
+            ],
+        )
+        .await;
+    assert_eq!(code, 303);
+    let (grade, grader): (String, String) = sqlx::query_as(
+        "select g.name, a.grader_name from article_grades a join grades g on g.id = a.grade_id
+         where a.article_id = $1::uuid",
+    )
+    .bind(&id)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!((grade.as_str(), grader.as_str()), ("好稿", "chief_g的姓名"));
+    let (_, sheet) = chief.page(&format!("/admin/articles/{id}/sheet")).await;
+    assert!(texts(&sheet, ".sheet-grade")[0].starts_with("好稿（chief_g的姓名"));
+    let (_, page) = chief.page("/admin/grades").await;
+    assert!(
+        texts(&page, ".grades tbody tr.inactive")[0].contains("已停用"),
+        "the stopped grade stays listed"
+    );
+
+    // A grade sent with an editor's first-stage pass is not given.
+    let submitted = id_of(
+        &app,
+        "select id from articles where status = $1",
+        "submitted",
+    )
+    .await;
+    sqlx::query("insert into proof_checks (article_id, version, hits, checker_name) select id, version, 0, 'x' from articles where id = $1::uuid")
+        .bind(&submitted)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (code, _) = editor
+        .post_page(
+            &format!("/admin/articles/{submitted}/review"),
+            &[
+                ("decision", "pass"),
+                ("opinion", "同意。"),
+                ("grade", &good),
+            ],
+        )
+        .await;
+    assert_eq!(code, 303);
+    assert_eq!(
+        count(
+            &app,
+            &format!("select count(*) from article_grades where article_id = '{submitted}'")
+        )
+        .await,
+        0
+    );
+}

@@ -97,6 +97,7 @@ const FLOORS: &[(&str, &[&str])] = &[
             "api",
             "webhooks::admin",
             "desk::proof_admin",
+            "desk::grades_admin",
         ],
     ),
     ("the one route table and the server", &["app"]),
