@@ -200,6 +200,13 @@ async fn decide(
     }
 }
 
+/// How many suspected errors the lists mark in the story as its page
+/// shows it.
+fn suspected(proof: &ProofLists, record: &store::ArticleRecord) -> usize {
+    let body = super::SanitizedHtml::clean(&record.body_html);
+    proof.proofread(&record.title, body.as_str()).total
+}
+
 /// The refusal of a pass while the story's version has suspected errors
 /// no reviewer has checked ("已核对").
 async fn unchecked_errors(
@@ -207,8 +214,7 @@ async fn unchecked_errors(
     proof: &ProofLists,
     record: &store::ArticleRecord,
 ) -> Result<Option<FormError>, AppError> {
-    let body = super::SanitizedHtml::clean(&record.body_html);
-    let found = proof.proofread(&record.title, body.as_str()).total;
+    let found = suspected(proof, record);
     if found == 0
         || show::proof_check(conn, record.id, record.version)
             .await?
@@ -272,8 +278,7 @@ pub async fn proofread(
         )
         .await;
     }
-    let body = super::SanitizedHtml::clean(&record.body_html);
-    let hits = trees.proof.proofread(&record.title, body.as_str()).total;
+    let hits = suspected(&trees.proof, &record);
     let inserted = sqlx::query(
         "insert into proof_checks (article_id, version, hits, checked_by, checker_name)
          values ($1, $2, $3, $4, $5) on conflict do nothing",

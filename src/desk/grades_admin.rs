@@ -145,38 +145,45 @@ pub async fn change(
     if position.is_none() {
         checks.refuse("position", "排序请填写 0 到 999 的整数。");
     }
-    if let Err(refusal) = checks.finish() {
-        return grades_page(
-            &mut backend,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            form,
-            None,
-            Some(refusal),
-        )
-        .await;
-    }
-    let mut tx = sqlx::Connection::begin(&mut *backend.conn).await?;
+    let refusal = match checks.finish() {
+        Err(refusal) => refusal,
+        Ok(()) => {
+            if add(&mut backend.conn, &actor, &name, position.unwrap_or(0)).await? {
+                return Ok(see_other("/admin/grades?done=added"));
+            }
+            FormError::field("name", "已有同名的评级。")
+        }
+    };
+    grades_page(
+        &mut backend,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        form,
+        None,
+        Some(refusal),
+    )
+    .await
+}
+
+/// Adds a grade and audits it; false when one of that name exists.
+async fn add(
+    conn: &mut sqlx::PgConnection,
+    actor: &audit::Actor,
+    name: &str,
+    position: i32,
+) -> Result<bool, AppError> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
     let inserted = sqlx::query(
         "insert into grades (name, position) values ($1, $2) on conflict (name) do nothing",
     )
-    .bind(&name)
-    .bind(position.unwrap_or(0))
+    .bind(name)
+    .bind(position)
     .execute(&mut *tx)
     .await?
     .rows_affected();
     if inserted == 0 {
-        drop(tx);
-        let refusal = FormError::field("name", "已有同名的评级。");
-        return grades_page(
-            &mut backend,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            form,
-            None,
-            Some(refusal),
-        )
-        .await;
+        return Ok(false);
     }
-    audit::record(&mut tx, &actor, "grade.add", &name, "").await?;
+    audit::record(&mut tx, actor, "grade.add", name, "").await?;
     tx.commit().await?;
-    Ok(see_other("/admin/grades?done=added"))
+    Ok(true)
 }

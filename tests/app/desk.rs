@@ -127,6 +127,25 @@ async fn suspected_errors_are_marked_and_a_pass_needs_the_check_of_that_version(
         "a writer cannot check their own story"
     );
 
+    // An editor of another unit can neither see nor check the story.
+    let outsider = app.other_client();
+    outsider.login_as("editor_far", "editor").await;
+    sqlx::query(
+        "update users set unit_id = (select id from units where name = '国网山东电力')
+         where username = 'editor_far'",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let refused = outsider
+        .post(
+            &format!("/admin/articles/{id}/proofread"),
+            &[("version", "1")],
+        )
+        .await;
+    assert_eq!(refused.status().as_u16(), 404, "another unit's story");
+    assert_eq!(count(&app, "select count(*) from proof_checks").await, 0);
+
     let editor = app.other_client();
     editor.login_as("editor_a", "editor").await;
     let (code, html) = pass(&editor, &id).await;
@@ -492,6 +511,24 @@ async fn a_chief_editor_grades_a_story_at_its_last_stage_from_the_desks_list() {
     let stopped = grade_id("三类稿").await;
     let toggled = chief.post("/admin/grades", &[("toggle", &stopped)]).await;
     assert_eq!(toggled.status().as_u16(), 303);
+    for chosen in [stopped.as_str(), "999999", "好稿"] {
+        let (code, html) = chief
+            .post_page(
+                &format!("/admin/articles/{id}/review"),
+                &[
+                    ("decision", "pass"),
+                    ("opinion", "同意发布。"),
+                    ("placement", "1"),
+                    ("grade", chosen),
+                ],
+            )
+            .await;
+        assert_eq!(code, 422, "{chosen}");
+        assert_eq!(
+            texts(&html, "#grade-error"),
+            ["所选评级不存在或已停用，请重新选择。"]
+        );
+    }
     let (code, html) = chief
         .post_page(
             &format!("/admin/articles/{id}/review"),
@@ -504,10 +541,6 @@ async fn a_chief_editor_grades_a_story_at_its_last_stage_from_the_desks_list() {
         )
         .await;
     assert_eq!(code, 422);
-    assert_eq!(
-        texts(&html, "#grade-error"),
-        ["所选评级不存在或已停用，请重新选择。"]
-    );
     assert_eq!(texts(&html, "textarea[name=opinion]"), ["同意发布。"]);
     let status: String = sqlx::query_scalar("select status from articles where id = $1::uuid")
         .bind(&id)
